@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/**
+ * @file profile.h
+ * @brief Profiles: aggregated, symbolized samples a host takes from a session, read
+ *        back sample by sample, or encoded as pprof, folded stacks or an SVG flame graph.
+ *
+ * A profile is a snapshot: once the library hands it to the host it never changes, and
+ * it stays valid after the session that produced it is freed. Typical use:
+ *
+ *     struct goprof_profile *p = ...;   // from the session (see session.h)
+ *     if (goprof_profile_write_file(p, GOPROF_FORMAT_PPROF, NULL, "cpu.pb.gz") < 0)
+ *         fprintf(stderr, "%s\n", goprof_last_error());
+ *     goprof_profile_free(p);
+ *
+ * Thread-safety: every function here only reads the profile, so several threads may
+ * read or encode the same profile at once; goprof_profile_free() must not race with them.
+ */
+#ifndef GOPROF_PROFILE_H
+#define GOPROF_PROFILE_H
+
+#include <goprof/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque profile snapshot. */
+struct goprof_profile;
+
+/** @name Frame kinds (goprof_profile_frame.kind)
+ * Where a frame's code lives; kept for folded `_[k]` suffixes, flame graph colours and
+ * OTLP's `profile.frame.type`.
+ * @{ */
+#define GOPROF_FRAME_KIND_UNKNOWN 0 /**< not known */
+#define GOPROF_FRAME_KIND_GO 1      /**< Go code (symbolized from the pclntab) */
+#define GOPROF_FRAME_KIND_NATIVE 2  /**< native user-space code (C, cgo, libc, ...) */
+#define GOPROF_FRAME_KIND_KERNEL 3  /**< kernel code */
+/** @} */
+
+/** @name Output formats (the @c format argument of goprof_profile_write())
+ * @{ */
+/** pprof `perftools.profiles.Profile` protobuf, gzip-compressed (Go's `go tool pprof`). */
+#define GOPROF_FORMAT_PPROF 1
+/** Folded stacks, one `comm;root;...;leaf count` line per distinct stack
+ *  (flamegraph.pl, inferno, speedscope). Kernel frames end in `_[k]`. */
+#define GOPROF_FORMAT_FOLDED 2
+/** Self-contained interactive SVG flame graph (click to zoom, search, tooltips). */
+#define GOPROF_FORMAT_SVG 3
+/** @} */
+
+/** @name Flags of goprof_profile_write_opts.flags
+ * @{ */
+/** GOPROF_FORMAT_PPROF: write the protobuf without gzip compression. */
+#define GOPROF_WRITE_PPROF_UNCOMPRESSED 0x1u
+/** @} */
+
+/**
+ * Summary of a profile, filled by goprof_profile_get_info(). The caller sets @c sz to
+ * sizeof(struct goprof_profile_info); the library fills the fields that lie within it.
+ * Strings are owned by the profile and valid until goprof_profile_free().
+ */
+struct goprof_profile_info {
+	uint32_t sz;               /**< set by the caller */
+	uint32_t nr_sample_types;  /**< values per sample (see goprof_profile_sample_type()) */
+	uint64_t nr_samples;       /**< distinct samples (stack + labels) */
+	int64_t time_nanos;        /**< start of the profile, nanoseconds since the Unix epoch */
+	int64_t duration_nanos;    /**< length of the profiled interval, nanoseconds */
+	int64_t period;            /**< events between samples, in period_type units */
+	const char *period_type;   /**< e.g. "cpu"; "" if none */
+	const char *period_unit;   /**< e.g. "nanoseconds"; "" if none */
+	const char *default_sample_type; /**< "" if not set */
+};
+
+/**
+ * One frame of a sample, handed out through goprof_profile_sample.frames. Inline frames
+ * are separate frames that share one address. Valid only during the callback. Read a
+ * field only if it lies within @c sz. Strings are never NULL ("" when unknown).
+ */
+struct goprof_profile_frame {
+	uint32_t sz;            /**< bytes of this struct filled in by the library */
+	uint32_t kind;          /**< GOPROF_FRAME_KIND_* */
+	uint32_t inlined;       /**< 1 if this frame was inlined into the next (caller) frame */
+	uint32_t symbolized;    /**< 1 if function/file/line are known, 0 if only the address */
+	uint64_t address;       /**< instruction address in the process (kernel address for kernel frames) */
+	const char *function;   /**< function name, e.g. "main.work" */
+	const char *system_name; /**< linker (mangled) name, often equal to function */
+	const char *file;       /**< source file */
+	int64_t line;           /**< source line, 0 if unknown */
+	int64_t start_line;     /**< first line of the function, 0 if unknown */
+	const char *mapping_file; /**< object file of the mapping, e.g. "/usr/bin/app" */
+	const char *build_id;   /**< the mapping's build ID (hex GNU or Go build ID) */
+	uint64_t mapping_start; /**< mapping's start address */
+	uint64_t mapping_limit; /**< mapping's end address (exclusive) */
+	uint64_t mapping_offset; /**< file offset the mapping starts at */
+};
+
+/**
+ * One label of a sample: a string label (@c str non-empty or @c is_num 0) or a numeric
+ * label with an optional unit. Valid only during the callback.
+ */
+struct goprof_profile_label {
+	uint32_t sz;          /**< bytes of this struct filled in by the library */
+	uint32_t is_num;      /**< 1: numeric label (num, num_unit); 0: string label (str) */
+	const char *key;      /**< e.g. "goroutine" or a pprof label key */
+	const char *str;      /**< value of a string label, "" for numeric labels */
+	int64_t num;          /**< value of a numeric label */
+	const char *num_unit; /**< unit of a numeric label, "" if none */
+};
+
+/**
+ * One aggregated sample: a stack with a set of labels and the summed values of every
+ * sample that had both. Valid only during the callback.
+ */
+struct goprof_profile_sample {
+	uint32_t sz;        /**< bytes of this struct filled in by the library */
+	uint32_t nr_frames; /**< entries in @c frames */
+	const struct goprof_profile_frame *const *frames; /**< leaf first, inline frames expanded */
+	uint32_t nr_values; /**< entries in @c values (the profile's sample types) */
+	uint32_t nr_labels; /**< entries in @c labels */
+	const int64_t *values; /**< one value per sample type, e.g. {count, nanoseconds} */
+	const struct goprof_profile_label *const *labels; /**< sorted by key */
+	const char *comm;   /**< process name the stack belongs to, "" if unknown */
+};
+
+/**
+ * Receives one sample of goprof_profile_foreach_sample().
+ * @return 0 to go on; any other value stops the iteration, and
+ *         goprof_profile_foreach_sample() returns it.
+ */
+typedef int (*goprof_profile_sample_fn)(const struct goprof_profile_sample *sample, void *ctx);
+
+/**
+ * Receives encoded bytes from goprof_profile_write(), in order, in chunks of any size.
+ * @return 0 to go on; a negative errno stops the encoder, which returns it; a positive
+ *         value stops it too (goprof_profile_write() then returns -ECANCELED).
+ */
+typedef int (*goprof_profile_write_fn)(const void *data, size_t len, void *ctx);
+
+/** Options of goprof_profile_write(). Initialize with GOPROF_OPTS(goprof_profile_write_opts, ...). */
+struct goprof_profile_write_opts {
+	size_t sz;            /**< sizeof(struct goprof_profile_write_opts), set by GOPROF_OPTS */
+	uint32_t value_index; /**< FOLDED and SVG: which sample value to count (index into the
+				   sample types); default 0 (for CPU profiles: samples/count) (since 0.1) */
+	uint32_t flags;       /**< GOPROF_WRITE_* flags (since 0.1) */
+	const char *title;    /**< SVG: title shown above the graph; NULL for a default (since 0.1) */
+};
+
+/**
+ * Frees a profile. NULL is ignored.
+ * @param profile the profile, or NULL.
+ * @note Must not be called while another thread still reads the profile.
+ */
+GOPROF_API void goprof_profile_free(struct goprof_profile *profile);
+
+/**
+ * Describes a profile: its time, period and number of samples.
+ *
+ * @param profile the profile.
+ * @param info    filled in up to info->sz bytes; the caller sets info->sz first.
+ * @return 0, or -EINVAL (NULL argument, or info->sz smaller than the sz field).
+ * @note Thread-safe (reads only).
+ */
+GOPROF_API int goprof_profile_get_info(const struct goprof_profile *profile,
+				       struct goprof_profile_info *info);
+
+/**
+ * Names one of the profile's sample types (the meaning of each sample value), as in
+ * pprof: e.g. index 0 "samples"/"count" and index 1 "cpu"/"nanoseconds".
+ *
+ * @param profile the profile.
+ * @param index   0 to goprof_profile_info.nr_sample_types - 1.
+ * @param type    receives the type name (owned by the profile); may be NULL.
+ * @param unit    receives the unit (owned by the profile); may be NULL.
+ * @return 0, or -EINVAL (NULL profile), -ERANGE (index out of range).
+ * @note Thread-safe (reads only).
+ */
+GOPROF_API int goprof_profile_sample_type(const struct goprof_profile *profile, uint32_t index,
+					  const char **type, const char **unit);
+
+/**
+ * Calls @p fn for every aggregated sample, with its frames (leaf first), values and
+ * labels, for hosts that do their own export. Order: the order in which each distinct
+ * stack was first recorded.
+ *
+ * @param profile the profile.
+ * @param fn      callback; returning non-zero stops the iteration.
+ * @param ctx     passed to @p fn.
+ * @return 0 after the last sample, the callback's non-zero return value, or a negative
+ *         errno: -EINVAL (NULL profile or fn), -ENOMEM.
+ * @note Thread-safe (reads only); @p fn must not free the profile.
+ */
+GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *profile,
+					     goprof_profile_sample_fn fn, void *ctx);
+
+/**
+ * Encodes a profile and hands the bytes to @p write.
+ *
+ * - GOPROF_FORMAT_PPROF: gzip-compressed pprof protobuf with Go's conventions (string
+ *   table entry 0 "", ids from 1, mappings flagged as symbolized when every location in
+ *   them is, inline frames as several lines of one location, labels, period, time).
+ * - GOPROF_FORMAT_FOLDED: `comm;root;...;leaf count` lines, sorted, duplicates merged;
+ *   `;` in names becomes `:`, kernel frames end in `_[k]`, inline frames are separate
+ *   frames (caller first); unsymbolized frames appear as `[file]` or `[unknown]`.
+ * - GOPROF_FORMAT_SVG: an interactive flame graph, self-contained (no network access).
+ *
+ * @param profile the profile.
+ * @param format  GOPROF_FORMAT_*.
+ * @param opts    options, or NULL for the defaults.
+ * @param write   receives the output; may be called many times.
+ * @param ctx     passed to @p write.
+ * @return 0, or a negative errno: -EINVAL (NULL argument, unknown format, bad options,
+ *         value_index out of range), -ENOMEM, the negative value @p write returned, or
+ *         -ECANCELED if it returned a positive value. goprof_last_error() says what
+ *         failed. On error the bytes written so far are not a valid file.
+ * @note Thread-safe (reads only).
+ */
+GOPROF_API int goprof_profile_write(const struct goprof_profile *profile, uint32_t format,
+				    const struct goprof_profile_write_opts *opts,
+				    goprof_profile_write_fn write, void *ctx);
+
+/**
+ * Encodes a profile into a file, like goprof_profile_write(). The file is created or
+ * truncated (mode 0666 minus the umask); on error it is removed.
+ *
+ * @param profile the profile.
+ * @param format  GOPROF_FORMAT_*.
+ * @param opts    options, or NULL.
+ * @param path    file to write, e.g. "cpu.pb.gz".
+ * @return 0, or a negative errno: those of goprof_profile_write(), or the errno of
+ *         open/write/close (e.g. -EACCES, -ENOENT, -ENOSPC).
+ * @note Thread-safe (reads only the profile).
+ */
+GOPROF_API int goprof_profile_write_file(const struct goprof_profile *profile, uint32_t format,
+					 const struct goprof_profile_write_opts *opts,
+					 const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOPROF_PROFILE_H */

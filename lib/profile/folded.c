@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Folded stacks (Brendan Gregg's format, read by flamegraph.pl, inferno, speedscope):
+ * one "comm;outermost;...;leaf count" line per distinct path, sorted like
+ * flamegraph.pl's input, kernel frames suffixed "_[k]".
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "profile/encode.h"
+#include "profile/stacktree.h"
+
+/* Writes a frame name; ';' separates frames and a line break ends a record, so neither
+ * may appear inside a name. */
+static void put_name(struct gp_out *o, const struct gp_tnode *n)
+{
+	const char *s = n->name, *run = s;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == ';' || ch < 0x20 || ch == 0x7f) {
+			gp_out_write(o, run, (size_t)(s - run));
+			gp_out_write(o, ch == ';' ? ":" : "?", 1);
+			run = s + 1;
+		}
+	}
+	gp_out_write(o, run, (size_t)(s - run));
+	if (n->kind == GOPROF_FRAME_KIND_KERNEL)
+		gp_out_write(o, "_[k]", 4);
+}
+
+int gp_encode_folded(const struct goprof_profile *p, const struct gp_write_cfg *cfg,
+		     struct gp_out *o)
+{
+	struct gp_stacktree t;
+	uint32_t *path, node, d;
+	int err;
+
+	err = gp_stacktree_build(&t, p, cfg->value_index);
+	if (!err)
+		err = gp_stacktree_sort(&t);
+	if (err) {
+		gp_stacktree_free(&t);
+		return gp_out_fail(o, err);
+	}
+	path = calloc((size_t)t.max_depth + 1, sizeof(*path));
+	if (!path) {
+		gp_stacktree_free(&t);
+		return gp_out_fail(o, gp_err(-ENOMEM, "folded: out of memory"));
+	}
+	/* Pre-order walk without recursion (stacks can be thousands of frames deep). */
+	node = t.nodes[0].first_child;
+	while (node && !o->err) {
+		const struct gp_tnode *n = &t.nodes[node];
+
+		path[n->depth] = node;
+		if (n->self > 0) {
+			for (d = 1; d <= n->depth; d++) {
+				if (d > 1)
+					gp_out_write(o, ";", 1);
+				put_name(o, &t.nodes[path[d]]);
+			}
+			gp_out_printf(o, " %" PRId64 "\n", n->self);
+		}
+		if (n->first_child) {
+			node = n->first_child;
+			continue;
+		}
+		while (node && !t.nodes[node].next_sibling)
+			node = t.nodes[node].parent;
+		if (node)
+			node = t.nodes[node].next_sibling;
+	}
+	free(path);
+	gp_stacktree_free(&t);
+	return o->err;
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* goprof_profile_write(): option checks, format dispatch, buffered output, files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "goprof/error.h"
+#include "profile/encode.h"
+
+int gp_out_init(struct gp_out *o, goprof_profile_write_fn fn, void *ctx)
+{
+	memset(o, 0, sizeof(*o));
+	o->fn = fn;
+	o->ctx = ctx;
+	o->buf = malloc(GP_OUT_CHUNK);
+	return o->buf ? 0 : -ENOMEM;
+}
+
+void gp_out_fini(struct gp_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+}
+
+int gp_out_fail(struct gp_out *o, int err)
+{
+	if (!o->err)
+		o->err = err;
+	return o->err;
+}
+
+int gp_out_flush(struct gp_out *o)
+{
+	int ret;
+
+	if (o->err || !o->len)
+		return o->err;
+	ret = o->fn(o->buf, o->len, o->ctx);
+	o->len = 0;
+	if (ret < 0)
+		return gp_out_fail(o, gp_err(ret, "profile write callback failed: %s (%d)",
+					     strerror(-ret), ret));
+	if (ret > 0)
+		return gp_out_fail(o, gp_err(-ECANCELED, "profile write callback stopped the "
+							 "output (returned %d)", ret));
+	return 0;
+}
+
+void gp_out_write(struct gp_out *o, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n && !o->err) {
+		size_t room = GP_OUT_CHUNK - o->len, k = GP_MIN(room, n);
+
+		memcpy(o->buf + o->len, s, k);
+		o->len += k;
+		s += k;
+		n -= k;
+		if (o->len == GP_OUT_CHUNK)
+			gp_out_flush(o);
+	}
+}
+
+void gp_out_puts(struct gp_out *o, const char *s)
+{
+	gp_out_write(o, s, strlen(s));
+}
+
+void gp_out_printf(struct gp_out *o, const char *fmt, ...)
+{
+	char small[256], *big = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		gp_out_write(o, small, (size_t)n);
+		return;
+	}
+	big = malloc((size_t)n + 1);
+	if (!big) {
+		gp_out_fail(o, gp_err(-ENOMEM, "profile: out of memory formatting output"));
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	gp_out_write(o, big, (size_t)n);
+	free(big);
+}
+
+static const char *format_name(uint32_t format)
+{
+	switch (format) {
+	case GOPROF_FORMAT_PPROF: return "pprof";
+	case GOPROF_FORMAT_FOLDED: return "folded";
+	case GOPROF_FORMAT_SVG: return "svg";
+	default: return NULL;
+	}
+}
+
+GOPROF_API int goprof_profile_write(const struct goprof_profile *p, uint32_t format,
+				    const struct goprof_profile_write_opts *opts,
+				    goprof_profile_write_fn fn, void *ctx)
+{
+	struct gp_write_cfg cfg;
+	struct gp_out o;
+	int err;
+
+	if (!p || !fn)
+		return gp_err(-EINVAL, "goprof_profile_write: profile and write callback must not be NULL");
+	if (!format_name(format))
+		return gp_err(-EINVAL, "goprof_profile_write: unknown format %u (use GOPROF_FORMAT_PPROF, "
+				       "GOPROF_FORMAT_FOLDED or GOPROF_FORMAT_SVG)", format);
+	err = OPTS_VALID(opts, goprof_profile_write_opts, title);
+	if (err)
+		return err;
+	cfg.value_index = OPTS_GET(opts, value_index, 0);
+	cfg.flags = OPTS_GET(opts, flags, 0);
+	cfg.title = OPTS_GET(opts, title, NULL);
+	if (cfg.value_index >= p->nr_types)
+		return gp_err(-EINVAL, "goprof_profile_write: value_index %u out of range (the profile "
+				       "has %u sample types)", cfg.value_index, p->nr_types);
+	if (cfg.flags & ~GOPROF_WRITE_PPROF_UNCOMPRESSED)
+		return gp_err(-EINVAL, "goprof_profile_write: unknown flags 0x%x", cfg.flags);
+	if (gp_out_init(&o, fn, ctx))
+		return gp_err(-ENOMEM, "goprof_profile_write: out of memory");
+	switch (format) {
+	case GOPROF_FORMAT_PPROF:
+		err = gp_encode_pprof(p, &cfg, &o);
+		break;
+	case GOPROF_FORMAT_FOLDED:
+		err = gp_encode_folded(p, &cfg, &o);
+		break;
+	default:
+		err = gp_encode_svg(p, &cfg, &o);
+		break;
+	}
+	if (!err)
+		err = gp_out_flush(&o);
+	if (!err)
+		err = o.err;
+	gp_out_fini(&o);
+	if (!err)
+		gp_clear_error();
+	return err;
+}
+
+struct file_sink {
+	int fd;
+	int err; /* write(2) failure, reported with the path */
+};
+
+static int file_write(const void *data, size_t len, void *ctx)
+{
+	struct file_sink *f = ctx;
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(f->fd, p, len);
+
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EINTR)
+				continue;
+			f->err = err;
+			return err;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+GOPROF_API int goprof_profile_write_file(const struct goprof_profile *p, uint32_t format,
+					 const struct goprof_profile_write_opts *opts,
+					 const char *path)
+{
+	struct file_sink f = { .fd = -1 };
+	char msg[1024];
+	int err;
+
+	if (!p || !path)
+		return gp_err(-EINVAL, "goprof_profile_write_file: profile and path must not be NULL");
+	f.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (f.fd < 0) {
+		err = -errno;
+		return gp_err(err, "open %s: %s", path, strerror(-err));
+	}
+	err = goprof_profile_write(p, format, opts, file_write, &f);
+	if (err && f.err)
+		gp_err(err, "write %s: %s", path, strerror(-f.err));
+	if (close(f.fd) && !err) {
+		err = -errno;
+		gp_err(err, "close %s: %s", path, strerror(-err));
+	}
+	if (err) {
+		/* Keep the message of the real failure, not of the cleanup. */
+		gp_strlcpy(msg, goprof_last_error(), sizeof(msg));
+		unlink(path);
+		gp_err(err, "%s", msg);
+	}
+	return err;
+}
