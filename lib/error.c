@@ -74,6 +74,12 @@ void *gp_err_null(int err, const char *fmt, ...)
 	return NULL;
 }
 
+void *gp_fail_null(int err)
+{
+	errno = err < 0 ? -err : err;
+	return NULL;
+}
+
 int gp_err_errno(int err, const char *what)
 {
 	char msg[128];

@@ -30,6 +30,8 @@
 GOPROF_HIDDEN int gp_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like gp_err() for constructors: sets errno to -err and returns NULL. */
 GOPROF_HIDDEN void *gp_err_null(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets errno to -err and returns NULL, keeping the message already recorded. */
+GOPROF_HIDDEN void *gp_fail_null(int err);
 /* Clears the thread's last error; called on entry of public functions that succeed. */
 GOPROF_HIDDEN void gp_clear_error(void);
 /* Appends ": <strerror(-err)>" style context; returns err. */

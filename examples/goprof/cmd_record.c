@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * goprof record: profiles processes given by PID, or a command it starts, for a fixed
+ * duration, until Ctrl-C, or until every target has exited.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <goprof/goprof.h>
+
+#include "commands.h"
+
+#define MAX_PIDS 256
+
+struct record_args {
+	int pids[MAX_PIDS];
+	int npids;
+	unsigned freq_hz;
+	double seconds;     /* 0: until Ctrl-C or the targets exit */
+	const char *out_dir;
+	char **command;     /* argv after "--", or NULL */
+};
+
+struct thread_row {
+	struct goprof_thread_samples t;
+};
+
+struct thread_table {
+	struct thread_row *rows;
+	size_t n, cap;
+	uint64_t total;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void record_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: goprof record [-p PID]... [-F HZ] [-d SECONDS] [-o DIR] [-- COMMAND [ARGS...]]\n"
+		"\n"
+		"  -p, --pid PID         profile this process (repeatable)\n"
+		"  -F, --freq HZ         CPU samples per second per CPU (default 99)\n"
+		"  -d, --duration SECS   stop after SECS seconds (default: Ctrl-C or targets exit)\n"
+		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
+		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n");
+}
+
+static int parse_args(int argc, char **argv, struct record_args *a)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out" };
+	while ((c = getopt_long(argc, argv, "+p:F:d:o:h", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'p':
+			if (a->npids == MAX_PIDS) {
+				fprintf(stderr, "goprof record: at most %d -p options\n", MAX_PIDS);
+				return -1;
+			}
+			a->pids[a->npids++] = (int)strtol(optarg, &end, 10);
+			if (*end || a->pids[a->npids - 1] <= 0) {
+				fprintf(stderr, "goprof record: -p needs a process ID, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'F':
+			a->freq_hz = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !a->freq_hz) {
+				fprintf(stderr, "goprof record: -F needs a frequency in Hz, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'd':
+			a->seconds = strtod(optarg, &end);
+			if (*end || a->seconds <= 0) {
+				fprintf(stderr, "goprof record: -d needs a positive number of seconds, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'o':
+			a->out_dir = optarg;
+			break;
+		case 'h':
+			record_usage(stdout);
+			exit(0);
+		default:
+			record_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc)
+		a->command = argv + optind;
+	if (!a->npids && !a->command) {
+		fprintf(stderr, "goprof record: nothing to profile: give -p PID or -- COMMAND\n");
+		record_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Starts COMMAND stopped at a pipe so that it is attached before it runs its first
+ * instruction; returns its PID and the write end that releases it.
+ */
+static int spawn_held(char **command, int *release_fd)
+{
+	int gate[2];
+	pid_t pid;
+
+	if (pipe(gate))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char c;
+
+		close(gate[1]);
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		close(gate[0]);
+		execvp(command[0], command);
+		fprintf(stderr, "goprof record: cannot run %s: %s\n", command[0], strerror(errno));
+		_exit(127);
+	}
+	close(gate[0]);
+	*release_fd = gate[1];
+	return pid;
+}
+
+static bool any_target_alive(const struct record_args *a, int child)
+{
+	for (int i = 0; i < a->npids; i++) {
+		if (a->pids[i] == child) {
+			if (waitpid(child, NULL, WNOHANG) == 0)
+				return true;
+			continue;
+		}
+		if (kill(a->pids[i], 0) == 0 || errno == EPERM)
+			return true;
+	}
+	return false;
+}
+
+static int collect_thread(const struct goprof_thread_samples *t, void *ctx)
+{
+	struct thread_table *tab = ctx;
+
+	if (tab->n == tab->cap) {
+		size_t cap = tab->cap ? tab->cap * 2 : 64;
+		struct thread_row *rows = realloc(tab->rows, cap * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		tab->rows = rows;
+		tab->cap = cap;
+	}
+	tab->rows[tab->n++].t = *t;
+	tab->total += t->samples;
+	return 0;
+}
+
+static int by_samples_desc(const void *a, const void *b)
+{
+	const struct thread_row *x = a, *y = b;
+
+	return x->t.samples < y->t.samples ? 1 : x->t.samples > y->t.samples ? -1 : 0;
+}
+
+static int write_threads_tsv(const char *dir, const struct thread_table *tab)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/threads.tsv", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "pid\ttid\tcomm\tsamples\n");
+	for (size_t i = 0; i < tab->n; i++)
+		fprintf(f, "%u\t%u\t%s\t%llu\n", tab->rows[i].t.pid, tab->rows[i].t.tid,
+			tab->rows[i].t.comm, (unsigned long long)tab->rows[i].t.samples);
+	fclose(f);
+	return 0;
+}
+
+static void print_summary(const struct record_args *a, const struct thread_table *tab,
+			  const struct goprof_session_stats *st, double elapsed)
+{
+	printf("\nrecorded %.1f s at %u Hz: %llu CPU samples (%.2f CPU-seconds) in %zu threads\n",
+	       elapsed, a->freq_hz, (unsigned long long)tab->total,
+	       (double)tab->total / a->freq_hz, tab->n);
+	printf("%8s %8s %-16s %10s %7s\n", "PID", "TID", "COMM", "SAMPLES", "SHARE");
+	for (size_t i = 0; i < tab->n && i < 20; i++) {
+		const struct goprof_thread_samples *t = &tab->rows[i].t;
+
+		printf("%8u %8u %-16s %10llu %6.1f%%\n", t->pid, t->tid, t->comm,
+		       (unsigned long long)t->samples,
+		       tab->total ? 100.0 * t->samples / tab->total : 0.0);
+	}
+	if (tab->n > 20)
+		printf("... %zu more threads in %s/threads.tsv\n", tab->n - 20, a->out_dir);
+	printf("lost: %llu (ring buffer full), %llu (thread table full)\n",
+	       (unsigned long long)st->lost_ringbuf_full,
+	       (unsigned long long)st->lost_thread_table_full);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	struct goprof_session *s;
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct thread_table tab = { 0 };
+	int child = 0, release_fd = -1, rc = 1, err;
+	bool tty = isatty(STDERR_FILENO);
+	double start, elapsed;
+
+	if (parse_args(argc, argv, &a))
+		return 2;
+	if (mkdir(a.out_dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "goprof record: cannot create %s: %s\n", a.out_dir, strerror(errno));
+		return 1;
+	}
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz);
+	s = goprof_session_new(&opts);
+	if (!s) {
+		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
+		return 1;
+	}
+	if (a.command) {
+		child = spawn_held(a.command, &release_fd);
+		if (child < 0) {
+			fprintf(stderr, "goprof record: cannot start %s: %s\n", a.command[0], strerror(errno));
+			goto out;
+		}
+		a.pids[a.npids++] = child;
+	}
+	for (int i = 0; i < a.npids; i++) {
+		err = goprof_session_attach_pid(s, a.pids[i], NULL);
+		if (err) {
+			fprintf(stderr, "goprof record: %s\n", goprof_last_error());
+			goto out;
+		}
+	}
+	if (goprof_session_start(s)) {
+		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (release_fd >= 0) {
+		if (write(release_fd, "x", 1) != 1)
+			perror("goprof record: releasing the command");
+		close(release_fd);
+		release_fd = -1;
+	}
+	start = now_s();
+	while (!stop_requested) {
+		elapsed = now_s() - start;
+		if (a.seconds && elapsed >= a.seconds)
+			break;
+		if (!any_target_alive(&a, child)) {
+			fprintf(stderr, "%sgoprof record: every target has exited\n", tty ? "\n" : "");
+			break;
+		}
+		if (goprof_session_stats(s, &st) == 0 && tty)
+			fprintf(stderr, "\rrecording %.1f s%s%.0f s: %llu samples  ", elapsed,
+				a.seconds ? " / " : "", a.seconds, (unsigned long long)st.cpu_samples);
+		goprof_session_poll(s, 100);
+	}
+	elapsed = now_s() - start;
+	goprof_session_stop(s);
+	if (tty)
+		fputc('\n', stderr);
+	if (goprof_session_foreach_thread(s, collect_thread, &tab) < 0) {
+		fprintf(stderr, "goprof record: reading thread counts: %s\n", goprof_last_error());
+		goto out;
+	}
+	goprof_session_stats(s, &st);
+	qsort(tab.rows, tab.n, sizeof(*tab.rows), by_samples_desc);
+	if (write_threads_tsv(a.out_dir, &tab) == 0)
+		rc = 0;
+	print_summary(&a, &tab, &st, elapsed);
+out:
+	if (release_fd >= 0)
+		close(release_fd);
+	if (child > 0) {
+		if (!any_target_alive(&a, child)) {
+			/* already reaped by any_target_alive */
+		} else {
+			kill(child, SIGTERM);
+			waitpid(child, NULL, 0);
+		}
+	}
+	goprof_session_free(s);
+	free(tab.rows);
+	return rc;
+}

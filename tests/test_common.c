@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <goprof/error.h>
+
+#include "proc.h"
+#include "test_common.h"
+
+void require_bpf_privileges(void)
+{
+	const char *ci = getenv("CI");
+
+	if (gp_check_bpf_privileges("test") == 0 && gp_check_kernel_btf() == 0)
+		return;
+	if (ci && !strcmp(ci, "true"))
+		cr_assert_fail("CI=true and this test needs BPF privileges it lacks: %s",
+			 goprof_last_error());
+	cr_skip_test("needs BPF privileges: %s", goprof_last_error());
+}
+
+const char *fixture_path(const char *name, const char *go_version)
+{
+	static __thread char path[4096];
+	const char *dir = getenv("GOPROF_FIXTURES");
+
+	cr_assert(dir, "GOPROF_FIXTURES is not set: run the tests through meson test");
+	snprintf(path, sizeof(path), "%s/%s-go%s", dir, name, go_version);
+	cr_assert(access(path, X_OK) == 0, "fixture %s missing: %s", path, strerror(errno));
+	return path;
+}
+
+const char *const *fixture_go_versions(void)
+{
+	static const char *versions[16];
+	static char buf[256];
+	const char *env = getenv("GOPROF_GO_VERSIONS");
+	int n = 0;
+
+	if (versions[0])
+		return versions;
+	snprintf(buf, sizeof(buf), "%s", env ? env : "1.23");
+	for (char *save, *tok = strtok_r(buf, " ", &save); tok && n < 15;
+	     tok = strtok_r(NULL, " ", &save))
+		versions[n++] = tok;
+	versions[n] = NULL;
+	return versions;
+}
+
+void child_start(struct child *c, char *const argv[])
+{
+	int fds[2];
+
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	c->pid = fork();
+	cr_assert_geq(c->pid, 0, "fork: %s", strerror(errno));
+	if (c->pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	c->out = fdopen(fds[0], "r");
+	cr_assert(c->out);
+}
+
+bool child_read_line(struct child *c, char *buf, size_t len)
+{
+	if (!fgets(buf, (int)len, c->out))
+		return false;
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+int child_wait(struct child *c)
+{
+	int status;
+
+	if (c->pid <= 0)
+		return -1;
+	if (waitpid(c->pid, &status, 0) != c->pid)
+		return -1;
+	c->pid = 0;
+	if (c->out) {
+		fclose(c->out);
+		c->out = NULL;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void child_kill(struct child *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		child_wait(c);
+	}
+}
+
+double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void drop_all_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	cr_assert_eq(syscall(SYS_capset, &hdr, data), 0, "capset: %s", strerror(errno));
+}

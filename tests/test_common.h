@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/* Helpers shared by the Criterion suites: privileges, Go fixtures, child processes. */
+#ifndef GOPROF_TEST_COMMON_H
+#define GOPROF_TEST_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/*
+ * Skips the test when the process cannot use BPF and perf events - except in CI
+ * (CI=true), where a privileged test must run, so it fails instead.
+ */
+void require_bpf_privileges(void);
+
+/* Path of a built fixture: $GOPROF_FIXTURES/NAME-goVERSION. Fails the test if absent. */
+const char *fixture_path(const char *name, const char *go_version);
+
+/* The Go versions fixtures were built with ($GOPROF_GO_VERSIONS), NULL-terminated. */
+const char *const *fixture_go_versions(void);
+
+/* A child process with its standard output readable line by line. */
+struct child {
+	pid_t pid;
+	FILE *out;
+};
+
+/* Starts argv[0] with stdout piped back; fails the test on error. */
+void child_start(struct child *c, char *const argv[]);
+/* Reads one line of the child's output into buf (newline removed); false at EOF. */
+bool child_read_line(struct child *c, char *buf, size_t len);
+/* Waits for the child; returns its exit status, or -1 if killed by a signal. */
+int child_wait(struct child *c);
+/* Kills (SIGKILL) and reaps the child if it still runs. */
+void child_kill(struct child *c);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double mono_seconds(void);
+
+/* Drops every capability of this process (effective, permitted, inheritable, ambient). */
+void drop_all_capabilities(void);
+
+#endif
