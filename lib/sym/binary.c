@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Public goprof_binary API: open, metadata getters, lookups, function iteration. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sym/symbolizer_internal.h"
+
+int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size,
+		   bool allow_newer_go)
+{
+	int err;
+
+	memset(bin, 0, sizeof(*bin));
+	pthread_mutex_init(&bin->native_lock, NULL);
+	err = data ? gp_elf_open_mem(&bin->elf, data, size) : gp_elf_open(&bin->elf, path);
+	if (err) {
+		pthread_mutex_destroy(&bin->native_lock);
+		return err;
+	}
+	err = gp_go_binary_load(bin, allow_newer_go);
+	if (err) {
+		gp_binary_fini(bin);
+		return err;
+	}
+	return 0;
+}
+
+void gp_binary_fini(struct goprof_binary *bin)
+{
+	gp_native_syms_free(&bin->native);
+	gp_buildinfo_free(&bin->bi);
+	free(bin->go_build_id);
+	gp_elf_close(&bin->elf);
+	pthread_mutex_destroy(&bin->native_lock);
+}
+
+/* Native symbols are loaded once, on first need, under the binary's lock. */
+static const struct gp_native_syms *native_syms(struct goprof_binary *bin)
+{
+	if (__atomic_load_n(&bin->native_loaded, __ATOMIC_ACQUIRE))
+		return &bin->native;
+	pthread_mutex_lock(&bin->native_lock);
+	if (!bin->native_loaded) {
+		gp_native_syms_load(&bin->native, &bin->elf); /* on ENOMEM: no native symbols */
+		__atomic_store_n(&bin->native_loaded, true, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&bin->native_lock);
+	return &bin->native;
+}
+
+int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max)
+{
+	struct gp_go_frame gf[GP_MAX_FRAMES];
+	const struct gp_native_sym *ns;
+	int n, i;
+
+	if (bin->is_go) {
+		n = gp_pclntab_lookup(&bin->tab, vaddr, gf, GP_MAX_FRAMES);
+		if (n < 0)
+			return gp_err(n, "%s: corrupt pclntab entry for address 0x%llx", bin->elf.path,
+				      (unsigned long long)vaddr);
+		if (n > 0) {
+			for (i = 0; i < n && i < max; i++) {
+				struct goprof_frame *f = &frames[i];
+
+				memset(f, 0, sizeof(*f));
+				f->sz = sizeof(*f);
+				f->kind = GOPROF_FRAME_KIND_GO;
+				f->flags = gf[i].inlined ? GOPROF_FRAME_INLINED : 0;
+				f->line = gf[i].line;
+				f->start_line = gf[i].start_line;
+				f->frame_index = (uint32_t)i;
+				f->nframes = (uint32_t)n;
+				f->addr = f->vaddr = vaddr;
+				f->func_addr = gf[i].entry;
+				f->function = gf[i].function;
+				f->file = gf[i].file;
+				f->module = bin->elf.path;
+			}
+			return n;
+		}
+	}
+	ns = gp_native_syms_find(native_syms(bin), vaddr);
+	if (!ns)
+		return 0;
+	if (max > 0) {
+		memset(frames, 0, sizeof(*frames));
+		frames->sz = sizeof(*frames);
+		frames->kind = GOPROF_FRAME_KIND_NATIVE;
+		frames->nframes = 1;
+		frames->addr = frames->vaddr = vaddr;
+		frames->func_addr = ns->addr;
+		frames->function = ns->name;
+		frames->module = bin->elf.path;
+	}
+	return 1;
+}
+
+GOPROF_API struct goprof_binary *goprof_binary_open(const char *path, const struct goprof_binary_opts *opts)
+{
+	struct goprof_binary *bin;
+	int err;
+
+	if (!path)
+		return gp_err_null(-EINVAL, "goprof_binary_open: path is NULL");
+	err = OPTS_VALID(opts, goprof_binary_opts, reserved0);
+	if (err) {
+		errno = -err; /* OPTS_VALID recorded the message */
+		return NULL;
+	}
+	bin = calloc(1, sizeof(*bin));
+	if (!bin)
+		return gp_err_null(-ENOMEM, "goprof_binary_open: out of memory");
+	err = gp_binary_init(bin, path, NULL, 0, OPTS_GET(opts, allow_newer_go, 0) != 0);
+	if (err) {
+		free(bin);
+		errno = -err;
+		return NULL; /* gp_binary_init recorded the message */
+	}
+	gp_clear_error();
+	return bin;
+}
+
+GOPROF_API void goprof_binary_free(struct goprof_binary *bin)
+{
+	if (!bin)
+		return;
+	gp_binary_fini(bin);
+	free(bin);
+}
+
+GOPROF_API int goprof_binary_is_go(const struct goprof_binary *bin)
+{
+	return bin && bin->is_go;
+}
+
+GOPROF_API const char *goprof_binary_path(const struct goprof_binary *bin)
+{
+	return bin ? bin->elf.path : NULL;
+}
+
+GOPROF_API const char *goprof_binary_go_version(const struct goprof_binary *bin)
+{
+	return bin && bin->has_bi ? bin->bi.version : NULL;
+}
+
+GOPROF_API const char *goprof_binary_go_modinfo(const struct goprof_binary *bin)
+{
+	return bin && bin->has_bi ? bin->bi.modinfo : NULL;
+}
+
+GOPROF_API int goprof_binary_go_build_info(const struct goprof_binary *bin, const char *key, char *buf,
+					   size_t len)
+{
+	int n;
+
+	if (!bin || !key || (len && !buf))
+		return gp_err(-EINVAL, "goprof_binary_go_build_info: NULL argument");
+	if (!bin->has_bi || !bin->bi.modinfo)
+		return gp_err(-ENOENT, "%s: no Go build information", bin->elf.path);
+	n = gp_modinfo_get(bin->bi.modinfo, key, false, buf, len);
+	if (n < 0)
+		n = gp_modinfo_get(bin->bi.modinfo, key, true, buf, len);
+	if (n < 0)
+		return gp_err(-ENOENT, "%s: build information has no \"%s\"", bin->elf.path, key);
+	return n;
+}
+
+GOPROF_API const char *goprof_binary_go_build_id(const struct goprof_binary *bin)
+{
+	return bin ? bin->go_build_id : NULL;
+}
+
+GOPROF_API int goprof_binary_gnu_build_id(const struct goprof_binary *bin, uint8_t *buf, size_t len)
+{
+	const uint8_t *id;
+	size_t n;
+
+	if (!bin || (len && !buf))
+		return gp_err(-EINVAL, "goprof_binary_gnu_build_id: NULL argument");
+	n = gp_elf_gnu_build_id(&bin->elf, &id);
+	if (!n || n > 1024)
+		return gp_err(-ENOENT, "%s: no GNU build ID note", bin->elf.path);
+	memcpy(buf, id, GP_MIN(n, len));
+	return (int)n;
+}
+
+GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struct goprof_pclntab_info *info)
+{
+	struct goprof_pclntab_info v;
+	size_t n;
+
+	if (!bin || !info)
+		return gp_err(-EINVAL, "goprof_binary_pclntab_info: NULL argument");
+	if (!bin->is_go)
+		return gp_err(-GOPROF_ERRNO_NOT_GO, "%s: not a Go binary (no pclntab)", bin->elf.path);
+	memset(&v, 0, sizeof(v));
+	v.sz = sizeof(v);
+	v.format = (uint32_t)bin->tab.format;
+	v.found_by = bin->found_by;
+	v.nfunc = (uint32_t)bin->tab.nfunc;
+	v.addr = bin->tab.vaddr;
+	v.file_offset = (uint64_t)(bin->tab.data - bin->elf.map);
+	v.size = bin->tab.len;
+	v.text_start = bin->tab.format >= GP_PCLN_GO118 ? bin->tab.text_start : 0;
+	if (!v.text_start)
+		gp_pclntab_entry(&bin->tab, 0, &v.text_start);
+	v.moduledata = bin->moduledata;
+	v.nfiles = (uint32_t)bin->tab.nfiles;
+	v.quantum = bin->tab.quantum;
+	v.ptr_size = bin->tab.ptrsize;
+	n = GP_MIN((size_t)info->sz, sizeof(v));
+	if (n < sizeof(uint32_t))
+		return gp_err(-EINVAL, "goprof_binary_pclntab_info: info->sz not set");
+	memcpy(info, &v, n);
+	info->sz = (uint32_t)n;
+	return 0;
+}
+
+GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t *addrs, size_t n,
+				       goprof_frame_fn cb, void *ctx)
+{
+	struct goprof_frame frames[GP_MAX_FRAMES];
+	size_t i;
+	int k, j, ret;
+
+	if (!bin || (n && !addrs) || !cb)
+		return gp_err(-EINVAL, "goprof_binary_symbolize: NULL argument");
+	for (i = 0; i < n; i++) {
+		k = gp_binary_lookup(bin, addrs[i], frames, GP_MAX_FRAMES);
+		if (k < 0)
+			return k;
+		for (j = 0; j < k; j++) {
+			frames[j].addr_index = i;
+			ret = cb(&frames[j], ctx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+GOPROF_API int goprof_binary_symbolize_addr(struct goprof_binary *bin, uint64_t addr,
+					    struct goprof_frame *frames, size_t cap, size_t frame_sz)
+{
+	struct goprof_frame tmp[GP_MAX_FRAMES];
+	size_t i, copy;
+	int k;
+
+	if (!bin || (cap && !frames) || (cap && frame_sz < offsetof(struct goprof_frame, function)))
+		return gp_err(-EINVAL, "goprof_binary_symbolize_addr: NULL frames or frame_sz too small");
+	k = gp_binary_lookup(bin, addr, tmp, GP_MAX_FRAMES);
+	if (k <= 0)
+		return k;
+	/* Copy with the caller's stride and size: an older caller gets the fields it knows. */
+	copy = GP_MIN(frame_sz, sizeof(struct goprof_frame));
+	for (i = 0; i < (size_t)k && i < cap; i++) {
+		tmp[i].sz = (uint32_t)copy;
+		memcpy((char *)frames + i * frame_sz, &tmp[i], copy);
+	}
+	return k;
+}
+
+GOPROF_API int goprof_binary_foreach_function(struct goprof_binary *bin, goprof_function_fn cb, void *ctx)
+{
+	struct goprof_function fn;
+	uint64_t i;
+	int ret;
+
+	if (!bin || !cb)
+		return gp_err(-EINVAL, "goprof_binary_foreach_function: NULL argument");
+	if (bin->is_go) {
+		for (i = 0; i < bin->tab.nfunc; i++) {
+			struct gp_func f;
+			int32_t fileno = -1;
+
+			if (gp_pclntab_func(&bin->tab, i, &f))
+				return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: corrupt function record %llu",
+					      bin->elf.path, (unsigned long long)i);
+			memset(&fn, 0, sizeof(fn));
+			fn.sz = sizeof(fn);
+			fn.kind = GOPROF_FRAME_KIND_GO;
+			fn.start_line = f.start_line;
+			fn.entry = f.entry;
+			fn.end = f.end;
+			fn.name = gp_pclntab_funcname(&bin->tab, f.nameoff);
+			if (!fn.name)
+				return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: function %llu has a bad name offset",
+					      bin->elf.path, (unsigned long long)i);
+			if (gp_pclntab_pcvalue(&bin->tab, &f, f.pcfile, f.entry, &fileno))
+				fn.file = gp_pclntab_file(&bin->tab, &f, fileno);
+			ret = cb(&fn, ctx);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	{
+		const struct gp_native_syms *ns = native_syms(bin);
+
+		for (i = 0; i < ns->n; i++) {
+			memset(&fn, 0, sizeof(fn));
+			fn.sz = sizeof(fn);
+			fn.kind = GOPROF_FRAME_KIND_NATIVE;
+			fn.entry = ns->syms[i].addr;
+			fn.end = ns->syms[i].addr + ns->syms[i].size;
+			fn.name = ns->syms[i].name;
+			ret = cb(&fn, ctx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* ELF file access over a read-only mapping: sections, symbols, segments, notes, relocations. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sym/elf_file.h"
+
+#ifndef R_AARCH64_RELATIVE
+#define R_AARCH64_RELATIVE 1027
+#endif
+
+const uint8_t *gp_vmem_ptr(const struct gp_vmem *m, uint64_t vaddr, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsegs; i++) {
+		const struct gp_vseg *s = &m->segs[i];
+
+		if (vaddr >= s->vaddr && vaddr - s->vaddr <= s->len && s->len - (vaddr - s->vaddr) >= len)
+			return s->data + (vaddr - s->vaddr);
+	}
+	return NULL;
+}
+
+size_t gp_vmem_avail(const struct gp_vmem *m, uint64_t vaddr, const uint8_t **p)
+{
+	size_t i;
+
+	for (i = 0; i < m->nsegs; i++) {
+		const struct gp_vseg *s = &m->segs[i];
+
+		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->len) {
+			*p = s->data + (vaddr - s->vaddr);
+			return s->len - (vaddr - s->vaddr);
+		}
+	}
+	*p = NULL;
+	return 0;
+}
+
+static int load_segments(struct gp_elf *ef)
+{
+	size_t phnum, i;
+	bool base_set = false;
+
+	if (elf_getphdrnum(ef->elf, &phnum) != 0)
+		return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: cannot read ELF program headers: %s",
+			      ef->path, elf_errmsg(-1));
+	if (phnum > 65535)
+		return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: implausible program header count %zu",
+			      ef->path, phnum);
+	ef->segs = calloc(phnum ? phnum : 1, sizeof(*ef->segs));
+	if (!ef->segs)
+		return gp_err(-ENOMEM, "%s: out of memory", ef->path);
+	for (i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		struct gp_vseg *s;
+
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		/* Only the part of the segment that is in the file has bytes we can read. */
+		if (ph.p_offset > ef->size)
+			continue;
+		s = &ef->segs[ef->nsegs++];
+		s->vaddr = ph.p_vaddr;
+		s->data = ef->map + ph.p_offset;
+		s->len = GP_MIN(ph.p_filesz, ef->size - ph.p_offset);
+		s->flags = ph.p_flags;
+		if (!base_set) {
+			ef->first_load_vaddr = ph.p_vaddr - ph.p_offset;
+			base_set = true;
+		}
+	}
+	ef->vmem.segs = ef->segs;
+	ef->vmem.nsegs = ef->nsegs;
+	return 0;
+}
+
+static int open_common(struct gp_elf *ef)
+{
+	GElf_Ehdr eh;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return gp_err(-ENOSYS, "libelf: version mismatch");
+	ef->elf = elf_memory((char *)ef->map, ef->size);
+	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF)
+		return gp_err(-GOPROF_ERRNO_NOT_GO, "%s: not an ELF file", ef->path);
+	if (!gelf_getehdr(ef->elf, &eh))
+		return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: bad ELF header: %s", ef->path, elf_errmsg(-1));
+	ef->is64 = eh.e_ident[EI_CLASS] == ELFCLASS64;
+	ef->little_endian = eh.e_ident[EI_DATA] == ELFDATA2LSB;
+	ef->machine = eh.e_machine;
+	ef->type = eh.e_type;
+	return load_segments(ef);
+}
+
+int gp_elf_open(struct gp_elf *ef, const char *path)
+{
+	struct stat st;
+	void *map;
+	int err;
+
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	ef->path = strdup(path);
+	if (!ef->path)
+		return gp_err(-ENOMEM, "out of memory");
+	ef->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ef->fd < 0) {
+		err = -errno;
+		gp_err(err, "open %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (fstat(ef->fd, &st) < 0) {
+		err = -errno;
+		gp_err(err, "stat %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = gp_err(-EINVAL, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_size < 64) {
+		err = gp_err(-GOPROF_ERRNO_NOT_GO, "%s: too small to be an ELF file (%lld bytes)", path,
+			     (long long)st.st_size);
+		goto fail;
+	}
+	/*
+	 * MAP_PRIVATE: pages are shared with the page cache and nothing is copied. PROT_WRITE
+	 * only because libelf may convert data in place; we never write.
+	 */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, ef->fd, 0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		gp_err(err, "mmap %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	ef->map = map;
+	ef->size = (size_t)st.st_size;
+	ef->owns_map = true;
+	ef->dev = st.st_dev;
+	ef->ino = st.st_ino;
+	ef->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	err = open_common(ef);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	gp_elf_close(ef);
+	return err;
+}
+
+int gp_elf_open_mem(struct gp_elf *ef, const void *data, size_t size)
+{
+	int err;
+
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+	ef->path = strdup("<memory>");
+	if (!ef->path)
+		return gp_err(-ENOMEM, "out of memory");
+	ef->map = data;
+	ef->size = size;
+	if (size < 64) {
+		gp_elf_close(ef);
+		return gp_err(-GOPROF_ERRNO_NOT_GO, "image too small to be an ELF file");
+	}
+	err = open_common(ef);
+	if (err)
+		gp_elf_close(ef);
+	return err;
+}
+
+void gp_elf_close(struct gp_elf *ef)
+{
+	if (ef->elf)
+		elf_end(ef->elf);
+	if (ef->owns_map && ef->map)
+		munmap((void *)ef->map, ef->size);
+	if (ef->fd >= 0)
+		close(ef->fd);
+	free(ef->segs);
+	free(ef->relocs);
+	free(ef->path);
+	memset(ef, 0, sizeof(*ef));
+	ef->fd = -1;
+}
+
+/* Fills out from a section header; data only if the bytes lie inside the file. */
+static bool fill_section(const struct gp_elf *ef, Elf_Scn *scn, size_t shstrndx, struct gp_elf_sec *out)
+{
+	GElf_Shdr sh;
+	const char *name;
+
+	if (!gelf_getshdr(scn, &sh))
+		return false;
+	name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
+	out->name = name ? name : "";
+	out->addr = sh.sh_addr;
+	out->offset = sh.sh_offset;
+	out->size = sh.sh_size;
+	out->type = sh.sh_type;
+	out->flags = sh.sh_flags;
+	out->data = NULL;
+	if (sh.sh_type != SHT_NOBITS && sh.sh_offset <= ef->size && sh.sh_size <= ef->size - sh.sh_offset)
+		out->data = ef->map + sh.sh_offset;
+	return true;
+}
+
+int gp_elf_foreach_section(const struct gp_elf *ef,
+			   int (*cb)(const struct gp_elf_sec *sec, void *ctx), void *ctx)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	struct gp_elf_sec sec;
+	int ret;
+
+	if (!ef->elf || elf_getshdrstrndx(ef->elf, &shstrndx) != 0)
+		return 0;
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		if (!fill_section(ef, scn, shstrndx, &sec))
+			continue;
+		ret = cb(&sec, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct find_sec_ctx {
+	const char *name;
+	struct gp_elf_sec *out;
+};
+
+static int find_sec_cb(const struct gp_elf_sec *sec, void *ctx)
+{
+	struct find_sec_ctx *c = ctx;
+
+	if (strcmp(sec->name, c->name) != 0)
+		return 0;
+	*c->out = *sec;
+	return 1;
+}
+
+bool gp_elf_section(const struct gp_elf *ef, const char *name, struct gp_elf_sec *out)
+{
+	struct find_sec_ctx c = { .name = name, .out = out };
+
+	return gp_elf_foreach_section(ef, find_sec_cb, &c) == 1;
+}
+
+static bool symbol_in(const struct gp_elf *ef, uint32_t shtype, const char *name, uint64_t *value,
+		      uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != shtype || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(data, (int)i, &sym))
+				break;
+			s = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
+			if (s && strcmp(s, name) == 0) {
+				*value = sym.st_value;
+				if (size)
+					*size = sym.st_size;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool gp_elf_symbol(const struct gp_elf *ef, const char *name, uint64_t *value, uint64_t *size)
+{
+	if (!ef->elf)
+		return false;
+	return symbol_in(ef, SHT_SYMTAB, name, value, size) ||
+	       symbol_in(ef, SHT_DYNSYM, name, value, size);
+}
+
+static int reloc_cmp(const void *a, const void *b)
+{
+	const struct gp_reloc *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+int gp_elf_load_relocs(struct gp_elf *ef)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	uint32_t relative = ef->machine == EM_AARCH64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
+
+	if (ef->relocs_loaded)
+		return 0;
+	ef->relocs_loaded = true;
+	if (!ef->elf || !ef->is64)
+		return 0;
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Rela r;
+
+			if (!gelf_getrela(data, (int)i, &r))
+				break;
+			if (GELF_R_TYPE(r.r_info) != relative)
+				continue;
+			if (ef->nrelocs == cap) {
+				size_t ncap = cap ? cap * 2 : 1024;
+				struct gp_reloc *nr = realloc(ef->relocs, ncap * sizeof(*nr));
+
+				if (!nr)
+					return gp_err(-ENOMEM, "%s: out of memory for relocations", ef->path);
+				ef->relocs = nr;
+				cap = ncap;
+			}
+			ef->relocs[ef->nrelocs].vaddr = r.r_offset;
+			ef->relocs[ef->nrelocs].addend = (uint64_t)r.r_addend;
+			ef->nrelocs++;
+		}
+	}
+	if (ef->nrelocs)
+		qsort(ef->relocs, ef->nrelocs, sizeof(*ef->relocs), reloc_cmp);
+	return 0;
+}
+
+bool gp_elf_read_addr(struct gp_elf *ef, uint64_t vaddr, uint64_t *out)
+{
+	const uint8_t *p;
+
+	if (ef->type == ET_DYN) {
+		size_t lo = 0, hi;
+
+		gp_elf_load_relocs(ef);
+		hi = ef->nrelocs;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ef->relocs[mid].vaddr < vaddr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < ef->nrelocs && ef->relocs[lo].vaddr == vaddr) {
+			*out = ef->relocs[lo].addend;
+			return true;
+		}
+	}
+	p = gp_vmem_ptr(&ef->vmem, vaddr, ef->is64 ? 8 : 4);
+	if (!p)
+		return false;
+	*out = ef->is64 ? gp_le64(p) : gp_le32(p);
+	return true;
+}
+
+/* Walks the notes in [p, p+len); returns the desc length of the first match. */
+static size_t scan_notes(const uint8_t *p, size_t len, const char *owner, uint32_t type,
+			 const uint8_t **desc)
+{
+	size_t off = 0, olen = strlen(owner) + 1;
+
+	while (len - off >= 12) {
+		uint32_t namesz = gp_le32(p + off), descsz = gp_le32(p + off + 4), t = gp_le32(p + off + 8);
+		size_t nameoff = off + 12;
+		size_t name_pad = ((size_t)namesz + 3) & ~(size_t)3;
+		size_t descoff, desc_pad;
+
+		if (name_pad > len - nameoff)
+			break;
+		descoff = nameoff + name_pad;
+		desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+		if (desc_pad > len - descoff)
+			break;
+		/* Go pads its owner "Go" to namesz 4 with NULs. */
+		if (t == type && namesz >= olen && memcmp(p + nameoff, owner, olen) == 0) {
+			*desc = p + descoff;
+			return descsz;
+		}
+		off = descoff + desc_pad;
+	}
+	return 0;
+}
+
+struct note_ctx {
+	const char *owner;
+	uint32_t type;
+	const uint8_t **desc;
+	size_t len;
+};
+
+static int note_sec_cb(const struct gp_elf_sec *sec, void *ctx)
+{
+	struct note_ctx *c = ctx;
+
+	if (sec->type != SHT_NOTE || !sec->data)
+		return 0;
+	c->len = scan_notes(sec->data, sec->size, c->owner, c->type, c->desc);
+	return c->len != 0;
+}
+
+size_t gp_elf_find_note(const struct gp_elf *ef, const char *owner, uint32_t type, const uint8_t **desc)
+{
+	struct note_ctx c = { .owner = owner, .type = type, .desc = desc };
+	size_t phnum, i;
+
+	if (!ef->elf)
+		return 0;
+	if (gp_elf_foreach_section(ef, note_sec_cb, &c))
+		return c.len;
+	/* Sections can be stripped; the PT_NOTE segments stay. */
+	if (elf_getphdrnum(ef->elf, &phnum) != 0)
+		return 0;
+	for (i = 0; i < phnum && i < 65536; i++) {
+		GElf_Phdr ph;
+		size_t n;
+
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		if (ph.p_offset > ef->size || ph.p_filesz > ef->size - ph.p_offset)
+			continue;
+		n = scan_notes(ef->map + ph.p_offset, ph.p_filesz, owner, type, desc);
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+size_t gp_elf_gnu_build_id(const struct gp_elf *ef, const uint8_t **out)
+{
+	return gp_elf_find_note(ef, "GNU", NT_GNU_BUILD_ID, out);
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Finds a Go binary's metadata in an opened ELF file: the pclntab (by section, by symbol,
+ * by a validated scan), the text start, runtime.firstmoduledata (for gofunc, the base of
+ * the inline trees), .go.buildinfo and the Go build ID.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sym/symbolizer_internal.h"
+
+/* Offsets in 64-bit moduledata (GUIDE section 3; verified by the tests on 1.19-1.23). */
+#define MD_FUNCNAMETAB 8
+#define MD_FTAB 128
+#define MD_FTAB_LEN 136
+#define MD_TEXT 176
+#define MD_GOFUNC_GO118 304 /* 1.18-1.19 */
+#define MD_GOFUNC_GO120 320 /* 1.20+: covctrs/ecovctrs were added before it */
+
+static const char *format_name(int format)
+{
+	switch (format) {
+	case GP_PCLN_GO12: return "Go 1.2-1.15";
+	case GP_PCLN_GO116: return "Go 1.16-1.17";
+	case GP_PCLN_GO118: return "Go 1.18-1.19";
+	default: return "Go 1.20+";
+	}
+}
+
+/* Parses a candidate table; the header alone decides nothing until the text start is known. */
+static int try_table(struct goprof_binary *bin, const uint8_t *p, size_t len, uint64_t vaddr)
+{
+	return gp_pclntab_parse(&bin->tab, p, len, vaddr);
+}
+
+static int find_by_section(struct goprof_binary *bin)
+{
+	static const char *const names[] = { ".gopclntab", ".data.rel.ro.gopclntab" };
+	struct gp_elf_sec sec;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!gp_elf_section(&bin->elf, names[i], &sec) || !sec.data)
+			continue;
+		return try_table(bin, sec.data, sec.size, sec.addr);
+	}
+	return -GOPROF_ERRNO_NOT_GO;
+}
+
+static int find_by_symbol(struct goprof_binary *bin)
+{
+	uint64_t start, end;
+	const uint8_t *p;
+
+	if (!gp_elf_symbol(&bin->elf, "runtime.pclntab", &start, NULL) ||
+	    !gp_elf_symbol(&bin->elf, "runtime.epclntab", &end, NULL) || end <= start)
+		return -GOPROF_ERRNO_NOT_GO;
+	p = gp_vmem_ptr(&bin->elf.vmem, start, end - start);
+	if (!p)
+		return -GOPROF_ERRNO_CORRUPT;
+	return try_table(bin, p, end - start, start);
+}
+
+/*
+ * Scans segments at 8-byte alignment for a header that parses. Executable segments come
+ * last: Go puts the table in read-only data, old toolchains in text.
+ */
+static int find_by_scan(struct goprof_binary *bin)
+{
+	int pass, last_err = -GOPROF_ERRNO_NOT_GO;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < bin->elf.nsegs; i++) {
+			const struct gp_vseg *s = &bin->elf.segs[i];
+			size_t off = (8 - (s->vaddr & 7)) & 7;
+
+			if (!!(s->flags & PF_X) != (pass == 1))
+				continue;
+			for (; off + 16 <= s->len; off += 8) {
+				const uint8_t *p = s->data + off;
+				int err;
+
+				if (p[4] != 0 || p[5] != 0 || p[7] != (bin->elf.is64 ? 8 : 4) ||
+				    !gp_pclntab_header_plausible(p, s->len - off))
+					continue;
+				err = try_table(bin, p, s->len - off, s->vaddr + off);
+				if (!err && bin->tab.format < GP_PCLN_GO118 && gp_pclntab_validate(&bin->tab))
+					err = -GOPROF_ERRNO_CORRUPT;
+				if (!err)
+					return 0;
+				last_err = err;
+			}
+		}
+	}
+	return last_err == -GOPROF_ERRNO_GO_VERSION ? last_err : -GOPROF_ERRNO_NOT_GO;
+}
+
+/* Is md a moduledata whose slices point at our table? */
+static bool moduledata_matches(struct goprof_binary *bin, uint64_t md)
+{
+	const struct gp_pclntab *t = &bin->tab;
+	uint64_t v;
+
+	if (!gp_elf_read_addr(&bin->elf, md, &v) || v != t->vaddr)
+		return false;
+	if (t->format < GP_PCLN_GO116)
+		return true; /* pre-1.16 moduledata starts with the pclntable slice instead */
+	if (!gp_elf_read_addr(&bin->elf, md + MD_FUNCNAMETAB, &v) ||
+	    v != t->vaddr + (uint64_t)(t->funcnames.p - t->data))
+		return false;
+	if (!gp_elf_read_addr(&bin->elf, md + MD_FTAB, &v) || v != t->vaddr + (uint64_t)(t->pcln.p - t->data))
+		return false;
+	return gp_elf_read_addr(&bin->elf, md + MD_FTAB_LEN, &v) && v == t->nfunc + 1;
+}
+
+/* Finds runtime.firstmoduledata: symbol, then relocations (PIE), then a data scan. */
+static uint64_t find_moduledata(struct goprof_binary *bin)
+{
+	uint64_t md;
+	size_t i;
+
+	if (!bin->elf.is64)
+		return 0;
+	if (gp_elf_symbol(&bin->elf, "runtime.firstmoduledata", &md, NULL) && moduledata_matches(bin, md))
+		return md;
+	if (bin->elf.type == ET_DYN) {
+		gp_elf_load_relocs(&bin->elf);
+		for (i = 0; i < bin->elf.nrelocs; i++)
+			if (bin->elf.relocs[i].addend == bin->tab.vaddr &&
+			    moduledata_matches(bin, bin->elf.relocs[i].vaddr))
+				return bin->elf.relocs[i].vaddr;
+	}
+	/* Non-PIE: the first word holds the table address itself; look in writable data. */
+	for (i = 0; i < bin->elf.nsegs; i++) {
+		const struct gp_vseg *s = &bin->elf.segs[i];
+		size_t off = (8 - (s->vaddr & 7)) & 7;
+
+		if (!(s->flags & PF_W))
+			continue;
+		for (; off + 8 <= s->len; off += 8)
+			if (gp_le64(s->data + off) == bin->tab.vaddr && moduledata_matches(bin, s->vaddr + off))
+				return s->vaddr + off;
+	}
+	return 0;
+}
+
+/* Text start for 1.18+ tables: header (relocated in PIE), moduledata.text, runtime.text, .text. */
+static uint64_t resolve_text_start(struct goprof_binary *bin)
+{
+	uint64_t v = 0;
+	struct gp_elf_sec sec;
+
+	if (gp_elf_read_addr(&bin->elf, bin->tab.vaddr + 8 + 2u * bin->tab.ptrsize, &v) && v)
+		return v;
+	if (bin->moduledata && gp_elf_read_addr(&bin->elf, bin->moduledata + MD_TEXT, &v) && v)
+		return v;
+	if (gp_elf_symbol(&bin->elf, "runtime.text", &v, NULL) && v)
+		return v;
+	if (gp_elf_section(&bin->elf, ".text", &sec))
+		return sec.addr;
+	return 0;
+}
+
+static void find_gofunc(struct goprof_binary *bin)
+{
+	uint64_t v = 0;
+	const uint8_t *p;
+	size_t avail;
+
+	if (bin->tab.format < GP_PCLN_GO118)
+		return;
+	if (bin->moduledata)
+		gp_elf_read_addr(&bin->elf, bin->moduledata +
+			(bin->tab.format == GP_PCLN_GO118 ? MD_GOFUNC_GO118 : MD_GOFUNC_GO120), &v);
+	if (!v && !gp_elf_symbol(&bin->elf, "go:func.*", &v, NULL))
+		gp_elf_symbol(&bin->elf, "go.func.*", &v, NULL);
+	avail = v ? gp_vmem_avail(&bin->elf.vmem, v, &p) : 0;
+	if (!avail)
+		return; /* no inline trees: physical frames only */
+	bin->gofunc = v;
+	bin->tab.gofunc.p = p;
+	bin->tab.gofunc.len = avail;
+}
+
+static void load_buildinfo(struct goprof_binary *bin)
+{
+	struct gp_elf_sec sec;
+	size_t i;
+
+	if (gp_elf_section(&bin->elf, ".go.buildinfo", &sec) && sec.data &&
+	    gp_buildinfo_parse(&bin->bi, sec.data, sec.size, &bin->elf.vmem) == 0) {
+		bin->has_bi = true;
+		return;
+	}
+	/* Stripped section headers: the blob is 16-byte aligned in writable data. */
+	for (i = 0; i < bin->elf.nsegs; i++) {
+		const struct gp_vseg *s = &bin->elf.segs[i];
+		size_t off;
+
+		if (!(s->flags & PF_W))
+			continue;
+		for (off = (16 - (s->vaddr & 15)) & 15; off + 32 <= s->len; off += 16) {
+			if (s->data[off] != 0xff || memcmp(s->data + off, GP_BUILDINFO_MAGIC, GP_BUILDINFO_MAGIC_LEN))
+				continue;
+			if (gp_buildinfo_parse(&bin->bi, s->data + off, s->len - off, &bin->elf.vmem) == 0) {
+				bin->has_bi = true;
+				return;
+			}
+		}
+	}
+}
+
+/* Go build ID: the "Go" note (type 4), else the marker at the start of text. */
+static void load_go_build_id(struct goprof_binary *bin)
+{
+	static const char marker[] = "\xff Go build ID: \"";
+	const uint8_t *desc, *p, *q;
+	size_t n, i;
+
+	n = gp_elf_find_note(&bin->elf, "Go", 4, &desc);
+	if (n && n < 1024 && (bin->go_build_id = malloc(n + 1))) {
+		memcpy(bin->go_build_id, desc, n);
+		bin->go_build_id[n] = '\0';
+		return;
+	}
+	for (i = 0; i < bin->elf.nsegs; i++) {
+		const struct gp_vseg *s = &bin->elf.segs[i];
+		size_t len = GP_MIN(s->len, 4096);
+
+		if (!(s->flags & PF_X))
+			continue;
+		p = memmem(s->data, len, marker, sizeof(marker) - 1);
+		if (!p)
+			continue;
+		p += sizeof(marker) - 1;
+		q = memchr(p, '"', len - (size_t)(p - s->data));
+		if (q && (bin->go_build_id = malloc((size_t)(q - p) + 1))) {
+			memcpy(bin->go_build_id, p, (size_t)(q - p));
+			bin->go_build_id[q - p] = '\0';
+		}
+		return;
+	}
+}
+
+int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
+{
+	const char *path = bin->elf.path;
+	int err;
+
+	load_buildinfo(bin);
+	load_go_build_id(bin);
+	if (!bin->elf.little_endian)
+		return bin->has_bi ? gp_err(-GOPROF_ERRNO_GO_VERSION, "%s: big-endian Go binaries are not supported", path) : 0;
+
+	bin->found_by = GOPROF_PCLNTAB_FOUND_SECTION;
+	err = find_by_section(bin);
+	if (err == -GOPROF_ERRNO_NOT_GO) {
+		bin->found_by = GOPROF_PCLNTAB_FOUND_SYMBOL;
+		err = find_by_symbol(bin);
+	}
+	if (err == -GOPROF_ERRNO_NOT_GO) {
+		bin->found_by = GOPROF_PCLNTAB_FOUND_SCAN;
+		err = find_by_scan(bin);
+	}
+	if (err == -GOPROF_ERRNO_NOT_GO) {
+		bin->found_by = 0;
+		if (bin->has_bi)
+			return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: has Go build info (%s) but no readable pclntab",
+				      path, bin->bi.version);
+		return 0; /* a native binary */
+	}
+	if (err == -GOPROF_ERRNO_GO_VERSION)
+		return gp_err(err, "%s: the pclntab magic is not a format this library knows "
+			      "(Go version %s); a newer libgoprof is needed", path,
+			      bin->has_bi ? bin->bi.version : "unknown");
+	if (err)
+		return gp_err(err, "%s: corrupt pclntab header", path);
+
+	if (bin->has_bi && bin->bi.minor > GP_GO_NEWEST_KNOWN_MINOR && !allow_newer_go)
+		return gp_err(-GOPROF_ERRNO_GO_VERSION,
+			      "%s: built by %s, newer than Go 1.%d that this library knows; set "
+			      "allow_newer_go to try anyway", path, bin->bi.version, GP_GO_NEWEST_KNOWN_MINOR);
+
+	bin->tab.vmem = &bin->elf.vmem;
+	bin->moduledata = find_moduledata(bin);
+	if (bin->tab.format >= GP_PCLN_GO118) {
+		bin->tab.text_start = resolve_text_start(bin);
+		if (!bin->tab.text_start)
+			return gp_err(-GOPROF_ERRNO_CORRUPT, "%s: cannot find the start of Go text", path);
+	}
+	err = gp_pclntab_validate(&bin->tab);
+	if (err)
+		return gp_err(err, "%s: corrupt pclntab function table (%s format, %llu functions)", path,
+			      format_name(bin->tab.format), (unsigned long long)bin->tab.nfunc);
+	find_gofunc(bin);
+	bin->is_go = true;
+	return 0;
+}

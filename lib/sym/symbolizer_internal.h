@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * The symbolizer's internal interface, for the rest of the library (the CPU profiler of
+ * issue 4 calls gp_symbolize_pid() and gp_symbolize_kernel()) and for the tests.
+ */
+#ifndef GP_SYM_SYMBOLIZER_INTERNAL_H
+#define GP_SYM_SYMBOLIZER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "goprof/symbolizer.h"
+#include "sym/elf_file.h"
+#include "sym/gobuildinfo.h"
+#include "sym/gopclntab.h"
+#include "sym/native_syms.h"
+
+/* The newest Go release this library was tested with (GUIDE facts reach 1.26). */
+#define GP_GO_NEWEST_KNOWN_MINOR 26
+
+struct goprof_binary {
+	struct gp_elf elf;
+	/* Go metadata (is_go false: only native symbols). */
+	bool is_go;
+	struct gp_pclntab tab;
+	uint32_t found_by; /* GOPROF_PCLNTAB_FOUND_* */
+	uint64_t moduledata;
+	uint64_t gofunc;
+	struct gp_buildinfo bi;
+	bool has_bi;
+	char *go_build_id;
+	/* Native symbols, loaded on first need (Go binaries rarely need them). */
+	pthread_mutex_t native_lock;
+	bool native_loaded;
+	struct gp_native_syms native;
+};
+
+/* Opens path (or an in-memory image when data != NULL) into bin; 0 or negative errno. */
+int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size,
+		   bool allow_newer_go);
+void gp_binary_fini(struct goprof_binary *bin);
+
+/* Finds and parses the Go metadata of an opened ELF file (called by gp_binary_init). */
+int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go);
+
+/*
+ * Frames of one link-time address, innermost first, in the public struct (sz, kind,
+ * flags, lines, names, func_addr, vaddr = addr). Returns the frame count (0: no function)
+ * or a negative error. Thread-safe.
+ */
+int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max);
+
+/* Maximum frames one address can produce. */
+#define GP_MAX_FRAMES (GP_MAX_INLINE_DEPTH + 1)
+
+/* ---- process and kernel symbolization (symbolizer.c, kallsyms.c, proc_maps.c) ---- */
+
+struct goprof_symbolizer;
+
+/*
+ * Frames of one run-time address ip of process pid. Strings stay valid until the
+ * symbolizer is freed. Returns the frame count, 0 if unknown, or a negative error.
+ * Thread-safe.
+ */
+int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip,
+		     struct goprof_frame *frames, int max);
+/* Frame of one kernel address; returns 1, 0 if unknown, or a negative error. */
+int gp_symbolize_kernel(struct goprof_symbolizer *sym, uint64_t ip, struct goprof_frame *frame);
+
+#endif

@@ -1,0 +1,3 @@
+module example.com/gosym_oracle
+
+go 1.19
