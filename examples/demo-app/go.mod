@@ -1,0 +1,3 @@
+module goprof.example/demo-app
+
+go 1.19
