@@ -7,6 +7,7 @@
 #          pclntab loses its section and, stripped, its symbols)
 set -eu
 ver=$1 outdir=$2 src=$3 gobuild=$4
+case $outdir in /*) ;; *) outdir=$(pwd)/$outdir ;; esac
 export GOCACHE_DIR="$outdir/go-cache"
 build() { # mode, then go build flags
 	mode=$1
