@@ -95,8 +95,9 @@ struct goprof_profile_frame {
 };
 
 /**
- * One label of a sample: a string label (@c str non-empty or @c is_num 0) or a numeric
- * label with an optional unit. Valid only during the callback.
+ * One label of a sample: a string label (@c is_num 0: key and str) or a numeric label
+ * (@c is_num 1: key, num and an optional num_unit), as in pprof. Valid only during the
+ * callback.
  */
 struct goprof_profile_label {
 	uint32_t sz;          /**< bytes of this struct filled in by the library */
@@ -118,7 +119,8 @@ struct goprof_profile_sample {
 	uint32_t nr_values; /**< entries in @c values (the profile's sample types) */
 	uint32_t nr_labels; /**< entries in @c labels */
 	const int64_t *values; /**< one value per sample type, e.g. {count, nanoseconds} */
-	const struct goprof_profile_label *const *labels; /**< sorted by key */
+	const struct goprof_profile_label *const *labels; /**< in a canonical order: labels
+				with the same key are adjacent; a sample's order is stable */
 	const char *comm;   /**< process name the stack belongs to, "" if unknown */
 };
 

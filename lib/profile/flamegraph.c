@@ -140,7 +140,7 @@ static void put_frame(struct gp_out *o, const struct goprof_profile *p,
 	double px = XPAD + (double)x * scale, pw = (double)n->total * scale;
 	double py = img_height - BOTTOM_PAD - (double)(n->depth + 1) * FRAME_HEIGHT;
 	int fit = (int)((pw - 6) / (FONT_SIZE * FONT_WIDTH));
-	char color[32];
+	char color[48];
 	size_t len = strlen(n->name);
 
 	frame_color(color, sizeof(color), n->kind, n->name);

@@ -282,7 +282,7 @@ int gp_profile_add_location(uint32_t *id, struct goprof_profile *p, uint32_t map
 			    uint32_t nr_lines)
 {
 	struct location_key k = { mapping_id, address };
-	uint32_t hash = location_hash(mapping_id, address), found, i, fid;
+	uint32_t hash = location_hash(mapping_id, address), found, i, fid = 0;
 	struct gp_location *loc;
 	int err;
 
