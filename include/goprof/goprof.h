@@ -11,5 +11,6 @@
 #include <goprof/error.h>
 #include <goprof/session.h>
 #include <goprof/profile.h>
+#include <goprof/symbolizer.h>
 
 #endif /* GOPROF_GOPROF_H */
