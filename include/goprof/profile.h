@@ -222,7 +222,7 @@ GOPROF_API int goprof_profile_write(const struct goprof_profile *profile, uint32
 
 /**
  * Encodes a profile into a file, like goprof_profile_write(). The file is created or
- * truncated (mode 0666 minus the umask); on error it is removed.
+ * truncated (mode 0666 minus the umask); on error it is removed if it is a regular file.
  *
  * @param profile the profile.
  * @param format  GOPROF_FORMAT_*.

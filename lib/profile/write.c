@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "goprof/error.h"
@@ -186,6 +187,8 @@ GOPROF_API int goprof_profile_write_file(const struct goprof_profile *p, uint32_
 					 const char *path)
 {
 	struct file_sink f = { .fd = -1 };
+	bool regular;
+	struct stat st;
 	char msg[1024];
 	int err;
 
@@ -196,6 +199,8 @@ GOPROF_API int goprof_profile_write_file(const struct goprof_profile *p, uint32_
 		err = -errno;
 		return gp_err(err, "open %s: %s", path, strerror(-err));
 	}
+	/* Only a regular file is removed on failure: never a device or FIFO the host named. */
+	regular = fstat(f.fd, &st) == 0 && S_ISREG(st.st_mode);
 	err = goprof_profile_write(p, format, opts, file_write, &f);
 	if (err && f.err)
 		gp_err(err, "write %s: %s", path, strerror(-f.err));
@@ -206,7 +211,8 @@ GOPROF_API int goprof_profile_write_file(const struct goprof_profile *p, uint32_
 	if (err) {
 		/* Keep the message of the real failure, not of the cleanup. */
 		gp_strlcpy(msg, goprof_last_error(), sizeof(msg));
-		unlink(path);
+		if (regular)
+			unlink(path);
 		gp_err(err, "%s", msg);
 	}
 	return err;
