@@ -342,3 +342,20 @@ GOPROF_API int goprof_symbolizer_forget_pid(struct goprof_symbolizer *sym, int p
 	pthread_mutex_unlock(&sym->lock);
 	return gp_err(-ENOENT, "pid %d is not cached", pid);
 }
+
+size_t gp_symbolizer_nbinaries(struct goprof_symbolizer *sym)
+{
+	struct bin_entry *e, *o;
+	size_t n = 0;
+
+	pthread_mutex_lock(&sym->lock);
+	for (e = sym->bins; e; e = e->next) {
+		bool seen = false;
+
+		for (o = sym->bins; o != e && !seen; o = o->next)
+			seen = o->bin == e->bin;
+		n += e->bin && !seen;
+	}
+	pthread_mutex_unlock(&sym->lock);
+	return n;
+}

@@ -65,6 +65,8 @@ struct goprof_symbolizer;
  */
 int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip,
 		     struct goprof_frame *frames, int max);
+/* Number of distinct binaries the symbolizer has opened (tests check cache sharing). */
+size_t gp_symbolizer_nbinaries(struct goprof_symbolizer *sym);
 /* Frame of one kernel address; returns 1, 0 if unknown, or a negative error. */
 int gp_symbolize_kernel(struct goprof_symbolizer *sym, uint64_t ip, struct goprof_frame *frame);
 

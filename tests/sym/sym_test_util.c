@@ -8,6 +8,7 @@
 
 #include <goprof/error.h>
 
+#include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
 
 const char *const symt_modes[] = { "default", "sw", "pie", "trimpath", "cgoext", "cgopie" };
@@ -236,6 +237,16 @@ void symt_compare(const char *bin_path, const struct symt_answer *ans, size_t n,
 		st->n++;
 		st->func_ok += fok;
 		st->line_ok += lok;
+		if (fok && !lok && k > 0 && line == 0 && bin->is_go) {
+			struct gp_func f;
+			int64_t idx = gp_pclntab_find(&bin->tab, a->pc);
+
+			if (idx >= 0 && gp_pclntab_func(&bin->tab, (uint64_t)idx, &f) == 0 && f.pcfile == 0 &&
+			    f.pcln == 0) {
+				st->line_gosym_bug++;
+				continue;
+			}
+		}
 		if ((!fok || !lok) && reported++ < max_report)
 			fprintf(stderr, "%s: pc %llx: gosym %s %s:%ld, libgoprof %s %s:%ld (%d frames)\n", bin_path,
 				(unsigned long long)a->pc, a->func, a->file, a->line, outer, file, line, k);

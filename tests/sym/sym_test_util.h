@@ -56,6 +56,12 @@ struct symt_stats {
 	size_t n;
 	size_t func_ok;  /* outermost function equal */
 	size_t line_ok;  /* innermost file:line equal */
+	/*
+	 * Line disagreements explained by a debug/gosym bug: for a function without pc-file
+	 * and pc-line tables (offset 0: C functions of internally linked cgo binaries) gosym
+	 * decodes whatever table starts the pctab, where the runtime (and we) say "?:0".
+	 */
+	size_t line_gosym_bug;
 };
 /*
  * Compares libgoprof on bin_path with the oracle's answers (computed on oracle_bin, the

@@ -37,12 +37,12 @@ static void check_tool(const char *ver, const char *path, uint64_t seed)
 	cr_assert_eq(na, np);
 	symt_compare(path, ans, na, &st, 5);
 	fprintf(stderr, "agreement go%s %-60s: %zu functions; outermost function %zu/%zu (%.3f%%), "
-		"innermost file:line %zu/%zu (%.3f%%) seed %llu\n", ver, path, nf, st.func_ok, st.n,
-		100.0 * st.func_ok / (st.n ? st.n : 1), st.line_ok, st.n, 100.0 * st.line_ok / (st.n ? st.n : 1),
+		"innermost file:line %zu/%zu (%.3f%%), %zu gosym-bug seed %llu\n", ver, path, nf, st.func_ok, st.n,
+		100.0 * st.func_ok / (st.n ? st.n : 1), st.line_ok, st.n, 100.0 * st.line_ok / (st.n ? st.n : 1), st.line_gosym_bug,
 		(unsigned long long)seed);
 	cr_expect_eq(st.n, na, "%s could not be opened", path);
 	cr_expect_eq(st.func_ok, st.n, "%s: outermost function must agree on every PC", path);
-	cr_expect_geq(st.line_ok * 1000, st.n * 999, "%s: file:line agreement below 99.9%%", path);
+	cr_expect_geq((st.line_ok + st.line_gosym_bug) * 1000, st.n * 999, "%s: file:line agreement below 99.9%%", path);
 	symt_free_answers(ans, na);
 	free(ans);
 	free(pcs);

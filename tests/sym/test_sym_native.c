@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Native, process and kernel frames:
+ *  - C functions of the cgo fixture against binutils `addr2line -f -i` (outermost name);
+ *  - this test process's own functions and libc through goprof_symbolizer (load bias from
+ *    /proc/self/maps) against dladdr();
+ *  - a running PIE Go fixture through /proc/PID/maps, and two processes sharing one binary;
+ *  - kernel addresses against the lines of /proc/kallsyms.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <goprof/error.h>
+#include <goprof/symbolizer.h>
+
+#include "sym/symbolizer_internal.h"
+#include "sym_test_util.h"
+
+static char *trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	return s;
+}
+
+Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers);
+
+	for (size_t v = 0; v < nv; v++) {
+		char *p = symt_fixture(vers[v], "cgoext", false), *cmd, *out, *line, *save = NULL;
+		struct goprof_binary *bin = goprof_binary_open(p, NULL);
+		size_t checked = 0, ok = 0;
+		int st;
+
+		cr_assert(bin, "%s", goprof_last_error());
+		/* C text symbols with sizes, from binutils nm. */
+		if (asprintf(&cmd, "nm -S --defined-only '%s' | awk '$3 ~ /^[tT]$/ && $4 !~ /\\./ {print $1, $2, $4}'", p) < 0)
+			abort();
+		out = symt_capture(cmd, &st);
+		free(cmd);
+		for (line = strtok_r(out, "\n", &save); line && checked < 300; line = strtok_r(NULL, "\n", &save)) {
+			char name[256], *a2l;
+			unsigned long long addr, size;
+			struct goprof_frame fr[80];
+			int n;
+
+			if (sscanf(line, "%llx %llx %255s", &addr, &size, name) != 3 || size == 0)
+				continue;
+			addr += size / 2;
+			n = goprof_binary_symbolize_addr(bin, addr, fr, 80, sizeof(fr[0]));
+			if (n > 0 && fr[0].kind == GOPROF_FRAME_KIND_GO)
+				continue; /* a Go function (nm lists those too) */
+			if (asprintf(&cmd, "addr2line -f -i -e '%s' 0x%llx | awk 'NR %% 2 == 1' | tail -1", p, addr) < 0)
+				abort();
+			a2l = trim(symt_capture(cmd, &st));
+			free(cmd);
+			checked++;
+			if (n == 1 && fr[0].kind == GOPROF_FRAME_KIND_NATIVE &&
+			    (strcmp(fr[0].function, a2l) == 0 || strcmp(a2l, "??") == 0))
+				ok++;
+			else
+				fprintf(stderr, "%s 0x%llx: addr2line %s, libgoprof %s\n", p, addr, a2l,
+					n > 0 ? fr[0].function : "(none)");
+			free(a2l);
+		}
+		fprintf(stderr, "native go%s cgoext: %zu/%zu C functions agree with addr2line\n", vers[v], ok, checked);
+		cr_expect_gt(checked, 20, "too few C functions in %s", p);
+		cr_expect_eq(ok, checked);
+		free(out);
+		goprof_binary_free(bin);
+		free(p);
+	}
+}
+
+__attribute__((noinline)) int sym_test_marker_function(int x);
+__attribute__((noinline)) int sym_test_marker_function(int x)
+{
+	return x * 7 + 1;
+}
+
+struct one_frame {
+	char name[256];
+	uint64_t func_addr;
+	int count;
+};
+
+static int keep_last(const struct goprof_frame *f, void *ctx)
+{
+	struct one_frame *o = ctx;
+
+	snprintf(o->name, sizeof(o->name), "%s", f->function);
+	o->func_addr = f->func_addr;
+	o->count++;
+	return 0;
+}
+
+Test(sym_native, own_process_and_libc, .timeout = 60)
+{
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	void *fns[] = { (void *)sym_test_marker_function, (void *)getpid, (void *)fopen, (void *)qsort };
+
+	cr_assert(sym);
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		struct one_frame o = { 0 };
+		uint64_t a = (uint64_t)(uintptr_t)fns[i] + 1;
+		Dl_info dl;
+		int err = goprof_symbolizer_symbolize_pid(sym, getpid(), &a, 1, keep_last, &o);
+
+		cr_assert_eq(err, 0, "%s", goprof_last_error());
+		cr_assert_eq(o.count, 1, "address %p not symbolized", fns[i]);
+		if (i == 0) {
+			cr_expect_str_eq(o.name, "sym_test_marker_function");
+			continue;
+		}
+		/* dladdr reads the same symbol tables independently: same function start. */
+		cr_assert(dladdr(fns[i], &dl) && dl.dli_saddr);
+		cr_expect_eq((uint64_t)(uintptr_t)dl.dli_saddr - (uint64_t)(uintptr_t)dl.dli_fbase,
+			     o.func_addr - 0, "%s vs dladdr %s", o.name, dl.dli_sname);
+	}
+	goprof_symbolizer_free(sym);
+}
+
+static pid_t spawn_waiting(const char *path, FILE **to_child, uint64_t *addr)
+{
+	int in[2], out[2];
+	pid_t pid;
+	char line[128];
+	FILE *from;
+
+	cr_assert(pipe(in) == 0 && pipe(out) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(path, path, "wait", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	*to_child = fdopen(in[1], "w");
+	from = fdopen(out[0], "r");
+	cr_assert(fgets(line, sizeof(line), from) && line[0] == 'P', "%s wait: no address", path);
+	*addr = strtoull(line + 2, NULL, 16);
+	fclose(from);
+	return pid;
+}
+
+Test(sym_native, running_pie_processes_share_one_binary, .timeout = 60)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers);
+	char *p = symt_fixture(vers[nv - 1], "pie", false);
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	FILE *c1, *c2;
+	uint64_t a1, a2;
+	pid_t p1 = spawn_waiting(p, &c1, &a1), p2 = spawn_waiting(p, &c2, &a2);
+	struct one_frame o1 = { 0 }, o2 = { 0 };
+	struct goprof_frame fr[8];
+
+	cr_assert(sym);
+	cr_assert_eq(goprof_symbolizer_symbolize_pid(sym, p1, &a1, 1, keep_last, &o1), 0, "%s", goprof_last_error());
+	cr_assert_eq(goprof_symbolizer_symbolize_pid(sym, p2, &a2, 1, keep_last, &o2), 0, "%s", goprof_last_error());
+	cr_expect_str_eq(o1.name, "main.physical");
+	cr_expect_str_eq(o2.name, "main.physical");
+	cr_expect_eq(gp_symbolizer_nbinaries(sym), 1, "two processes of one file must share one binary");
+	/* Internal entry point used by the CPU profiler: run-time address in, link-time vaddr out. */
+	cr_expect_gt(gp_symbolize_pid(sym, p1, a1, fr, 8), 0);
+	cr_expect_eq(fr[0].addr, a1);
+	cr_expect_eq(fr[0].vaddr, fr[0].func_addr, "entry's link-time address");
+	fclose(c1);
+	fclose(c2);
+	waitpid(p1, NULL, 0);
+	waitpid(p2, NULL, 0);
+	/* After exit, cached maps still answer until forgotten. */
+	o1.count = 0;
+	cr_expect_eq(goprof_symbolizer_symbolize_pid(sym, p1, &a1, 1, keep_last, &o1), 0);
+	cr_expect_eq(o1.count, 1);
+	cr_expect_eq(goprof_symbolizer_forget_pid(sym, p1), 0);
+	cr_expect_eq(goprof_symbolizer_symbolize_pid(sym, p1, &a1, 1, keep_last, &o1), -ESRCH);
+	goprof_symbolizer_free(sym);
+	free(p);
+}
+
+Test(sym_native, kernel_vs_proc_kallsyms, .timeout = 120)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	char line[512];
+	size_t n = 0, ok = 0, lines = 0;
+
+	cr_assert(f && sym);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, name[256];
+		struct goprof_frame fr;
+
+		/* Every 50th text symbol: its address must resolve to a symbol at that address. */
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || (type != 't' && type != 'T'))
+			continue;
+		if (lines++ % 50)
+			continue;
+		if (!addr) {
+			cr_skip_test("/proc/kallsyms hides addresses here (kptr_restrict)");
+		}
+		n++;
+		if (gp_symbolize_kernel(sym, addr, &fr) == 1 && fr.func_addr == addr)
+			ok++;
+		else
+			fprintf(stderr, "kallsyms %llx %s: got %s\n", addr, name, fr.function);
+	}
+	fclose(f);
+	fprintf(stderr, "kernel: %zu/%zu sampled kallsyms text symbols resolve to their own address\n", ok, n);
+	cr_expect_gt(n, 100);
+	cr_expect_eq(ok, n);
+	goprof_symbolizer_free(sym);
+}
