@@ -9,16 +9,23 @@
 
 static const char unknown_name[] = "[unknown]";
 
+/*
+ * Frames are matched by an integer name key, never by comparing strings: interned
+ * strings are equal exactly when their ids are. The high half says what the id is.
+ */
+#define KEY_FUNC(sid) ((uint64_t)(sid))                /* function name string id */
+#define KEY_COMM(sid) ((1ULL << 32) | (sid))           /* process name string id */
+#define KEY_OBJECT(sid) ((2ULL << 32) | (sid))         /* unsymbolized: mapping file */
+#define KEY_UNKNOWN (3ULL << 32)
+
 struct node_key {
 	uint32_t parent, kind;
-	const char *name;
+	uint64_t name_key;
 };
 
 static uint32_t node_hash(const struct node_key *k)
 {
-	uint64_t h = gp_hash_bytes(k->name, strlen(k->name), k->kind);
-
-	return gp_hash_fold(gp_hash_mix(h, k->parent));
+	return gp_hash_fold(gp_hash_mix(gp_hash_mix(k->name_key, k->kind), k->parent));
 }
 
 static bool node_eq(const void *tables, uint32_t id, const void *key)
@@ -26,11 +33,11 @@ static bool node_eq(const void *tables, uint32_t id, const void *key)
 	const struct gp_tnode *n = &((const struct gp_tnode *)tables)[id - 1];
 	const struct node_key *k = key;
 
-	return n->parent == k->parent && n->kind == k->kind &&
-	       (n->name == k->name || strcmp(n->name, k->name) == 0);
+	return n->parent == k->parent && n->name_key == k->name_key && n->kind == k->kind;
 }
 
-static int add_node(struct gp_stacktree *t, uint32_t parent, uint32_t kind, const char *name)
+static int add_node(struct gp_stacktree *t, uint32_t parent, uint32_t kind, uint64_t name_key,
+		    const char *name)
 {
 	struct gp_tnode *n;
 	size_t cap;
@@ -48,6 +55,7 @@ static int add_node(struct gp_stacktree *t, uint32_t parent, uint32_t kind, cons
 	n = &t->nodes[t->nr_nodes];
 	memset(n, 0, sizeof(*n));
 	n->name = name;
+	n->name_key = name_key;
 	n->kind = kind;
 	n->parent = parent;
 	if (t->nr_nodes) {
@@ -61,17 +69,19 @@ static int add_node(struct gp_stacktree *t, uint32_t parent, uint32_t kind, cons
 	return (int)t->nr_nodes++;
 }
 
-/* Returns the child of parent with this kind and name, adding it if needed; or -ENOMEM. */
-static int64_t child(struct gp_stacktree *t, uint32_t parent, uint32_t kind, const char *name)
+/* Returns the child of parent with this kind and name, adding it if needed; or -ENOMEM.
+ * name is only read when the node is new. */
+static int64_t child(struct gp_stacktree *t, uint32_t parent, uint32_t kind, uint64_t name_key,
+		     const char *name)
 {
-	struct node_key k = { parent, kind, name };
+	struct node_key k = { parent, kind, name_key };
 	uint32_t hash = node_hash(&k), found;
 	int id;
 
 	found = gp_idmap_find(&t->idx, hash, node_eq, t->nodes, &k);
 	if (found)
 		return found - 1;
-	id = add_node(t, parent, kind, name);
+	id = add_node(t, parent, kind, name_key, name);
 	if (id < 0 || gp_idmap_insert(&t->idx, hash, (uint32_t)id + 1))
 		return -ENOMEM;
 	return id;
@@ -110,7 +120,7 @@ static int add_sample(struct gp_stacktree *t, const struct goprof_profile *p,
 
 	t->nodes[0].total += v;
 	if (s->comm) {
-		node = child(t, 0, GP_NODE_COMM, gp_str(p, s->comm));
+		node = child(t, 0, GP_NODE_COMM, KEY_COMM(s->comm), gp_str(p, s->comm));
 		if (node < 0)
 			return (int)node;
 		t->nodes[node].total += v;
@@ -120,7 +130,10 @@ static int add_sample(struct gp_stacktree *t, const struct goprof_profile *p,
 		const struct gp_location *loc = gp_loc(p, p->loc_ids[s->loc_off + i]);
 
 		if (!loc->nr_lines) {
-			node = child(t, (uint32_t)node, loc->kind, mapping_name(t, p, loc->mapping));
+			uint32_t file = loc->mapping ? gp_map(p, loc->mapping)->filename : 0;
+
+			node = child(t, (uint32_t)node, loc->kind, file ? KEY_OBJECT(file) : KEY_UNKNOWN,
+				     mapping_name(t, p, loc->mapping));
 			if (node < 0)
 				return (int)node;
 			t->nodes[node].total += v;
@@ -130,7 +143,8 @@ static int add_sample(struct gp_stacktree *t, const struct goprof_profile *p,
 			const struct gp_line *l = &p->lines[loc->line_off + j];
 			uint32_t name = gp_func(p, l->function)->name;
 
-			node = child(t, (uint32_t)node, loc->kind, name ? gp_str(p, name) : unknown_name);
+			node = child(t, (uint32_t)node, loc->kind, name ? KEY_FUNC(name) : KEY_UNKNOWN,
+				     name ? gp_str(p, name) : unknown_name);
 			if (node < 0)
 				return (int)node;
 			t->nodes[node].total += v;
@@ -149,7 +163,7 @@ int gp_stacktree_build(struct gp_stacktree *t, const struct goprof_profile *p,
 	memset(t, 0, sizeof(*t));
 	t->nr_maps = p->nr_mappings;
 	t->map_names = calloc((size_t)p->nr_mappings + 1, sizeof(*t->map_names));
-	if (!t->map_names || add_node(t, 0, GP_NODE_ROOT, "all") < 0)
+	if (!t->map_names || add_node(t, 0, GP_NODE_ROOT, KEY_UNKNOWN, "all") < 0)
 		goto nomem;
 	for (i = 0; i < p->nr_samples; i++) {
 		int64_t v = gp_sample_values(p, i)[value_index];

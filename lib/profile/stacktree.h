@@ -15,6 +15,7 @@
 
 struct gp_tnode {
 	const char *name;       /* display name, not escaped; owned by the profile or tree */
+	uint64_t name_key;      /* identity of the name (see stacktree.c) */
 	uint32_t parent;
 	uint32_t kind;
 	uint32_t first_child;   /* 0: none (node 0 is the root, never a child) */
@@ -29,7 +30,7 @@ struct gp_stacktree {
 	uint32_t nr_nodes;
 	size_t nodes_cap;
 	uint32_t max_depth;
-	struct gp_idmap idx;    /* (parent, kind, name) -> node id + 1 */
+	struct gp_idmap idx;    /* (parent, kind, name_key) -> node id + 1 */
 	char **map_names;       /* "[basename]" per mapping id, built on demand */
 	uint32_t nr_maps;
 };
