@@ -95,6 +95,7 @@ uint64_t gp_hash_bytes(const void *p, size_t n, uint64_t seed)
 		n -= 8;
 	}
 	w = 0;
-	memcpy(&w, s, n);
+	if (n)
+		memcpy(&w, s, n);
 	return gp_hash_mix(h, w);
 }

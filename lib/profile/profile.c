@@ -386,7 +386,8 @@ static bool sample_eq(const void *tables, uint32_t id, const void *key)
 
 	if (s->nr_locs != k->nr_locs || s->nr_labels != k->nr_labels || s->comm != k->comm)
 		return false;
-	if (memcmp(p->loc_ids + s->loc_off, k->locs, (size_t)k->nr_locs * sizeof(*k->locs)))
+	if (k->nr_locs &&
+	    memcmp(p->loc_ids + s->loc_off, k->locs, (size_t)k->nr_locs * sizeof(*k->locs)))
 		return false;
 	for (i = 0; i < k->nr_labels; i++)
 		if (label_cmp(&p->labels[s->label_off + i], &k->labels[i]))

@@ -311,3 +311,30 @@ Test(model, hundred_thousand_distinct_stacks, .timeout = 60)
 	free(locs);
 	goprof_profile_free(p);
 }
+
+/* FFI users describe these structs by hand (issue 8): the LP64 layout is part of the ABI. */
+Test(model, public_struct_layout_lp64)
+{
+	if (sizeof(void *) != 8)
+		cr_skip_test("layout figures are for LP64");
+	cr_assert_eq(sizeof(struct goprof_profile_info), 64);
+	cr_assert_eq(offsetof(struct goprof_profile_info, nr_samples), 8);
+	cr_assert_eq(offsetof(struct goprof_profile_info, period_type), 40);
+	cr_assert_eq(offsetof(struct goprof_profile_info, default_sample_type), 56);
+	cr_assert_eq(sizeof(struct goprof_profile_frame), 104);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, address), 16);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, function), 24);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, line), 48);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, mapping_file), 64);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, mapping_offset), 96);
+	cr_assert_eq(sizeof(struct goprof_profile_label), 40);
+	cr_assert_eq(offsetof(struct goprof_profile_label, key), 8);
+	cr_assert_eq(offsetof(struct goprof_profile_label, num), 24);
+	cr_assert_eq(sizeof(struct goprof_profile_sample), 48);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, frames), 8);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, nr_values), 16);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, values), 24);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, comm), 40);
+	cr_assert_eq(sizeof(struct goprof_profile_write_opts), 24);
+	cr_assert_eq(offsetof(struct goprof_profile_write_opts, title), 16);
+}
