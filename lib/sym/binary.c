@@ -29,6 +29,7 @@ int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data
 void gp_binary_fini(struct goprof_binary *bin)
 {
 	gp_native_syms_free(&bin->native);
+	gp_pclntab_free(&bin->tab);
 	gp_buildinfo_free(&bin->bi);
 	free(bin->go_build_id);
 	gp_elf_close(&bin->elf);
@@ -218,27 +219,133 @@ GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struc
 	return 0;
 }
 
-GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t *addrs, size_t n,
-				       goprof_frame_fn cb, void *ctx)
+/*
+ * Batches are looked up in address order, then delivered in the caller's order: sorted
+ * addresses walk the function table, the _func records and the pc-value tables mostly
+ * forwards, which is several times faster on large binaries than random order (every
+ * table access misses the cache and the TLB). Repeated addresses are looked up once.
+ */
+#define SYM_BATCH 65536
+#define SYM_SMALL_BATCH 32
+
+struct sorted_addr {
+	uint64_t addr;
+	uint32_t idx;
+};
+
+struct addr_result {
+	uint32_t first; /* index into the frame pool */
+	int32_t count;  /* frames, or a negative error */
+};
+
+static int sorted_addr_cmp(const void *a, const void *b)
+{
+	const struct sorted_addr *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int symbolize_one_by_one(struct goprof_binary *bin, const uint64_t *addrs, size_t n, size_t base,
+				goprof_frame_fn cb, void *ctx)
 {
 	struct goprof_frame frames[GP_MAX_FRAMES];
 	size_t i;
 	int k, j, ret;
 
-	if (!bin || (n && !addrs) || !cb)
-		return gp_err(-EINVAL, "goprof_binary_symbolize: NULL argument");
 	for (i = 0; i < n; i++) {
 		k = gp_binary_lookup(bin, addrs[i], frames, GP_MAX_FRAMES);
 		if (k < 0)
 			return k;
 		for (j = 0; j < k; j++) {
-			frames[j].addr_index = i;
+			frames[j].addr_index = base + i;
 			ret = cb(&frames[j], ctx);
 			if (ret)
 				return ret;
 		}
 	}
 	return 0;
+}
+
+static int symbolize_chunk(struct goprof_binary *bin, const uint64_t *addrs, size_t n, size_t base,
+			   goprof_frame_fn cb, void *ctx, struct sorted_addr *order, struct addr_result *res,
+			   struct goprof_frame **pool, size_t *pool_cap)
+{
+	size_t i, used = 0;
+	int j, ret;
+
+	for (i = 0; i < n; i++) {
+		order[i].addr = addrs[i];
+		order[i].idx = (uint32_t)i;
+	}
+	qsort(order, n, sizeof(*order), sorted_addr_cmp);
+	for (i = 0; i < n; i++) {
+		struct addr_result *r = &res[order[i].idx];
+
+		if (i && order[i].addr == order[i - 1].addr) {
+			*r = res[order[i - 1].idx];
+			continue;
+		}
+		if (*pool_cap - used < GP_MAX_FRAMES) {
+			size_t ncap = *pool_cap * 2 + GP_MAX_FRAMES;
+			struct goprof_frame *np = realloc(*pool, ncap * sizeof(*np));
+
+			if (!np)
+				return gp_err(-ENOMEM, "goprof_binary_symbolize: out of memory");
+			*pool = np;
+			*pool_cap = ncap;
+		}
+		r->first = (uint32_t)used;
+		r->count = gp_binary_lookup(bin, order[i].addr, *pool + used, GP_MAX_FRAMES);
+		if (r->count > 0)
+			used += (size_t)r->count;
+	}
+	for (i = 0; i < n; i++) {
+		if (res[i].count < 0)
+			return res[i].count;
+		for (j = 0; j < res[i].count; j++) {
+			struct goprof_frame f = (*pool)[res[i].first + (size_t)j];
+
+			f.addr_index = base + i;
+			ret = cb(&f, ctx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t *addrs, size_t n,
+				       goprof_frame_fn cb, void *ctx)
+{
+	struct sorted_addr *order;
+	struct addr_result *res;
+	struct goprof_frame *pool = NULL;
+	size_t pool_cap = 0, done, chunk;
+	int ret = 0;
+
+	if (!bin || (n && !addrs) || !cb)
+		return gp_err(-EINVAL, "goprof_binary_symbolize: NULL argument");
+	if (n <= SYM_SMALL_BATCH)
+		return symbolize_one_by_one(bin, addrs, n, 0, cb, ctx);
+	chunk = GP_MIN(n, (size_t)SYM_BATCH);
+	order = malloc(chunk * sizeof(*order));
+	res = malloc(chunk * sizeof(*res));
+	if (!order || !res) {
+		/* Low on memory: the slow path needs none. */
+		free(order);
+		free(res);
+		return symbolize_one_by_one(bin, addrs, n, 0, cb, ctx);
+	}
+	for (done = 0; done < n && !ret; done += chunk) {
+		chunk = GP_MIN(n - done, (size_t)SYM_BATCH);
+		ret = symbolize_chunk(bin, addrs + done, chunk, done, cb, ctx, order, res, &pool, &pool_cap);
+	}
+	free(pool);
+	free(order);
+	free(res);
+	return ret;
 }
 
 GOPROF_API int goprof_binary_symbolize_addr(struct goprof_binary *bin, uint64_t addr,

@@ -4,6 +4,7 @@
  * Layout facts: GUIDE section 3. Nothing here trusts an offset or a count from the
  * file: every read goes through a span check, every walk has an iteration limit.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -179,10 +180,11 @@ static bool func_off(const struct gp_pclntab *t, uint64_t i, uint64_t *off)
 	return true;
 }
 
-int gp_pclntab_validate(const struct gp_pclntab *t)
+int gp_pclntab_validate(struct gp_pclntab *t)
 {
 	uint64_t i, prev = 0, pc, off;
 
+	gp_pclntab_free(t);
 	if (t->nfunc == 0)
 		return -GOPROF_ERRNO_CORRUPT;
 	for (i = 0; i <= t->nfunc; i++) {
@@ -192,7 +194,22 @@ int gp_pclntab_validate(const struct gp_pclntab *t)
 		if (i < t->nfunc && (!func_off(t, i, &off) || off >= t->pcln.len))
 			return -GOPROF_ERRNO_CORRUPT;
 	}
+	t->nindex = (size_t)((t->nfunc + GP_PCLN_INDEX_STRIDE - 1) / GP_PCLN_INDEX_STRIDE);
+	t->index = malloc(t->nindex * sizeof(*t->index));
+	if (!t->index) {
+		t->nindex = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < t->nindex; i++)
+		gp_pclntab_entry(t, i * GP_PCLN_INDEX_STRIDE, &t->index[i]);
 	return 0;
+}
+
+void gp_pclntab_free(struct gp_pclntab *t)
+{
+	free(t->index);
+	t->index = NULL;
+	t->nindex = 0;
 }
 
 int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc)
@@ -203,6 +220,21 @@ int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc)
 		return -1;
 	if (pc < first || pc >= end)
 		return -1;
+	if (t->nindex) {
+		/* Narrow [lo, hi) to one stride with the index: largest j with index[j] <= pc. */
+		size_t a = 0, b = t->nindex;
+
+		while (b - a > 1) {
+			size_t mid = a + (b - a) / 2;
+
+			if (t->index[mid] <= pc)
+				a = mid;
+			else
+				b = mid;
+		}
+		lo = (uint64_t)a * GP_PCLN_INDEX_STRIDE;
+		hi = GP_MIN(lo + GP_PCLN_INDEX_STRIDE, t->nfunc);
+	}
 	/* Largest i with entry(i) <= pc. */
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;

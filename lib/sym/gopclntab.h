@@ -51,7 +51,16 @@ struct gp_pclntab {
 	struct gp_span pcln;      /* function table followed by the _func records */
 	struct gp_span gofunc;    /* 1.18+: moduledata.gofunc bytes (inline trees); may be empty */
 	const struct gp_vmem *vmem; /* 1.2-1.17: funcdata are absolute addresses */
+	/*
+	 * Every GP_PCLN_INDEX_STRIDE-th entry PC, built by gp_pclntab_validate(). A lookup
+	 * binary-searches this small, cache-resident array first and then only one stride of
+	 * the function table, instead of missing the cache all through a large table.
+	 */
+	uint64_t *index;
+	size_t nindex;
 };
+
+#define GP_PCLN_INDEX_STRIDE 32
 
 /* A decoded _func record. */
 struct gp_func {
@@ -91,8 +100,13 @@ int gp_pclntab_parse(struct gp_pclntab *t, const uint8_t *data, size_t len, uint
 /* Quick plausibility check used by the segment scan: magic, pad, quantum, pointer size. */
 bool gp_pclntab_header_plausible(const uint8_t *p, size_t len);
 
-/* Checks the function table (entries increasing, records in bounds) after text_start is set. */
-int gp_pclntab_validate(const struct gp_pclntab *t);
+/*
+ * Checks the function table (entries increasing, records in bounds) after text_start is
+ * set, and builds the lookup index. Returns 0, -GOPROF_ERRNO_CORRUPT or -ENOMEM.
+ */
+int gp_pclntab_validate(struct gp_pclntab *t);
+/* Frees the index (the table itself belongs to the caller). */
+void gp_pclntab_free(struct gp_pclntab *t);
 
 /* Entry PC of function i (i <= nfunc: index nfunc gives the end PC). False if out of bounds. */
 bool gp_pclntab_entry(const struct gp_pclntab *t, uint64_t i, uint64_t *pc);

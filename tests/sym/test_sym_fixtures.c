@@ -58,7 +58,7 @@ static void gosym_agreement(const char *mode)
 				"innermost file:line %zu/%zu (%.3f%%), %zu gosym-bug\n", vers[v], mode,
 				k == 0 ? "plain" : k == 1 ? "stripped" : "no-shdr", st.func_ok, st.n,
 				100.0 * st.func_ok / (st.n ? st.n : 1), st.line_ok, st.n,
-				100.0 * st.line_ok / (st.n ? st.n : 1));
+				100.0 * st.line_ok / (st.n ? st.n : 1), st.line_gosym_bug);
 			cr_expect_eq(st.n, na, "%s: could not be opened", variants[k]);
 			cr_expect_eq(st.func_ok, st.n, "%s: outermost function must agree on every PC", variants[k]);
 			cr_expect_geq((st.line_ok + st.line_gosym_bug) * 1000, st.n * 999, "%s: file:line agreement below 99.9%%",
