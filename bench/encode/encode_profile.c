@@ -161,6 +161,29 @@ int main(int argc, char **argv)
 		printf("%-7s    %u distinct samples in %.3f s: %.2f M samples/s, %zu bytes\n", names[i],
 		       snap->nr_samples, t, snap->nr_samples / t / 1e6, bytes);
 	}
+	{
+		GOPROF_OPTS(goprof_profile_write_opts, raw, .flags = GOPROF_WRITE_PPROF_UNCOMPRESSED);
+		size_t bytes = 0;
+
+		t0 = now();
+		if (goprof_profile_write(snap, GOPROF_FORMAT_PPROF, &raw, count_sink, &bytes))
+			die("pprof uncompressed");
+		t = now() - t0;
+		printf("pprof without gzip: %.3f s: %.2f M samples/s, %zu bytes\n", t,
+		       snap->nr_samples / t / 1e6, bytes);
+	}
+	if (getenv("GOPROF_BENCH_OUT")) { /* keep the outputs for inspection */
+		GOPROF_OPTS(goprof_profile_write_opts, raw, .flags = GOPROF_WRITE_PPROF_UNCOMPRESSED);
+		char path[512];
+		const char *dir = getenv("GOPROF_BENCH_OUT");
+
+		snprintf(path, sizeof(path), "%s/bench.pb", dir);
+		goprof_profile_write_file(snap, GOPROF_FORMAT_PPROF, &raw, path);
+		snprintf(path, sizeof(path), "%s/bench.pb.gz", dir);
+		goprof_profile_write_file(snap, GOPROF_FORMAT_PPROF, NULL, path);
+		snprintf(path, sizeof(path), "%s/bench.svg", dir);
+		goprof_profile_write_file(snap, GOPROF_FORMAT_SVG, NULL, path);
+	}
 	goprof_profile_free(snap);
 	goprof_profile_free(p);
 	free(stacks);

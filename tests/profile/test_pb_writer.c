@@ -86,7 +86,7 @@ Test(pb_writer, protoc_decodes_deep_and_large_messages)
 	int fd, st;
 
 	if (access("/usr/bin/protoc", X_OK))
-		cr_skip_test("protoc not installed");
+		fx_require_tool("protoc not installed (package protobuf-compiler)");
 	pb_init(&b);
 	m[0] = pb_begin(&b, 1);
 	m[1] = pb_begin(&b, 2);

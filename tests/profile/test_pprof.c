@@ -31,7 +31,7 @@ static const char *go_latest(void)
 	while (*tools)
 		last = *tools++;
 	if (!last)
-		cr_skip_test("no Go toolchain installed under /usr/lib/go-*");
+		fx_require_tool("no Go toolchain installed under /usr/lib/go-*");
 	return last;
 }
 
@@ -118,7 +118,7 @@ Test(pprof, raw_output_of_every_go_toolchain, .timeout = 300)
 	}
 	cr_log_info("validated with %d Go toolchains", tools);
 	if (!tools)
-		cr_skip_test("no Go toolchain installed");
+		fx_require_tool("no Go toolchain installed under /usr/lib/go-*");
 	unlink(path);
 	free(path);
 	goprof_profile_free(p);
@@ -215,9 +215,9 @@ static char *protoc_decode(const struct goprof_profile *p)
 	int fd, st;
 
 	if (!dir)
-		cr_skip_test("GOPROF_PROFILE_TEST_DIR not set (run through meson test)");
+		fx_require_tool("GOPROF_PROFILE_TEST_DIR not set (run through meson test)");
 	if (access("/usr/bin/protoc", X_OK))
-		cr_skip_test("protoc not installed");
+		fx_require_tool("protoc not installed (package protobuf-compiler)");
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);

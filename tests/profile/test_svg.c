@@ -18,7 +18,7 @@ static char *check_svg(const char *path, const char *args, int *status)
 	char *cmd, *out;
 
 	if (!dir)
-		cr_skip_test("GOPROF_PROFILE_TEST_DIR not set (run through meson test)");
+		fx_require_tool("GOPROF_PROFILE_TEST_DIR not set (run through meson test)");
 	cr_assert_neq(asprintf(&cmd, "python3 %s/check_svg.py %s %s", dir, path, args), -1);
 	out = fx_run(cmd, status);
 	free(cmd);
