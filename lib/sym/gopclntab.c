@@ -212,6 +212,16 @@ void gp_pclntab_free(struct gp_pclntab *t)
 	t->nindex = 0;
 }
 
+/* Entry PC i without bounds checks: only for i <= nfunc after gp_pclntab_validate(). */
+static inline uint64_t entry_unchecked(const struct gp_pclntab *t, uint64_t i)
+{
+	const uint8_t *p = t->pcln.p + ftab_off(t) + i * ftab_entsize(t);
+
+	if (t->format >= GP_PCLN_GO118)
+		return t->text_start + gp_le32(p);
+	return read_word(p, t->ptrsize);
+}
+
 int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc)
 {
 	uint64_t lo = 0, hi = t->nfunc, first, end, e;
@@ -239,7 +249,10 @@ int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc)
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (!gp_pclntab_entry(t, mid, &e))
+		/* The index exists only for validated tables, where every entry is in bounds. */
+		if (t->nindex)
+			e = entry_unchecked(t, mid);
+		else if (!gp_pclntab_entry(t, mid, &e))
 			return -1;
 		if (e <= pc)
 			lo = mid;
@@ -366,6 +379,12 @@ static bool read_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
 	uint32_t v = 0;
 	unsigned shift = 0;
 
+	/* Most deltas fit in one byte. */
+	if (p < end && !(*p & 0x80)) {
+		*out = *p;
+		*pp = p + 1;
+		return true;
+	}
 	while (p < end && shift < 35) {
 		uint8_t b = *p++;
 

@@ -74,3 +74,60 @@ Test(sym_toolchain, version_2, .timeout = 300) { check_version_tools(2); }
 Test(sym_toolchain, version_3, .timeout = 300) { check_version_tools(3); }
 Test(sym_toolchain, version_4, .timeout = 300) { check_version_tools(4); }
 Test(sym_toolchain, version_5, .timeout = 300) { check_version_tools(5); }
+
+struct batch_check {
+	struct goprof_binary *bin;
+	const uint64_t *addrs;
+	size_t next_index; /* expected addr_index order: non-decreasing */
+	size_t frames, mismatches;
+};
+
+static int batch_cb(const struct goprof_frame *f, void *ctx)
+{
+	struct batch_check *c = ctx;
+	struct goprof_frame single[80];
+	int n;
+
+	if (f->addr_index < c->next_index)
+		c->mismatches++; /* delivered out of the caller's order */
+	c->next_index = f->addr_index;
+	n = goprof_binary_symbolize_addr(c->bin, c->addrs[f->addr_index], single, 80, sizeof(single[0]));
+	if (n <= 0 || (int)f->frame_index >= n || f->nframes != (uint32_t)n || f->addr != c->addrs[f->addr_index] ||
+	    strcmp(single[f->frame_index].function, f->function) != 0 || single[f->frame_index].line != f->line ||
+	    single[f->frame_index].flags != f->flags)
+		c->mismatches++;
+	c->frames++;
+	return 0;
+}
+
+/* The batch API (sorted, chunked, deduplicated internally) must equal per-address lookups. */
+Test(sym_toolchain, batch_equals_single_lookups, .timeout = 120)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers), nf, np;
+	char *p;
+	struct symt_func *funcs;
+	uint64_t *pcs;
+	struct batch_check c = { 0 };
+
+	if (asprintf(&p, "/usr/lib/go-%s/pkg/tool/linux_amd64/compile", vers[nv - 1]) < 0)
+		abort();
+	nf = symt_oracle_funcs(p, &funcs);
+	np = symt_random_pcs(funcs, nf, 150000, 4242, &pcs);
+	/* Duplicates and addresses in no function, too. */
+	for (size_t i = 0; i < np; i += 97)
+		pcs[i] = pcs[i / 2];
+	for (size_t i = 5; i < np; i += 1001)
+		pcs[i] = 0x10 + i;
+	c.bin = goprof_binary_open(p, NULL);
+	c.addrs = pcs;
+	cr_assert(c.bin);
+	cr_assert_eq(goprof_binary_symbolize(c.bin, pcs, np, batch_cb, &c), 0, "%s", goprof_last_error());
+	fprintf(stderr, "batch: %zu PCs, %zu frames, %zu mismatches\n", np, c.frames, c.mismatches);
+	cr_expect_gt(c.frames, np / 2);
+	cr_expect_eq(c.mismatches, 0);
+	goprof_binary_free(c.bin);
+	free(pcs);
+	symt_free_funcs(funcs, nf);
+	free(p);
+}
