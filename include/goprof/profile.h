@@ -200,6 +200,9 @@ GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *profil
  * - GOPROF_FORMAT_PPROF: gzip-compressed pprof protobuf with Go's conventions (string
  *   table entry 0 "", ids from 1, mappings flagged as symbolized when every location in
  *   them is, inline frames as several lines of one location, labels, period, time).
+ *   Only what the samples reference is written. The format cannot carry a string label
+ *   whose value is "" nor a numeric label of 0 without a unit (pprof readers drop them),
+ *   nor the process name (folded and SVG use it as the root frame).
  * - GOPROF_FORMAT_FOLDED: `comm;root;...;leaf count` lines, sorted, duplicates merged;
  *   `;` in names becomes `:`, kernel frames end in `_[k]`, inline frames are separate
  *   frames (caller first); unsymbolized frames appear as `[file]` or `[unknown]`.
