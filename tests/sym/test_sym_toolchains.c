@@ -131,3 +131,35 @@ Test(sym_toolchain, batch_equals_single_lookups, .timeout = 120)
 	symt_free_funcs(funcs, nf);
 	free(p);
 }
+
+/*
+ * Go programs installed on the machine by others (built with Go 1.23-1.25, some linked
+ * externally with the pclntab found only through symbols): same agreement rules. Each is
+ * optional; missing ones are skipped.
+ */
+Test(sym_toolchain, installed_go_programs, .timeout = 300)
+{
+	static const char *const cands[] = { "/usr/local/bin/docker", "/usr/local/bin/terraform",
+					     "/usr/bin/kubectl", "/usr/bin/anthoscli", "/usr/bin/local-extract",
+					     "/usr/bin/gke-gcloud-auth-plugin" };
+	size_t checked = 0;
+
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+		char real[4096];
+		struct goprof_binary *bin;
+
+		if (!realpath(cands[i], real))
+			continue;
+		bin = goprof_binary_open(real, NULL);
+		if (!bin || !goprof_binary_is_go(bin)) {
+			goprof_binary_free(bin);
+			continue;
+		}
+		fprintf(stderr, "%s: %s\n", real, goprof_binary_go_version(bin));
+		goprof_binary_free(bin);
+		check_tool("-sys", real, 9000 + i);
+		checked++;
+	}
+	if (!checked)
+		cr_skip_test("no installed Go programs found");
+}

@@ -1,7 +1,8 @@
 // gosym_oracle prints Go's own answers (debug/gosym) for a list of PCs, as ground truth
 // for libgoprof's symbolizer tests. It is deliberately naive: it reads the pclntab the way
 // Go's tools do (section, else runtime.pclntab symbols) and takes the text start from the
-// runtime.text symbol, which Go's addr2line gets wrong for externally linked binaries.
+// runtime.text symbol (or the table header), which Go's addr2line gets wrong for
+// externally linked binaries.
 //
 // usage: gosym_oracle BINARY [funcs]    PCs (hex) on stdin, one per line
 // output per PC: "<pc>\t<function|?>\t<file>\t<line>" (outermost function, innermost line)
@@ -12,6 +13,7 @@ import (
 	"bufio"
 	"debug/elf"
 	"debug/gosym"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"strconv"
@@ -68,11 +70,20 @@ func main() {
 	if err != nil {
 		die("%v", err)
 	}
+	// Text start: the runtime.text symbol; without symbols, the table header's textStart
+	// (Go 1.18+, zero on disk in PIE builds); last, the .text section, which is wrong when
+	// C code comes first (what go tool addr2line does on such binaries).
+	tabData := pclntab(f)
 	text, ok := symbol(f, "runtime.text")
+	if !ok && len(tabData) >= 40 && tabData[7] == 8 &&
+		(binary.LittleEndian.Uint32(tabData) == 0xfffffff0 || binary.LittleEndian.Uint32(tabData) == 0xfffffff1) {
+		text = binary.LittleEndian.Uint64(tabData[24:])
+		ok = text != 0
+	}
 	if !ok {
 		text = f.Section(".text").Addr
 	}
-	tab, err := gosym.NewTable(nil, gosym.NewLineTable(pclntab(f), text))
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(tabData, text))
 	if err != nil {
 		die("%v", err)
 	}
