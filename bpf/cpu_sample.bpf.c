@@ -1,26 +1,41 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause)
 /*
  * CPU sampling: runs on a perf event (CPU clock, frequency mode) on every CPU, keeps
- * only samples of attached processes, counts them per thread and optionally hands them
- * to user space through a ring buffer.
+ * only samples of attached processes, counts them per thread, and hands each to user
+ * space through a ring buffer with its user and kernel stacks and, for Go processes,
+ * the running goroutine's ID and pprof labels.
+ *
+ * Also tracks exec and exit of attached processes, and adds processes that exec an
+ * executable attached by path.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set before load: whether the host wants each sample delivered. */
-const volatile bool deliver_samples = false;
+/* Set before load: stack bytes to capture (multiples of 8, at most the buffers). */
+const volatile __u32 user_stack_bytes = GP_MAX_STACK_DEPTH * 8;
+const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8;
 
-/* Attached processes (tgid -> 1). */
+/* Attached processes: tgid -> what to read from them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GP_MAX_TARGETS);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct gp_target);
 } targets SEC(".maps");
+
+/* Executables attached by path: (dev, inode) -> target settings for its processes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GP_MAX_EXE_TARGETS);
+	__type(key, struct gp_exe_key);
+	__type(value, struct gp_target);
+} exe_targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -33,6 +48,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by the loader */
 } samples SEC(".maps");
+
+/* Where a sample is assembled before its used part is copied to the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gp_sample_event);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -77,32 +100,226 @@ static __always_inline void count_thread(__u32 pid, __u32 tid)
 		bump(&lost, GP_LOST_THREAD_TABLE_FULL);
 }
 
+/* Copies a Go string (not NUL-terminated) into dst[cap], cap a power of two. */
+static __always_inline void read_go_string(char *dst, __u32 cap, __u64 ptr, __u64 len)
+{
+	__u32 n = len < cap - 1 ? (__u32)len : cap - 1;
+
+	n &= cap - 1;
+	if (bpf_probe_read_user(dst, n, (void *)ptr))
+		n = 0;
+	dst[n & (cap - 1)] = '\0';
+}
+
+struct go_string {
+	__u64 ptr;
+	__u64 len;
+};
+
+/* Labels of Go <= 1.23: g.labels -> *labelMap -> hmap; small maps have one bucket. */
+static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_event *ev)
+{
+	struct {
+		__u64 count;
+		__u8 flags, B;
+		__u16 noverflow;
+		__u32 hash0;
+		__u64 buckets;
+	} h;
+	__u8 tophash[8];
+	__u64 hmap;
+	__u32 n = 0;
+
+	if (bpf_probe_read_user(&hmap, sizeof(hmap), (void *)labels) || !hmap ||
+	    bpf_probe_read_user(&h, sizeof(h), (void *)hmap) || !h.buckets)
+		return;
+	if (h.B)
+		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC; /* more than one bucket: read the first */
+	if (bpf_probe_read_user(tophash, sizeof(tophash), (void *)h.buckets))
+		return;
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		struct go_string k, v;
+
+		if (tophash[i] < 5) /* empty or evacuated cell (minTopHash is 5) */
+			continue;
+		if (n >= GP_MAX_LABELS) {
+			ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
+			break;
+		}
+		/* bucket: tophash[8], keys [8]string, values [8]string, overflow */
+		if (bpf_probe_read_user(&k, sizeof(k), (void *)(h.buckets + 8 + i * 16)) ||
+		    bpf_probe_read_user(&v, sizeof(v), (void *)(h.buckets + 8 + 128 + i * 16)))
+			continue;
+		read_go_string(ev->labels[n & (GP_MAX_LABELS - 1)].key, GP_LABEL_KEY_LEN, k.ptr, k.len);
+		read_go_string(ev->labels[n & (GP_MAX_LABELS - 1)].value, GP_LABEL_VALUE_LEN, v.ptr, v.len);
+		n++;
+	}
+	ev->nr_labels = n;
+}
+
+/* Labels of Go 1.24+: g.labels -> *labelMap{ list []label{key, value string} }. */
+static __always_inline void read_labels_slice(__u64 labels, struct gp_sample_event *ev)
+{
+	struct {
+		__u64 ptr, len, cap;
+	} list;
+	__u32 n = 0;
+
+	if (bpf_probe_read_user(&list, sizeof(list), (void *)labels) || !list.ptr)
+		return;
+	if (list.len > GP_MAX_LABELS)
+		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
+#pragma unroll
+	for (int i = 0; i < GP_MAX_LABELS; i++) {
+		struct go_string kv[2];
+
+		if (i >= list.len)
+			break;
+		if (bpf_probe_read_user(kv, sizeof(kv), (void *)(list.ptr + i * 32)))
+			break;
+		read_go_string(ev->labels[i].key, GP_LABEL_KEY_LEN, kv[0].ptr, kv[0].len);
+		read_go_string(ev->labels[i].value, GP_LABEL_VALUE_LEN, kv[1].ptr, kv[1].len);
+		n++;
+	}
+	ev->nr_labels = n;
+}
+
+/*
+ * The goroutine running on this thread: g from TLS (fsbase - 8, valid even when R14 is
+ * not g at the sampled instruction), then g.m.curg, which is the user goroutine also
+ * while the thread runs on g0 or gsignal (0 when none, e.g. in the scheduler).
+ */
+static __always_inline void read_go_context(const struct gp_target *t, struct gp_sample_event *ev)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u64 g = 0, m = 0, curg = 0, labels = 0;
+
+	if (!fsbase || bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase - 8)) || !g ||
+	    bpf_probe_read_user(&m, sizeof(m), (void *)(g + t->g_m)) || !m ||
+	    bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + t->m_curg))) {
+		bump(&counters, GP_CNT_GO_CONTEXT_FAILED);
+		return;
+	}
+	ev->flags |= GP_SAMPLE_F_GO;
+	if (!curg)
+		return;
+	bpf_probe_read_user(&ev->goid, sizeof(ev->goid), (void *)(curg + t->g_goid));
+	if (bpf_probe_read_user(&labels, sizeof(labels), (void *)(curg + t->g_labels)) || !labels)
+		return;
+	if (t->labels_layout == GP_LABELS_HMAP)
+		read_labels_hmap(labels, ev);
+	else if (t->labels_layout == GP_LABELS_SLICE)
+		read_labels_slice(labels, ev);
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = id >> 32, tid = (__u32)id, zero = 0, nr_user, nr_kernel;
 	struct gp_sample_event *ev;
+	struct gp_target *t;
+	__u64 size;
+	long n;
 
-	if (!bpf_map_lookup_elem(&targets, &pid))
+	t = bpf_map_lookup_elem(&targets, &pid);
+	if (!t)
 		return 0;
 	bump(&counters, GP_CNT_SAMPLES);
 	count_thread(pid, tid);
 
-	if (!deliver_samples)
+	ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
 		return 0;
-	ev = bpf_ringbuf_reserve(&samples, sizeof(*ev), 0);
-	if (!ev) {
-		bump(&lost, GP_LOST_RINGBUF_FULL);
-		return 0;
-	}
+	ev->type = GP_REC_SAMPLE;
 	ev->pid = pid;
 	ev->tid = tid;
 	ev->cpu = bpf_get_smp_processor_id();
-	ev->pad = 0;
 	ev->time_ns = bpf_ktime_get_ns();
+	ev->goid = 0;
+	ev->flags = 0;
+	ev->nr_labels = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+
+	n = bpf_get_stack(ctx, ev->stack, user_stack_bytes, BPF_F_USER_STACK);
+	nr_user = n > 0 ? (__u32)n >> 3 : 0;
+	if (nr_user > GP_MAX_STACK_DEPTH)
+		nr_user = GP_MAX_STACK_DEPTH;
+	if (n > 0 && n >= user_stack_bytes)
+		ev->flags |= GP_SAMPLE_F_USER_TRUNC;
+	n = kernel_stack_bytes ? bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
+	nr_kernel = n > 0 ? (__u32)n >> 3 : 0;
+	if (nr_kernel > GP_MAX_STACK_DEPTH)
+		nr_kernel = GP_MAX_STACK_DEPTH;
+	if (n > 0 && n >= kernel_stack_bytes)
+		ev->flags |= GP_SAMPLE_F_KERNEL_TRUNC;
+	ev->nr_user = nr_user;
+	ev->nr_kernel = nr_kernel;
+
+	if (t->is_go)
+		read_go_context(t, ev);
+	size = GP_SAMPLE_EVENT_SIZE(nr_user, nr_kernel);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	if (bpf_ringbuf_output(&samples, ev, size, 0)) {
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+		return 0;
+	}
+	bump(&counters, GP_CNT_DELIVERED);
+	return 0;
+}
+
+static __always_inline void emit_process_event(__u32 type, __u32 pid)
+{
+	struct gp_exec_event *ev = bpf_ringbuf_reserve(&samples, sizeof(*ev), 0);
+
+	if (!ev) {
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+		return;
+	}
+	ev->type = type;
+	ev->pid = pid;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_ringbuf_submit(ev, 0);
-	bump(&counters, GP_CNT_DELIVERED);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid);
+	struct gp_exe_key key = {};
+	struct gp_target *t;
+	struct inode *inode;
+
+	if (bpf_map_lookup_elem(&targets, &pid)) {
+		emit_process_event(GP_REC_EXEC, pid); /* user space re-reads its Go version */
+		return 0;
+	}
+	/* The new image's file, as /proc/PID/exe shows it (set by begin_new_exec). */
+	inode = BPF_CORE_READ(p, mm, exe_file, f_inode);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	t = bpf_map_lookup_elem(&exe_targets, &key);
+	if (!t)
+		return 0;
+	if (bpf_map_update_elem(&targets, &pid, t, BPF_NOEXIST) && !bpf_map_lookup_elem(&targets, &pid)) {
+		bump(&lost, GP_LOST_TARGETS_FULL);
+		return 0;
+	}
+	emit_process_event(GP_REC_EXEC, pid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
+
+	if (pid != tid) /* a thread, not the process */
+		return 0;
+	if (bpf_map_delete_elem(&targets, &pid) == 0)
+		emit_process_event(GP_REC_EXIT, pid);
 	return 0;
 }

@@ -6,14 +6,24 @@
 #ifndef GOPROF_BPF_SHARED_H
 #define GOPROF_BPF_SHARED_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* user space: __u8 ... __u64 (BPF side has them from vmlinux.h) */
+#endif
+
 #define GP_TASK_COMM_LEN 16
 #define GP_MAX_TARGETS 4096
+#define GP_MAX_EXE_TARGETS 64
 #define GP_MAX_THREADS 65536
+#define GP_MAX_STACK_DEPTH 127 /* the kernel's default perf_event_max_stack */
+#define GP_MAX_LABELS 4        /* pprof labels copied per sample */
+#define GP_LABEL_KEY_LEN 32
+#define GP_LABEL_VALUE_LEN 64
 
 /* Why a sample was not recorded everywhere it should have been. */
 enum gp_lost_cause {
 	GP_LOST_RINGBUF_FULL = 0,   /* bpf_ringbuf_reserve failed */
 	GP_LOST_THREAD_TABLE_FULL,  /* per-thread count map had no room */
+	GP_LOST_TARGETS_FULL,       /* an exec of an --exe target found the target map full */
 	GP_LOST_NR,
 };
 
@@ -21,7 +31,35 @@ enum gp_lost_cause {
 enum gp_counter {
 	GP_CNT_SAMPLES = 0,   /* samples of attached processes */
 	GP_CNT_DELIVERED,     /* samples written to the ring buffer */
+	GP_CNT_GO_CONTEXT_FAILED, /* Go process, but the goroutine could not be read */
 	GP_CNT_NR,
+};
+
+/* How g.labels leads to the pprof labels (per Go version). */
+enum gp_labels_layout {
+	GP_LABELS_NONE = 0,
+	GP_LABELS_HMAP = 1,  /* Go <= 1.23: *map[string]string -> hmap, one bucket read */
+	GP_LABELS_SLICE = 2, /* Go 1.24+: *struct{ list []struct{key, value string} } */
+};
+
+/*
+ * What the BPF side needs to know about an attached process. is_go == 0: native only.
+ * Offsets are of the runtime's g and m structs for the process's Go version.
+ */
+struct gp_target {
+	__u8 is_go;
+	__u8 labels_layout;    /* enum gp_labels_layout */
+	__u16 g_m;             /* g.m */
+	__u16 m_curg;          /* m.curg */
+	__u16 g_goid;          /* g.goid */
+	__u16 g_labels;        /* g.labels */
+	__u16 pad[3];
+};
+
+/* Key of an executable attached by path: the kernel's dev_t (MKDEV) and inode. */
+struct gp_exe_key {
+	__u64 dev;
+	__u64 ino;
 };
 
 struct gp_thread_key {
@@ -34,13 +72,57 @@ struct gp_thread_count {
 	char comm[GP_TASK_COMM_LEN];
 };
 
-/* Ring buffer record for one CPU sample. */
+struct gp_label_pair {
+	char key[GP_LABEL_KEY_LEN];
+	char value[GP_LABEL_VALUE_LEN];
+};
+
+/* Record types in the ring buffer (first word of every record). */
+enum gp_record_type {
+	GP_REC_SAMPLE = 1,
+	GP_REC_EXEC = 2,
+	GP_REC_EXIT = 3,
+};
+
+#define GP_SAMPLE_F_GO 1u             /* goid and labels were read */
+#define GP_SAMPLE_F_LABELS_TRUNC 2u   /* more labels than GP_MAX_LABELS (or a grown map) */
+#define GP_SAMPLE_F_USER_TRUNC 4u     /* user stack filled the buffer: may be truncated */
+#define GP_SAMPLE_F_KERNEL_TRUNC 8u
+
+/*
+ * Ring buffer record for one CPU sample. Variable length: stack[] holds nr_user user
+ * addresses then nr_kernel kernel addresses, and the record ends there
+ * (GP_SAMPLE_EVENT_SIZE), so a shallow stack costs a few hundred bytes of ring buffer.
+ */
 struct gp_sample_event {
+	__u32 type;   /* GP_REC_SAMPLE */
 	__u32 pid;
 	__u32 tid;
 	__u32 cpu;
-	__u32 pad;
 	__u64 time_ns;
+	__u64 goid;
+	char comm[GP_TASK_COMM_LEN];
+	__u32 flags;  /* GP_SAMPLE_F_* */
+	__u32 nr_labels;
+	__u32 nr_user;
+	__u32 nr_kernel;
+	struct gp_label_pair labels[GP_MAX_LABELS];
+	__u64 stack[2 * GP_MAX_STACK_DEPTH];
+};
+
+#define GP_SAMPLE_EVENT_HEADER_SIZE ((unsigned long)&((struct gp_sample_event *)0)->stack)
+#define GP_SAMPLE_EVENT_SIZE(nr_user, nr_kernel) \
+	(GP_SAMPLE_EVENT_HEADER_SIZE + 8 * ((nr_user) + (nr_kernel)))
+
+/*
+ * GP_REC_EXEC: an attached process called exec, or a process started running an
+ * executable attached by path (then it is already in targets).
+ * GP_REC_EXIT: an attached process exited; it was removed from targets so that a new
+ * process reusing the PID is not sampled.
+ */
+struct gp_exec_event {
+	__u32 type;  /* GP_REC_EXEC or GP_REC_EXIT */
+	__u32 pid;
 	char comm[GP_TASK_COMM_LEN];
 };
 

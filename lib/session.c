@@ -5,34 +5,52 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "goprof/error.h"
 #include "goprof/session.h"
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
+#include "cpu_table.h"
 #include "internal.h"
 #include "perf_sampler.h"
 #include "proc.h"
+#include "target.h"
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_FREQ_HZ 10000
 #define DEFAULT_RINGBUF_KIB 1024
 
+/* A process attached directly or found through an attached executable. */
+struct attached_process {
+	struct goprof_process_info info;
+	bool attached; /* still in the kernel's target map */
+};
+
 struct goprof_session {
 	struct cpu_sample_bpf *skel;
 	struct ring_buffer *ringbuf;
 	struct gp_perf_sampler sampler;
+	struct goprof_symbolizer *sym;
+	struct gp_cpu_table *cpu;
 	bool started;
 	unsigned freq_hz;
 	unsigned attached;
-	uint64_t delivered;
+	unsigned nr_exes;
+	uint64_t delivered, lost_aggregation, exited;
 	goprof_sample_fn on_sample;
 	void *ctx;
+	const struct gp_sample_event *current; /* the record on_sample is looking at */
+
+	struct attached_process *procs;
+	size_t nr_procs, procs_cap;
 };
 
 /*
@@ -60,10 +78,27 @@ static void libbpf_setup_once(void)
 	libbpf_set_print(libbpf_print);
 }
 
-static int validate_opts(const struct goprof_session_opts *opts, unsigned *freq_hz,
-			 unsigned *ringbuf_kib)
+struct session_config {
+	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
+};
+
+static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
 {
-	int err = OPTS_VALID(opts, goprof_session_opts, ctx);
+	if (allow_none && depth == GOPROF_NO_KERNEL_STACKS) {
+		*out = 0;
+		return 0;
+	}
+	if (depth > GP_MAX_STACK_DEPTH)
+		return gp_err(-EINVAL, "goprof_session_opts.%s: %u frames is above the maximum "
+				       "of %d", field, depth, GP_MAX_STACK_DEPTH);
+	*out = depth ? depth : GP_MAX_STACK_DEPTH;
+	return 0;
+}
+
+static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
+{
+	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
+	int err = OPTS_VALID(opts, goprof_session_opts, kernel_stack_depth);
 
 	if (err)
 		return err;
@@ -75,36 +110,166 @@ static int validate_opts(const struct goprof_session_opts *opts, unsigned *freq_
 	if (*ringbuf_kib < 4 || (*ringbuf_kib & (*ringbuf_kib - 1)) || *ringbuf_kib > (1u << 20))
 		return gp_err(-EINVAL, "goprof_session_opts.ringbuf_kib: %u is not a power of two "
 				       "between 4 and 1048576", *ringbuf_kib);
-	return 0;
+	err = validate_depth(OPTS_GET(opts, user_stack_depth, 0), "user_stack_depth", false,
+			     &cfg->user_depth);
+	if (!err)
+		err = validate_depth(OPTS_GET(opts, kernel_stack_depth, 0), "kernel_stack_depth",
+				     true, &cfg->kernel_depth);
+	return err;
 }
 
-static int handle_sample(void *ctx, void *data, size_t len)
+static struct attached_process *find_process(struct goprof_session *s, uint32_t pid)
 {
-	struct goprof_session *s = ctx;
-	const struct gp_sample_event *ev = data;
-	struct goprof_sample sample = { .sz = sizeof(sample) };
+	/* Newest first: a reused PID refers to the latest process. */
+	for (size_t i = s->nr_procs; i-- > 0;)
+		if (s->procs[i].info.pid == pid)
+			return &s->procs[i];
+	return NULL;
+}
 
-	if (len < sizeof(*ev))
-		return 0;
+static struct attached_process *add_process(struct goprof_session *s, uint32_t pid)
+{
+	struct attached_process *p;
+
+	if (s->nr_procs == s->procs_cap) {
+		size_t cap = s->procs_cap ? 2 * s->procs_cap : 16;
+
+		p = realloc(s->procs, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		s->procs = p;
+		s->procs_cap = cap;
+	}
+	p = &s->procs[s->nr_procs++];
+	memset(p, 0, sizeof(*p));
+	p->info.sz = sizeof(p->info);
+	p->info.pid = pid;
+	return p;
+}
+
+/* Reads the process's executable and tells the BPF side how to read its goroutines. */
+static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
+{
+	char exe[64];
+	uint64_t probe = 0;
+
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+	gp_target_inspect(exe, t, &p->info);
+	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
+	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, NULL, NULL);
+}
+
+static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
+{
+	struct attached_process *p = find_process(s, ev->pid);
+	struct gp_target t;
+	__u32 key = ev->pid;
+
+	if (p && p->info.flags & GOPROF_PROCESS_EXITED)
+		p = NULL; /* a new process with a reused PID */
+	if (!p) {
+		p = add_process(s, ev->pid);
+		if (!p)
+			return;
+		p->info.flags |= GOPROF_PROCESS_BY_EXE;
+		p->attached = true;
+		s->attached++;
+	}
+	/* The old image's mappings and Go settings are gone with the exec. */
+	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	inspect_process(s, p, &t);
+	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
+}
+
+static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
+{
+	struct attached_process *p = find_process(s, ev->pid);
+
+	s->exited++;
+	if (!p || !p->attached)
+		return;
+	/* The kernel already dropped it from the target map; symbols stay for its samples. */
+	p->attached = false;
+	p->info.flags |= GOPROF_PROCESS_EXITED;
+	s->attached--;
+}
+
+static int deliver_sample(struct goprof_session *s, const struct gp_sample_event *ev)
+{
+	struct goprof_profile_label labels[GP_MAX_LABELS];
+	const struct goprof_profile_label *label_ptrs[GP_MAX_LABELS];
+	struct goprof_sample sample = { .sz = sizeof(sample) };
+	uint32_t nr_labels = GP_MIN(ev->nr_labels, GP_MAX_LABELS);
+	int ret;
+
 	sample.pid = ev->pid;
 	sample.tid = ev->tid;
 	sample.cpu = ev->cpu;
 	sample.time_ns = ev->time_ns;
 	memcpy(sample.comm, ev->comm, sizeof(sample.comm));
 	sample.comm[sizeof(sample.comm) - 1] = '\0';
-	s->delivered++;
-	return s->on_sample(&sample, s->ctx);
+	sample.goid = ev->goid;
+	sample.flags = ev->flags; /* GP_SAMPLE_F_* equal GOPROF_SAMPLE_* */
+	for (uint32_t i = 0; i < nr_labels; i++) {
+		labels[i] = (struct goprof_profile_label){
+			.sz = sizeof(labels[i]),
+			.key = ev->labels[i].key,
+			.str = ev->labels[i].value,
+			.num_unit = "",
+		};
+		label_ptrs[i] = &labels[i];
+	}
+	sample.nr_labels = nr_labels;
+	sample.labels = label_ptrs;
+	sample.nr_user_ips = GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH);
+	sample.nr_kernel_ips = GP_MIN(ev->nr_kernel, GP_MAX_STACK_DEPTH);
+	sample.user_ips = (const uint64_t *)ev->stack;
+	sample.kernel_ips = (const uint64_t *)ev->stack + sample.nr_user_ips;
+	s->current = ev;
+	ret = s->on_sample(&sample, s->ctx);
+	s->current = NULL;
+	return ret;
 }
 
-static int load_programs(struct goprof_session *s, unsigned ringbuf_kib)
+static int handle_record(void *ctx, void *data, size_t len)
+{
+	struct goprof_session *s = ctx;
+	const struct gp_sample_event *ev = data;
+
+	if (len < sizeof(uint32_t))
+		return 0;
+	switch (ev->type) {
+	case GP_REC_EXEC:
+		if (len >= sizeof(struct gp_exec_event))
+			handle_exec(s, data);
+		return 0;
+	case GP_REC_EXIT:
+		if (len >= sizeof(struct gp_exec_event))
+			handle_exit(s, data);
+		return 0;
+	case GP_REC_SAMPLE:
+		if (len < GP_SAMPLE_EVENT_HEADER_SIZE ||
+		    len < GP_SAMPLE_EVENT_SIZE(GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH),
+					       GP_MIN(ev->nr_kernel, GP_MAX_STACK_DEPTH)))
+			return 0;
+		if (gp_cpu_table_add(s->cpu, ev))
+			s->lost_aggregation++;
+		s->delivered++;
+		return s->on_sample ? deliver_sample(s, ev) : 0;
+	}
+	return 0;
+}
+
+static int load_programs(struct goprof_session *s, const struct session_config *cfg)
 {
 	int err;
 
 	s->skel = cpu_sample_bpf__open();
 	if (!s->skel)
 		return gp_err(-errno, "opening the embedded BPF object failed: %s", strerror(errno));
-	s->skel->rodata->deliver_samples = s->on_sample != NULL;
-	err = bpf_map__set_max_entries(s->skel->maps.samples, ringbuf_kib * 1024);
+	s->skel->rodata->user_stack_bytes = cfg->user_depth * 8;
+	s->skel->rodata->kernel_stack_bytes = cfg->kernel_depth * 8;
+	err = bpf_map__set_max_entries(s->skel->maps.samples, cfg->ringbuf_kib * 1024);
 	if (err)
 		return gp_err(err, "sizing the sample ring buffer failed: %s", strerror(-err));
 	libbpf_last_warning[0] = '\0';
@@ -115,11 +280,14 @@ static int load_programs(struct goprof_session *s, unsigned ringbuf_kib)
 	if (err)
 		return gp_err(-GOPROF_ERRNO_VERIFIER, "loading BPF programs failed (%s): %s; set "
 			      "GOPROF_DEBUG=1 for the verifier log", strerror(-err), libbpf_last_warning);
-	if (s->on_sample) {
-		s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_sample, s, NULL);
-		if (!s->ringbuf)
-			return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
-	}
+	err = cpu_sample_bpf__attach(s->skel); /* exec/exit tracepoints; perf events at start */
+	if (err)
+		return gp_err(err == -ENOENT ? -GOPROF_ERRNO_KERNEL : err,
+			      "attaching the sched_process_exec/exit tracepoints failed: %s",
+			      strerror(-err));
+	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
+	if (!s->ringbuf)
+		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
 	return 0;
 }
 
@@ -127,11 +295,11 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct goprof_session *s;
-	unsigned freq_hz = 0, ringbuf_kib = 0;
+	struct session_config cfg = { 0 };
 	int err;
 
 	gp_clear_error();
-	err = validate_opts(opts, &freq_hz, &ringbuf_kib);
+	err = validate_opts(opts, &cfg);
 	if (!err)
 		err = gp_check_bpf_privileges("goprof_session_new");
 	if (!err)
@@ -143,10 +311,12 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return gp_err_null(-ENOMEM, "goprof_session_new: out of memory");
-	s->freq_hz = freq_hz;
+	s->freq_hz = cfg.freq_hz;
 	s->on_sample = OPTS_GET(opts, on_sample, NULL);
 	s->ctx = OPTS_GET(opts, ctx, NULL);
-	err = load_programs(s, ringbuf_kib);
+	s->sym = goprof_symbolizer_new(NULL);
+	s->cpu = s->sym ? gp_cpu_table_new(s->sym, cfg.freq_hz) : NULL;
+	err = s->cpu ? load_programs(s, &cfg) : -ENOMEM;
 	if (err) {
 		goprof_session_free(s); /* records no error */
 		return gp_fail_null(err);
@@ -161,14 +331,18 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_perf_sampler_stop(&s->sampler);
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
+	gp_cpu_table_free(s->cpu);
+	goprof_symbolizer_free(s->sym);
+	free(s->procs);
 	free(s);
 }
 
 GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 					 const struct goprof_attach_opts *opts)
 {
+	struct attached_process *p;
+	struct gp_target t;
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
 	int err;
 
 	gp_clear_error();
@@ -180,17 +354,93 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 	err = gp_proc_check_pid(pid);
 	if (err)
 		return err;
-	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &one, sizeof(one),
-				 BPF_NOEXIST)) {
+	p = find_process(s, (uint32_t)pid);
+	if (p && p->attached)
+		return gp_err(-EEXIST, "attach: process %d is already attached", pid);
+	if (!p || p->info.flags & GOPROF_PROCESS_EXITED)
+		p = add_process(s, (uint32_t)pid);
+	if (!p)
+		return gp_err(-ENOMEM, "attach: out of memory");
+	inspect_process(s, p, &t);
+	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
-		if (err == -EEXIST)
+		if (err == -EEXIST) /* attached meanwhile through an executable */
 			return gp_err(err, "attach: process %d is already attached", pid);
 		if (err == -E2BIG || err == -ENOSPC)
 			return gp_err(-ENOSPC, "attach: %d processes are attached, the maximum",
 				      GP_MAX_TARGETS);
 		return gp_err(err, "attach: updating the target map failed: %s", strerror(-err));
 	}
+	p->attached = true;
+	p->info.flags &= ~GOPROF_PROCESS_BY_EXE;
 	s->attached++;
+	return 0;
+}
+
+/* The kernel's dev_t encoding (MKDEV: major << 20 | minor), as inode->i_sb->s_dev holds it. */
+static uint64_t kernel_dev(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+/* Attaches the processes already running the executable (dev, ino). */
+static void attach_running(struct goprof_session *s, dev_t dev, ino_t ino)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	if (!proc)
+		return;
+	while ((de = readdir(proc))) {
+		char exe[64];
+		struct stat st;
+		int pid = atoi(de->d_name);
+
+		if (pid <= 0)
+			continue;
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+		if (stat(exe, &st) || st.st_dev != dev || st.st_ino != ino)
+			continue;
+		if (goprof_session_attach_pid(s, pid, NULL) == 0)
+			find_process(s, (uint32_t)pid)->info.flags |= GOPROF_PROCESS_BY_EXE;
+	}
+	closedir(proc);
+	gp_clear_error(); /* races with exiting processes are expected */
+}
+
+GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *path,
+					 const struct goprof_attach_opts *opts)
+{
+	struct goprof_process_info info = { .sz = sizeof(info) };
+	struct gp_exe_key key = { 0 };
+	struct gp_target t;
+	struct stat st;
+	int err;
+
+	gp_clear_error();
+	if (!s || !path)
+		return gp_err(-EINVAL, "goprof_session_attach_exe: NULL argument");
+	err = OPTS_VALID(opts, goprof_attach_opts, sz);
+	if (err)
+		return err;
+	if (stat(path, &st))
+		return gp_err(-errno, "attach: cannot stat executable %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return gp_err(-EINVAL, "attach: %s is not a regular file", path);
+	key.dev = kernel_dev(st.st_dev);
+	key.ino = st.st_ino;
+	gp_target_inspect(path, &t, &info);
+	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
+		err = -errno;
+		if (err == -EEXIST)
+			return gp_err(err, "attach: executable %s is already attached", path);
+		if (err == -E2BIG || err == -ENOSPC)
+			return gp_err(-ENOSPC, "attach: %d executables are attached, the maximum",
+				      GP_MAX_EXE_TARGETS);
+		return gp_err(err, "attach: updating the executable map failed: %s", strerror(-err));
+	}
+	s->nr_exes++;
+	attach_running(s, st.st_dev, st.st_ino);
 	return 0;
 }
 
@@ -201,8 +451,12 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	gp_clear_error();
 	if (!s)
 		return gp_err(-EINVAL, "goprof_session_detach_pid: session is NULL");
-	if (bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0))
+	struct attached_process *p = find_process(s, (uint32_t)pid);
+
+	if (!p || !p->attached)
 		return gp_err(-ENOENT, "detach: process %d is not attached", pid);
+	bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0); /* may have exited */
+	p->attached = false;
 	s->attached--;
 	return 0;
 }
@@ -218,6 +472,7 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 	if (err)
 		return err;
 	s->started = true;
+	gp_cpu_table_mark_start(s->cpu);
 	return 0;
 }
 
@@ -237,9 +492,6 @@ GOPROF_API int goprof_session_fd(const struct goprof_session *s)
 {
 	if (!s)
 		return gp_err(-EINVAL, "goprof_session_fd: session is NULL");
-	if (!s->ringbuf)
-		return gp_err(-ENOENT, "goprof_session_fd: the session delivers no samples "
-				       "(no on_sample callback was given)");
 	return ring_buffer__epoll_fd(s->ringbuf);
 }
 
@@ -250,12 +502,6 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	gp_clear_error();
 	if (!s)
 		return gp_err(-EINVAL, "goprof_session_poll: session is NULL");
-	if (!s->ringbuf) {
-		/* Nothing to deliver; still honour the timeout so callers can loop on poll. */
-		if (timeout_ms > 0)
-			usleep((useconds_t)timeout_ms * 1000);
-		return 0;
-	}
 	n = ring_buffer__poll(s->ringbuf, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
@@ -281,6 +527,7 @@ static uint64_t sum_percpu(struct bpf_map *map, __u32 idx)
 GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_session_stats *out)
 {
 	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct gp_cpu_table_stats cs;
 
 	gp_clear_error();
 	if (!s || !out)
@@ -293,6 +540,14 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.samples_delivered = s->delivered;
 	st.lost_ringbuf_full = sum_percpu(s->skel->maps.lost, GP_LOST_RINGBUF_FULL);
 	st.lost_thread_table_full = sum_percpu(s->skel->maps.lost, GP_LOST_THREAD_TABLE_FULL);
+	st.lost_targets_full = sum_percpu(s->skel->maps.lost, GP_LOST_TARGETS_FULL);
+	st.lost_aggregation = s->lost_aggregation;
+	st.go_context_failed = sum_percpu(s->skel->maps.counters, GP_CNT_GO_CONTEXT_FAILED);
+	gp_cpu_table_stats(s->cpu, &cs);
+	st.frames_unsymbolized = cs.frames_unsymbolized;
+	st.symbol_cache_hits = cs.location_cache_hits;
+	st.symbol_cache_misses = cs.location_cache_misses;
+	st.processes_exited = s->exited;
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -322,6 +577,71 @@ GOPROF_API int goprof_session_foreach_thread(struct goprof_session *s, goprof_th
 		memcpy(t.comm, val.comm, sizeof(t.comm));
 		t.comm[sizeof(t.comm) - 1] = '\0';
 		ret = fn(&t, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_session *s, uint32_t flags)
+{
+	struct goprof_profile *p;
+
+	gp_clear_error();
+	if (!s)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_cpu: session is NULL");
+	if (flags & ~GOPROF_SNAPSHOT_RESET)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_cpu: unknown flags 0x%x",
+				   flags & ~GOPROF_SNAPSHOT_RESET);
+	p = gp_cpu_table_snapshot(s->cpu, flags & GOPROF_SNAPSHOT_RESET);
+	if (!p)
+		return gp_fail_null(errno ? -errno : -ENOMEM);
+	return p;
+}
+
+/* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */
+static int symbolize_stack(struct goprof_session *s, int pid, bool kernel, const uint64_t *ips,
+			   uint32_t n, goprof_frame_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t lookup = i ? ips[i] - 1 : ips[i];
+		int ret = kernel ? goprof_symbolizer_symbolize_kernel(s->sym, &lookup, 1, fn, ctx)
+				 : goprof_symbolizer_symbolize_pid(s->sym, pid, &lookup, 1, fn, ctx);
+
+		if (ret > 0 || (ret < 0 && ret != -ESRCH && ret != -EACCES))
+			return ret;
+	}
+	return 0;
+}
+
+GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *s,
+					       const struct goprof_sample *sample,
+					       goprof_frame_fn fn, void *ctx)
+{
+	int ret;
+
+	gp_clear_error();
+	if (!s || !sample || !fn)
+		return gp_err(-EINVAL, "goprof_session_symbolize_sample: NULL argument");
+	if (sample->sz < gp_offsetofend(struct goprof_sample, kernel_ips))
+		return gp_err(-EINVAL, "goprof_session_symbolize_sample: the sample has no stacks");
+	ret = symbolize_stack(s, (int)sample->pid, true, sample->kernel_ips, sample->nr_kernel_ips,
+			      fn, ctx);
+	if (ret)
+		return ret;
+	return symbolize_stack(s, (int)sample->pid, false, sample->user_ips, sample->nr_user_ips,
+			       fn, ctx);
+}
+
+GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_process_fn fn,
+					      void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_process: NULL argument");
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		int ret = fn(&s->procs[i].info, ctx);
+
 		if (ret)
 			return ret;
 	}

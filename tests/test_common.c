@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <goprof/error.h>
+#include <goprof/goprof.h>
 
 #include "proc.h"
 #include "test_common.h"
@@ -57,23 +58,50 @@ const char *const *fixture_go_versions(void)
 	return versions;
 }
 
-void child_start(struct child *c, char *const argv[])
+static void start(struct child *c, char *const argv[], bool held)
 {
-	int fds[2];
+	int fds[2], gate[2] = { -1, -1 };
 
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	if (held)
+		cr_assert_eq(pipe2(gate, O_CLOEXEC), 0);
 	c->pid = fork();
 	cr_assert_geq(c->pid, 0, "fork: %s", strerror(errno));
 	if (c->pid == 0) {
+		char byte;
+
 		dup2(fds[1], STDOUT_FILENO);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (held && read(gate[0], &byte, 1) != 1)
+			_exit(126);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(fds[1]);
+	if (held)
+		close(gate[0]);
+	c->gate = gate[1];
 	c->out = fdopen(fds[0], "r");
 	cr_assert(c->out);
+}
+
+void child_start(struct child *c, char *const argv[])
+{
+	start(c, argv, false);
+}
+
+void child_start_held(struct child *c, char *const argv[])
+{
+	start(c, argv, true);
+}
+
+void child_release(struct child *c)
+{
+	cr_assert_geq(c->gate, 0, "child was not started held");
+	cr_assert_eq(write(c->gate, "g", 1), 1);
+	close(c->gate);
+	c->gate = -1;
 }
 
 bool child_read_line(struct child *c, char *buf, size_t len)
@@ -82,6 +110,16 @@ bool child_read_line(struct child *c, char *buf, size_t len)
 		return false;
 	buf[strcspn(buf, "\n")] = '\0';
 	return true;
+}
+
+bool child_read_line_polling(struct child *c, char *buf, size_t len, struct goprof_session *s)
+{
+	struct pollfd pfd = { .fd = fileno(c->out), .events = POLLIN };
+
+	/* Data may already sit in stdio's buffer: poll(2) would not see it. */
+	while (c->out->_IO_read_ptr == c->out->_IO_read_end && poll(&pfd, 1, 0) == 0)
+		goprof_session_poll(s, 50);
+	return child_read_line(c, buf, len);
 }
 
 int child_wait(struct child *c)

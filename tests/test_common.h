@@ -23,12 +23,25 @@ const char *const *fixture_go_versions(void);
 struct child {
 	pid_t pid;
 	FILE *out;
+	int gate; /* write end of the pipe a held child waits on, or -1 */
 };
 
 /* Starts argv[0] with stdout piped back; fails the test on error. */
 void child_start(struct child *c, char *const argv[]);
+/*
+ * Like child_start(), but the child waits before its exec until child_release(): lets a
+ * test attach to the PID while it still runs the test's own (non-Go) image.
+ */
+void child_start_held(struct child *c, char *const argv[]);
+void child_release(struct child *c);
 /* Reads one line of the child's output into buf (newline removed); false at EOF. */
 bool child_read_line(struct child *c, char *buf, size_t len);
+struct goprof_session;
+/*
+ * Like child_read_line(), but keeps draining the session's ring buffer (every 50 ms)
+ * while it waits, as a host's event loop would.
+ */
+bool child_read_line_polling(struct child *c, char *buf, size_t len, struct goprof_session *s);
 /* Waits for the child; returns its exit status, or -1 if killed by a signal. */
 int child_wait(struct child *c);
 /* Kills (SIGKILL) and reaps the child if it still runs. */

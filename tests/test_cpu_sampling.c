@@ -26,9 +26,11 @@ struct busy_run {
 	int tids[MAX_TIDS];
 	int ntids;
 	uint64_t tid_samples[MAX_TIDS];  /* from goprof_session_foreach_thread */
-	uint64_t tid_delivered[MAX_TIDS]; /* from the on_sample callback */
 	uint64_t tid_cpu_ns[MAX_TIDS];    /* the thread's own CPU time, from the fixture */
-	uint64_t other_delivered;
+	/* Every thread seen by on_sample, before the fixture named its busy threads too. */
+	uint32_t seen_tids[64];
+	uint64_t seen_delivered[64];
+	int nseen;
 	uint64_t bad_fields;
 	int pid;
 	double started, ended;
@@ -50,10 +52,20 @@ static int on_sample(const struct goprof_sample *s, void *ctx)
 	if (s->sz < sizeof(*s) || s->pid != (uint32_t)r->pid || s->comm[0] == '\0' ||
 	    s->cpu >= 4096 || s->time_ns == 0)
 		r->bad_fields++;
-	if (i >= 0)
-		r->tid_delivered[i]++;
-	else
-		r->other_delivered++;
+	for (i = 0; i < r->nseen && r->seen_tids[i] != s->tid; i++)
+		;
+	if (i == r->nseen && r->nseen < 64)
+		r->seen_tids[r->nseen++] = s->tid;
+	if (i < 64)
+		r->seen_delivered[i]++;
+	return 0;
+}
+
+static uint64_t delivered_for(const struct busy_run *r, int tid)
+{
+	for (int i = 0; i < r->nseen; i++)
+		if (r->seen_tids[i] == (uint32_t)tid)
+			return r->seen_delivered[i];
 	return 0;
 }
 
@@ -102,7 +114,7 @@ static void run_busy(const char *go_version, unsigned hz, bool deliver, struct b
 	child_start(&c, argv);
 	r->pid = c.pid;
 	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
-	cr_assert(child_read_line(&c, line, sizeof(line)), "fixture printed nothing");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s), "fixture printed nothing");
 	r->started = mono_seconds();
 	parse_ready(r, line);
 	if (deliver) {
@@ -114,7 +126,7 @@ static void run_busy(const char *go_version, unsigned hz, bool deliver, struct b
 			if (poll(&pfd, 1, 100) > 0)
 				cr_assert_geq(goprof_session_poll(s, 0), 0, "%s", goprof_last_error());
 	}
-	while (child_read_line(&c, line, sizeof(line)) && !strncmp(line, "cpu ", 4)) {
+	while (child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "cpu ", 4)) {
 		int tid = 0, i;
 		unsigned long long ns = 0;
 
@@ -207,9 +219,9 @@ Test(cpu, higher_frequency_and_delivery_through_the_fd, .timeout = 60)
 	check_counts(&r, 499, go_version);
 	cr_expect_eq(r.bad_fields, 0, "%lu samples with bad fields", (unsigned long)r.bad_fields);
 	for (int i = 0; i < r.ntids; i++)
-		cr_expect_eq(r.tid_delivered[i], r.tid_samples[i],
+		cr_expect_eq(delivered_for(&r, r.tids[i]), r.tid_samples[i],
 			     "thread %d: %lu delivered, %lu counted", r.tids[i],
-			     (unsigned long)r.tid_delivered[i], (unsigned long)r.tid_samples[i]);
+			     (unsigned long)delivered_for(&r, r.tids[i]), (unsigned long)r.tid_samples[i]);
 }
 
 Test(cpu, detached_process_is_no_longer_counted, .timeout = 60)

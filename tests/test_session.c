@@ -111,13 +111,16 @@ Test(session, start_stop_state_errors)
 	goprof_session_free(s); /* frees while sampling */
 }
 
-Test(session, fd_needs_a_sample_callback)
+Test(session, fd_is_pollable_without_samples)
 {
 	struct goprof_session *s;
+	struct pollfd pfd;
 
 	require_bpf_privileges();
 	s = new_session(NULL);
-	cr_assert_eq(goprof_session_fd(s), -ENOENT);
+	pfd = (struct pollfd){ .fd = goprof_session_fd(s), .events = POLLIN };
+	cr_assert_geq(pfd.fd, 0, "%s", goprof_last_error());
+	cr_assert_eq(poll(&pfd, 1, 0), 0, "readable with nothing attached");
 	cr_assert_eq(goprof_session_poll(s, 0), 0);
 	goprof_session_free(s);
 }

@@ -24,6 +24,8 @@
 #define GOPROF_SESSION_H
 
 #include <goprof/common.h>
+#include <goprof/profile.h>
+#include <goprof/symbolizer.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,7 +48,24 @@ struct goprof_sample {
 	uint32_t cpu;     /**< CPU the sample was taken on */
 	uint64_t time_ns; /**< CLOCK_MONOTONIC time of the sample, in nanoseconds */
 	char comm[GOPROF_COMM_LEN]; /**< thread name, NUL-terminated */
+	/* since 0.1: stacks and goroutine context */
+	uint64_t goid;    /**< ID of the goroutine running on the thread; 0 if none or unknown */
+	uint32_t flags;   /**< GOPROF_SAMPLE_* */
+	uint32_t nr_labels; /**< entries in @c labels */
+	const struct goprof_profile_label *const *labels; /**< the goroutine's pprof labels */
+	uint32_t nr_user_ips;   /**< entries in @c user_ips */
+	uint32_t nr_kernel_ips; /**< entries in @c kernel_ips */
+	const uint64_t *user_ips;   /**< user-space instruction addresses, leaf first */
+	const uint64_t *kernel_ips; /**< kernel addresses, leaf first; empty in user mode */
 };
+
+/** @name Flags of goprof_sample.flags
+ * @{ */
+#define GOPROF_SAMPLE_GO 0x1u           /**< goid and labels were read from the goroutine */
+#define GOPROF_SAMPLE_LABELS_TRUNCATED 0x2u /**< the goroutine had more labels than delivered */
+#define GOPROF_SAMPLE_USER_TRUNCATED 0x4u   /**< the user stack reached the depth limit */
+#define GOPROF_SAMPLE_KERNEL_TRUNCATED 0x8u /**< the kernel stack reached the depth limit */
+/** @} */
 
 /**
  * Receives one sample.
@@ -64,7 +83,13 @@ struct goprof_session_opts {
 				   0 means 1024. */
 	goprof_sample_fn on_sample; /**< optional: called for each sample by goprof_session_poll() */
 	void *ctx;            /**< passed to every callback as its last argument */
+	uint32_t user_stack_depth;   /**< user frames per sample, 1-127; 0 means 127 (since 0.1) */
+	uint32_t kernel_stack_depth; /**< kernel frames per sample, 0-127; 0 means 127 (since 0.1);
+					  GOPROF_NO_KERNEL_STACKS to take none */
 };
+
+/** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
+#define GOPROF_NO_KERNEL_STACKS UINT32_MAX
 
 /**
  * Creates a session: checks privileges and kernel features, loads and verifies the BPF
@@ -101,6 +126,17 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid
 					 const struct goprof_attach_opts *opts);
 
 /**
+ * Profiles every process that runs the executable at @p path: those running it now and
+ * those that exec it later (seen in the kernel at exec time). Identity is the file's
+ * device and inode, so a rebuilt binary (a new inode) is a different executable.
+ *
+ * @return 0, or -EINVAL (NULL path, bad opts), -ENOENT (no such file), -EEXIST,
+ *         -ENOSPC (too many executables attached).
+ */
+GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const char *path,
+					 const struct goprof_attach_opts *opts);
+
+/**
  * Stops profiling @p pid. Samples already counted stay in the session.
  * @return 0, or -ENOENT if the process was not attached.
  */
@@ -121,7 +157,8 @@ GOPROF_API int goprof_session_start(struct goprof_session *session);
 GOPROF_API int goprof_session_stop(struct goprof_session *session);
 
 /**
- * Returns a file descriptor that becomes readable (EPOLLIN) when samples are waiting,
+ * Returns a file descriptor that becomes readable (EPOLLIN) when samples or process
+ * events are waiting,
  * so a host can add the session to its own poll/epoll loop and then call
  * goprof_session_poll(session, 0). Owned by the session: do not close it.
  * @return the descriptor, or -EINVAL for a NULL session.
@@ -129,12 +166,71 @@ GOPROF_API int goprof_session_stop(struct goprof_session *session);
 GOPROF_API int goprof_session_fd(const struct goprof_session *session);
 
 /**
- * Delivers waiting samples to the on_sample callback, waiting up to @p timeout_ms
- * milliseconds for the first one (0: do not wait; -1: wait indefinitely).
+ * Takes in waiting samples: adds each to the session's CPU profile and hands it to the
+ * on_sample callback if there is one; handles process exec and exit events. Waits up to
+ * @p timeout_ms milliseconds for the first record (0: do not wait; -1: indefinitely).
+ * Call it regularly (or when goprof_session_fd() is readable): samples that find the
+ * ring buffer full are lost (counted in goprof_session_stats()).
  * @return the number of samples consumed, a negative value returned by the callback,
  *         or a negative errno (-EINTR when interrupted by a signal).
  */
 GOPROF_API int goprof_session_poll(struct goprof_session *session, int timeout_ms);
+
+/** @name Flags of goprof_session_snapshot_cpu()
+ * @{ */
+#define GOPROF_SNAPSHOT_RESET 0x1u /**< start a new profile interval after the copy */
+/** @} */
+
+/**
+ * Takes the CPU profile aggregated since the session started sampling (or since the last
+ * reset): every sample delivered so far, symbolized (Go inline frames, native and kernel
+ * frames), with the goroutines' pprof labels as sample labels. Call goprof_session_poll()
+ * first to take in what is waiting in the ring buffer.
+ *
+ * @param flags 0 or GOPROF_SNAPSHOT_RESET.
+ * @return a profile the caller owns (free with goprof_profile_free(); it outlives the
+ *         session), or NULL with errno set (EINVAL, ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_session *session,
+							      uint32_t flags);
+
+/**
+ * Symbolizes the stacks of a sample handed to on_sample (call it from the callback):
+ * @p fn gets the frames leaf first, kernel frames first, inline frames expanded, using the
+ * session's symbol caches.
+ * @return 0, the callback's non-zero return, or a negative errno.
+ */
+GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
+					       const struct goprof_sample *sample,
+					       goprof_frame_fn fn, void *ctx);
+
+/** What the session knows about an attached process, handed to goprof_process_fn. */
+struct goprof_process_info {
+	uint32_t sz;        /**< bytes filled in by the library */
+	uint32_t pid;       /**< process ID */
+	uint32_t flags;     /**< GOPROF_PROCESS_* */
+	uint32_t reserved;  /**< zero */
+	char go_version[32]; /**< e.g. "go1.23.5"; "" if not a Go program */
+	char note[160];     /**< why goroutine context is off, if it is; else "" */
+};
+
+/** @name Flags of goprof_process_info.flags
+ * @{ */
+#define GOPROF_PROCESS_GO 0x1u        /**< the executable is a Go program */
+#define GOPROF_PROCESS_GOROUTINES 0x2u /**< goroutine IDs and labels are read on samples */
+#define GOPROF_PROCESS_EXITED 0x4u    /**< the process has exited */
+#define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
+/** @} */
+
+/** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_process_fn)(const struct goprof_process_info *process, void *ctx);
+
+/**
+ * Calls @p fn for every process attached now or earlier in the session.
+ * @return 0, the callback's non-zero return, or a negative errno.
+ */
+GOPROF_API int goprof_session_foreach_process(struct goprof_session *session,
+					      goprof_process_fn fn, void *ctx);
 
 /** Samples counted for one thread, handed to goprof_thread_fn. */
 struct goprof_thread_samples {
@@ -169,6 +265,15 @@ struct goprof_session_stats {
 	uint64_t samples_delivered; /**< samples handed to on_sample */
 	uint64_t lost_ringbuf_full; /**< samples not delivered: the ring buffer was full */
 	uint64_t lost_thread_table_full; /**< samples not counted per thread: the table was full */
+	/* since 0.1 */
+	uint64_t lost_targets_full;  /**< processes that exec'd an attached executable but
+					  found the target table full */
+	uint64_t lost_aggregation;   /**< samples not added to the profile (out of memory) */
+	uint64_t go_context_failed;  /**< samples of Go processes whose goroutine was unreadable */
+	uint64_t frames_unsymbolized; /**< distinct addresses no symbol was found for */
+	uint64_t symbol_cache_hits;   /**< frame lookups answered from the session's cache */
+	uint64_t symbol_cache_misses; /**< frame lookups that went to the symbolizer */
+	uint64_t processes_exited;    /**< attached processes seen exiting */
 };
 
 /**

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * The session's aggregated CPU stack table: each sample from the ring buffer is
+ * symbolized (once per distinct address per process, cached) and added to a profile
+ * model; a snapshot is a copy the host owns.
+ */
+#ifndef GOPROF_CPU_TABLE_H
+#define GOPROF_CPU_TABLE_H
+
+#include "goprof_bpf.h"
+#include "internal.h"
+
+struct goprof_symbolizer;
+struct goprof_profile;
+struct gp_cpu_table;
+
+GOPROF_HIDDEN struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz);
+GOPROF_HIDDEN void gp_cpu_table_free(struct gp_cpu_table *t);
+
+/* Adds one sample; returns 0 or a negative errno (ENOMEM). */
+GOPROF_HIDDEN int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev);
+
+/*
+ * Copies the samples added since the last reset (or creation) into a new profile the
+ * caller owns, with time and duration set; with reset, starts a new interval.
+ */
+GOPROF_HIDDEN struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset);
+
+/* Marks the start of the profiled interval (called when sampling starts). */
+GOPROF_HIDDEN void gp_cpu_table_mark_start(struct gp_cpu_table *t);
+
+/* Counters for the session's statistics. */
+struct gp_cpu_table_stats {
+	uint64_t samples;          /* samples added */
+	uint64_t frames_unsymbolized; /* addresses no symbol was found for */
+	uint64_t location_cache_hits, location_cache_misses;
+};
+GOPROF_HIDDEN void gp_cpu_table_stats(const struct gp_cpu_table *t, struct gp_cpu_table_stats *st);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * Offsets of the Go runtime structures the BPF programs read (g, m), per Go release.
+ * Read from the DWARF of binaries built with each toolchain (amd64); the test
+ * tests/test_go_offsets.c re-checks them against DWARF for every installed toolchain.
+ */
+#ifndef GOPROF_GO_OFFSETS_H
+#define GOPROF_GO_OFFSETS_H
+
+#include "goprof_bpf.h"
+#include "internal.h"
+
+/*
+ * Fills t with the offsets for Go release @version ("go1.22.5", "go1.23rc1", ...).
+ * Returns 0, or -GOPROF_ERRNO_GO_VERSION with a message naming the version when the
+ * release is not in the table (never a guess).
+ */
+GOPROF_HIDDEN int gp_go_offsets(const char *version, struct gp_target *t);
+
+/* Parses "go1.MINOR..." into minor; returns 0 or -EINVAL. */
+GOPROF_HIDDEN int gp_go_minor_version(const char *version, int *minor);
+
+#endif

@@ -1,0 +1,3 @@
+module goprof.test/gooffsets
+
+go 1.19

@@ -1,0 +1,78 @@
+// gooffsets prints the offsets of the Go runtime fields libgoprof reads, from a Go
+// binary's own DWARF (the ground truth for libgoprof's per-release table).
+//
+// usage: gooffsets BINARY
+// Output: one "struct.field OFFSET" line each, then "version goX.Y.Z".
+package main
+
+import (
+	"debug/buildinfo"
+	"debug/dwarf"
+	"debug/elf"
+	"fmt"
+	"os"
+)
+
+var wanted = map[string][]string{
+	"runtime.g": {"m", "goid", "labels", "atomicstatus"},
+	"runtime.m": {"curg"},
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: gooffsets BINARY")
+		os.Exit(2)
+	}
+	f, err := elf.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	d, err := f.DWARF()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "no DWARF:", err)
+		os.Exit(1)
+	}
+	r := d.Reader()
+	found := 0
+	for {
+		e, err := r.Next()
+		if err != nil || e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagStructType {
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		fields, ok := wanted[name]
+		if !ok {
+			r.SkipChildren()
+			continue
+		}
+		t, err := d.Type(e.Offset)
+		if err != nil {
+			continue
+		}
+		st, ok := t.(*dwarf.StructType)
+		if !ok {
+			continue
+		}
+		for _, field := range st.Field {
+			for _, w := range fields {
+				if field.Name == w {
+					fmt.Printf("%s.%s %d\n", name[len("runtime."):], w, field.ByteOffset)
+					found++
+				}
+			}
+		}
+		delete(wanted, name)
+		r.SkipChildren()
+	}
+	bi, err := buildinfo.ReadFile(os.Args[1])
+	if err == nil {
+		fmt.Printf("version %s\n", bi.GoVersion)
+	}
+	if found == 0 {
+		os.Exit(1)
+	}
+}
