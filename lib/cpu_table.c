@@ -238,10 +238,18 @@ static int location_of(struct gp_cpu_table *t, uint32_t pid, uint64_t addr, bool
 		if (err)
 			return err;
 	}
-	/* Location addresses are the sampled ones (return addresses for callers), as Go's. */
-	err = gp_profile_add_location(id, t->prof, mapping, addr, fs.kind, fs.lines, fs.n);
-	if (err)
-		return err;
+	if (!kernel && !fs.module && !fs.n) {
+		/*
+		 * In no mapping of the process: not code. The frame-pointer walk read a word
+		 * past the outermost frame (e.g. g0's mstart); id 0 tells the caller to drop it.
+		 */
+		*id = 0;
+	} else {
+		/* Location addresses are the sampled ones (return addresses for callers), as Go's. */
+		err = gp_profile_add_location(id, t->prof, mapping, addr, fs.kind, fs.lines, fs.n);
+		if (err)
+			return err;
+	}
 
 	if (t->nr_locs == t->locs_cap) {
 		size_t cap = t->locs_cap ? 2 * t->locs_cap : 1024;
@@ -282,7 +290,8 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev)
 		err = location_of(t, ev->pid, ev->stack[i], i > 0, false, &t->stack[n]);
 		if (err)
 			return err;
-		n++;
+		if (t->stack[n])
+			n++;
 	}
 	for (uint32_t i = 0; i < ev->nr_labels && i < GP_MAX_LABELS; i++)
 		labels[i] = (struct gp_label_in){ .key = ev->labels[i].key, .str = ev->labels[i].value };

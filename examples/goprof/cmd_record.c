@@ -18,13 +18,20 @@
 #include <goprof/goprof.h>
 
 #include "commands.h"
+#include "report.h"
 
 #define MAX_PIDS 256
+
+#define MAX_EXES 16
 
 struct record_args {
 	int pids[MAX_PIDS];
 	int npids;
+	const char *exes[MAX_EXES];
+	int nexes;
 	unsigned freq_hz;
+	unsigned user_depth, kernel_depth; /* 0: library default */
+	bool no_kernel;
 	double seconds;     /* 0: until Ctrl-C or the targets exit */
 	const char *out_dir;
 	char **command;     /* argv after "--", or NULL */
@@ -51,13 +58,19 @@ static void on_signal(int sig)
 static void record_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: goprof record [-p PID]... [-F HZ] [-d SECONDS] [-o DIR] [-- COMMAND [ARGS...]]\n"
+		"usage: goprof record [-p PID]... [--exe PATH]... [-F HZ] [-d SECONDS] [-o DIR]\n"
+		"                     [--max-depth N] [-U] [-- COMMAND [ARGS...]]\n"
 		"\n"
 		"  -p, --pid PID         profile this process (repeatable)\n"
+		"  -e, --exe PATH        profile every process running PATH, also ones started later\n"
 		"  -F, --freq HZ         CPU samples per second per CPU (default 99)\n"
 		"  -d, --duration SECS   stop after SECS seconds (default: Ctrl-C or targets exit)\n"
 		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
-		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n");
+		"      --max-depth N     frames per stack, user and kernel (default and max 127)\n"
+		"  -U, --user-only       no kernel stacks (as bcc profile -U)\n"
+		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
+		"\n"
+		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
 }
 
 static int parse_args(int argc, char **argv, struct record_args *a)
@@ -67,13 +80,16 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "exe", required_argument, NULL, 'e' },
+		{ "max-depth", required_argument, NULL, 'M' },
+		{ "user-only", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
 	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out" };
-	while ((c = getopt_long(argc, argv, "+p:F:d:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:e:F:d:o:Uh", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
@@ -105,6 +121,23 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'o':
 			a->out_dir = optarg;
 			break;
+		case 'e':
+			if (a->nexes == MAX_EXES) {
+				fprintf(stderr, "goprof record: at most %d --exe options\n", MAX_EXES);
+				return -1;
+			}
+			a->exes[a->nexes++] = optarg;
+			break;
+		case 'M':
+			a->user_depth = a->kernel_depth = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !a->user_depth) {
+				fprintf(stderr, "goprof record: --max-depth needs a number of frames, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'U':
+			a->no_kernel = true;
+			break;
 		case 'h':
 			record_usage(stdout);
 			exit(0);
@@ -115,8 +148,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	}
 	if (optind < argc)
 		a->command = argv + optind;
-	if (!a->npids && !a->command) {
-		fprintf(stderr, "goprof record: nothing to profile: give -p PID or -- COMMAND\n");
+	if (!a->npids && !a->nexes && !a->command) {
+		fprintf(stderr, "goprof record: nothing to profile: give -p PID, --exe PATH or -- COMMAND\n");
 		record_usage(stderr);
 		return -1;
 	}
@@ -163,6 +196,8 @@ static int spawn_held(char **command, int *release_fd)
 
 static bool any_target_alive(const struct record_args *a, int child)
 {
+	if (a->nexes)
+		return true; /* processes of an executable may start at any time */
 	for (int i = 0; i < a->npids; i++) {
 		if (a->pids[i] == child) {
 			if (waitpid(child, NULL, WNOHANG) == 0)
@@ -235,9 +270,14 @@ static void print_summary(const struct record_args *a, const struct thread_table
 	}
 	if (tab->n > 20)
 		printf("... %zu more threads in %s/threads.tsv\n", tab->n - 20, a->out_dir);
-	printf("lost: %llu (ring buffer full), %llu (thread table full)\n",
+	printf("lost: %llu (ring buffer full), %llu (thread table full), %llu (profile); "
+	       "goroutine unreadable: %llu; symbol cache %llu hits / %llu misses\n",
 	       (unsigned long long)st->lost_ringbuf_full,
-	       (unsigned long long)st->lost_thread_table_full);
+	       (unsigned long long)st->lost_thread_table_full,
+	       (unsigned long long)st->lost_aggregation,
+	       (unsigned long long)st->go_context_failed,
+	       (unsigned long long)st->symbol_cache_hits,
+	       (unsigned long long)st->symbol_cache_misses);
 }
 
 int cmd_record(int argc, char **argv)
@@ -256,7 +296,9 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "goprof record: cannot create %s: %s\n", a.out_dir, strerror(errno));
 		return 1;
 	}
-	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz);
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz,
+		    .user_stack_depth = a.user_depth,
+		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
@@ -273,6 +315,12 @@ int cmd_record(int argc, char **argv)
 	for (int i = 0; i < a.npids; i++) {
 		err = goprof_session_attach_pid(s, a.pids[i], NULL);
 		if (err) {
+			fprintf(stderr, "goprof record: %s\n", goprof_last_error());
+			goto out;
+		}
+	}
+	for (int i = 0; i < a.nexes; i++) {
+		if (goprof_session_attach_exe(s, a.exes[i], NULL)) {
 			fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 			goto out;
 		}
@@ -305,6 +353,8 @@ int cmd_record(int argc, char **argv)
 	}
 	elapsed = now_s() - start;
 	goprof_session_stop(s);
+	while (goprof_session_poll(s, 0) > 0)
+		; /* take in what is still in the ring buffer */
 	if (tty)
 		fputc('\n', stderr);
 	if (goprof_session_foreach_thread(s, collect_thread, &tab) < 0) {
@@ -313,9 +363,10 @@ int cmd_record(int argc, char **argv)
 	}
 	goprof_session_stats(s, &st);
 	qsort(tab.rows, tab.n, sizeof(*tab.rows), by_samples_desc);
-	if (write_threads_tsv(a.out_dir, &tab) == 0)
-		rc = 0;
+	print_processes(s);
 	print_summary(&a, &tab, &st, elapsed);
+	if (write_threads_tsv(a.out_dir, &tab) == 0 && write_cpu_report(s, a.out_dir, a.freq_hz) == 0)
+		rc = 0;
 out:
 	if (release_fd >= 0)
 		close(release_fd);
