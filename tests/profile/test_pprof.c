@@ -310,3 +310,91 @@ Test(pprof, empty_profile_and_default_sample_type, .timeout = 120)
 	free(path);
 	goprof_profile_free(p);
 }
+
+/* xorshift: deterministic pseudo-random profiles. */
+static uint64_t rnd_state;
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % n);
+}
+
+/*
+ * Random profiles of many shapes (names and stacks long enough to cross the one-byte
+ * length boundary of nested messages, 0-4 lines per location, string and numeric labels,
+ * unsymbolized frames, big values) must come back from `go tool pprof -raw` with the
+ * same number of samples and the same sums as the model holds.
+ */
+Test(pprof, random_profiles_round_trip, .timeout = 300)
+{
+	const char *go = go_latest();
+	int iter;
+
+	for (iter = 0; iter < 12; iter++) {
+		struct goprof_profile *p = fx_empty_cpu_profile();
+		uint32_t maps[4], locs[300], stack[200], nlocs = 20 + (uint32_t)iter * 20, i, j;
+		long long want_count = 0, want_ns = 0, count, ns;
+		char name[300], file[64], lv[32], *path, *raw;
+		int st, rows;
+
+		rnd_state = 0x1234567ULL + (uint64_t)iter * 7919;
+		for (i = 0; i < 4; i++) {
+			struct gp_mapping_in m = { 0x400000 + (uint64_t)i * 0x1000000,
+						   0x400000 + (uint64_t)(i + 1) * 0x1000000, i * 0x1000,
+						   NULL, i % 2 ? "deadbeef" : NULL };
+
+			snprintf(file, sizeof(file), "/opt/app/lib%u.so", i);
+			m.filename = file;
+			cr_assert_eq(gp_profile_add_mapping(&maps[i], p, &m), 0);
+		}
+		for (i = 0; i < nlocs; i++) {
+			struct gp_line_in lines[4];
+			uint32_t nl = rnd(5), m = rnd(4), len = 1 + rnd(250);
+
+			for (j = 0; j < nl; j++) {
+				memset(name, 'a' + (int)rnd(26), len);
+				snprintf(name + len, sizeof(name) - len, ".f%u_%u", i, j);
+				lines[j] = (struct gp_line_in){ strdup(name), NULL, "/src/x.go",
+								1 + rnd(100000), 1 + rnd(10) };
+			}
+			locs[i] = fx_location(p, maps[m], 0x400000 + (uint64_t)m * 0x1000000 + i * 8,
+					      m == 3 ? GOPROF_FRAME_KIND_KERNEL : GOPROF_FRAME_KIND_GO,
+					      lines, nl);
+			for (j = 0; j < nl; j++)
+				free((char *)lines[j].function);
+		}
+		for (i = 0; i < 50 + (uint32_t)iter * 30; i++) {
+			uint32_t depth = 1 + rnd(iter % 3 ? 200 : 8);
+			int64_t v[2];
+			struct gp_label_in labels[2] = {
+				{ "route", lv, 0, NULL },
+				{ "bytes", NULL, 1 + rnd(1 << 30), "bytes" },
+			};
+			struct gp_sample_in s = { .locations = stack, .nr_locations = depth,
+						  .values = v, .labels = labels, .nr_labels = rnd(3),
+						  .comm = "rnd" };
+
+			snprintf(lv, sizeof(lv), "/r%u", rnd(5));
+			for (j = 0; j < depth; j++)
+				stack[j] = locs[rnd(nlocs)];
+			v[0] = 1 + rnd(1000);
+			v[1] = v[0] * (int64_t)FX_PERIOD * (1 + rnd(3));
+			cr_assert_eq(gp_profile_add_sample(p, &s), 0, "%s", goprof_last_error());
+			want_count += v[0];
+			want_ns += v[1];
+		}
+		path = fx_write_tmp(p, GOPROF_FORMAT_PPROF, ".pb.gz");
+		raw = pprof(go, "-raw", path, &st);
+		cr_assert_eq(st, 0, "iteration %d: pprof rejected the profile:\n%.2000s", iter, raw);
+		rows = raw_samples(raw, &count, &ns);
+		cr_assert_eq(rows, (int)p->nr_samples, "iteration %d", iter);
+		cr_assert_eq(count, want_count, "iteration %d", iter);
+		cr_assert_eq(ns, want_ns, "iteration %d", iter);
+		free(raw);
+		unlink(path);
+		free(path);
+		goprof_profile_free(p);
+	}
+}
