@@ -2,6 +2,7 @@
 /* goprof_profile_write() and _write_file(): arguments, options, callback failures, files. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,5 +167,52 @@ Test(write, files)
 	}
 	rmdir(dir);
 	fx_buf_free(&mem);
+	goprof_profile_free(p);
+}
+
+/* profile.h promises that encoders only read: several threads may encode one profile. */
+struct enc_job {
+	const struct goprof_profile *p;
+	uint32_t format;
+	struct fx_buf out;
+	int err;
+};
+
+static void *encode_thread(void *arg)
+{
+	struct enc_job *j = arg;
+	int i;
+
+	for (i = 0; i < 20 && !j->err; i++) {
+		fx_buf_free(&j->out);
+		j->err = goprof_profile_write(j->p, j->format, NULL, fx_buf_write, &j->out);
+	}
+	return NULL;
+}
+
+Test(write, concurrent_encoders_of_one_profile)
+{
+	struct goprof_profile *p = fx_cpu_profile();
+	struct enc_job jobs[6];
+	pthread_t th[6];
+	struct fx_buf want[3] = { { 0 } };
+	int i;
+
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(goprof_profile_write(p, formats[i], NULL, fx_buf_write, &want[i]), 0);
+	for (i = 0; i < 6; i++) {
+		jobs[i] = (struct enc_job){ .p = p, .format = formats[i % 3] };
+		cr_assert_eq(pthread_create(&th[i], NULL, encode_thread, &jobs[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(jobs[i].err, 0);
+		cr_assert_eq(jobs[i].out.len, want[i % 3].len);
+		cr_assert_eq(memcmp(jobs[i].out.data, want[i % 3].data, want[i % 3].len), 0,
+			     "format %u differs when encoded concurrently", formats[i % 3]);
+		fx_buf_free(&jobs[i].out);
+	}
+	for (i = 0; i < 3; i++)
+		fx_buf_free(&want[i]);
 	goprof_profile_free(p);
 }
