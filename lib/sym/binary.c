@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* Public goprof_binary API: open, metadata getters, lookups, function iteration. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,11 +30,27 @@ int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data
 void gp_binary_fini(struct goprof_binary *bin)
 {
 	gp_native_syms_free(&bin->native);
+	gp_dwarf_lines_free(&bin->lines);
 	gp_pclntab_free(&bin->tab);
 	gp_buildinfo_free(&bin->bi);
 	free(bin->go_build_id);
 	gp_elf_close(&bin->elf);
 	pthread_mutex_destroy(&bin->native_lock);
+}
+
+/* DWARF line rows of native code, from the binary or its separate debug file. */
+static void load_native_lines(struct goprof_binary *bin)
+{
+	struct gp_elf_sec link;
+	const uint8_t *id;
+	size_t idlen = gp_elf_gnu_build_id(&bin->elf, &id);
+	char fdpath[64], debuglink[256] = "";
+
+	if (gp_elf_section(&bin->elf, ".gnu_debuglink", &link) && link.data && link.size > 1)
+		snprintf(debuglink, sizeof(debuglink), "%.*s", (int)strnlen((const char *)link.data, link.size),
+			 (const char *)link.data);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", bin->elf.fd);
+	gp_dwarf_lines_load(&bin->lines, fdpath, bin->elf.path, idlen ? id : NULL, idlen, debuglink);
 }
 
 /* Native symbols are loaded once, on first need, under the binary's lock. */
@@ -44,6 +61,8 @@ static const struct gp_native_syms *native_syms(struct goprof_binary *bin)
 	pthread_mutex_lock(&bin->native_lock);
 	if (!bin->native_loaded) {
 		gp_native_syms_load(&bin->native, &bin->elf); /* on ENOMEM: no native symbols */
+		if (bin->elf.fd >= 0)
+			load_native_lines(bin); /* on failure: functions without file:line */
 		__atomic_store_n(&bin->native_loaded, true, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&bin->native_lock);
@@ -94,6 +113,8 @@ int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_fr
 		frames->func_addr = ns->addr;
 		frames->function = ns->name;
 		frames->module = bin->elf.path;
+		if (gp_dwarf_lines_find(&bin->lines, vaddr, &frames->file, &frames->line) && !frames->line)
+			frames->file = NULL;
 	}
 	return 1;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "goprof/symbolizer.h"
+#include "sym/dwarf_lines.h"
 #include "sym/elf_file.h"
 #include "sym/gobuildinfo.h"
 #include "sym/gopclntab.h"
@@ -30,10 +31,11 @@ struct goprof_binary {
 	struct gp_buildinfo bi;
 	bool has_bi;
 	char *go_build_id;
-	/* Native symbols, loaded on first need (Go binaries rarely need them). */
+	/* Native symbols and DWARF lines, loaded on first need (Go binaries rarely need them). */
 	pthread_mutex_t native_lock;
 	bool native_loaded;
 	struct gp_native_syms native;
+	struct gp_dwarf_lines lines;
 };
 
 /* Opens path (or an in-memory image when data != NULL) into bin; 0 or negative errno. */

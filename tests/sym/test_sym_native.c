@@ -40,7 +40,7 @@ Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
 	for (size_t v = 0; v < nv; v++) {
 		char *p = symt_fixture(vers[v], "cgoext", false), *cmd, *out, *line, *save = NULL;
 		struct goprof_binary *bin = goprof_binary_open(p, NULL);
-		size_t checked = 0, ok = 0;
+		size_t checked = 0, ok = 0, lines_checked = 0, lines_ok = 0;
 		int st;
 
 		cr_assert(bin, "%s", goprof_last_error());
@@ -73,10 +73,30 @@ Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
 				fprintf(stderr, "%s 0x%llx: addr2line %s, libgoprof %s\n", p, addr, a2l,
 					n > 0 ? fr[0].function : "(none)");
 			free(a2l);
+			/* file:line from DWARF (innermost), as addr2line prints it without -i. */
+			if (asprintf(&cmd, "addr2line -e '%s' 0x%llx | head -1 | sed 's/ (discriminator.*//'", p, addr) < 0)
+				abort();
+			a2l = trim(symt_capture(cmd, &st));
+			free(cmd);
+			if (!strstr(a2l, "??") && a2l[0] && a2l[strlen(a2l) - 1] != '?' && a2l[0] != ':') {
+				char ours[1024];
+
+				snprintf(ours, sizeof(ours), "%s:%u", n > 0 && fr[0].file ? fr[0].file : "??",
+					 n > 0 ? fr[0].line : 0);
+				lines_checked++;
+				if (strcmp(ours, a2l) == 0)
+					lines_ok++;
+				else
+					fprintf(stderr, "%s 0x%llx: addr2line %s, libgoprof %s\n", p, addr, a2l, ours);
+			}
+			free(a2l);
 		}
-		fprintf(stderr, "native go%s cgoext: %zu/%zu C functions agree with addr2line\n", vers[v], ok, checked);
+		fprintf(stderr, "native go%s cgoext: %zu/%zu C functions and %zu/%zu DWARF file:lines agree "
+			"with addr2line\n", vers[v], ok, checked, lines_ok, lines_checked);
 		cr_expect_gt(checked, 20, "too few C functions in %s", p);
 		cr_expect_eq(ok, checked);
+		cr_expect_gt(lines_checked, 10, "cgo C code should carry DWARF line info");
+		cr_expect_eq(lines_ok, lines_checked);
 		free(out);
 		goprof_binary_free(bin);
 		free(p);
