@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -246,4 +247,150 @@ Test(sym_native, kernel_vs_proc_kallsyms, .timeout = 120)
 	cr_expect_gt(n, 100);
 	cr_expect_eq(ok, n);
 	goprof_symbolizer_free(sym);
+}
+
+/*
+ * DWARF in the places distributions put it: zlib-compressed sections (gcc -gz=zlib), and
+ * a separate debug file found through .gnu_debuglink (objcopy --only-keep-debug, strip -g,
+ * --add-gnu-debuglink). Ground truth: binutils addr2line on the unstripped build.
+ */
+Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
+{
+	char dir[] = "/tmp/symt-dbg-XXXXXX", *cmd, *out;
+	static const char src[] = "#include <stdio.h>\n"
+				  "__attribute__((noinline)) int work(int n)\n"
+				  "{\n"
+				  "\tint s = 0;\n"
+				  "\tfor (int i = 0; i < n; i++)\n"
+				  "\t\ts += i * i;\n"
+				  "\treturn s;\n"
+				  "}\n"
+				  "int main(int argc, char **argv) { printf(\"%d\\n\", work(argc * 100)); return 0; }\n";
+	const char *variants[] = { "prog-zlib", "prog-split" };
+	FILE *f;
+	int st;
+
+	cr_assert(mkdtemp(dir));
+	if (asprintf(&cmd, "%s/prog.c", dir) < 0)
+		abort();
+	f = fopen(cmd, "w");
+	fputs(src, f);
+	fclose(f);
+	free(cmd);
+	if (asprintf(&cmd, "cd %s && gcc -g -O1 -o prog prog.c && gcc -g -O1 -gz=zlib -o prog-zlib prog.c && "
+		     "cp prog prog-split && objcopy --only-keep-debug prog-split prog-split.debug && "
+		     "strip -g prog-split && objcopy --add-gnu-debuglink=prog-split.debug prog-split && "
+		     "readelf -S prog-zlib | grep -q -A1 debug_line && readelf -t prog-zlib | grep -q ZLIB", dir) < 0)
+		abort();
+	out = symt_capture(cmd, &st);
+	free(out);
+	free(cmd);
+	if (st != 0)
+		cr_skip_test("gcc/objcopy could not build the debug-info variants");
+	for (size_t v = 0; v < 2; v++) {
+		char path[256], ref[256];
+		struct goprof_binary *bin;
+		unsigned long long addr, size;
+		size_t checked = 0, ok = 0;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, variants[v]);
+		snprintf(ref, sizeof(ref), "%s/prog", dir);
+		bin = goprof_binary_open(path, NULL);
+		cr_assert(bin, "%s", goprof_last_error());
+		if (asprintf(&cmd, "nm -S '%s' | awk '$4 == \"work\" {print $1, $2}'", ref) < 0)
+			abort();
+		out = symt_capture(cmd, &st);
+		free(cmd);
+		cr_assert(sscanf(out, "%llx %llx", &addr, &size) == 2, "nm: %s", out);
+		free(out);
+		for (unsigned long long a = addr; a < addr + size; a++) {
+			struct goprof_frame fr[4];
+			int n = goprof_binary_symbolize_addr(bin, a, fr, 4, sizeof(fr[0]));
+			char ours[512];
+
+			if (asprintf(&cmd, "addr2line -e '%s' 0x%llx | sed 's/ (discriminator.*//'", ref, a) < 0)
+				abort();
+			out = trim(symt_capture(cmd, &st));
+			free(cmd);
+			snprintf(ours, sizeof(ours), "%s:%u", n > 0 && fr[0].file ? fr[0].file : "??", n > 0 ? fr[0].line : 0);
+			checked++;
+			if (n == 1 && strcmp(fr[0].function, "work") == 0 && strcmp(ours, out) == 0)
+				ok++;
+			else
+				fprintf(stderr, "%s 0x%llx: addr2line %s, libgoprof %s %s\n", path, a, out,
+					n > 0 ? fr[0].function : "-", ours);
+			free(out);
+		}
+		fprintf(stderr, "debug info %s: %zu/%zu addresses agree with addr2line\n", variants[v], ok, checked);
+		cr_expect_gt(checked, 4);
+		cr_expect_eq(ok, checked);
+		goprof_binary_free(bin);
+	}
+	if (asprintf(&cmd, "rm -rf '%s'", dir) < 0)
+		abort();
+	free(symt_capture(cmd, &st));
+	free(cmd);
+}
+
+struct thread_arg {
+	struct goprof_binary *bin;
+	struct goprof_symbolizer *sym;
+	const uint64_t *pcs;
+	size_t n;
+	size_t frames;
+	uint64_t hash;
+};
+
+static int hash_frame(const struct goprof_frame *f, void *ctx)
+{
+	struct thread_arg *t = ctx;
+
+	t->frames++;
+	t->hash = (t->hash ^ (uint64_t)(uintptr_t)f->function ^ f->line ^ (f->addr_index << 20)) * 1099511628211ull;
+	return 0;
+}
+
+static void *lookup_thread(void *p)
+{
+	struct thread_arg *t = p;
+
+	for (int r = 0; r < 3; r++) {
+		t->frames = 0;
+		t->hash = 1469598103934665603ull;
+		goprof_binary_symbolize(t->bin, t->pcs, t->n, hash_frame, t);
+	}
+	return NULL;
+}
+
+/* Concurrent lookups on one binary from 4 threads give the single-threaded answers. */
+Test(sym_native, concurrent_lookups, .timeout = 120)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers), nf, np;
+	char *p = symt_fixture(vers[nv - 1], "cgoext", false);
+	struct symt_func *funcs;
+	uint64_t *pcs;
+	struct thread_arg ref = { 0 }, args[4];
+	pthread_t th[4];
+
+	nf = symt_oracle_funcs(p, &funcs);
+	np = symt_random_pcs(funcs, nf, 50000, 99, &pcs);
+	ref.bin = goprof_binary_open(p, NULL);
+	cr_assert(ref.bin);
+	ref.pcs = pcs;
+	ref.n = np;
+	lookup_thread(&ref);
+	for (int i = 0; i < 4; i++) {
+		args[i] = ref;
+		pthread_create(&th[i], NULL, lookup_thread, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(args[i].frames, ref.frames);
+		cr_expect_eq(args[i].hash, ref.hash, "thread %d saw different frames", i);
+	}
+	goprof_binary_free(ref.bin);
+	free(pcs);
+	symt_free_funcs(funcs, nf);
+	free(p);
 }
