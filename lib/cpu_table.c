@@ -238,10 +238,11 @@ static int location_of(struct gp_cpu_table *t, uint32_t pid, uint64_t addr, bool
 		if (err)
 			return err;
 	}
-	if (!kernel && !fs.module && !fs.n) {
+	if (!kernel && !fs.module && !fs.n && is_return) {
 		/*
-		 * In no mapping of the process: not code. The frame-pointer walk read a word
-		 * past the outermost frame (e.g. g0's mstart); id 0 tells the caller to drop it.
+		 * A caller address in no executable mapping of the process: not code. The
+		 * frame-pointer walk read a word past the outermost frame (g0's mstart, C code
+		 * without frame pointers); id 0 lets the caller drop it from the stack's end.
 		 */
 		*id = 0;
 	} else {
@@ -250,7 +251,6 @@ static int location_of(struct gp_cpu_table *t, uint32_t pid, uint64_t addr, bool
 		if (err)
 			return err;
 	}
-
 	if (t->nr_locs == t->locs_cap) {
 		size_t cap = t->locs_cap ? 2 * t->locs_cap : 1024;
 		struct loc_key *k = realloc(t->locs, cap * sizeof(*k));
@@ -290,8 +290,16 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev)
 		err = location_of(t, ev->pid, ev->stack[i], i > 0, false, &t->stack[n]);
 		if (err)
 			return err;
-		if (t->stack[n])
-			n++;
+		if (!t->stack[n]) {
+			/* Not code: drop it at the end of the stack, keep its address inside. */
+			if (i + 1 == nr_user)
+				break;
+			err = gp_profile_add_location(&t->stack[n], t->prof, 0, ev->stack[i],
+						      GOPROF_FRAME_KIND_NATIVE, NULL, 0);
+			if (err)
+				return err;
+		}
+		n++;
 	}
 	for (uint32_t i = 0; i < ev->nr_labels && i < GP_MAX_LABELS; i++)
 		labels[i] = (struct gp_label_in){ .key = ev->labels[i].key, .str = ev->labels[i].value };

@@ -342,3 +342,58 @@ Test(cpu_profile, attach_by_executable, .timeout = 60)
 	goprof_profile_free(p);
 	goprof_session_free(s);
 }
+
+static int count_native(const struct goprof_profile_sample *s, void *ctx)
+{
+	uint64_t *counts = ctx; /* [0] samples, [1] with burn() on the stack, [2] Go frames */
+
+	counts[0] += s->values[0];
+	for (uint32_t i = 0; i < s->nr_frames; i++) {
+		if (s->frames[i]->kind == GOPROF_FRAME_KIND_GO)
+			counts[2] += s->values[0];
+		if (s->frames[i]->kind == GOPROF_FRAME_KIND_NATIVE && !strcmp(s->frames[i]->function, "burn")) {
+			counts[1] += s->values[0];
+			break;
+		}
+	}
+	return 0;
+}
+
+/* A non-Go process is profiled with native (and kernel) frames, and says why. */
+Test(cpu_profile, non_go_process_gets_native_frames, .timeout = 60)
+{
+	char argv0[4096];
+	char *argv[] = { argv0, "1.5", NULL };
+	struct process_seen seen = { 0 };
+	uint64_t counts[3] = { 0 };
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct child c;
+	char line[64];
+
+	require_bpf_privileges();
+	snprintf(argv0, sizeof(argv0), "%s/cspin", getenv("GOPROF_FIXTURES"));
+	cr_assert_eq(access(argv[0], X_OK), 0, "%s missing", argv[0]);
+	s = goprof_session_new(NULL);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	child_start_held(&c, argv);
+	seen.pid = c.pid;
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	child_release(&c);
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s));
+	cr_assert_eq(child_wait(&c), 0);
+	while (goprof_session_poll(s, 100) > 0)
+		;
+	cr_assert_eq(goprof_session_foreach_process(s, find_process, &seen), 1);
+	cr_expect_eq(seen.flags & GOPROF_PROCESS_GO, 0);
+	p = goprof_session_snapshot_cpu(s, 0);
+	cr_assert_not_null(p);
+	goprof_profile_foreach_sample(p, count_native, counts);
+	cr_expect_gt(counts[0], 10, "samples: %lu", (unsigned long)counts[0]);
+	cr_expect_gt(counts[1], counts[0] / 2, "burn() in %lu of %lu samples",
+		     (unsigned long)counts[1], (unsigned long)counts[0]);
+	cr_expect_eq(counts[2], 0, "Go frames in a C process");
+	goprof_profile_free(p);
+	goprof_session_free(s);
+}

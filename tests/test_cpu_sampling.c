@@ -253,3 +253,40 @@ Test(cpu, detached_process_is_no_longer_counted, .timeout = 60)
 	child_kill(&c);
 	goprof_session_free(s);
 }
+
+/*
+ * A 4 KiB ring buffer that nobody drains under 10 kHz sampling: samples are lost, and
+ * every one is accounted for - taken in the kernel = delivered + lost, exactly.
+ */
+Test(cpu, full_ring_buffer_losses_are_counted_exactly, .timeout = 60)
+{
+	const char *go_version = fixture_go_versions()[0];
+	char *argv[] = { (char *)fixture_path("busy", go_version), "1", "1", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 10000, .ringbuf_kib = 4);
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_session *s;
+	struct child c;
+	char line[256];
+
+	require_bpf_privileges();
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	while (child_read_line(&c, line, sizeof(line)) && strncmp(line, "done", 4))
+		; /* no polling: the ring buffer fills */
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_stop(s);
+	while (goprof_session_poll(s, 0) > 0)
+		;
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_log_info("10 kHz, 4 KiB ring: %lu taken, %lu delivered, %lu lost",
+		    (unsigned long)st.cpu_samples, (unsigned long)st.samples_delivered,
+		    (unsigned long)st.lost_ringbuf_full);
+	cr_expect_gt(st.lost_ringbuf_full, 0, "nothing lost: the test did not fill the buffer");
+	cr_assert_eq(st.cpu_samples, st.samples_delivered + st.lost_ringbuf_full,
+		     "taken %lu != delivered %lu + lost %lu", (unsigned long)st.cpu_samples,
+		     (unsigned long)st.samples_delivered, (unsigned long)st.lost_ringbuf_full);
+	goprof_session_free(s);
+}

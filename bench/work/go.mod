@@ -1,0 +1,3 @@
+module goprof.bench/work
+
+go 1.19
