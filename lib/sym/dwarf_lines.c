@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * DWARF line rows of native code via libdwarf. libdwarf reads the file itself (its own
- * ELF reader) and decompresses zlib-compressed debug sections (SHF_COMPRESSED, .zdebug).
+ * DWARF line rows of native code via libdwarf, fed from our own ELF mapping (object
+ * access interface) so compressed debug sections work with zlib and zstd alike.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -18,8 +18,16 @@
 #include <dwarf.h>
 #endif
 
+#include <zlib.h>
+#include <zstd.h>
+
 #include "internal.h"
 #include "sym/dwarf_lines.h"
+#include "sym/elf_file.h"
+
+#ifndef ELFCOMPRESS_ZSTD
+#define ELFCOMPRESS_ZSTD 2
+#endif
 
 #define MAX_ROWS (64u << 20) /* a hostile file cannot make us allocate without bound */
 
@@ -218,41 +226,206 @@ static bool sort_sequences(struct gp_dwarf_lines *dl)
 	return true;
 }
 
+/*
+ * libdwarf object access over our own ELF mapping, so that compressed debug sections are
+ * decompressed here: zlib and zstd (SHF_COMPRESSED), which this libdwarf cannot do alone.
+ */
+#define MAX_DECOMPRESSED (1ull << 30)
+
+struct dw_obj {
+	struct gp_elf *ef;
+	size_t shnum;
+	uint8_t **owned; /* decompressed sections, freed with the object */
+};
+
+static int obj_section_hdr(struct dw_obj *o, Dwarf_Half idx, GElf_Shdr *sh, const char **name)
+{
+	Elf_Scn *scn = elf_getscn(o->ef->elf, idx);
+	size_t shstrndx;
+
+	if (!scn || !gelf_getshdr(scn, sh) || elf_getshdrstrndx(o->ef->elf, &shstrndx) != 0)
+		return DW_DLV_NO_ENTRY;
+	*name = elf_strptr(o->ef->elf, shstrndx, sh->sh_name);
+	if (!*name)
+		*name = "";
+	return DW_DLV_OK;
+}
+
+/* Uncompressed size of a SHF_COMPRESSED section (Elf64_Chdr), or 0. */
+static uint64_t chdr_size(const struct gp_elf *ef, const GElf_Shdr *sh, uint32_t *type, size_t *hdr_len)
+{
+	const uint8_t *p;
+
+	if (!(sh->sh_flags & SHF_COMPRESSED) || sh->sh_type == SHT_NOBITS || sh->sh_offset > ef->size ||
+	    sh->sh_size > ef->size - sh->sh_offset || sh->sh_size < 24 || !ef->is64)
+		return 0;
+	p = ef->map + sh->sh_offset;
+	*type = gp_le32(p);
+	*hdr_len = 24;
+	return gp_le64(p + 8);
+}
+
+static int obj_get_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Section *ret, int *error)
+{
+	struct dw_obj *o = obj;
+	GElf_Shdr sh;
+	const char *name;
+	uint32_t ctype;
+	size_t hl;
+	uint64_t usize;
+
+	if (obj_section_hdr(o, idx, &sh, &name) != DW_DLV_OK)
+		return DW_DLV_NO_ENTRY;
+	memset(ret, 0, sizeof(*ret));
+	ret->addr = sh.sh_addr;
+	ret->type = sh.sh_type;
+	ret->size = sh.sh_size;
+	ret->name = name;
+	ret->link = sh.sh_link;
+	ret->info = sh.sh_info;
+	ret->entrysize = sh.sh_entsize;
+	usize = chdr_size(o->ef, &sh, &ctype, &hl);
+	if (usize && usize <= MAX_DECOMPRESSED)
+		ret->size = usize;
+	return DW_DLV_OK;
+}
+
+static Dwarf_Endianness obj_get_byte_order(void *obj)
+{
+	return ((struct dw_obj *)obj)->ef->little_endian ? DW_OBJECT_LSB : DW_OBJECT_MSB;
+}
+
+static Dwarf_Small obj_get_length_size(void *obj)
+{
+	return 4;
+}
+
+static Dwarf_Small obj_get_pointer_size(void *obj)
+{
+	return ((struct dw_obj *)obj)->ef->is64 ? 8 : 4;
+}
+
+static Dwarf_Unsigned obj_get_section_count(void *obj)
+{
+	return ((struct dw_obj *)obj)->shnum;
+}
+
+static int obj_load_section(void *obj, Dwarf_Half idx, Dwarf_Small **data, int *error)
+{
+	struct dw_obj *o = obj;
+	GElf_Shdr sh;
+	const char *name;
+	uint32_t ctype = 0;
+	size_t hl = 0;
+	uint64_t usize;
+	uint8_t *out;
+
+	if (obj_section_hdr(o, idx, &sh, &name) != DW_DLV_OK || sh.sh_type == SHT_NOBITS)
+		return DW_DLV_NO_ENTRY;
+	if (sh.sh_offset > o->ef->size || sh.sh_size > o->ef->size - sh.sh_offset)
+		return DW_DLV_NO_ENTRY;
+	usize = chdr_size(o->ef, &sh, &ctype, &hl);
+	if (!usize) {
+		*data = (Dwarf_Small *)(o->ef->map + sh.sh_offset);
+		return DW_DLV_OK;
+	}
+	if (o->owned[idx]) {
+		*data = o->owned[idx];
+		return DW_DLV_OK;
+	}
+	if (usize > MAX_DECOMPRESSED || !(out = malloc(usize)))
+		return DW_DLV_NO_ENTRY;
+	if (ctype == ELFCOMPRESS_ZLIB) {
+		uLongf dlen = usize;
+
+		if (uncompress(out, &dlen, o->ef->map + sh.sh_offset + hl, sh.sh_size - hl) != Z_OK || dlen != usize) {
+			free(out);
+			return DW_DLV_NO_ENTRY;
+		}
+	} else if (ctype == ELFCOMPRESS_ZSTD) {
+		size_t r = ZSTD_decompress(out, usize, o->ef->map + sh.sh_offset + hl, sh.sh_size - hl);
+
+		if (ZSTD_isError(r) || r != usize) {
+			free(out);
+			return DW_DLV_NO_ENTRY;
+		}
+	} else {
+		free(out);
+		return DW_DLV_NO_ENTRY;
+	}
+	o->owned[idx] = out;
+	*data = out;
+	return DW_DLV_OK;
+}
+
+static int obj_relocate(void *obj, Dwarf_Half idx, Dwarf_Debug dbg, int *error)
+{
+	return DW_DLV_NO_ENTRY; /* executables and shared objects need no relocation */
+}
+
+static const Dwarf_Obj_Access_Methods obj_methods = {
+	.get_section_info = obj_get_section_info,
+	.get_byte_order = obj_get_byte_order,
+	.get_length_size = obj_get_length_size,
+	.get_pointer_size = obj_get_pointer_size,
+	.get_section_count = obj_get_section_count,
+	.load_section = obj_load_section,
+	.relocate_a_section = obj_relocate,
+};
+
+/* Does the file have a line table section at all (plain or compressed)? */
+static bool has_debug_line(const struct gp_elf *ef)
+{
+	struct gp_elf_sec sec;
+
+	return gp_elf_section(ef, ".debug_line", &sec) || gp_elf_section(ef, ".zdebug_line", &sec);
+}
+
 /* Loads rows from one file; returns false if it has no DWARF at all. */
 static bool load_file(struct loader *ld, const char *path)
 {
 	Dwarf_Debug dbg = NULL;
 	Dwarf_Error err = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), res;
+	struct gp_elf ef;
+	struct dw_obj o = { .ef = &ef };
+	Dwarf_Obj_Access_Interface iface = { .object = &o, .methods = &obj_methods };
 	Dwarf_Unsigned next;
 	Dwarf_Half cu_type;
+	int res;
 
-	if (fd < 0)
+	if (gp_elf_open(&ef, path) != 0)
 		return false;
-	res = dwarf_init_b(fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL, &dbg, &err);
-	if (res != DW_DLV_OK) {
+	if (!has_debug_line(&ef) || elf_getshdrnum(ef.elf, &o.shnum) != 0 || o.shnum > 65535 ||
+	    !(o.owned = calloc(o.shnum ? o.shnum : 1, sizeof(*o.owned)))) {
+		gp_elf_close(&ef);
+		return false;
+	}
+	res = dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &dbg, &err);
+	if (res == DW_DLV_OK) {
+		for (;;) {
+			Dwarf_Die cu = NULL;
+
+			res = dwarf_next_cu_header_d(dbg, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &next,
+						     &cu_type, &err);
+			if (res != DW_DLV_OK)
+				break;
+			if (dwarf_siblingof_b(dbg, NULL, 1, &cu, &err) == DW_DLV_OK) {
+				load_cu_lines(dbg, cu, ld);
+				dwarf_dealloc(dbg, cu, DW_DLA_DIE);
+			}
+			if (ld->oom)
+				break;
+		}
 		if (res == DW_DLV_ERROR && err)
 			dwarf_dealloc(dbg, err, DW_DLA_ERROR);
-		close(fd);
-		return false;
-	}
-	for (;;) {
-		Dwarf_Die cu = NULL;
-
-		res = dwarf_next_cu_header_d(dbg, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &next, &cu_type, &err);
-		if (res != DW_DLV_OK)
-			break;
-		if (dwarf_siblingof_b(dbg, NULL, 1, &cu, &err) == DW_DLV_OK) {
-			load_cu_lines(dbg, cu, ld);
-			dwarf_dealloc(dbg, cu, DW_DLA_DIE);
-		}
-		if (ld->oom)
-			break;
-	}
-	if (res == DW_DLV_ERROR && err)
+		dwarf_object_finish(dbg, &err);
+	} else if (res == DW_DLV_ERROR && err) {
 		dwarf_dealloc(dbg, err, DW_DLA_ERROR);
-	dwarf_finish(dbg, &err);
-	close(fd);
+	}
+	for (size_t i = 0; i < o.shnum; i++)
+		free(o.owned[i]);
+	free(o.owned);
+	gp_elf_close(&ef);
 	return true;
 }
 

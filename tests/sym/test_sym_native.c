@@ -250,7 +250,8 @@ Test(sym_native, kernel_vs_proc_kallsyms, .timeout = 120)
 }
 
 /*
- * DWARF in the places distributions put it: zlib-compressed sections (gcc -gz=zlib), and
+ * DWARF in the places distributions put it: compressed sections (gcc -gz=zlib, the older
+ * .zdebug form of -gz=zlib-gnu, objcopy --compress-debug-sections=zstd), and
  * a separate debug file found through .gnu_debuglink (objcopy --only-keep-debug, strip -g,
  * --add-gnu-debuglink). Ground truth: binutils addr2line on the unstripped build.
  */
@@ -266,7 +267,7 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 				  "\treturn s;\n"
 				  "}\n"
 				  "int main(int argc, char **argv) { printf(\"%d\\n\", work(argc * 100)); return 0; }\n";
-	const char *variants[] = { "prog-zlib", "prog-split" };
+	const char *variants[] = { "prog-zlib", "prog-zlib-gnu", "prog-zstd", "prog-split" };
 	FILE *f;
 	int st;
 
@@ -278,6 +279,8 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 	fclose(f);
 	free(cmd);
 	if (asprintf(&cmd, "cd %s && gcc -g -O1 -o prog prog.c && gcc -g -O1 -gz=zlib -o prog-zlib prog.c && "
+		     "gcc -g -O1 -gz=zlib-gnu -o prog-zlib-gnu prog.c && "
+		     "objcopy --compress-debug-sections=zstd prog prog-zstd && "
 		     "cp prog prog-split && objcopy --only-keep-debug prog-split prog-split.debug && "
 		     "strip -g prog-split && objcopy --add-gnu-debuglink=prog-split.debug prog-split && "
 		     "readelf -S prog-zlib | grep -q -A1 debug_line && readelf -t prog-zlib | grep -q ZLIB", dir) < 0)
@@ -287,7 +290,7 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 	free(cmd);
 	if (st != 0)
 		cr_skip_test("gcc/objcopy could not build the debug-info variants");
-	for (size_t v = 0; v < 2; v++) {
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
 		char path[256], ref[256];
 		struct goprof_binary *bin;
 		unsigned long long addr, size;
