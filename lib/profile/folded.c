@@ -49,6 +49,10 @@ int gp_encode_folded(const struct goprof_profile *p, const struct gp_write_cfg *
 		gp_stacktree_free(&t);
 		return gp_out_fail(o, gp_err(-ENOMEM, "folded: out of memory"));
 	}
+	/* A sample with no frames and no process name still counts: a folded line needs a
+	 * frame, so it is shown as "[unknown]", like other frames we know nothing about. */
+	if (t.nodes[0].self > 0)
+		gp_out_printf(o, "[unknown] %" PRId64 "\n", t.nodes[0].self);
 	/* Pre-order walk without recursion (stacks can be thousands of frames deep). */
 	node = t.nodes[0].first_child;
 	while (node && !o->err) {

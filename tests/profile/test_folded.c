@@ -114,3 +114,17 @@ Test(folded, ten_thousand_frames_deep)
 	free(stack);
 	goprof_profile_free(p);
 }
+
+/* A sample without frames and without a process name still counts (as "[unknown]"). */
+Test(folded, empty_stack_without_comm)
+{
+	struct goprof_profile *p = fx_empty_cpu_profile();
+	char *out;
+
+	fx_sample(p, NULL, NULL, 0, 4, NULL, 0);
+	fx_sample(p, "app", NULL, 0, 2, NULL, 0);
+	out = folded(p, 0);
+	cr_assert_str_eq(out, "[unknown] 4\napp 2\n");
+	free(out);
+	goprof_profile_free(p);
+}
