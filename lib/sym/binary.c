@@ -71,12 +71,18 @@ static const struct gp_native_syms *native_syms(struct goprof_binary *bin)
 
 int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max)
 {
+	return gp_binary_lookup_hint(bin, vaddr, frames, max, NULL);
+}
+
+int gp_binary_lookup_hint(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max,
+			  int64_t *hint)
+{
 	struct gp_go_frame gf[GP_MAX_FRAMES];
 	const struct gp_native_sym *ns;
 	int n, i;
 
 	if (bin->is_go) {
-		n = gp_pclntab_lookup(&bin->tab, vaddr, gf, GP_MAX_FRAMES);
+		n = gp_pclntab_lookup_hint(&bin->tab, vaddr, gf, GP_MAX_FRAMES, hint);
 		if (n < 0)
 			return gp_err(n, "%s: corrupt pclntab entry for address 0x%llx", bin->elf.path,
 				      (unsigned long long)vaddr);
@@ -313,11 +319,24 @@ static int symbolize_one_by_one(struct goprof_binary *bin, const uint64_t *addrs
 	return 0;
 }
 
+/* What a batch keeps per frame until delivery (a third of struct goprof_frame). */
+struct compact_frame {
+	const char *function;
+	const char *file;
+	uint64_t func_addr;
+	uint32_t line;
+	uint32_t start_line;
+	uint16_t kind;
+	uint16_t flags;
+};
+
 static int symbolize_chunk(struct goprof_binary *bin, const uint64_t *addrs, size_t n, size_t base,
 			   goprof_frame_fn cb, void *ctx, uint64_t *keys, uint64_t *tmp, struct addr_result *res,
-			   struct goprof_frame **pool, size_t *pool_cap)
+			   struct compact_frame **pool, size_t *pool_cap)
 {
+	struct goprof_frame fr[GP_MAX_FRAMES];
 	uint64_t lo = UINT64_MAX, hi = 0, prev_addr = 0;
+	int64_t hint = -1;
 	size_t i, used = 0;
 	uint32_t prev_idx = 0;
 	int j, ret;
@@ -341,8 +360,8 @@ static int symbolize_chunk(struct goprof_binary *bin, const uint64_t *addrs, siz
 			continue;
 		}
 		if (*pool_cap - used < GP_MAX_FRAMES) {
-			size_t ncap = *pool_cap * 2 + GP_MAX_FRAMES;
-			struct goprof_frame *np = realloc(*pool, ncap * sizeof(*np));
+			size_t ncap = *pool_cap + *pool_cap / 2 + 4096;
+			struct compact_frame *np = realloc(*pool, ncap * sizeof(*np));
 
 			if (!np)
 				return gp_err(-ENOMEM, "goprof_binary_symbolize: out of memory");
@@ -350,21 +369,42 @@ static int symbolize_chunk(struct goprof_binary *bin, const uint64_t *addrs, siz
 			*pool_cap = ncap;
 		}
 		r->first = (uint32_t)used;
-		r->count = gp_binary_lookup(bin, addr, *pool + used, GP_MAX_FRAMES);
-		if (r->count > 0)
-			used += (size_t)r->count;
+		r->count = gp_binary_lookup_hint(bin, addr, fr, GP_MAX_FRAMES, &hint);
+		for (j = 0; j < r->count; j++) {
+			struct compact_frame *c = &(*pool)[used++];
+
+			c->function = fr[j].function;
+			c->file = fr[j].file;
+			c->func_addr = fr[j].func_addr;
+			c->line = fr[j].line;
+			c->start_line = fr[j].start_line;
+			c->kind = (uint16_t)fr[j].kind;
+			c->flags = (uint16_t)fr[j].flags;
+		}
 		prev_addr = addr;
 		prev_idx = idx;
 	}
+	memset(fr, 0, sizeof(fr[0]));
+	fr[0].sz = sizeof(fr[0]);
+	fr[0].module = bin->elf.path;
 	for (i = 0; i < n; i++) {
 		if (res[i].count < 0)
 			return res[i].count;
 		for (j = 0; j < res[i].count; j++) {
-			struct goprof_frame *f = &(*pool)[res[i].first + (size_t)j];
+			const struct compact_frame *c = &(*pool)[res[i].first + (size_t)j];
 
-			f->addr_index = base + i;
-			f->addr = f->vaddr = addrs[i];
-			ret = cb(f, ctx);
+			fr[0].kind = c->kind;
+			fr[0].flags = c->flags;
+			fr[0].line = c->line;
+			fr[0].start_line = c->start_line;
+			fr[0].frame_index = (uint32_t)j;
+			fr[0].nframes = (uint32_t)res[i].count;
+			fr[0].addr_index = base + i;
+			fr[0].addr = fr[0].vaddr = addrs[i];
+			fr[0].func_addr = c->func_addr;
+			fr[0].function = c->function;
+			fr[0].file = c->file;
+			ret = cb(&fr[0], ctx);
 			if (ret)
 				return ret;
 		}
@@ -377,7 +417,7 @@ GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t
 {
 	uint64_t *keys, *tmp;
 	struct addr_result *res;
-	struct goprof_frame *pool = NULL;
+	struct compact_frame *pool = NULL;
 	size_t pool_cap = 0, done, chunk;
 	int ret = 0;
 

@@ -222,6 +222,20 @@ static inline uint64_t entry_unchecked(const struct gp_pclntab *t, uint64_t i)
 	return read_word(p, t->ptrsize);
 }
 
+int64_t gp_pclntab_find_hint(const struct gp_pclntab *t, uint64_t pc, int64_t hint)
+{
+	/* Sorted batches look up nearby PCs: try the hinted function and the next few first. */
+	if (t->nindex && hint >= 0 && (uint64_t)hint < t->nfunc) {
+		uint64_t i = (uint64_t)hint, stop = GP_MIN(i + 4, t->nfunc);
+
+		if (entry_unchecked(t, i) <= pc)
+			for (; i < stop; i++)
+				if (pc < entry_unchecked(t, i + 1))
+					return (int64_t)i;
+	}
+	return gp_pclntab_find(t, pc);
+}
+
 int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc)
 {
 	uint64_t lo = 0, hi = t->nfunc, first, end, e;
@@ -372,8 +386,8 @@ const char *gp_pclntab_file(const struct gp_pclntab *t, const struct gp_func *f,
 	return span_str(&t->filetab, off);
 }
 
-/* Reads a Go varint (at most 5 bytes for a uint32). */
-static bool read_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
+/* Reads a Go varint (at most 5 bytes for a uint32). Inlined: it is the hottest loop. */
+static inline __attribute__((always_inline)) bool read_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *out)
 {
 	const uint8_t *p = *pp;
 	uint32_t v = 0;
@@ -466,17 +480,25 @@ static const uint8_t *inline_tree(const struct gp_pclntab *t, const struct gp_fu
 
 int gp_pclntab_lookup(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max)
 {
+	return gp_pclntab_lookup_hint(t, pc, frames, max, NULL);
+}
+
+int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max,
+			   int64_t *hint)
+{
 	struct gp_go_frame tmp[GP_MAX_INLINE_DEPTH + 1];
 	struct gp_func f;
 	const uint8_t *tree;
 	size_t tree_len, recsz = t->format == GP_PCLN_GO120 ? 16 : 20;
 	uint32_t inl_tab;
 	uint64_t cur = pc;
-	int64_t idx = gp_pclntab_find(t, pc);
+	int64_t idx = hint ? gp_pclntab_find_hint(t, pc, *hint) : gp_pclntab_find(t, pc);
 	int n = 0, i;
 
 	if (idx < 0)
 		return 0;
+	if (hint)
+		*hint = idx;
 	if (gp_pclntab_func(t, (uint64_t)idx, &f))
 		return -GOPROF_ERRNO_CORRUPT;
 	tree = inline_tree(t, &f, &tree_len);

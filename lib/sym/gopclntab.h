@@ -112,6 +112,8 @@ void gp_pclntab_free(struct gp_pclntab *t);
 bool gp_pclntab_entry(const struct gp_pclntab *t, uint64_t i, uint64_t *pc);
 /* Index of the function containing pc, or -1. */
 int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc);
+/* The same, trying function hint (and the few after it) first: for ascending PCs. */
+int64_t gp_pclntab_find_hint(const struct gp_pclntab *t, uint64_t pc, int64_t hint);
 /* Decodes function i. Returns 0 or -GOPROF_ERRNO_CORRUPT. */
 int gp_pclntab_func(const struct gp_pclntab *t, uint64_t i, struct gp_func *f);
 /* The function's name, or NULL if out of bounds / not NUL-terminated. */
@@ -132,5 +134,8 @@ uint32_t gp_pclntab_pcdata(const struct gp_pclntab *t, const struct gp_func *f, 
  * number of frames written (0 if pc is in no function), or -GOPROF_ERRNO_CORRUPT.
  */
 int gp_pclntab_lookup(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max);
+/* The same with a search hint: *hint is a function index (or -1), updated to pc's function. */
+int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max,
+			   int64_t *hint);
 
 #endif
