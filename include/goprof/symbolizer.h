@@ -301,7 +301,11 @@ GOPROF_API void goprof_symbolizer_free(struct goprof_symbolizer *sym);
  * Symbolizes run-time addresses of process pid (user space). The process's mappings are
  * read from /proc/PID/maps on first use and again when an address falls outside every
  * known mapping; they are kept after the process exits until goprof_symbolizer_forget_pid().
- * Frames carry the run-time address in addr and the file's link-time address in vaddr.
+ * Each mapped file is opened once (through /proc/PID/map_files, so deleted files and
+ * other mount namespaces work) and shared by all processes that map it; [vdso] frames
+ * come from the vDSO image of the running kernel. Frames carry the run-time address in
+ * addr and the file's link-time address in vaddr. Needs read access to /proc/PID/maps
+ * (and, for map_files, CAP_SYS_ADMIN or ptrace access; otherwise the path is used).
  *
  * @return 0, cb's non-zero value, or a negative error: -ESRCH (no such process and none
  *         cached), -EACCES (maps not readable), -EINVAL.
@@ -321,7 +325,8 @@ GOPROF_API int goprof_symbolizer_symbolize_kernel(struct goprof_symbolizer *sym,
 
 /**
  * Drops the cached mappings of pid (call when the process has exited and its samples are
- * no longer needed). Binaries stay cached while other processes use them.
+ * no longer needed). Opened binaries stay cached until goprof_symbolizer_free(), so frame
+ * strings already handed out remain valid.
  * @return 0, or -ENOENT if pid was not cached.
  */
 GOPROF_API int goprof_symbolizer_forget_pid(struct goprof_symbolizer *sym, int pid);

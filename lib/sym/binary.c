@@ -35,6 +35,7 @@ void gp_binary_fini(struct goprof_binary *bin)
 	gp_buildinfo_free(&bin->bi);
 	free(bin->go_build_id);
 	gp_elf_close(&bin->elf);
+	free(bin->vdso_copy);
 	pthread_mutex_destroy(&bin->native_lock);
 }
 

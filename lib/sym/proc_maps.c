@@ -51,6 +51,8 @@ int gp_maps_parse(struct gp_maps *maps, const char *text)
 				m->dev = makedev(maj, min);
 				m->ino = (ino_t)ino;
 				m->exec = true;
+				m->resolved = false;
+				m->binary = NULL;
 				m->path = strdup(p);
 				if (!m->path)
 					goto nomem;
@@ -108,7 +110,7 @@ void gp_maps_free(struct gp_maps *maps)
 	memset(maps, 0, sizeof(*maps));
 }
 
-const struct gp_mapping *gp_maps_find(const struct gp_maps *maps, uint64_t addr)
+struct gp_mapping *gp_maps_find(const struct gp_maps *maps, uint64_t addr)
 {
 	size_t lo = 0, hi = maps->n;
 

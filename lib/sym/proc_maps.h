@@ -15,6 +15,9 @@ struct gp_mapping {
 	ino_t ino;
 	char *path;          /* as printed in maps; "[vdso]" etc. for special mappings */
 	bool exec;
+	/* Owned by the symbolizer: the binary resolved for this mapping, once looked up. */
+	bool resolved;
+	void *binary;
 };
 
 struct gp_maps {
@@ -28,6 +31,6 @@ int gp_maps_read(struct gp_maps *maps, int pid);
 int gp_maps_parse(struct gp_maps *maps, const char *text);
 void gp_maps_free(struct gp_maps *maps);
 /* The mapping containing addr, or NULL. */
-const struct gp_mapping *gp_maps_find(const struct gp_maps *maps, uint64_t addr);
+struct gp_mapping *gp_maps_find(const struct gp_maps *maps, uint64_t addr);
 
 #endif

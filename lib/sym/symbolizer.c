@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -30,12 +31,17 @@ struct proc_entry {
 	struct proc_entry *next;
 };
 
+#define PROC_BUCKETS 1024 /* pids hash into a fixed table of chains */
+
 struct goprof_symbolizer {
 	pthread_mutex_t lock;
 	bool allow_newer_go;
 	char *kallsyms_path;
 	struct bin_entry *bins;
-	struct proc_entry *procs;
+	struct proc_entry *procs[PROC_BUCKETS];
+	/* [vdso] is the same image in every process of this kernel: ours, parsed once. */
+	bool vdso_tried;
+	struct goprof_binary *vdso;
 	bool kallsyms_tried;
 	int kallsyms_err;
 	struct gp_kallsyms ksyms;
@@ -85,13 +91,16 @@ GOPROF_API void goprof_symbolizer_free(struct goprof_symbolizer *sym)
 		}
 		free(b);
 	}
-	while (sym->procs) {
-		struct proc_entry *p = sym->procs;
+	for (size_t b = 0; b < PROC_BUCKETS; b++) {
+		while (sym->procs[b]) {
+			struct proc_entry *p = sym->procs[b];
 
-		sym->procs = p->next;
-		gp_maps_free(&p->maps);
-		free(p);
+			sym->procs[b] = p->next;
+			gp_maps_free(&p->maps);
+			free(p);
+		}
 	}
+	goprof_binary_free(sym->vdso);
 	gp_kallsyms_free(&sym->ksyms);
 	free(sym->kallsyms_path);
 	pthread_mutex_destroy(&sym->lock);
@@ -167,14 +176,57 @@ static struct goprof_binary *mapping_binary(struct goprof_symbolizer *sym, int p
 	return e->bin;
 }
 
+static struct proc_entry **proc_bucket(struct goprof_symbolizer *sym, int pid)
+{
+	return &sym->procs[(unsigned int)pid % PROC_BUCKETS];
+}
+
 static struct proc_entry *find_proc(struct goprof_symbolizer *sym, int pid)
 {
 	struct proc_entry *p;
 
-	for (p = sym->procs; p; p = p->next)
+	for (p = *proc_bucket(sym, pid); p; p = p->next)
 		if (p->pid == pid)
 			return p;
 	return NULL;
+}
+
+/* Our own vDSO as a binary (lock held). The kernel maps one image into every process. */
+static struct goprof_binary *vdso_binary(struct goprof_symbolizer *sym)
+{
+	const uint8_t *img = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	struct goprof_binary *bin;
+	size_t size;
+
+	if (sym->vdso_tried)
+		return sym->vdso;
+	sym->vdso_tried = true;
+	if (!img || memcmp(img, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	/* The section headers come last in the vDSO image. */
+	size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	if (size < sizeof(*eh) || size > (1u << 20))
+		return NULL;
+	bin = calloc(1, sizeof(*bin));
+	if (!bin)
+		return NULL;
+	/* elf_memory() wants a writable image: use a private copy (a few KiB). */
+	{
+		uint8_t *copy = malloc(size);
+
+		if (!copy || gp_binary_init(bin, NULL, memcpy(copy, img, size), size, false) != 0) {
+			free(copy);
+			free(bin);
+			return NULL;
+		}
+		bin->elf.owns_map = false;
+		bin->vdso_copy = copy;
+	}
+	free(bin->elf.path);
+	bin->elf.path = strdup("[vdso]");
+	sym->vdso = bin;
+	return bin;
 }
 
 /* Link-time address of ip inside mapping m of binary bin. */
@@ -197,7 +249,7 @@ static uint64_t to_vaddr(const struct goprof_binary *bin, const struct gp_mappin
 int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct goprof_frame *frames, int max)
 {
 	struct proc_entry *p;
-	const struct gp_mapping *m;
+	struct gp_mapping *m;
 	struct goprof_binary *bin;
 	uint64_t vaddr;
 	int err, n, i;
@@ -217,8 +269,8 @@ int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct
 			return err;
 		}
 		p->pid = pid;
-		p->next = sym->procs;
-		sym->procs = p;
+		p->next = *proc_bucket(sym, pid);
+		*proc_bucket(sym, pid) = p;
 	}
 	m = gp_maps_find(&p->maps, ip);
 	if (!m) {
@@ -231,7 +283,12 @@ int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct
 			m = gp_maps_find(&p->maps, ip);
 		}
 	}
-	bin = m ? mapping_binary(sym, pid, m) : NULL;
+	if (m && !m->resolved) {
+		/* Resolve each mapping once: later lookups cost no system call. */
+		m->binary = strcmp(m->path, "[vdso]") == 0 ? vdso_binary(sym) : mapping_binary(sym, pid, m);
+		m->resolved = true;
+	}
+	bin = m ? m->binary : NULL;
 	vaddr = bin ? to_vaddr(bin, m, ip) : 0;
 	pthread_mutex_unlock(&sym->lock);
 	if (!bin)
@@ -330,7 +387,7 @@ GOPROF_API int goprof_symbolizer_forget_pid(struct goprof_symbolizer *sym, int p
 	if (!sym)
 		return gp_err(-EINVAL, "goprof_symbolizer_forget_pid: NULL symbolizer");
 	pthread_mutex_lock(&sym->lock);
-	for (pp = &sym->procs; (p = *pp); pp = &p->next) {
+	for (pp = proc_bucket(sym, pid); (p = *pp); pp = &p->next) {
 		if (p->pid == pid) {
 			*pp = p->next;
 			gp_maps_free(&p->maps);

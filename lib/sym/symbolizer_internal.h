@@ -36,6 +36,7 @@ struct goprof_binary {
 	bool native_loaded;
 	struct gp_native_syms native;
 	struct gp_dwarf_lines lines;
+	void *vdso_copy; /* the [vdso] binary's private image, freed with it */
 };
 
 /* Opens path (or an in-memory image when data != NULL) into bin; 0 or negative errno. */

@@ -397,3 +397,25 @@ Test(sym_native, concurrent_lookups, .timeout = 120)
 	symt_free_funcs(funcs, nf);
 	free(p);
 }
+
+/* [vdso] frames (time.Now in Go lands there) against the dynamic linker's view of the vDSO. */
+Test(sym_native, vdso_of_a_process, .timeout = 30)
+{
+	void *h = dlopen("linux-vdso.so.1", RTLD_NOW | RTLD_NOLOAD);
+	void *fn = h ? dlsym(h, "__vdso_clock_gettime") : NULL;
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	struct goprof_frame fr[4];
+	Dl_info dl;
+	int n;
+
+	if (!fn)
+		cr_skip_test("no vDSO symbol visible through the dynamic linker");
+	cr_assert(dladdr(fn, &dl) && dl.dli_sname);
+	n = gp_symbolize_pid(sym, getpid(), (uint64_t)(uintptr_t)fn + 2, fr, 4);
+	cr_assert_eq(n, 1, "vdso address not symbolized: %s", goprof_last_error());
+	cr_expect_str_eq(fr[0].module, "[vdso]");
+	cr_expect_eq(fr[0].func_addr, (uint64_t)(uintptr_t)dl.dli_saddr - (uint64_t)(uintptr_t)dl.dli_fbase,
+		     "%s vs dladdr %s", fr[0].function, dl.dli_sname);
+	fprintf(stderr, "vdso: %s = dladdr %s\n", fr[0].function, dl.dli_sname);
+	goprof_symbolizer_free(sym);
+}
