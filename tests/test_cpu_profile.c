@@ -65,10 +65,14 @@ static int classify(const struct goprof_profile_sample *s, void *ctx)
 	return 0;
 }
 
-/* Runs the fixture under a session and returns the CPU profile taken after it exited. */
+/*
+ * Runs the fixture under a session and returns the CPU profile taken after it exited.
+ * *cpu_share (may be NULL) gets the CPU the fixture got as a share of 2 workers' wall time.
+ */
 static struct goprof_profile *profile_split(const char *fixture, const char *go_cpuprofile,
-					    unsigned hz)
+					    unsigned hz, double *cpu_share)
 {
+	unsigned long long hot_iters, cold_iters, cpu_ns = 0, wall_ns = 1;
 	char line[256];
 	char *argv[] = { (char *)fixture, "-seconds", SPLIT_SECONDS, "-workers", "2",
 			 go_cpuprofile ? "-cpuprofile" : NULL, (char *)go_cpuprofile, NULL };
@@ -92,6 +96,10 @@ static struct goprof_profile *profile_split(const char *fixture, const char *go_
 	/* Drain while it runs, as a host would; the fixture exits on its own. */
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "done", 4),
 		  "fixture: %s", line);
+	cr_assert_eq(sscanf(line, "done %llu %llu %llu %llu", &hot_iters, &cold_iters, &cpu_ns,
+			    &wall_ns), 4, "fixture: %s", line);
+	if (cpu_share)
+		*cpu_share = (double)cpu_ns / (2.0 * wall_ns);
 	cr_assert_eq(child_wait(&c), 0);
 	while (goprof_session_poll(s, 100) > 0)
 		;
@@ -157,7 +165,7 @@ ParameterizedTest(struct variant *v, cpu_profile, shares_labels_and_inline_frame
 	char go_prof[] = "/tmp/goprof-test-XXXXXX";
 	struct split_result r = { 0 };
 	struct goprof_profile *p;
-	double ours, go_share;
+	double ours, go_share, cpu_share;
 	int fd;
 
 	require_bpf_privileges();
@@ -165,7 +173,8 @@ ParameterizedTest(struct variant *v, cpu_profile, shares_labels_and_inline_frame
 	cr_assert_geq(fd, 0);
 	close(fd);
 	/* 499 Hz: enough samples for +-5 points even when the machine is shared. */
-	p = profile_split(fixture_path(v->stripped ? "split-stripped" : "split", ver), go_prof, 499);
+	p = profile_split(fixture_path(v->stripped ? "split-stripped" : "split", ver), go_prof, 499,
+			  &cpu_share);
 	cr_assert_eq(goprof_profile_foreach_sample(p, classify, &r), 0, "%s", goprof_last_error());
 	goprof_profile_free(p);
 
@@ -178,9 +187,18 @@ ParameterizedTest(struct variant *v, cpu_profile, shares_labels_and_inline_frame
 	cr_log_info("go%s%s: main.hot share %.1f%% (ours, %lu samples), %.1f%% (runtime/pprof)",
 		    ver, v->stripped ? " stripped" : "", ours, (unsigned long)(r.hot + r.cold), go_share);
 	cr_expect(ours > 65 && ours < 75, "go%s: main.hot share %.1f%%, designed 70%% +-5", ver, ours);
-	cr_expect(ours > go_share - 5 && ours < go_share + 5,
-		  "go%s: main.hot share %.1f%%, Go's own profile says %.1f%% (+-5 points)", ver, ours,
-		  go_share);
+	/*
+	 * Go's SIGPROF profile drifts when the machine is oversubscribed (seen: 65% against a
+	 * designed 70% with other builds running, while ours stayed at 70%); compare only
+	 * when the fixture had its CPUs.
+	 */
+	if (cpu_share >= 0.9)
+		cr_expect(ours > go_share - 5 && ours < go_share + 5,
+			  "go%s: main.hot share %.1f%%, Go's own profile says %.1f%% (+-5 points)",
+			  ver, ours, go_share);
+	else
+		cr_log_info("go%s: the fixture got %.0f%% of 2 CPUs: the machine is busy, Go's own "
+			    "profile (%.1f%%) not compared", ver, 100 * cpu_share, go_share);
 	cr_expect_eq(r.hot_mislabelled + r.cold_mislabelled, 0,
 		     "go%s: %lu samples carry the other part's label", ver,
 		     (unsigned long)(r.hot_mislabelled + r.cold_mislabelled));
@@ -207,7 +225,7 @@ Test(cpu_profile, go_tool_pprof_accepts_it, .timeout = 120)
 	int fd;
 
 	require_bpf_privileges();
-	p = profile_split(fixture_path("split", ver), NULL, 199);
+	p = profile_split(fixture_path("split", ver), NULL, 199, NULL);
 	fd = mkstemp(path);
 	cr_assert_geq(fd, 0);
 	close(fd);
