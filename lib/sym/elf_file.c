@@ -185,7 +185,6 @@ void gp_elf_close(struct gp_elf *ef)
 	if (ef->fd >= 0)
 		close(ef->fd);
 	free(ef->segs);
-	free(ef->relocs);
 	free(ef->path);
 	memset(ef, 0, sizeof(*ef));
 	ef->fd = -1;
@@ -258,29 +257,36 @@ static bool symbol_in(const struct gp_elf *ef, uint32_t shtype, const char *name
 		      uint64_t *size)
 {
 	Elf_Scn *scn = NULL;
+	size_t nlen = strlen(name) + 1;
 
 	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		Elf_Data *data;
+		GElf_Shdr sh, strsh;
+		Elf_Scn *strscn;
+		const uint8_t *syms, *strs;
 		size_t i, n;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != shtype || !sh.sh_entsize)
 			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
+		strscn = elf_getscn(ef->elf, sh.sh_link);
+		if (!strscn || !gelf_getshdr(strscn, &strsh) || strsh.sh_type != SHT_STRTAB)
 			continue;
-		n = data->d_size / sh.sh_entsize;
+		/* Walk the mapped tables directly: a Go binary has ~100k symbols. */
+		if (!ef->is64 || !ef->little_endian || sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_offset > ef->size ||
+		    sh.sh_size > ef->size - sh.sh_offset || strsh.sh_offset > ef->size ||
+		    strsh.sh_size > ef->size - strsh.sh_offset)
+			continue;
+		syms = ef->map + sh.sh_offset;
+		strs = ef->map + strsh.sh_offset;
+		n = sh.sh_size / sizeof(Elf64_Sym);
 		for (i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *s;
+			const uint8_t *sym = syms + i * sizeof(Elf64_Sym);
+			uint32_t st_name = gp_le32(sym);
 
-			if (!gelf_getsym(data, (int)i, &sym))
-				break;
-			s = elf_strptr(ef->elf, sh.sh_link, sym.st_name);
-			if (s && strcmp(s, name) == 0) {
-				*value = sym.st_value;
+			if (st_name < strsh.sh_size && strsh.sh_size - st_name >= nlen &&
+			    memcmp(strs + st_name, name, nlen) == 0) {
+				*value = gp_le64(sym + 8);
 				if (size)
-					*size = sym.st_size;
+					*size = gp_le64(sym + 16);
 				return true;
 			}
 		}
@@ -296,59 +302,96 @@ bool gp_elf_symbol(const struct gp_elf *ef, const char *name, uint64_t *value, u
 	       symbol_in(ef, SHT_DYNSYM, name, value, size);
 }
 
-static int reloc_cmp(const void *a, const void *b)
-{
-	const struct gp_reloc *x = a, *y = b;
-
-	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
-}
-
-int gp_elf_load_relocs(struct gp_elf *ef)
+/* Finds the SHT_RELA sections once (64-bit little-endian files only: Elf64_Rela in place). */
+static void find_rela(struct gp_elf *ef)
 {
 	Elf_Scn *scn = NULL;
-	size_t cap = 0;
-	uint32_t relative = ef->machine == EM_AARCH64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
 
-	if (ef->relocs_loaded)
-		return 0;
-	ef->relocs_loaded = true;
-	if (!ef->elf || !ef->is64)
-		return 0;
-	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+	if (ef->rela_loaded)
+		return;
+	ef->rela_loaded = true;
+	ef->relative_type = ef->machine == EM_AARCH64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
+	if (!ef->elf || !ef->is64 || !ef->little_endian)
+		return;
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL && ef->nrela < ARRAY_SIZE(ef->rela)) {
 		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t i, n;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || sh.sh_entsize != sizeof(Elf64_Rela) ||
+		    sh.sh_offset > ef->size || sh.sh_size > ef->size - sh.sh_offset)
 			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = data->d_size / sh.sh_entsize;
-		for (i = 0; i < n; i++) {
-			GElf_Rela r;
+		ef->rela[ef->nrela].data = ef->map + sh.sh_offset;
+		ef->rela[ef->nrela].count = sh.sh_size / sizeof(Elf64_Rela);
+		ef->nrela++;
+	}
+	if (ef->nrela)
+		return;
+	/* No section headers (sstrip): the dynamic segment's DT_RELA/DT_RELASZ still say where. */
+	{
+		size_t phnum, i;
+		uint64_t rela = 0, relasz = 0;
 
-			if (!gelf_getrela(data, (int)i, &r))
-				break;
-			if (GELF_R_TYPE(r.r_info) != relative)
+		if (elf_getphdrnum(ef->elf, &phnum) != 0)
+			return;
+		for (i = 0; i < phnum && i < 65536; i++) {
+			GElf_Phdr ph;
+			const uint8_t *d;
+			size_t k;
+
+			if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_DYNAMIC ||
+			    ph.p_offset > ef->size || ph.p_filesz > ef->size - ph.p_offset)
 				continue;
-			if (ef->nrelocs == cap) {
-				size_t ncap = cap ? cap * 2 : 1024;
-				struct gp_reloc *nr = realloc(ef->relocs, ncap * sizeof(*nr));
+			d = ef->map + ph.p_offset;
+			for (k = 0; k + 16 <= ph.p_filesz; k += 16) {
+				uint64_t tag = gp_le64(d + k), val = gp_le64(d + k + 8);
 
-				if (!nr)
-					return gp_err(-ENOMEM, "%s: out of memory for relocations", ef->path);
-				ef->relocs = nr;
-				cap = ncap;
+				if (tag == DT_NULL)
+					break;
+				if (tag == DT_RELA)
+					rela = val;
+				else if (tag == DT_RELASZ)
+					relasz = val;
 			}
-			ef->relocs[ef->nrelocs].vaddr = r.r_offset;
-			ef->relocs[ef->nrelocs].addend = (uint64_t)r.r_addend;
-			ef->nrelocs++;
+		}
+		if (rela && relasz && relasz < ef->size) {
+			const uint8_t *p = gp_vmem_ptr(&ef->vmem, rela, relasz);
+
+			if (p) {
+				ef->rela[0].data = p;
+				ef->rela[0].count = relasz / sizeof(Elf64_Rela);
+				ef->nrela = 1;
+			}
 		}
 	}
-	if (ef->nrelocs)
-		qsort(ef->relocs, ef->nrelocs, sizeof(*ef->relocs), reloc_cmp);
-	return 0;
+}
+
+/* Visits RELATIVE relocations; cb returns true to stop. */
+static bool foreach_relative(struct gp_elf *ef, bool (*cb)(uint64_t off, uint64_t addend, void *ctx), void *ctx)
+{
+	size_t t, i;
+
+	find_rela(ef);
+	for (t = 0; t < ef->nrela; t++) {
+		const uint8_t *p = ef->rela[t].data;
+
+		for (i = 0; i < ef->rela[t].count; i++, p += sizeof(Elf64_Rela))
+			if ((uint32_t)gp_le64(p + 8) == ef->relative_type && cb(gp_le64(p), gp_le64(p + 16), ctx))
+				return true;
+	}
+	return false;
+}
+
+struct reloc_at_ctx {
+	uint64_t vaddr, addend;
+};
+
+static bool reloc_at_cb(uint64_t off, uint64_t addend, void *ctx)
+{
+	struct reloc_at_ctx *c = ctx;
+
+	if (off != c->vaddr)
+		return false;
+	c->addend = addend;
+	return true;
 }
 
 bool gp_elf_read_addr(struct gp_elf *ef, uint64_t vaddr, uint64_t *out)
@@ -356,20 +399,10 @@ bool gp_elf_read_addr(struct gp_elf *ef, uint64_t vaddr, uint64_t *out)
 	const uint8_t *p;
 
 	if (ef->type == ET_DYN) {
-		size_t lo = 0, hi;
+		struct reloc_at_ctx c = { .vaddr = vaddr };
 
-		gp_elf_load_relocs(ef);
-		hi = ef->nrelocs;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (ef->relocs[mid].vaddr < vaddr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < ef->nrelocs && ef->relocs[lo].vaddr == vaddr) {
-			*out = ef->relocs[lo].addend;
+		if (foreach_relative(ef, reloc_at_cb, &c)) {
+			*out = c.addend;
 			return true;
 		}
 	}
@@ -378,6 +411,27 @@ bool gp_elf_read_addr(struct gp_elf *ef, uint64_t vaddr, uint64_t *out)
 		return false;
 	*out = ef->is64 ? gp_le64(p) : gp_le32(p);
 	return true;
+}
+
+struct relocs_to_ctx {
+	uint64_t addend;
+	bool (*cb)(uint64_t vaddr, void *ctx);
+	void *ctx;
+};
+
+static bool relocs_to_cb(uint64_t off, uint64_t addend, void *ctx)
+{
+	struct relocs_to_ctx *c = ctx;
+
+	return addend == c->addend && c->cb(off, c->ctx);
+}
+
+bool gp_elf_find_relocs_to(struct gp_elf *ef, uint64_t addend,
+			   bool (*cb)(uint64_t vaddr, void *ctx), void *ctx)
+{
+	struct relocs_to_ctx c = { .addend = addend, .cb = cb, .ctx = ctx };
+
+	return foreach_relative(ef, relocs_to_cb, &c);
 }
 
 /* Walks the notes in [p, p+len); returns the desc length of the first match. */

@@ -50,6 +50,12 @@ struct gp_reloc {
 	uint64_t addend;
 };
 
+/* The raw Elf64_Rela arrays of the file (pointers into the mapping, never copied). */
+struct gp_rela_table {
+	const uint8_t *data;
+	size_t count;
+};
+
 struct gp_elf {
 	char *path;
 	int fd;            /* -1 for in-memory images */
@@ -68,10 +74,11 @@ struct gp_elf {
 	size_t nsegs;
 	struct gp_vmem vmem;
 	uint64_t first_load_vaddr; /* p_vaddr - p_offset of the PT_LOAD at file offset 0: the link-time base */
-	/* RELATIVE relocations sorted by vaddr, loaded on demand (PIE binaries). */
-	struct gp_reloc *relocs;
-	size_t nrelocs;
-	bool relocs_loaded;
+	/* SHT_RELA sections found on demand (PIE binaries): read in place, no copies. */
+	struct gp_rela_table rela[8];
+	size_t nrela;
+	bool rela_loaded;
+	uint32_t relative_type; /* R_X86_64_RELATIVE or R_AARCH64_RELATIVE */
 };
 
 /* Opens and maps path. Returns 0 or a negative errno with the last error set. */
@@ -92,10 +99,16 @@ bool gp_elf_symbol(const struct gp_elf *ef, const char *name, uint64_t *value, u
 /*
  * Reads a pointer-sized word at vaddr as the loader would see it before adding the load
  * base: a RELATIVE relocation's addend if one targets vaddr (PIE), else the file bytes.
+ * Scans the relocation tables in place (a few hundred microseconds for 100k relocations):
+ * meant for the handful of reads done while opening a binary.
  */
 bool gp_elf_read_addr(struct gp_elf *ef, uint64_t vaddr, uint64_t *out);
-/* Loads the RELATIVE relocations (idempotent). Returns 0 or negative errno. */
-int gp_elf_load_relocs(struct gp_elf *ef);
+/*
+ * Calls cb for every RELATIVE relocation whose addend equals addend (PIE pointers to a
+ * known address); stops when cb returns true and returns true then.
+ */
+bool gp_elf_find_relocs_to(struct gp_elf *ef, uint64_t addend,
+			   bool (*cb)(uint64_t vaddr, void *ctx), void *ctx);
 
 /* GNU build ID (NT_GNU_BUILD_ID) bytes: returns the length (0 if none); *out points into the map. */
 size_t gp_elf_gnu_build_id(const struct gp_elf *ef, const uint8_t **out);

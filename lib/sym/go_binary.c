@@ -116,24 +116,36 @@ static bool moduledata_matches(struct goprof_binary *bin, uint64_t md)
 	return gp_elf_read_addr(&bin->elf, md + MD_FTAB_LEN, &v) && v == t->nfunc + 1;
 }
 
-/* Finds runtime.firstmoduledata: symbol, then relocations (PIE), then a data scan. */
+struct md_search {
+	struct goprof_binary *bin;
+	uint64_t found;
+};
+
+static bool md_candidate(uint64_t vaddr, void *ctx)
+{
+	struct md_search *m = ctx;
+
+	if (!moduledata_matches(m->bin, vaddr))
+		return false;
+	m->found = vaddr;
+	return true;
+}
+
+/*
+ * Finds runtime.firstmoduledata, whose first word points at the pclntab: in PIE binaries
+ * through the RELATIVE relocation that fills that word, otherwise by scanning writable
+ * data; the symbol (a full symbol table walk, the slowest way) only as a last resort.
+ */
 static uint64_t find_moduledata(struct goprof_binary *bin)
 {
+	struct md_search m = { .bin = bin };
 	uint64_t md;
 	size_t i;
 
 	if (!bin->elf.is64)
 		return 0;
-	if (gp_elf_symbol(&bin->elf, "runtime.firstmoduledata", &md, NULL) && moduledata_matches(bin, md))
-		return md;
-	if (bin->elf.type == ET_DYN) {
-		gp_elf_load_relocs(&bin->elf);
-		for (i = 0; i < bin->elf.nrelocs; i++)
-			if (bin->elf.relocs[i].addend == bin->tab.vaddr &&
-			    moduledata_matches(bin, bin->elf.relocs[i].vaddr))
-				return bin->elf.relocs[i].vaddr;
-	}
-	/* Non-PIE: the first word holds the table address itself; look in writable data. */
+	if (bin->elf.type == ET_DYN && gp_elf_find_relocs_to(&bin->elf, bin->tab.vaddr, md_candidate, &m))
+		return m.found;
 	for (i = 0; i < bin->elf.nsegs; i++) {
 		const struct gp_vseg *s = &bin->elf.segs[i];
 		size_t off = (8 - (s->vaddr & 7)) & 7;
@@ -144,6 +156,8 @@ static uint64_t find_moduledata(struct goprof_binary *bin)
 			if (gp_le64(s->data + off) == bin->tab.vaddr && moduledata_matches(bin, s->vaddr + off))
 				return s->vaddr + off;
 	}
+	if (gp_elf_symbol(&bin->elf, "runtime.firstmoduledata", &md, NULL) && moduledata_matches(bin, md))
+		return md;
 	return 0;
 }
 

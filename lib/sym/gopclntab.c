@@ -492,6 +492,7 @@ int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go
 	size_t tree_len, recsz = t->format == GP_PCLN_GO120 ? 16 : 20;
 	uint32_t inl_tab;
 	uint64_t cur = pc;
+	int32_t prev_ix = -1;
 	int64_t idx = hint ? gp_pclntab_find_hint(t, pc, *hint) : gp_pclntab_find(t, pc);
 	int n = 0, i;
 
@@ -506,14 +507,27 @@ int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go
 	for (;;) {
 		int32_t ix = -1, fileno, line;
 		struct gp_go_frame *fr = &tmp[n];
+		bool lost_call_site = false;
 
 		if ((inl_tab && !gp_pclntab_pcvalue(t, &f, inl_tab, cur, &ix)) ||
 		    !gp_pclntab_pcvalue(t, &f, f.pcfile, cur, &fileno) ||
 		    !gp_pclntab_pcvalue(t, &f, f.pcln, cur, &line))
 			return -GOPROF_ERRNO_CORRUPT;
+		/*
+		 * The compiler leaves parentPc 0 when it dropped an inlined call's marker
+		 * instruction; if the function entry itself lies in that inlined body, the walk
+		 * comes back to the same index (seen in Go 1.24 binaries, e.g. docker's package
+		 * init functions). The runtime would repeat the frame; we end the chain with the
+		 * physical function, whose call-site line is then unknown.
+		 */
+		if (n > 0 && ix >= 0 && ix == prev_ix) {
+			ix = -1;
+			lost_call_site = true;
+		}
+		prev_ix = ix;
 		memset(fr, 0, sizeof(*fr));
 		fr->entry = f.entry;
-		fr->file = gp_pclntab_file(t, &f, fileno);
+		fr->file = lost_call_site ? NULL : gp_pclntab_file(t, &f, fileno);
 		fr->line = line > 0 && fr->file ? (uint32_t)line : 0;
 		if (!fr->line)
 			fr->file = NULL; /* padding or a PC without position: function only */
@@ -526,7 +540,7 @@ int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go
 			break;
 		}
 		if (n == GP_MAX_INLINE_DEPTH || (uint64_t)ix >= tree_len / recsz)
-			return -GOPROF_ERRNO_CORRUPT; /* a loop or an index out of the tree */
+			return -GOPROF_ERRNO_CORRUPT; /* a longer loop, or an index out of the tree */
 		{
 			const uint8_t *rec = tree + (size_t)ix * recsz;
 			uint32_t nameoff = gp_le32(rec + (t->format == GP_PCLN_GO120 ? 4 : 12));

@@ -232,61 +232,96 @@ Test(sym_robust, newer_go_release_and_unknown_format)
 	free(src);
 }
 
-struct first_inlined {
-	uint64_t pc;
-	bool found;
-};
+/* The inline tree record of the innermost frame at pc (file offset), and its index. */
+static size_t inline_record(struct goprof_binary *bin, const struct gp_func *f, uint64_t pc, int32_t *ix)
+{
+	uint32_t tree_off = gp_le32(f->rec + f->funcdata_off + 3 * 4);
 
-Test(sym_robust, inline_tree_loop_is_an_error)
+	cr_assert(gp_pclntab_pcvalue(&bin->tab, f, gp_pclntab_pcdata(&bin->tab, f, 2), pc, ix) && *ix >= 0);
+	return (size_t)(bin->tab.gofunc.p - bin->elf.map) + tree_off + (size_t)*ix * 16;
+}
+
+/*
+ * Inline-tree loops. A record whose parentPc leads back into itself is what the compiler
+ * writes when it dropped a call marker (parentPc 0 at a function entry inside inlined
+ * code, seen in Go 1.24 binaries): the chain ends with the physical function. A loop
+ * through two records is corruption: an error, not a hang.
+ */
+Test(sym_robust, inline_tree_loops)
 {
 	char *src = newest_fixture("default", false), *p;
 	struct goprof_binary *bin = goprof_binary_open(src, NULL);
 	struct goprof_frame fr[80];
-	size_t len;
-	uint8_t *data = slurp(src, &len);
-	uint64_t pc = 0, i;
+	size_t len, rec_a = 0, rec_b = 0;
+	uint8_t *data = slurp(src, &len), *copy;
+	uint64_t pa = 0, pb = 0, i;
 	struct gp_func f;
-	int32_t ix = -1;
-	size_t rec_off;
+	int32_t ia = -1, ib = -1;
+	uint32_t v;
 	int n;
 
 	cr_assert(bin);
-	/* Find a PC with an inline chain, and the inline tree record it uses. */
-	for (i = 0; i < bin->tab.nfunc && !pc; i++) {
-		uint64_t a;
-
+	/* A function with two PCs in different inlined bodies (main.middle inlines inner twice). */
+	for (i = 0; i < bin->tab.nfunc && !pb; i++) {
 		cr_assert_eq(gp_pclntab_func(&bin->tab, i, &f), 0);
-		for (a = f.entry; a < f.end; a++) {
+		pa = 0;
+		for (uint64_t a = f.entry; a < f.end && !pb; a++) {
 			n = goprof_binary_symbolize_addr(bin, a, fr, 80, sizeof(fr[0]));
-			if (n > 1) {
-				pc = a;
-				break;
+			if (n != 2)
+				continue;
+			if (!pa) {
+				pa = a;
+				rec_a = inline_record(bin, &f, a, &ia);
+			} else {
+				int32_t ix;
+				size_t r = inline_record(bin, &f, a, &ix);
+
+				if (ix != ia) {
+					pb = a;
+					ib = ix;
+					rec_b = r;
+				}
 			}
 		}
 	}
-	cr_assert(pc, "no inlined code found");
-	cr_assert(gp_pclntab_pcvalue(&bin->tab, &f, gp_pclntab_pcdata(&bin->tab, &f, 2), pc, &ix) && ix >= 0);
-	{
-		uint32_t tree_off = *(const uint32_t *)(f.rec + f.funcdata_off + 3 * 4);
-
-		rec_off = (size_t)(bin->tab.gofunc.p - bin->elf.map) + tree_off + (size_t)ix * 16;
-	}
-	/* parentPc := this very PC: the walk would never reach the physical function. */
-	{
-		uint32_t self = (uint32_t)(pc - f.entry);
-
-		memcpy(data + rec_off + 8, &self, 4);
-	}
+	cr_assert(pb, "no function with two inlined bodies found");
 	goprof_binary_free(bin);
-	p = write_tmp(data, len);
+
+	/* Self-loop: a's record points back at a. */
+	copy = malloc(len);
+	memcpy(copy, data, len);
+	v = (uint32_t)(pa - f.entry);
+	memcpy(copy + rec_a + 8, &v, 4);
+	p = write_tmp(copy, len);
 	bin = goprof_binary_open(p, NULL);
 	cr_assert(bin, "%s", goprof_last_error());
-	n = goprof_binary_symbolize_addr(bin, pc, fr, 80, sizeof(fr[0]));
-	cr_expect_eq(n, -GOPROF_ERRNO_CORRUPT, "got %d", n);
+	n = goprof_binary_symbolize_addr(bin, pa, fr, 80, sizeof(fr[0]));
+	cr_expect_eq(n, 2, "self-loop: %d frames (%s)", n, goprof_last_error());
+	if (n == 2) {
+		cr_expect(fr[0].flags & GOPROF_FRAME_INLINED);
+		cr_expect_eq(fr[1].flags & GOPROF_FRAME_INLINED, 0);
+		cr_expect_eq(fr[1].line, 0, "the call site is unknown");
+	}
+	goprof_binary_free(bin);
+	unlink(p);
+	free(p);
+
+	/* Two-record loop: a -> b -> a. */
+	memcpy(copy, data, len);
+	v = (uint32_t)(pb - f.entry);
+	memcpy(copy + rec_a + 8, &v, 4);
+	v = (uint32_t)(pa - f.entry);
+	memcpy(copy + rec_b + 8, &v, 4);
+	p = write_tmp(copy, len);
+	bin = goprof_binary_open(p, NULL);
+	cr_assert(bin, "%s", goprof_last_error());
+	n = goprof_binary_symbolize_addr(bin, pa, fr, 80, sizeof(fr[0]));
+	cr_expect_eq(n, -GOPROF_ERRNO_CORRUPT, "got %d (indices %d, %d)", n, ia, ib);
 	cr_expect(strstr(goprof_last_error(), "corrupt"), "%s", goprof_last_error());
 	goprof_binary_free(bin);
 	unlink(p);
 	free(p);
+	free(copy);
 	free(data);
 	free(src);
 }

@@ -17,6 +17,12 @@
 
 #define RANDOM_PCS 5000
 
+static int count_frames(const struct goprof_frame *f, void *ctx)
+{
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
 static void check_tool(const char *ver, const char *path, uint64_t seed)
 {
 	struct symt_func *funcs;
@@ -41,6 +47,21 @@ static void check_tool(const char *ver, const char *path, uint64_t seed)
 		100.0 * st.func_ok / (st.n ? st.n : 1), st.line_ok, st.n, 100.0 * st.line_ok / (st.n ? st.n : 1), st.line_gosym_bug,
 		(unsigned long long)seed);
 	cr_expect_eq(st.n, na, "%s could not be opened", path);
+	/* Every function entry must symbolize without an error (entries hit compiler quirks). */
+	{
+		struct goprof_binary *bin = goprof_binary_open(path, NULL);
+		uint64_t *entries = malloc(nf * sizeof(*entries));
+		size_t frames = 0;
+		int err;
+
+		for (size_t i = 0; i < nf; i++)
+			entries[i] = funcs[i].entry;
+		err = goprof_binary_symbolize(bin, entries, nf, count_frames, &frames);
+		cr_expect_eq(err, 0, "%s: %s", path, goprof_last_error());
+		cr_expect_geq(frames, nf, "%s: every entry has a frame", path);
+		free(entries);
+		goprof_binary_free(bin);
+	}
 	cr_expect_eq(st.func_ok, st.n, "%s: outermost function must agree on every PC", path);
 	cr_expect_geq((st.line_ok + st.line_gosym_bug) * 1000, st.n * 999, "%s: file:line agreement below 99.9%%", path);
 	symt_free_answers(ans, na);
