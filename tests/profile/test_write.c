@@ -26,7 +26,7 @@ Test(write, bad_arguments_name_the_problem)
 
 	cr_assert_eq(goprof_profile_write(p, 0, NULL, null_sink, &n), -EINVAL);
 	cr_assert(strstr(goprof_last_error(), "unknown format 0"), "%s", goprof_last_error());
-	cr_assert_eq(goprof_profile_write(p, 4, NULL, null_sink, &n), -EINVAL);
+	cr_assert_eq(goprof_profile_write(p, 0x7fff, NULL, null_sink, &n), -EINVAL);
 	cr_assert(strstr(goprof_last_error(), "GOPROF_FORMAT_PPROF"), "%s", goprof_last_error());
 	cr_assert_eq(goprof_profile_write(NULL, GOPROF_FORMAT_PPROF, NULL, null_sink, &n), -EINVAL);
 	cr_assert(strstr(goprof_last_error(), "must not be NULL"), "%s", goprof_last_error());
