@@ -82,6 +82,41 @@ enum gp_record_type {
 	GP_REC_SAMPLE = 1,
 	GP_REC_EXEC = 2,
 	GP_REC_EXIT = 3,
+	GP_REC_GO_NEWPROC = 4, /* a goroutine runs a go statement (parent, creation stack) */
+	GP_REC_GO_NEWG = 5,    /* the new goroutine's ID (same thread, right after NEWPROC) */
+	GP_REC_GO_EXIT = 6,    /* a goroutine exits */
+};
+
+/* The Go runtime probes, for hit counters and the overhead budget. */
+enum gp_go_probe {
+	GP_PROBE_NEWPROC = 0,   /* runtime.newproc entry */
+	GP_PROBE_NEWPROC1_RET,  /* runtime.newproc1 RETs */
+	GP_PROBE_GOEXIT1,       /* runtime.goexit1 entry */
+	GP_PROBE_NR,
+};
+
+#define GP_CREATION_STACK_DEPTH 32
+
+/* GP_REC_GO_NEWPROC; variable length: stack[] ends at nr_stack (return addresses). */
+struct gp_newproc_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 nr_stack;
+	__u64 time_ns;
+	__u64 parent_goid;
+	__u64 stack[GP_CREATION_STACK_DEPTH];
+};
+#define GP_NEWPROC_EVENT_SIZE(n) ((unsigned long)&((struct gp_newproc_event *)0)->stack[n])
+
+/* GP_REC_GO_NEWG and GP_REC_GO_EXIT. */
+struct gp_goroutine_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 time_ns;
+	__u64 goid;
 };
 
 #define GP_SAMPLE_F_GO 1u             /* goid and labels were read */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "goprof/error.h"
@@ -19,6 +20,8 @@
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
 #include "cpu_table.h"
+#include "go_probes.h"
+#include "goroutines.h"
 #include "internal.h"
 #include "perf_sampler.h"
 #include "proc.h"
@@ -40,6 +43,8 @@ struct goprof_session {
 	struct gp_perf_sampler sampler;
 	struct goprof_symbolizer *sym;
 	struct gp_cpu_table *cpu;
+	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
+	struct gp_goroutines *goroutines;
 	bool started;
 	unsigned freq_hz;
 	unsigned attached;
@@ -80,6 +85,7 @@ static void libbpf_setup_once(void)
 
 struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
+	uint32_t features;
 };
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
@@ -98,7 +104,7 @@ static int validate_depth(uint32_t depth, const char *field, bool allow_none, un
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
-	int err = OPTS_VALID(opts, goprof_session_opts, kernel_stack_depth);
+	int err = OPTS_VALID(opts, goprof_session_opts, reserved0);
 
 	if (err)
 		return err;
@@ -115,6 +121,12 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err)
 		err = validate_depth(OPTS_GET(opts, kernel_stack_depth, 0), "kernel_stack_depth",
 				     true, &cfg->kernel_depth);
+	cfg->features = OPTS_GET(opts, features, 0);
+	if (!err && cfg->features & ~GOPROF_FEATURE_GOROUTINES)
+		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
+			     cfg->features & ~GOPROF_FEATURE_GOROUTINES);
+	if (!err && OPTS_GET(opts, reserved0, 0))
+		err = gp_err(-EINVAL, "goprof_session_opts.reserved0 must be zero");
 	return err;
 }
 
@@ -147,6 +159,22 @@ static struct attached_process *add_process(struct goprof_session *s, uint32_t p
 	return p;
 }
 
+/* Installs the goroutine probes on a Go executable when the session wants them. */
+static void attach_go_probes(struct goprof_session *s, const char *exe, const struct gp_target *t,
+			     struct goprof_process_info *info)
+{
+	char saved[sizeof(info->note)];
+
+	if (!s->go_probes || !t->is_go)
+		return;
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	if (gp_go_probes_attach_exe(s->go_probes, exe) == 0)
+		info->flags |= GOPROF_PROCESS_GOROUTINE_EVENTS;
+	else
+		snprintf(info->note, sizeof(info->note), "no goroutine events: %s", goprof_last_error());
+	gp_err(0, "%s", saved);
+}
+
 /* Reads the process's executable and tells the BPF side how to read its goroutines. */
 static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
 {
@@ -155,6 +183,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
 	gp_target_inspect(exe, t, &p->info);
+	attach_go_probes(s, exe, t, &p->info);
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, NULL, NULL);
 }
@@ -192,6 +221,8 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 	p->attached = false;
 	p->info.flags |= GOPROF_PROCESS_EXITED;
 	s->attached--;
+	if (s->goroutines)
+		gp_goroutines_forget_pid(s->goroutines, ev->pid);
 }
 
 static int deliver_sample(struct goprof_session *s, const struct gp_sample_event *ev)
@@ -247,6 +278,18 @@ static int handle_record(void *ctx, void *data, size_t len)
 		if (len >= sizeof(struct gp_exec_event))
 			handle_exit(s, data);
 		return 0;
+	case GP_REC_GO_NEWPROC:
+		if (s->goroutines && len >= GP_NEWPROC_EVENT_SIZE(0))
+			gp_goroutines_newproc(s->goroutines, data);
+		return 0;
+	case GP_REC_GO_NEWG:
+		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
+			gp_goroutines_newg(s->goroutines, data);
+		return 0;
+	case GP_REC_GO_EXIT:
+		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
+			gp_goroutines_exit(s->goroutines, data);
+		return 0;
 	case GP_REC_SAMPLE:
 		if (len < GP_SAMPLE_EVENT_HEADER_SIZE ||
 		    len < GP_SAMPLE_EVENT_SIZE(GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH),
@@ -288,6 +331,13 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
 	if (!s->ringbuf)
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
+	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
+		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
+						s->skel->maps.lost);
+		s->goroutines = s->go_probes ? gp_goroutines_new(s->sym) : NULL;
+		if (!s->goroutines)
+			return errno ? -errno : -ENOMEM;
+	}
 	return 0;
 }
 
@@ -331,6 +381,8 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_perf_sampler_stop(&s->sampler);
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
+	gp_go_probes_free(s->go_probes);
+	gp_goroutines_free(s->goroutines);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	free(s->procs);
@@ -430,6 +482,7 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	gp_target_inspect(path, &t, &info);
+	attach_go_probes(s, path, &t, &info);
 	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
 		if (err == -EEXIST)
@@ -548,6 +601,19 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.symbol_cache_hits = cs.location_cache_hits;
 	st.symbol_cache_misses = cs.location_cache_misses;
 	st.processes_exited = s->exited;
+	if (s->goroutines) {
+		struct gp_goroutine_stats gs;
+		uint64_t hits[GP_PROBE_NR];
+
+		gp_goroutines_stats(s->goroutines, &gs);
+		st.goroutines_created = gs.created;
+		st.goroutines_exited = gs.exited;
+		st.goroutines_live = gs.live;
+		gp_go_probes_hits(s->go_probes, hits);
+		for (int i = 0; i < GP_PROBE_NR; i++)
+			st.probe_hits += hits[i];
+		st.uprobes_installed = gp_go_probes_count(s->go_probes);
+	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -597,6 +663,25 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
 	if (!p)
 		return gp_fail_null(errno ? -errno : -ENOMEM);
 	return p;
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *s,
+								     uint64_t min_age_ns, uint32_t flags)
+{
+	struct timespec now;
+
+	gp_clear_error();
+	if (!s)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: session is NULL");
+	if (flags)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: unknown flags 0x%x", flags);
+	if (!s->goroutines)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: the session was "
+					    "created without GOPROF_FEATURE_GOROUTINES");
+	clock_gettime(CLOCK_MONOTONIC, &now); /* the clock of bpf_ktime_get_ns */
+	return gp_goroutines_snapshot(s->goroutines,
+				      (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
+				      min_age_ns);
 }
 
 /* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */

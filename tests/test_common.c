@@ -60,9 +60,10 @@ const char *const *fixture_go_versions(void)
 
 static void start(struct child *c, char *const argv[], bool held)
 {
-	int fds[2], gate[2] = { -1, -1 };
+	int fds[2], gate[2] = { -1, -1 }, in[2];
 
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
 	if (held)
 		cr_assert_eq(pipe2(gate, O_CLOEXEC), 0);
 	c->pid = fork();
@@ -71,6 +72,7 @@ static void start(struct child *c, char *const argv[], bool held)
 		char byte;
 
 		dup2(fds[1], STDOUT_FILENO);
+		dup2(in[0], STDIN_FILENO);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (held && read(gate[0], &byte, 1) != 1)
 			_exit(126);
@@ -79,6 +81,8 @@ static void start(struct child *c, char *const argv[], bool held)
 		_exit(127);
 	}
 	close(fds[1]);
+	close(in[0]);
+	c->in = in[1];
 	if (held)
 		close(gate[0]);
 	c->gate = gate[1];
@@ -102,6 +106,22 @@ void child_release(struct child *c)
 	cr_assert_eq(write(c->gate, "g", 1), 1);
 	close(c->gate);
 	c->gate = -1;
+}
+
+void child_write_line(struct child *c, const char *line)
+{
+	size_t n = strlen(line);
+
+	cr_assert_geq(c->in, 0, "the child's stdin is closed");
+	cr_assert_eq(write(c->in, line, n), (ssize_t)n);
+	cr_assert_eq(write(c->in, "\n", 1), 1);
+}
+
+void child_close_stdin(struct child *c)
+{
+	if (c->in >= 0)
+		close(c->in);
+	c->in = -1;
 }
 
 bool child_read_line(struct child *c, char *buf, size_t len)
@@ -128,6 +148,7 @@ int child_wait(struct child *c)
 
 	if (c->pid <= 0)
 		return -1;
+	child_close_stdin(c);
 	if (waitpid(c->pid, &status, 0) != c->pid)
 		return -1;
 	c->pid = 0;

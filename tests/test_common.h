@@ -24,7 +24,13 @@ struct child {
 	pid_t pid;
 	FILE *out;
 	int gate; /* write end of the pipe a held child waits on, or -1 */
+	int in;   /* write end of the child's standard input, -1 once closed */
 };
+
+/* Writes a line to the child's standard input (fails the test on error). */
+void child_write_line(struct child *c, const char *line);
+/* Closes the child's standard input (it sees EOF). */
+void child_close_stdin(struct child *c);
 
 /* Starts argv[0] with stdout piped back; fails the test on error. */
 void child_start(struct child *c, char *const argv[]);

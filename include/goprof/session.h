@@ -86,7 +86,20 @@ struct goprof_session_opts {
 	uint32_t user_stack_depth;   /**< user frames per sample, 1-127; 0 means 127 (since 0.1) */
 	uint32_t kernel_stack_depth; /**< kernel frames per sample, 0-127; 0 means 127 (since 0.1);
 					  GOPROF_NO_KERNEL_STACKS to take none */
+	uint32_t features;    /**< GOPROF_FEATURE_* beyond CPU sampling (since 0.1) */
+	uint32_t reserved0;   /**< zero */
 };
+
+/** @name Flags of goprof_session_opts.features
+ * @{ */
+/**
+ * Goroutine creation and exit, through uprobes on runtime.newproc, the RET instructions
+ * of runtime.newproc1 and runtime.goexit1 of each attached Go executable (never
+ * uretprobes). Enables goprof_session_snapshot_goroutines(). Goroutines that existed
+ * before the probes were attached are not known.
+ */
+#define GOPROF_FEATURE_GOROUTINES 0x1u
+/** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
 #define GOPROF_NO_KERNEL_STACKS UINT32_MAX
@@ -204,6 +217,21 @@ GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
 					       const struct goprof_sample *sample,
 					       goprof_frame_fn fn, void *ctx);
 
+/**
+ * Takes the goroutine profile: live goroutines of attached Go processes (created since
+ * the probes were attached) that are at least @p min_age_ns old, grouped by creation
+ * stack (the go statement first, then its callers). Sample types goroutine/count and
+ * age/nanoseconds (the sum of the group's ages); numeric labels "pid" and "oldest_age"
+ * (nanoseconds). With a threshold this is the leak report: goroutines alive longer than
+ * it, by the place that created them. Needs GOPROF_FEATURE_GOROUTINES.
+ *
+ * @param flags 0.
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *session,
+								     uint64_t min_age_ns, uint32_t flags);
+
 /** What the session knows about an attached process, handed to goprof_process_fn. */
 struct goprof_process_info {
 	uint32_t sz;        /**< bytes filled in by the library */
@@ -220,6 +248,7 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_GOROUTINES 0x2u /**< goroutine IDs and labels are read on samples */
 #define GOPROF_PROCESS_EXITED 0x4u    /**< the process has exited */
 #define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
+#define GOPROF_PROCESS_GOROUTINE_EVENTS 0x10u /**< goroutine creation/exit probes installed */
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
@@ -274,6 +303,12 @@ struct goprof_session_stats {
 	uint64_t symbol_cache_hits;   /**< frame lookups answered from the session's cache */
 	uint64_t symbol_cache_misses; /**< frame lookups that went to the symbolizer */
 	uint64_t processes_exited;    /**< attached processes seen exiting */
+	uint64_t goroutines_created;  /**< goroutine creations seen (GOPROF_FEATURE_GOROUTINES) */
+	uint64_t goroutines_exited;   /**< goroutine exits seen */
+	uint64_t goroutines_live;     /**< goroutines created since attach and not exited */
+	uint64_t probe_hits;          /**< uprobe hits in attached processes, all probes */
+	uint32_t uprobes_installed;   /**< uprobes (entries and RET sites) in place */
+	uint32_t reserved0;           /**< zero */
 };
 
 /**

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause)
+/*
+ * Go runtime probes (uprobes attached by address, never uretprobes): goroutine creation
+ * (runtime.newproc entry: parent and creation stack; runtime.newproc1 RETs: the new g)
+ * and exit (runtime.goexit1 entry). Go's register ABI: the current g is in R14 in Go
+ * (ABIInternal) functions; results are in RAX at a RET.
+ *
+ * The targets, ring buffer and loss counters are the CPU sampler's maps, shared by fd.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "goprof_bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GP_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct gp_target);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_LOST_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Hits per probe (GP_PROBE_*), for the overhead budget. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_PROBE_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} probe_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gp_newproc_event);
+} newproc_scratch SEC(".maps");
+
+static __always_inline void bump(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+/* The attached Go process this probe hit belongs to, or NULL. */
+static __always_inline struct gp_target *go_target(__u32 pid, __u32 probe)
+{
+	struct gp_target *t = bpf_map_lookup_elem(&targets, &pid);
+
+	if (!t || !t->is_go)
+		return NULL;
+	bump(&probe_hits, probe);
+	return t;
+}
+
+static __always_inline __u64 goid_of(const struct gp_target *t, __u64 g)
+{
+	__u64 goid = 0;
+
+	if (g)
+		bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + t->g_goid));
+	return goid;
+}
+
+static __always_inline void emit_goroutine(__u32 type, __u64 id, __u64 goid)
+{
+	struct gp_goroutine_event ev = {
+		.type = type,
+		.pid = id >> 32,
+		.tid = (__u32)id,
+		.time_ns = bpf_ktime_get_ns(),
+		.goid = goid,
+	};
+
+	if (bpf_ringbuf_output(&samples, &ev, sizeof(ev), 0))
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+}
+
+SEC("uprobe")
+int go_newproc(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ret = 0, size;
+	__u32 zero = 0, n;
+	struct gp_newproc_event *ev;
+	struct gp_target *t;
+	long bytes;
+
+	t = go_target(id >> 32, GP_PROBE_NEWPROC);
+	if (!t)
+		return 0;
+	ev = bpf_map_lookup_elem(&newproc_scratch, &zero);
+	if (!ev)
+		return 0;
+	ev->type = GP_REC_GO_NEWPROC;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->parent_goid = goid_of(t, ctx->r14);
+	/*
+	 * At the entry the frame is not set up yet, so the frame-pointer walk skips the
+	 * function with the go statement; its return address is at the stack pointer and
+	 * takes the place of the first entry (newproc itself).
+	 */
+	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+	n = bytes > 0 ? (__u32)bytes >> 3 : 0;
+	if (n > GP_CREATION_STACK_DEPTH)
+		n = GP_CREATION_STACK_DEPTH;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret) {
+		ev->stack[0] = ret;
+		if (!n)
+			n = 1;
+	}
+	ev->nr_stack = n;
+	size = GP_NEWPROC_EVENT_SIZE(n);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	if (bpf_ringbuf_output(&samples, ev, size, 0))
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+	return 0;
+}
+
+SEC("uprobe")
+int go_newproc1_ret(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gp_target *t = go_target(id >> 32, GP_PROBE_NEWPROC1_RET);
+
+	if (t)
+		emit_goroutine(GP_REC_GO_NEWG, id, goid_of(t, ctx->ax)); /* result: the new *g */
+	return 0;
+}
+
+SEC("uprobe")
+int go_goexit1(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gp_target *t = go_target(id >> 32, GP_PROBE_GOEXIT1);
+
+	if (t)
+		emit_goroutine(GP_REC_GO_EXIT, id, goid_of(t, ctx->r14)); /* runs on the exiting g */
+	return 0;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Loading and attaching the Go runtime uprobes (goroutine lifecycle). */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "go_func_sites.h"
+#include "go_probes.h"
+#include "go_runtime.skel.h"
+#include "goprof/symbolizer.h"
+#include "goprof_bpf.h"
+
+struct probed_exe {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct gp_go_probes {
+	struct go_runtime_bpf *skel;
+	struct bpf_link **links;
+	size_t nr_links, links_cap;
+	struct probed_exe *exes;
+	size_t nr_exes, exes_cap;
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *p;
+	size_t cap2;
+
+	if (need <= *cap)
+		return 0;
+	cap2 = *cap ? *cap * 2 : 16;
+	while (cap2 < need)
+		cap2 *= 2;
+	p = realloc(*arr, cap2 * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = cap2;
+	return 0;
+}
+
+struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
+				      struct bpf_map *lost)
+{
+	struct gp_go_probes *gp = calloc(1, sizeof(*gp));
+	int err;
+
+	if (!gp)
+		return gp_err_null(-ENOMEM, "out of memory");
+	gp->skel = go_runtime_bpf__open();
+	if (!gp->skel) {
+		err = -errno;
+		free(gp);
+		return gp_err_null(err, "opening the embedded Go runtime BPF object failed");
+	}
+	err = bpf_map__reuse_fd(gp->skel->maps.targets, bpf_map__fd(targets));
+	if (!err)
+		err = bpf_map__reuse_fd(gp->skel->maps.samples, bpf_map__fd(ringbuf));
+	if (!err)
+		err = bpf_map__reuse_fd(gp->skel->maps.lost, bpf_map__fd(lost));
+	if (!err)
+		err = go_runtime_bpf__load(gp->skel);
+	if (err) {
+		gp_go_probes_free(gp);
+		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
+				   "loading the Go runtime probes failed: %s; set GOPROF_DEBUG=1 for "
+				   "the verifier log", strerror(-err));
+	}
+	return gp;
+}
+
+void gp_go_probes_free(struct gp_go_probes *gp)
+{
+	if (!gp)
+		return;
+	for (size_t i = 0; i < gp->nr_links; i++)
+		bpf_link__destroy(gp->links[i]);
+	free(gp->links);
+	free(gp->exes);
+	go_runtime_bpf__destroy(gp->skel);
+	free(gp);
+}
+
+static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
+		     uint64_t offset)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
+	struct bpf_link *link;
+	int err = grow((void **)&gp->links, &gp->links_cap, gp->nr_links + 1, sizeof(*gp->links));
+
+	if (err)
+		return gp_err(err, "out of memory");
+	/* pid -1: every process running this file; the program filters by target. */
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+	if (!link)
+		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
+			      (unsigned long long)offset, strerror(errno));
+	gp->links[gp->nr_links++] = link;
+	return 0;
+}
+
+/* Attaches prog at the entry of fn, or at each of its RETs. */
+static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
+			   const char *fn, bool at_rets, struct bpf_program *prog)
+{
+	struct gp_func_sites sites;
+	int err = gp_go_func_sites(bin, fn, at_rets, &sites);
+
+	if (err)
+		return err;
+	if (!at_rets)
+		return attach_at(gp, prog, path, sites.entry_offset);
+	if (!sites.nr_rets)
+		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
+	for (uint32_t i = 0; i < sites.nr_rets && !err; i++)
+		err = attach_at(gp, prog, path, sites.ret_offsets[i]);
+	return err;
+}
+
+int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
+{
+	struct goprof_binary *bin;
+	size_t first_link = gp->nr_links;
+	struct stat st;
+	int err;
+
+	if (stat(path, &st))
+		return gp_err(-errno, "%s: %s", path, strerror(errno));
+	for (size_t i = 0; i < gp->nr_exes; i++)
+		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino)
+			return 0;
+	bin = goprof_binary_open(path, NULL);
+	if (!bin)
+		return -errno;
+	err = attach_function(gp, bin, path, "runtime.newproc", false, gp->skel->progs.go_newproc);
+	if (!err)
+		err = attach_function(gp, bin, path, "runtime.newproc1", true,
+				      gp->skel->progs.go_newproc1_ret);
+	if (!err)
+		err = attach_function(gp, bin, path, "runtime.goexit1", false,
+				      gp->skel->progs.go_goexit1);
+	goprof_binary_free(bin);
+	if (!err)
+		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));
+	if (err) {
+		/* All or nothing: half a set of probes would report wrong lifetimes. */
+		while (gp->nr_links > first_link)
+			bpf_link__destroy(gp->links[--gp->nr_links]);
+		return err;
+	}
+	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino };
+	return 0;
+}
+
+void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *vals = ncpus > 0 ? calloc(ncpus, sizeof(*vals)) : NULL;
+
+	for (__u32 p = 0; p < GP_PROBE_NR; p++) {
+		hits[p] = 0;
+		if (vals && bpf_map__lookup_elem(gp->skel->maps.probe_hits, &p, sizeof(p), vals,
+						 ncpus * sizeof(*vals), 0) == 0)
+			for (int i = 0; i < ncpus; i++)
+				hits[p] += vals[i];
+	}
+	free(vals);
+}
+
+unsigned gp_go_probes_count(const struct gp_go_probes *gp)
+{
+	return (unsigned)gp->nr_links;
+}

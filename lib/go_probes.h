@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * The Go runtime probes of a session: loads bpf/go_runtime.bpf.c (sharing the CPU
+ * sampler's target map, ring buffer and loss counters) and attaches its uprobes once per
+ * executable (device + inode); the BPF side keeps only attached processes' hits.
+ */
+#ifndef GOPROF_GO_PROBES_H
+#define GOPROF_GO_PROBES_H
+
+#include "internal.h"
+
+struct bpf_map;
+struct gp_go_probes;
+
+/* Loads the programs; the maps given are reused (shared with the CPU sampler). */
+GOPROF_HIDDEN struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
+						    struct bpf_map *lost);
+GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
+
+/*
+ * Attaches the goroutine probes to the executable at path (once per file). Returns 0
+ * (also when already attached), or a negative error with a message naming the missing
+ * runtime function or the failing attach.
+ */
+GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path);
+
+/* Hits of each probe (GP_PROBE_*) summed over CPUs; hits[] has GP_PROBE_NR entries. */
+GOPROF_HIDDEN void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits);
+
+/* Number of uprobes installed (entries and RET sites over all executables). */
+GOPROF_HIDDEN unsigned gp_go_probes_count(const struct gp_go_probes *gp);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * Goroutine lifecycle table: live goroutines of attached Go processes (created after
+ * the probes were attached), with parent, creation time and creation stack; the
+ * goroutine profile and leak report are snapshots of it.
+ */
+#ifndef GOPROF_GOROUTINES_H
+#define GOPROF_GOROUTINES_H
+
+#include "goprof_bpf.h"
+#include "internal.h"
+
+struct goprof_symbolizer;
+struct goprof_profile;
+struct gp_goroutines;
+
+struct gp_goroutine_stats {
+	uint64_t created, exited, live;
+	uint64_t unpaired; /* a new g without its creation record (lost or reordered) */
+};
+
+GOPROF_HIDDEN struct gp_goroutines *gp_goroutines_new(struct goprof_symbolizer *sym);
+GOPROF_HIDDEN void gp_goroutines_free(struct gp_goroutines *t);
+
+/* Ring buffer records; each returns 0 or -ENOMEM. */
+GOPROF_HIDDEN int gp_goroutines_newproc(struct gp_goroutines *t, const struct gp_newproc_event *ev);
+GOPROF_HIDDEN int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event *ev);
+GOPROF_HIDDEN void gp_goroutines_exit(struct gp_goroutines *t, const struct gp_goroutine_event *ev);
+/* The process exited: its goroutines are gone. */
+GOPROF_HIDDEN void gp_goroutines_forget_pid(struct gp_goroutines *t, uint32_t pid);
+
+/*
+ * Goroutines alive for at least min_age_ns (0: all), grouped by process and creation
+ * stack: sample types goroutine/count and age/nanoseconds (summed), with numeric labels
+ * oldest_age (nanoseconds) and pid. now_ns is CLOCK_MONOTONIC (bpf_ktime_get_ns's clock).
+ */
+GOPROF_HIDDEN struct goprof_profile *gp_goroutines_snapshot(struct gp_goroutines *t,
+							    uint64_t now_ns, uint64_t min_age_ns);
+
+GOPROF_HIDDEN void gp_goroutines_stats(const struct gp_goroutines *t, struct gp_goroutine_stats *st);
+
+#endif

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Goroutine lifecycle through uprobes on the Go runtime: the leak fixture creates N
+ * goroutines that block forever (from main.startLeaks) and M that finish (from
+ * main.startWorkers). The leak report must show exactly N at main.startLeaks and nothing
+ * from the control, for every toolchain, stripped binaries too.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <goprof/goprof.h>
+
+#include "test_common.h"
+
+#define LEAKS 25
+#define WORKERS 40
+
+struct leak_count {
+	uint64_t at_leak_site, at_worker_site, other;
+	bool leaky_frame_in_creation_stack;
+};
+
+static int count_sites(const struct goprof_profile_sample *s, void *ctx)
+{
+	struct leak_count *c = ctx;
+	const char *site = s->nr_frames ? s->frames[0]->function : "";
+
+	/* Creation stacks start at the go statement: main.startLeaks, main.startWorkers. */
+	if (!strcmp(site, "main.startLeaks"))
+		c->at_leak_site += s->values[0];
+	else if (!strcmp(site, "main.startWorkers"))
+		c->at_worker_site += s->values[0];
+	else
+		c->other += s->values[0];
+	for (uint32_t i = 0; i < s->nr_frames; i++)
+		c->leaky_frame_in_creation_stack |= !strcmp(s->frames[i]->function, "main.leaky");
+	return 0;
+}
+
+static int goroutine_events_on(const struct goprof_process_info *info, void *ctx)
+{
+	int *flags = ctx;
+
+	*flags = (int)info->flags;
+	if (!(info->flags & GOPROF_PROCESS_GOROUTINE_EVENTS))
+		cr_log_error("process %u: %s", info->pid, info->note);
+	return 0;
+}
+
+struct variant {
+	int version_index;
+	int stripped;
+};
+
+ParameterizedTestParameters(goroutines, leak_report_finds_exactly_the_leaks)
+{
+	static struct variant v[32];
+	size_t n = 0;
+
+	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
+		v[n++] = (struct variant){ i, 0 };
+		v[n++] = (struct variant){ i, 1 };
+	}
+	return cr_make_param_array(struct variant, v, n);
+}
+
+ParameterizedTest(struct variant *v, goroutines, leak_report_finds_exactly_the_leaks, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[v->version_index];
+	char leaks[8], workers[8], line[64];
+	char *argv[] = { (char *)fixture_path(v->stripped ? "leak-stripped" : "leak", ver), leaks,
+			 workers, NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GOROUTINES);
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct leak_count old = { 0 }, all = { 0 };
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct child c;
+	int flags = 0;
+
+	require_bpf_privileges();
+	snprintf(leaks, sizeof(leaks), "%d", LEAKS);
+	snprintf(workers, sizeof(workers), "%d", WORKERS);
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	goprof_session_foreach_process(s, goroutine_events_on, &flags);
+	cr_assert(flags & GOPROF_PROCESS_GOROUTINE_EVENTS, "go%s: goroutine probes not installed", ver);
+	child_write_line(&c, "go");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "started"));
+	for (int i = 0; i < 6; i++)
+		goprof_session_poll(s, 50); /* the workers' exits, and age for the leaks */
+
+	p = goprof_session_snapshot_goroutines(s, 200 * 1000 * 1000ull, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	goprof_profile_foreach_sample(p, count_sites, &old);
+	goprof_profile_free(p);
+	p = goprof_session_snapshot_goroutines(s, 0, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	goprof_profile_foreach_sample(p, count_sites, &all);
+	goprof_profile_free(p);
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_log_info("go%s%s: leak report %lu at main.startLeaks, %lu at main.startWorkers, %lu "
+		    "elsewhere; created %lu, exited %lu, live %lu, %u uprobes, %lu hits", ver,
+		    v->stripped ? " stripped" : "", (unsigned long)old.at_leak_site,
+		    (unsigned long)old.at_worker_site, (unsigned long)old.other,
+		    (unsigned long)st.goroutines_created, (unsigned long)st.goroutines_exited,
+		    (unsigned long)st.goroutines_live, st.uprobes_installed,
+		    (unsigned long)st.probe_hits);
+	cr_expect_eq(old.at_leak_site, LEAKS, "go%s: leak report shows %lu at main.startLeaks, "
+		     "expected %d", ver, (unsigned long)old.at_leak_site, LEAKS);
+	cr_expect_eq(old.at_worker_site, 0, "go%s: %lu finished workers reported as leaks", ver,
+		     (unsigned long)old.at_worker_site);
+	cr_expect(!old.leaky_frame_in_creation_stack, "the goroutine's own function is not its creation stack");
+	cr_expect_eq(all.at_leak_site, LEAKS);
+	cr_expect_geq(st.goroutines_created, LEAKS + WORKERS);
+	cr_expect_geq(st.goroutines_exited, WORKERS);
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0, "the fixture was harmed by the probes");
+	goprof_session_free(s);
+}
+
+Test(goroutines, snapshot_needs_the_feature)
+{
+	struct goprof_session *s;
+
+	require_bpf_privileges();
+	s = goprof_session_new(NULL);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_null(goprof_session_snapshot_goroutines(s, 0, 0));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(strstr(goprof_last_error(), "GOPROF_FEATURE_GOROUTINES"), "%s", goprof_last_error());
+	goprof_session_free(s);
+}
+
+Test(goroutines, unknown_feature_flags_are_rejected)
+{
+	GOPROF_OPTS(goprof_session_opts, opts, .features = 0x80);
+
+	cr_assert_null(goprof_session_new(&opts));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(strstr(goprof_last_error(), "features"), "%s", goprof_last_error());
+}
