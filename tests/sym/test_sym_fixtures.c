@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <goprof/error.h>
@@ -89,21 +90,70 @@ struct rt_frame {
 	unsigned long line;
 };
 
-/* Runs "<bin> frames" and checks every recorded frame and inline chain against ours. */
-static void runtime_frames(const char *path, size_t *nframes, size_t *nchains, size_t *ninl)
+/* Starts "<path> frames wait": returns its pid; *out gets everything it printed before "E". */
+static pid_t spawn_frames_wait(const char *path, char **out, FILE **to_child)
 {
-	char *cmd, *out, *line, *save = NULL;
+	int in[2], outp[2];
+	pid_t pid;
+	FILE *from;
+	size_t cap = 1 << 16, len = 0;
+	char line[2048];
+
+	cr_assert(pipe(in) == 0 && pipe(outp) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(outp[1], 1);
+		close(in[1]);
+		close(outp[0]);
+		execl(path, path, "frames", "wait", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(outp[1]);
+	*to_child = fdopen(in[1], "w");
+	from = fdopen(outp[0], "r");
+	*out = malloc(cap);
+	(*out)[0] = '\0';
+	while (fgets(line, sizeof(line), from) && strcmp(line, "E\n") != 0) {
+		size_t n = strlen(line);
+
+		if (len + n + 1 > cap)
+			*out = realloc(*out, cap *= 2);
+		memcpy(*out + len, line, n + 1);
+		len += n;
+	}
+	fclose(from);
+	return pid;
+}
+
+/*
+ * Checks every frame and inline chain the Go runtime printed against ours. With live,
+ * the fixture stays running and its run-time PCs go through goprof_symbolizer (maps, load
+ * bias, binary cache), as the CPU profiler uses it; otherwise through the binary with the
+ * bias computed from the mapping address the fixture printed.
+ */
+static void runtime_frames(const char *path, bool live, size_t *nframes, size_t *nchains, size_t *ninl)
+{
+	char *cmd = NULL, *out, *line, *save = NULL;
 	struct rt_frame *fr = calloc(256, sizeof(*fr));
 	size_t nfr = 0;
 	uint64_t base = 0, bias;
 	struct goprof_binary *bin = goprof_binary_open(path, NULL);
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	FILE *to_child = NULL;
+	pid_t pid = 0;
 	int st;
 
-	cr_assert(bin, "%s: %s", path, goprof_last_error());
-	if (asprintf(&cmd, "'%s' frames", path) < 0)
-		abort();
-	out = symt_capture(cmd, &st);
-	cr_assert(out && st == 0, "%s failed", cmd);
+	cr_assert(bin && sym, "%s: %s", path, goprof_last_error());
+	if (live) {
+		pid = spawn_frames_wait(path, &out, &to_child);
+	} else {
+		if (asprintf(&cmd, "'%s' frames", path) < 0)
+			abort();
+		out = symt_capture(cmd, &st);
+		cr_assert(out && st == 0, "%s failed", cmd);
+	}
 	for (line = strtok_r(out, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
 		if (line && line[0] == 'B') {
 			base = strtoull(line + 2, NULL, 16);
@@ -128,7 +178,8 @@ static void runtime_frames(const char *path, size_t *nframes, size_t *nchains, s
 		bias = base - bin->elf.first_load_vaddr;
 		for (size_t k = 0; k < nfr;) {
 			struct goprof_frame ours[80];
-			int n = goprof_binary_symbolize_addr(bin, fr[k].pc - bias, ours, 80, sizeof(ours[0]));
+			int n = live ? gp_symbolize_pid(sym, pid, fr[k].pc, ours, 80)
+				     : goprof_binary_symbolize_addr(bin, fr[k].pc - bias, ours, 80, sizeof(ours[0]));
 
 			cr_assert(n > 0, "%s: no frames for runtime pc %llx (%s)", path,
 				  (unsigned long long)fr[k].pc, fr[k].func);
@@ -148,6 +199,8 @@ static void runtime_frames(const char *path, size_t *nframes, size_t *nchains, s
 					     (unsigned long long)fr[k].pc, j, r->func);
 				cr_expect_eq(!!(ours[j].flags & GOPROF_FRAME_INLINED), j < n - 1,
 					     "%s: pc %llx frame %d inlined flag", path, (unsigned long long)fr[k].pc, j);
+				if (live)
+					cr_expect_eq(ours[j].addr, fr[k].pc, "run-time address kept");
 				*ninl += j < n - 1;
 				(*nframes)++;
 			}
@@ -157,9 +210,14 @@ static void runtime_frames(const char *path, size_t *nframes, size_t *nchains, s
 		if (!line)
 			break;
 	}
+	if (live) {
+		fclose(to_child);
+		waitpid(pid, NULL, 0);
+	}
 	free(out);
 	free(cmd);
 	free(fr);
+	goprof_symbolizer_free(sym);
 	goprof_binary_free(bin);
 }
 
@@ -169,13 +227,14 @@ static void runtime_frames_mode(const char *mode)
 	size_t nv = symt_go_versions(&vers);
 
 	for (size_t v = 0; v < nv; v++) {
-		for (int s = 0; s < 2; s++) {
-			char *p = symt_fixture(vers[v], mode, s);
+		for (int s = 0; s < 4; s++) {
+			char *p = symt_fixture(vers[v], mode, s & 1);
 			size_t nframes = 0, nchains = 0, ninl = 0;
 
-			runtime_frames(p, &nframes, &nchains, &ninl);
-			fprintf(stderr, "runtime.CallersFrames go%s %-8s %-8s: %zu frames in %zu chains "
-				"(%zu inlined) equal\n", vers[v], mode, s ? "stripped" : "plain", nframes, nchains, ninl);
+			runtime_frames(p, s >= 2, &nframes, &nchains, &ninl);
+			fprintf(stderr, "runtime.CallersFrames go%s %-8s %-8s %-7s: %zu frames in %zu chains "
+				"(%zu inlined) equal\n", vers[v], mode, s & 1 ? "stripped" : "plain",
+				s >= 2 ? "via pid" : "file", nframes, nchains, ninl);
 			cr_expect_gt(ninl, 5, "%s: the fixture should exercise inline chains", p);
 			free(p);
 		}
