@@ -156,3 +156,58 @@ int go_goexit1(struct pt_regs *ctx)
 		emit_goroutine(GP_REC_GO_EXIT, id, goid_of(t, ctx->r14)); /* runs on the exiting g */
 	return 0;
 }
+
+/* GC and stop-the-world: rare events (a few per GC cycle); user space pairs them. */
+static __always_inline int emit_runtime(__u32 type, __u64 arg)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gp_runtime_event ev = {
+		.type = type,
+		.pid = id >> 32,
+		.tid = (__u32)id,
+		.time_ns = bpf_ktime_get_ns(),
+		.arg = arg,
+	};
+
+	if (!go_target(ev.pid, GP_PROBE_GC))
+		return 0;
+	if (bpf_ringbuf_output(&samples, &ev, sizeof(ev), 0))
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+	return 0;
+}
+
+SEC("uprobe")
+int go_gc_start(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_GC_START_ENTER, ctx->ax); /* gcTrigger.kind */
+}
+
+SEC("uprobe")
+int go_gc_start_ret(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_GC_START_RET, 0);
+}
+
+SEC("uprobe")
+int go_gc_markterm(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_GC_MARKTERM_ENTER, 0);
+}
+
+SEC("uprobe")
+int go_gc_markterm_ret(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_GC_MARKTERM_RET, 0);
+}
+
+SEC("uprobe")
+int go_stw_stop(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_STW_STOP, 0);
+}
+
+SEC("uprobe")
+int go_stw_started(struct pt_regs *ctx)
+{
+	return emit_runtime(GP_REC_STW_STARTED, 0);
+}

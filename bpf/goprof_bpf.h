@@ -85,6 +85,13 @@ enum gp_record_type {
 	GP_REC_GO_NEWPROC = 4, /* a goroutine runs a go statement (parent, creation stack) */
 	GP_REC_GO_NEWG = 5,    /* the new goroutine's ID (same thread, right after NEWPROC) */
 	GP_REC_GO_EXIT = 6,    /* a goroutine exits */
+	/* GC and stop-the-world (struct gp_runtime_event, arg as noted) */
+	GP_REC_GC_START_ENTER = 7,    /* runtime.gcStart entry; arg: gcTriggerKind */
+	GP_REC_GC_START_RET = 8,      /* runtime.gcStart returns */
+	GP_REC_GC_MARKTERM_ENTER = 9, /* runtime.gcMarkTermination entry */
+	GP_REC_GC_MARKTERM_RET = 10,  /* runtime.gcMarkTermination returns: cycle end */
+	GP_REC_STW_STOP = 11,         /* runtime.stopTheWorldWithSema entry */
+	GP_REC_STW_STARTED = 12,      /* runtime.startTheWorldWithSema returns */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -92,6 +99,7 @@ enum gp_go_probe {
 	GP_PROBE_NEWPROC = 0,   /* runtime.newproc entry */
 	GP_PROBE_NEWPROC1_RET,  /* runtime.newproc1 RETs */
 	GP_PROBE_GOEXIT1,       /* runtime.goexit1 entry */
+	GP_PROBE_GC,            /* the GC and stop-the-world probes together */
 	GP_PROBE_NR,
 };
 
@@ -108,6 +116,16 @@ struct gp_newproc_event {
 	__u64 stack[GP_CREATION_STACK_DEPTH];
 };
 #define GP_NEWPROC_EVENT_SIZE(n) ((unsigned long)&((struct gp_newproc_event *)0)->stack[n])
+
+/* GC and stop-the-world records. */
+struct gp_runtime_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 pad;
+	__u64 time_ns;
+	__u64 arg;
+};
 
 /* GP_REC_GO_NEWG and GP_REC_GO_EXIT. */
 struct gp_goroutine_event {

@@ -81,7 +81,8 @@ void gp_cpu_table_mark_start(struct gp_cpu_table *t)
 	t->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
 }
 
-int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev)
+int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
+		     const char *process_name)
 {
 	struct gp_label_in labels[GP_MAX_LABELS];
 	int64_t values[2] = { 1, 1000000000 / t->freq_hz };
@@ -107,7 +108,7 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev)
 		labels[i] = (struct gp_label_in){ .key = ev->labels[i].key, .str = ev->labels[i].value };
 	memcpy(comm, ev->comm, GP_TASK_COMM_LEN);
 	comm[GP_TASK_COMM_LEN] = '\0';
-	s.comm = comm;
+	s.comm = process_name && process_name[0] ? process_name : comm;
 	s.locations = t->stack;
 	s.nr_locations = n;
 	s.labels = labels;

@@ -17,8 +17,12 @@ struct gp_cpu_table;
 GOPROF_HIDDEN struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz);
 GOPROF_HIDDEN void gp_cpu_table_free(struct gp_cpu_table *t);
 
-/* Adds one sample; returns 0 or a negative errno (ENOMEM). */
-GOPROF_HIDDEN int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev);
+/*
+ * Adds one sample; process_name (the root frame of folded stacks and flame graphs) may
+ * be NULL to use the thread's name. Returns 0 or a negative errno (ENOMEM).
+ */
+GOPROF_HIDDEN int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
+				   const char *process_name);
 
 /*
  * Copies the samples added since the last reset (or creation) into a new profile the

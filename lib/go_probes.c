@@ -8,6 +8,7 @@
 #include "go_func_sites.h"
 #include "go_probes.h"
 #include "go_runtime.skel.h"
+#include "goprof/session.h"
 #include "goprof/symbolizer.h"
 #include "goprof_bpf.h"
 
@@ -18,6 +19,7 @@ struct probed_exe {
 
 struct gp_go_probes {
 	struct go_runtime_bpf *skel;
+	uint32_t features;
 	struct bpf_link **links;
 	size_t nr_links, links_cap;
 	struct probed_exe *exes;
@@ -43,13 +45,14 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 }
 
 struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-				      struct bpf_map *lost)
+				      struct bpf_map *lost, uint32_t features)
 {
 	struct gp_go_probes *gp = calloc(1, sizeof(*gp));
 	int err;
 
 	if (!gp)
 		return gp_err_null(-ENOMEM, "out of memory");
+	gp->features = features;
 	gp->skel = go_runtime_bpf__open();
 	if (!gp->skel) {
 		err = -errno;
@@ -120,6 +123,44 @@ static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, c
 	return err;
 }
 
+/* One probe: a runtime function, at its entry or at its RETs, running a program. */
+struct probe_spec {
+	const char *function;
+	bool at_rets;
+	size_t prog_offset; /* offsetof(struct go_runtime_bpf, progs.X) */
+};
+
+#define PROBE(fn, rets, prog) { fn, rets, offsetof(struct go_runtime_bpf, progs.prog) }
+
+static const struct probe_spec goroutine_probes[] = {
+	PROBE("runtime.newproc", false, go_newproc),
+	PROBE("runtime.newproc1", true, go_newproc1_ret),
+	PROBE("runtime.goexit1", false, go_goexit1),
+};
+
+static const struct probe_spec gc_probes[] = {
+	PROBE("runtime.gcStart", false, go_gc_start),
+	PROBE("runtime.gcStart", true, go_gc_start_ret),
+	PROBE("runtime.gcMarkTermination", false, go_gc_markterm),
+	PROBE("runtime.gcMarkTermination", true, go_gc_markterm_ret),
+	PROBE("runtime.stopTheWorldWithSema", false, go_stw_stop),
+	PROBE("runtime.startTheWorldWithSema", true, go_stw_started),
+};
+
+static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
+		      const struct probe_spec *set, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		struct bpf_program *prog =
+			*(struct bpf_program **)((char *)gp->skel + set[i].prog_offset);
+
+		err = attach_function(gp, bin, path, set[i].function, set[i].at_rets, prog);
+	}
+	return err;
+}
+
 int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
 {
 	struct goprof_binary *bin;
@@ -135,13 +176,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
 	bin = goprof_binary_open(path, NULL);
 	if (!bin)
 		return -errno;
-	err = attach_function(gp, bin, path, "runtime.newproc", false, gp->skel->progs.go_newproc);
-	if (!err)
-		err = attach_function(gp, bin, path, "runtime.newproc1", true,
-				      gp->skel->progs.go_newproc1_ret);
-	if (!err)
-		err = attach_function(gp, bin, path, "runtime.goexit1", false,
-				      gp->skel->progs.go_goexit1);
+	err = 0;
+	if (gp->features & GOPROF_FEATURE_GOROUTINES)
+		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes));
+	if (!err && gp->features & GOPROF_FEATURE_GC)
+		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes));
 	goprof_binary_free(bin);
 	if (!err)
 		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));

@@ -12,13 +12,16 @@
 struct bpf_map;
 struct gp_go_probes;
 
-/* Loads the programs; the maps given are reused (shared with the CPU sampler). */
+/*
+ * Loads the programs; the maps given are reused (shared with the CPU sampler).
+ * features: GOPROF_FEATURE_GOROUTINES and/or GOPROF_FEATURE_GC, the probe sets to attach.
+ */
 GOPROF_HIDDEN struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-						    struct bpf_map *lost);
+						    struct bpf_map *lost, uint32_t features);
 GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
 
 /*
- * Attaches the goroutine probes to the executable at path (once per file). Returns 0
+ * Attaches the enabled probe sets to the executable at path (once per file). Returns 0
  * (also when already attached), or a negative error with a message naming the missing
  * runtime function or the failing attach.
  */

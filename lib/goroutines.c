@@ -216,7 +216,8 @@ static void unlink_goroutine(struct gp_goroutines *t, uint32_t pid, uint64_t goi
 	}
 }
 
-int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event *ev)
+int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event *ev,
+		       uint64_t *parent_goid)
 {
 	struct pending *p = NULL;
 	struct goroutine *g;
@@ -247,6 +248,7 @@ int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event 
 	k = bucket_of(t, g->pid, g->goid);
 	g->next = t->buckets[k];
 	t->buckets[k] = i;
+	*parent_goid = g->parent_goid;
 	if (p)
 		p->used = false;
 	t->st.created++;

@@ -24,7 +24,9 @@ GOPROF_HIDDEN void gp_goroutines_free(struct gp_goroutines *t);
 
 /* Ring buffer records; each returns 0 or -ENOMEM. */
 GOPROF_HIDDEN int gp_goroutines_newproc(struct gp_goroutines *t, const struct gp_newproc_event *ev);
-GOPROF_HIDDEN int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event *ev);
+/* *parent_goid gets the creating goroutine (0 if its record was lost). */
+GOPROF_HIDDEN int gp_goroutines_newg(struct gp_goroutines *t, const struct gp_goroutine_event *ev,
+				     uint64_t *parent_goid);
 GOPROF_HIDDEN void gp_goroutines_exit(struct gp_goroutines *t, const struct gp_goroutine_event *ev);
 /* The process exited: its goroutines are gone. */
 GOPROF_HIDDEN void gp_goroutines_forget_pid(struct gp_goroutines *t, uint32_t pid);

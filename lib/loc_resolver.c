@@ -11,6 +11,7 @@
 #include "goprof/symbolizer.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"
+#include "proc.h"
 
 #define MAX_LINES_PER_ADDR 64
 
@@ -72,7 +73,18 @@ static void build_id_of(const char *path, char *buf, size_t len)
 	goprof_binary_free(bin);
 }
 
-static int mapping_for(struct gp_loc_resolver *r, uint32_t pid, const char *file, uint32_t *id)
+/*
+ * The run-time range of the mapping holding addr. It keeps locations of two processes
+ * apart when a PIE binary is loaded at different addresses: a location is keyed by
+ * (mapping, address). Unknown once the process is gone: the range stays empty.
+ */
+static void mapping_range(uint32_t pid, uint64_t addr, struct gp_mapping_in *m)
+{
+	gp_proc_mapping_range((int)pid, addr, &m->start, &m->limit, &m->offset);
+}
+
+static int mapping_for(struct gp_loc_resolver *r, uint32_t pid, const char *file, uint64_t addr,
+		       uint32_t *id)
 {
 	struct gp_mapping_in m = { .filename = file };
 	char build_id[160];
@@ -83,10 +95,7 @@ static int mapping_for(struct gp_loc_resolver *r, uint32_t pid, const char *file
 			*id = r->maps[i].mapping;
 			return 0;
 		}
-	/*
-	 * Addresses are fully symbolized here (has_functions), so pprof never needs the
-	 * address range; the mapping carries the file and its build ID.
-	 */
+	mapping_range(pid, addr, &m);
 	build_id_of(file, build_id, sizeof(build_id));
 	m.build_id = build_id[0] ? build_id : NULL;
 	err = gp_profile_add_mapping(id, r->prof, &m);
@@ -181,7 +190,7 @@ int gp_loc_resolve(struct gp_loc_resolver *r, uint32_t pid, uint64_t addr, bool 
 	if (!fs.n)
 		r->unsymbolized++;
 	if (!kernel && fs.module) {
-		err = mapping_for(r, pid, fs.module, &mapping);
+		err = mapping_for(r, pid, fs.module, addr, &mapping);
 		if (err)
 			return err;
 	}

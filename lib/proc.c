@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "sym/proc_maps.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -101,4 +102,22 @@ int gp_read_sysctl_long(const char *path, long *value)
 	ok = fscanf(f, "%ld", value) == 1;
 	fclose(f);
 	return ok ? 0 : -EIO;
+}
+
+int gp_proc_mapping_range(int pid, uint64_t addr, uint64_t *start, uint64_t *end, uint64_t *offset)
+{
+	const struct gp_mapping *m;
+	struct gp_maps maps;
+	int err = gp_maps_read(&maps, pid);
+
+	if (err)
+		return err;
+	m = gp_maps_find(&maps, addr);
+	if (m) {
+		*start = m->start;
+		*end = m->end;
+		*offset = m->offset;
+	}
+	gp_maps_free(&maps);
+	return m ? 0 : -ENOENT;
 }

@@ -26,6 +26,13 @@ GOPROF_HIDDEN int gp_check_kernel_btf(void);
  */
 GOPROF_HIDDEN int gp_online_cpus(bool *online, int max_cpus);
 
+/*
+ * The executable mapping of pid holding addr: run-time start, end and file offset.
+ * Returns 0, or -ENOENT / -ESRCH (no such mapping or process; outputs untouched).
+ */
+GOPROF_HIDDEN int gp_proc_mapping_range(int pid, uint64_t addr, uint64_t *start, uint64_t *end,
+					uint64_t *offset);
+
 /* Reads an integer from a /proc/sys file; returns 0 or a negative errno. */
 GOPROF_HIDDEN int gp_read_sysctl_long(const char *path, long *value);
 

@@ -21,6 +21,7 @@
 #include "cpu_sample.skel.h"
 #include "cpu_table.h"
 #include "go_probes.h"
+#include "gc_tracker.h"
 #include "goroutines.h"
 #include "internal.h"
 #include "perf_sampler.h"
@@ -34,6 +35,7 @@
 /* A process attached directly or found through an attached executable. */
 struct attached_process {
 	struct goprof_process_info info;
+	char comm[GOPROF_COMM_LEN]; /* process name: the root frame of folded stacks */
 	bool attached; /* still in the kernel's target map */
 };
 
@@ -44,7 +46,9 @@ struct goprof_session {
 	struct goprof_symbolizer *sym;
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_goroutines *goroutines;
+	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
+	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
+	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
 	unsigned attached;
@@ -83,6 +87,9 @@ static void libbpf_setup_once(void)
 	libbpf_set_print(libbpf_print);
 }
 
+#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC)
+#define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC)
+
 struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features;
@@ -104,7 +111,7 @@ static int validate_depth(uint32_t depth, const char *field, bool allow_none, un
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
-	int err = OPTS_VALID(opts, goprof_session_opts, reserved0);
+	int err = OPTS_VALID(opts, goprof_session_opts, on_event);
 
 	if (err)
 		return err;
@@ -122,9 +129,9 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 		err = validate_depth(OPTS_GET(opts, kernel_stack_depth, 0), "kernel_stack_depth",
 				     true, &cfg->kernel_depth);
 	cfg->features = OPTS_GET(opts, features, 0);
-	if (!err && cfg->features & ~GOPROF_FEATURE_GOROUTINES)
+	if (!err && cfg->features & ~KNOWN_FEATURES)
 		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
-			     cfg->features & ~GOPROF_FEATURE_GOROUTINES);
+			     cfg->features & ~KNOWN_FEATURES);
 	if (!err && OPTS_GET(opts, reserved0, 0))
 		err = gp_err(-EINVAL, "goprof_session_opts.reserved0 must be zero");
 	return err;
@@ -159,6 +166,18 @@ static struct attached_process *add_process(struct goprof_session *s, uint32_t p
 	return p;
 }
 
+static void read_comm(const char *path, char comm[GOPROF_COMM_LEN])
+{
+	FILE *f = fopen(path, "re");
+
+	comm[0] = '\0';
+	if (f) {
+		if (fgets(comm, GOPROF_COMM_LEN, f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+}
+
 /* Installs the goroutine probes on a Go executable when the session wants them. */
 static void attach_go_probes(struct goprof_session *s, const char *exe, const struct gp_target *t,
 			     struct goprof_process_info *info)
@@ -169,9 +188,9 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
 	if (gp_go_probes_attach_exe(s->go_probes, exe) == 0)
-		info->flags |= GOPROF_PROCESS_GOROUTINE_EVENTS;
+		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
-		snprintf(info->note, sizeof(info->note), "no goroutine events: %s", goprof_last_error());
+		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
 	gp_err(0, "%s", saved);
 }
 
@@ -181,6 +200,8 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	char exe[64];
 	uint64_t probe = 0;
 
+	snprintf(exe, sizeof(exe), "/proc/%u/comm", p->info.pid);
+	read_comm(exe, p->comm);
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
 	gp_target_inspect(exe, t, &p->info);
 	attach_go_probes(s, exe, t, &p->info);
@@ -262,10 +283,39 @@ static int deliver_sample(struct goprof_session *s, const struct gp_sample_event
 	return ret;
 }
 
+static int handle_goroutine(struct goprof_session *s, const struct gp_goroutine_event *ev)
+{
+	struct goprof_event out = {
+		.sz = sizeof(out),
+		.type = ev->type == GP_REC_GO_NEWG ? GOPROF_EVENT_GOROUTINE_CREATE
+						   : GOPROF_EVENT_GOROUTINE_EXIT,
+		.pid = ev->pid,
+		.tid = ev->tid,
+		.time_ns = ev->time_ns,
+		.goid = ev->goid,
+	};
+
+	if (ev->type == GP_REC_GO_NEWG)
+		gp_goroutines_newg(s->goroutines, ev, &out.parent_goid);
+	else
+		gp_goroutines_exit(s->goroutines, ev);
+	return s->on_event ? s->on_event(&out, s->ctx) : 0;
+}
+
+static int handle_gc(struct goprof_session *s, const struct gp_runtime_event *ev)
+{
+	struct goprof_event cycle;
+
+	if (gp_gc_tracker_record(s->gc, ev, &cycle) == 1 && s->on_event)
+		return s->on_event(&cycle, s->ctx);
+	return 0;
+}
+
 static int handle_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
 	const struct gp_sample_event *ev = data;
+	struct attached_process *proc;
 
 	if (len < sizeof(uint32_t))
 		return 0;
@@ -283,19 +333,21 @@ static int handle_record(void *ctx, void *data, size_t len)
 			gp_goroutines_newproc(s->goroutines, data);
 		return 0;
 	case GP_REC_GO_NEWG:
-		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
-			gp_goroutines_newg(s->goroutines, data);
-		return 0;
 	case GP_REC_GO_EXIT:
 		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
-			gp_goroutines_exit(s->goroutines, data);
+			return handle_goroutine(s, data);
+		return 0;
+	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
+		if (s->gc && len >= sizeof(struct gp_runtime_event))
+			return handle_gc(s, data);
 		return 0;
 	case GP_REC_SAMPLE:
 		if (len < GP_SAMPLE_EVENT_HEADER_SIZE ||
 		    len < GP_SAMPLE_EVENT_SIZE(GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH),
 					       GP_MIN(ev->nr_kernel, GP_MAX_STACK_DEPTH)))
 			return 0;
-		if (gp_cpu_table_add(s->cpu, ev))
+		proc = find_process(s, ev->pid);
+		if (gp_cpu_table_add(s->cpu, ev, proc ? proc->comm : NULL))
 			s->lost_aggregation++;
 		s->delivered++;
 		return s->on_sample ? deliver_sample(s, ev) : 0;
@@ -331,12 +383,21 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
 	if (!s->ringbuf)
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
-	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
+	if (cfg->features & PROBE_FEATURES) {
 		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
-						s->skel->maps.lost);
-		s->goroutines = s->go_probes ? gp_goroutines_new(s->sym) : NULL;
-		if (!s->goroutines)
+						s->skel->maps.lost, cfg->features);
+		if (!s->go_probes)
 			return errno ? -errno : -ENOMEM;
+	}
+	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
+		s->goroutines = gp_goroutines_new(s->sym);
+		if (!s->goroutines)
+			return -ENOMEM;
+	}
+	if (cfg->features & GOPROF_FEATURE_GC) {
+		s->gc = gp_gc_tracker_new();
+		if (!s->gc)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -363,6 +424,7 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 		return gp_err_null(-ENOMEM, "goprof_session_new: out of memory");
 	s->freq_hz = cfg.freq_hz;
 	s->on_sample = OPTS_GET(opts, on_sample, NULL);
+	s->on_event = OPTS_GET(opts, on_event, NULL);
 	s->ctx = OPTS_GET(opts, ctx, NULL);
 	s->sym = goprof_symbolizer_new(NULL);
 	s->cpu = s->sym ? gp_cpu_table_new(s->sym, cfg.freq_hz) : NULL;
@@ -383,6 +445,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
 	gp_goroutines_free(s->goroutines);
+	gp_gc_tracker_free(s->gc);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	free(s->procs);
@@ -603,12 +666,15 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.processes_exited = s->exited;
 	if (s->goroutines) {
 		struct gp_goroutine_stats gs;
-		uint64_t hits[GP_PROBE_NR];
 
 		gp_goroutines_stats(s->goroutines, &gs);
 		st.goroutines_created = gs.created;
 		st.goroutines_exited = gs.exited;
 		st.goroutines_live = gs.live;
+	}
+	if (s->go_probes) {
+		uint64_t hits[GP_PROBE_NR];
+
 		gp_go_probes_hits(s->go_probes, hits);
 		for (int i = 0; i < GP_PROBE_NR; i++)
 			st.probe_hits += hits[i];
@@ -682,6 +748,25 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 	return gp_goroutines_snapshot(s->goroutines,
 				      (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
 				      min_age_ns);
+}
+
+GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct goprof_gc_stats *out)
+{
+	struct goprof_gc_stats st = { .sz = sizeof(st) };
+
+	gp_clear_error();
+	if (!s || !out || pid < 0)
+		return gp_err(-EINVAL, "goprof_session_gc_stats: invalid argument");
+	if (out->sz < sizeof(out->sz))
+		return gp_err(-EINVAL, "goprof_session_gc_stats: stats->sz must be set to "
+				       "sizeof(struct goprof_gc_stats)");
+	if (!s->gc)
+		return gp_err(-EINVAL, "goprof_session_gc_stats: the session was created without "
+				       "GOPROF_FEATURE_GC");
+	gp_gc_tracker_stats(s->gc, (uint32_t)pid, &st);
+	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
+	memcpy(out, &st, st.sz);
+	return 0;
 }
 
 /* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */

@@ -74,7 +74,7 @@ Test(opts, unknown_nonzero_tail_is_rejected)
 	cr_assert_null(s);
 	cr_assert_eq(errno, EINVAL);
 	cr_assert(strstr(goprof_last_error(), "goprof_session_opts"), "%s", goprof_last_error());
-	cr_assert(strstr(goprof_last_error(), "offset 48"), "%s", goprof_last_error());
+	cr_assert(strstr(goprof_last_error(), "offset 56"), "%s", goprof_last_error());
 }
 
 Test(opts, sz_smaller_than_sz_field_is_rejected)

@@ -167,6 +167,19 @@ void child_kill(struct child *c)
 	}
 }
 
+bool machine_is_quiet(void)
+{
+	double load = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = 0;
+		fclose(f);
+	}
+	return load < sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 double mono_seconds(void)
 {
 	struct timespec ts;

@@ -53,6 +53,10 @@ int child_wait(struct child *c);
 /* Kills (SIGKILL) and reaps the child if it still runs. */
 void child_kill(struct child *c);
 
+/* True when the 1-minute load average is below the number of CPUs: timing comparisons
+ * that oversubscription distorts are made only then. */
+bool machine_is_quiet(void);
+
 /* Seconds on CLOCK_MONOTONIC. */
 double mono_seconds(void);
 

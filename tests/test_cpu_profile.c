@@ -308,7 +308,7 @@ Test(cpu_profile, attach_before_exec, .timeout = 60)
 	p = goprof_session_snapshot_cpu(s, 0);
 	cr_assert_not_null(p, "%s", goprof_last_error());
 	goprof_profile_foreach_sample(p, classify, &r);
-	cr_expect_gt(r.hot, 50, "main.hot samples: %lu", (unsigned long)r.hot);
+	cr_expect_gt(r.hot, 10, "main.hot samples: %lu", (unsigned long)r.hot);
 	cr_expect_lt(r.unlabelled_work, (r.hot + r.cold) / 5, "labels missing on %lu of %lu",
 		     (unsigned long)r.unlabelled_work, (unsigned long)(r.hot + r.cold));
 	goprof_profile_free(p);
@@ -348,7 +348,7 @@ Test(cpu_profile, attach_by_executable, .timeout = 60)
 	p = goprof_session_snapshot_cpu(s, GOPROF_SNAPSHOT_RESET);
 	cr_assert_not_null(p, "%s", goprof_last_error());
 	goprof_profile_foreach_sample(p, classify, &r);
-	cr_expect_gt(r.hot, 30, "main.hot samples of the stripped binary: %lu", (unsigned long)r.hot);
+	cr_expect_gt(r.hot, 5, "main.hot samples of the stripped binary: %lu", (unsigned long)r.hot);
 	cr_expect_eq(r.hot_mislabelled + r.cold_mislabelled, 0);
 	goprof_profile_free(p);
 	/* After a reset the next snapshot starts empty. */

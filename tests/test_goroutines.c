@@ -45,7 +45,7 @@ static int goroutine_events_on(const struct goprof_process_info *info, void *ctx
 	int *flags = ctx;
 
 	*flags = (int)info->flags;
-	if (!(info->flags & GOPROF_PROCESS_GOROUTINE_EVENTS))
+	if (!(info->flags & GOPROF_PROCESS_RUNTIME_PROBES))
 		cr_log_error("process %u: %s", info->pid, info->note);
 	return 0;
 }
@@ -90,7 +90,7 @@ ParameterizedTest(struct variant *v, goroutines, leak_report_finds_exactly_the_l
 	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
 	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
 	goprof_session_foreach_process(s, goroutine_events_on, &flags);
-	cr_assert(flags & GOPROF_PROCESS_GOROUTINE_EVENTS, "go%s: goroutine probes not installed", ver);
+	cr_assert(flags & GOPROF_PROCESS_RUNTIME_PROBES, "go%s: goroutine probes not installed", ver);
 	child_write_line(&c, "go");
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "started"));
 	for (int i = 0; i < 6; i++)

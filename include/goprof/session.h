@@ -67,6 +67,49 @@ struct goprof_sample {
 #define GOPROF_SAMPLE_KERNEL_TRUNCATED 0x8u /**< the kernel stack reached the depth limit */
 /** @} */
 
+/** @name Event types (goprof_event.type)
+ * @{ */
+#define GOPROF_EVENT_GOROUTINE_CREATE 1 /**< goid, parent_goid (GOPROF_FEATURE_GOROUTINES) */
+#define GOPROF_EVENT_GOROUTINE_EXIT 2   /**< goid */
+#define GOPROF_EVENT_GC_CYCLE 3         /**< a GC cycle ended: the gc_* fields (GOPROF_FEATURE_GC) */
+/** @} */
+
+/** @name GC triggers (goprof_event.gc_trigger), Go's gcTriggerKind
+ * @{ */
+#define GOPROF_GC_TRIGGER_HEAP 0  /**< the heap reached its goal */
+#define GOPROF_GC_TRIGGER_TIME 1  /**< forced: 2 minutes without a GC */
+#define GOPROF_GC_TRIGGER_CYCLE 2 /**< requested: runtime.GC() */
+/** @} */
+
+/**
+ * A runtime event of an attached Go process, handed to goprof_session_opts.on_event.
+ * Times are CLOCK_MONOTONIC nanoseconds. Valid only during the callback; read a field
+ * only if it lies within @c sz.
+ */
+struct goprof_event {
+	uint32_t sz;       /**< bytes of this struct filled in by the library */
+	uint32_t type;     /**< GOPROF_EVENT_* */
+	uint32_t pid;      /**< process */
+	uint32_t tid;      /**< thread the event happened on */
+	uint64_t time_ns;  /**< when */
+	uint64_t goid;     /**< goroutine events: the goroutine */
+	uint64_t parent_goid; /**< GOROUTINE_CREATE: the goroutine that ran the go statement */
+	uint64_t gc_cycle; /**< GC_CYCLE: 1, 2, ... per process within the session */
+	uint32_t gc_trigger; /**< GC_CYCLE: GOPROF_GC_TRIGGER_* */
+	uint32_t reserved0;  /**< zero */
+	uint64_t gc_start_ns;  /**< GC_CYCLE: the sweep-termination stop-the-world began */
+	uint64_t gc_end_ns;    /**< GC_CYCLE: mark termination finished */
+	uint64_t gc_sweep_term_pause_ns; /**< GC_CYCLE: first stop-the-world pause */
+	uint64_t gc_mark_ns;   /**< GC_CYCLE: concurrent mark, between the pauses */
+	uint64_t gc_mark_term_pause_ns;  /**< GC_CYCLE: second stop-the-world pause */
+};
+
+/**
+ * Receives one event (called from goprof_session_poll()).
+ * @return 0 to go on; a negative value stops the current poll, which returns it.
+ */
+typedef int (*goprof_event_fn)(const struct goprof_event *event, void *ctx);
+
 /**
  * Receives one sample.
  * @return 0 to go on; a negative value stops the current goprof_session_poll(), which
@@ -88,6 +131,7 @@ struct goprof_session_opts {
 					  GOPROF_NO_KERNEL_STACKS to take none */
 	uint32_t features;    /**< GOPROF_FEATURE_* beyond CPU sampling (since 0.1) */
 	uint32_t reserved0;   /**< zero */
+	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
 };
 
 /** @name Flags of goprof_session_opts.features
@@ -99,6 +143,13 @@ struct goprof_session_opts {
  * before the probes were attached are not known.
  */
 #define GOPROF_FEATURE_GOROUTINES 0x1u
+/**
+ * GC cycles and stop-the-world pauses, through uprobes on runtime.gcStart,
+ * runtime.gcMarkTermination (entries and RETs), runtime.stopTheWorldWithSema and the RETs
+ * of runtime.startTheWorldWithSema: GOPROF_EVENT_GC_CYCLE events and
+ * goprof_session_gc_stats(). These run a few times per GC cycle: no measurable cost.
+ */
+#define GOPROF_FEATURE_GC 0x2u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -232,6 +283,42 @@ GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
 GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *session,
 								     uint64_t min_age_ns, uint32_t flags);
 
+/** Buckets of the log2 histograms of goprof_gc_stats. */
+#define GOPROF_GC_HIST_BUCKETS 24
+
+/**
+ * GC summary of the attached processes (GOPROF_FEATURE_GC). The caller sets @c sz to
+ * sizeof(struct goprof_gc_stats); the library fills the fields within it. Pauses are the
+ * stop-the-world pauses of GC cycles (two per cycle).
+ */
+struct goprof_gc_stats {
+	uint32_t sz;             /**< set by the caller */
+	uint32_t reserved0;      /**< zero */
+	uint64_t cycles;         /**< GC cycles completed */
+	uint64_t pauses;         /**< stop-the-world pauses of those cycles */
+	uint64_t pause_total_ns; /**< their sum */
+	uint64_t pause_p50_ns;   /**< median pause */
+	uint64_t pause_p90_ns;   /**< 90th percentile */
+	uint64_t pause_p99_ns;   /**< 99th percentile */
+	uint64_t pause_max_ns;   /**< longest pause */
+	uint64_t cycle_p50_ns;   /**< median cycle duration (start of the first pause to the end of the second) */
+	uint64_t cycle_max_ns;   /**< longest cycle */
+	uint64_t other_stw;      /**< stop-the-world pauses outside GC (ReadMemStats, ...) */
+	uint64_t first_cycle_ns; /**< start of the first cycle (CLOCK_MONOTONIC), 0 if none */
+	uint64_t last_cycle_ns;  /**< end of the last cycle: cycles / (last - first) is the GC rate */
+	/** pause_hist[i]: pauses of [2^i, 2^(i+1)) microseconds (bucket 0 includes < 1 us) */
+	uint64_t pause_hist[GOPROF_GC_HIST_BUCKETS];
+	/** cycle_hist[i]: cycles lasting [2^i, 2^(i+1)) microseconds */
+	uint64_t cycle_hist[GOPROF_GC_HIST_BUCKETS];
+};
+
+/**
+ * Reads the GC summary of process @p pid, or of every attached process for pid 0.
+ * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_GC not enabled).
+ */
+GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
+				       struct goprof_gc_stats *stats);
+
 /** What the session knows about an attached process, handed to goprof_process_fn. */
 struct goprof_process_info {
 	uint32_t sz;        /**< bytes filled in by the library */
@@ -248,7 +335,7 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_GOROUTINES 0x2u /**< goroutine IDs and labels are read on samples */
 #define GOPROF_PROCESS_EXITED 0x4u    /**< the process has exited */
 #define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
-#define GOPROF_PROCESS_GOROUTINE_EVENTS 0x10u /**< goroutine creation/exit probes installed */
+#define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
