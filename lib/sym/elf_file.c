@@ -253,17 +253,18 @@ bool gp_elf_section(const struct gp_elf *ef, const char *name, struct gp_elf_sec
 	return gp_elf_foreach_section(ef, find_sec_cb, &c) == 1;
 }
 
-static bool symbol_in(const struct gp_elf *ef, uint32_t shtype, const char *name, uint64_t *value,
-		      uint64_t *size)
+/* One pass over a symbol table looking for several names; returns how many were found. */
+static size_t symbols_in(const struct gp_elf *ef, uint32_t shtype, const char *const *names, uint64_t *values,
+			 bool *found, size_t n)
 {
 	Elf_Scn *scn = NULL;
-	size_t nlen = strlen(name) + 1;
+	size_t nfound = 0, k;
 
 	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
 		GElf_Shdr sh, strsh;
 		Elf_Scn *strscn;
 		const uint8_t *syms, *strs;
-		size_t i, n;
+		size_t i, count;
 
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != shtype || !sh.sh_entsize)
 			continue;
@@ -277,29 +278,53 @@ static bool symbol_in(const struct gp_elf *ef, uint32_t shtype, const char *name
 			continue;
 		syms = ef->map + sh.sh_offset;
 		strs = ef->map + strsh.sh_offset;
-		n = sh.sh_size / sizeof(Elf64_Sym);
-		for (i = 0; i < n; i++) {
+		count = sh.sh_size / sizeof(Elf64_Sym);
+		for (i = 0; i < count && nfound < n; i++) {
 			const uint8_t *sym = syms + i * sizeof(Elf64_Sym);
 			uint32_t st_name = gp_le32(sym);
+			const char *sname;
 
-			if (st_name < strsh.sh_size && strsh.sh_size - st_name >= nlen &&
-			    memcmp(strs + st_name, name, nlen) == 0) {
-				*value = gp_le64(sym + 8);
-				if (size)
-					*size = gp_le64(sym + 16);
-				return true;
+			if (st_name >= strsh.sh_size)
+				continue;
+			sname = (const char *)strs + st_name;
+			for (k = 0; k < n; k++) {
+				size_t nlen = strlen(names[k]) + 1;
+
+				if (!found[k] && strsh.sh_size - st_name >= nlen && sname[0] == names[k][0] &&
+				    memcmp(sname, names[k], nlen) == 0) {
+					values[k] = gp_le64(sym + 8);
+					found[k] = true;
+					nfound++;
+				}
 			}
 		}
 	}
-	return false;
+	return nfound;
+}
+
+size_t gp_elf_symbols(const struct gp_elf *ef, const char *const *names, uint64_t *values, size_t n)
+{
+	bool found[8] = { false };
+	size_t got;
+
+	if (!ef->elf || n > ARRAY_SIZE(found))
+		return 0;
+	got = symbols_in(ef, SHT_SYMTAB, names, values, found, n);
+	if (got < n)
+		got += symbols_in(ef, SHT_DYNSYM, names, values, found, n);
+	for (size_t k = 0; k < n; k++)
+		if (!found[k])
+			values[k] = 0;
+	return got;
 }
 
 bool gp_elf_symbol(const struct gp_elf *ef, const char *name, uint64_t *value, uint64_t *size)
 {
-	if (!ef->elf)
-		return false;
-	return symbol_in(ef, SHT_SYMTAB, name, value, size) ||
-	       symbol_in(ef, SHT_DYNSYM, name, value, size);
+	const char *names[1] = { name };
+
+	if (size)
+		*size = 0;
+	return gp_elf_symbols(ef, names, value, 1) == 1;
 }
 
 /* Finds the SHT_RELA sections once (64-bit little-endian files only: Elf64_Rela in place). */

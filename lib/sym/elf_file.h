@@ -93,8 +93,10 @@ bool gp_elf_section(const struct gp_elf *ef, const char *name, struct gp_elf_sec
 int gp_elf_foreach_section(const struct gp_elf *ef,
 			   int (*cb)(const struct gp_elf_sec *sec, void *ctx), void *ctx);
 
-/* Looks a symbol up by name in .symtab, then .dynsym. */
+/* Looks a symbol up by name in .symtab, then .dynsym (size is not reported: 0). */
 bool gp_elf_symbol(const struct gp_elf *ef, const char *name, uint64_t *value, uint64_t *size);
+/* Looks up to 8 names up in one pass; values of missing ones are 0. Returns how many were found. */
+size_t gp_elf_symbols(const struct gp_elf *ef, const char *const *names, uint64_t *values, size_t n);
 
 /*
  * Reads a pointer-sized word at vaddr as the loader would see it before adding the load

@@ -51,12 +51,14 @@ static int find_by_section(struct goprof_binary *bin)
 
 static int find_by_symbol(struct goprof_binary *bin)
 {
-	uint64_t start, end;
+	static const char *const names[] = { "runtime.pclntab", "runtime.epclntab" };
+	uint64_t v[2], start, end;
 	const uint8_t *p;
 
-	if (!gp_elf_symbol(&bin->elf, "runtime.pclntab", &start, NULL) ||
-	    !gp_elf_symbol(&bin->elf, "runtime.epclntab", &end, NULL) || end <= start)
+	if (gp_elf_symbols(&bin->elf, names, v, 2) != 2 || v[1] <= v[0])
 		return -GOPROF_ERRNO_NOT_GO;
+	start = v[0];
+	end = v[1];
 	p = gp_vmem_ptr(&bin->elf.vmem, start, end - start);
 	if (!p)
 		return -GOPROF_ERRNO_CORRUPT;
@@ -146,6 +148,18 @@ static uint64_t find_moduledata(struct goprof_binary *bin)
 		return 0;
 	if (bin->elf.type == ET_DYN && gp_elf_find_relocs_to(&bin->elf, bin->tab.vaddr, md_candidate, &m))
 		return m.found;
+	/* The Go linker puts it in .noptrdata: scan that section first if there are sections. */
+	{
+		struct gp_elf_sec sec;
+
+		if (gp_elf_section(&bin->elf, ".noptrdata", &sec) && sec.data) {
+			size_t off = (8 - (sec.addr & 7)) & 7;
+
+			for (; off + 8 <= sec.size; off += 8)
+				if (gp_le64(sec.data + off) == bin->tab.vaddr && moduledata_matches(bin, sec.addr + off))
+					return sec.addr + off;
+		}
+	}
 	for (i = 0; i < bin->elf.nsegs; i++) {
 		const struct gp_vseg *s = &bin->elf.segs[i];
 		size_t off = (8 - (s->vaddr & 7)) & 7;
@@ -210,6 +224,8 @@ static void load_buildinfo(struct goprof_binary *bin)
 		return;
 	}
 	/* Stripped section headers: the blob is 16-byte aligned in writable data. */
+	if (elf_getshdrnum(bin->elf.elf, &i) == 0 && i > 1)
+		return; /* with sections, .go.buildinfo is authoritative: no scan of a non-Go file */
 	for (i = 0; i < bin->elf.nsegs; i++) {
 		const struct gp_vseg *s = &bin->elf.segs[i];
 		size_t off;
@@ -271,11 +287,12 @@ int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
 
 	bin->found_by = GOPROF_PCLNTAB_FOUND_SECTION;
 	err = find_by_section(bin);
-	if (err == -GOPROF_ERRNO_NOT_GO) {
+	if (err == -GOPROF_ERRNO_NOT_GO && (bin->has_bi || bin->go_build_id)) {
 		bin->found_by = GOPROF_PCLNTAB_FOUND_SYMBOL;
 		err = find_by_symbol(bin);
 	}
-	if (err == -GOPROF_ERRNO_NOT_GO) {
+	/* Scanning a large non-Go library costs ~100 ms: only when the file says it is Go. */
+	if (err == -GOPROF_ERRNO_NOT_GO && (bin->has_bi || bin->go_build_id)) {
 		bin->found_by = GOPROF_PCLNTAB_FOUND_SCAN;
 		err = find_by_scan(bin);
 	}
