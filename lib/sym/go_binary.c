@@ -316,6 +316,10 @@ int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
 			      "allow_newer_go to try anyway", path, bin->bi.version, GP_GO_NEWEST_KNOWN_MINOR);
 
 	bin->tab.vmem = &bin->elf.vmem;
+	/* Go 1.12-1.15 write the 1.2 table format with inline trees at FUNCDATA 4. */
+	if (bin->tab.format == GP_PCLN_GO12 && bin->has_bi && bin->bi.major == 1 && bin->bi.minor >= 12 &&
+	    bin->bi.minor <= 15)
+		bin->tab.inl_funcdata = 4;
 	bin->moduledata = find_moduledata(bin);
 	if (bin->tab.format >= GP_PCLN_GO118) {
 		bin->tab.text_start = resolve_text_start(bin);

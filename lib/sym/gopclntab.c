@@ -96,6 +96,7 @@ int gp_pclntab_parse(struct gp_pclntab *t, const uint8_t *data, size_t len, uint
 	t->data = data;
 	t->len = len;
 	t->vaddr = vaddr;
+	t->inl_funcdata = t->format == GP_PCLN_GO12 ? -1 : FUNCDATA_INL_TREE;
 	t->quantum = data[6];
 	t->ptrsize = ps = data[7];
 	if (len < 8 + (size_t)nwords * ps)
@@ -454,13 +455,13 @@ bool gp_pclntab_pcvalue(const struct gp_pclntab *t, const struct gp_func *f, uin
 /* Inline tree bytes of f (NULL if none): 1.18+ offset from gofunc, 1.16 absolute pointer. */
 static const uint8_t *inline_tree(const struct gp_pclntab *t, const struct gp_func *f, size_t *len)
 {
-	size_t at = f->funcdata_off + (size_t)FUNCDATA_INL_TREE * (t->format >= GP_PCLN_GO118 ? 4 : t->ptrsize);
+	size_t at;
 	const uint8_t *p;
 
 	*len = 0;
-	if (t->format == GP_PCLN_GO12 || f->nfuncdata <= FUNCDATA_INL_TREE ||
-	    f->npcdata <= PCDATA_INL_TREE_INDEX)
+	if (t->inl_funcdata < 0 || f->nfuncdata <= (unsigned)t->inl_funcdata || f->npcdata <= PCDATA_INL_TREE_INDEX)
 		return NULL;
+	at = f->funcdata_off + (size_t)t->inl_funcdata * (t->format >= GP_PCLN_GO118 ? 4 : t->ptrsize);
 	if (t->format >= GP_PCLN_GO118) {
 		uint32_t off;
 

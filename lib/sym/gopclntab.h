@@ -52,6 +52,12 @@ struct gp_pclntab {
 	struct gp_span gofunc;    /* 1.18+: moduledata.gofunc bytes (inline trees); may be empty */
 	const struct gp_vmem *vmem; /* 1.2-1.17: funcdata are absolute addresses */
 	/*
+	 * FUNCDATA index of the inline tree, -1 if unknown. The parser sets 3 for 1.16+
+	 * tables; a 1.2-format table covers Go 1.2-1.15, where only 1.12-1.15 have the
+	 * 20-byte records with parentPc (index 4): the caller sets it from the build info.
+	 */
+	int inl_funcdata;
+	/*
 	 * Every GP_PCLN_INDEX_STRIDE-th entry PC, built by gp_pclntab_validate(). A lookup
 	 * binary-searches this small, cache-resident array first and then only one stride of
 	 * the function table, instead of missing the cache all through a large table.

@@ -25,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!t.text_start)
 		t.text_start = BASE;
+	if (t.format == GP_PCLN_GO12 && (data[size - 1] & 1))
+		t.inl_funcdata = 4; /* the Go 1.12-1.15 inline trees */
 	t.gofunc.p = data;
 	t.gofunc.len = size;
 	t.vmem = &vmem;
