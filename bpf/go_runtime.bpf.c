@@ -211,3 +211,86 @@ int go_stw_started(struct pt_regs *ctx)
 {
 	return emit_runtime(GP_REC_STW_STARTED, 0);
 }
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gp_heap_event);
+} heap_scratch SEC(".maps");
+
+static __always_inline int emit_heap(struct gp_heap_event *ev, __u32 n)
+{
+	__u64 size;
+
+	if (n > GP_HEAP_STACK_DEPTH)
+		n = GP_HEAP_STACK_DEPTH;
+	ev->nr_stack = n;
+	size = GP_HEAP_EVENT_SIZE(n);
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	if (bpf_ringbuf_output(&samples, ev, size, 0))
+		bump(&lost, GP_LOST_RINGBUF_FULL);
+	return 0;
+}
+
+/*
+ * runtime.mProf_Malloc(p, size) (Go <= 1.22) or (mp, p, size) (1.23+): called only for
+ * the allocations the runtime samples itself (one per MemProfileRate bytes), so cheap.
+ */
+SEC("uprobe")
+int go_mprof_malloc(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ret = 0, rbx, rcx;
+	struct gp_heap_event *ev;
+	struct gp_target *t;
+	__u32 zero = 0;
+	long bytes;
+
+	t = go_target(id >> 32, GP_PROBE_HEAP);
+	ev = t ? bpf_map_lookup_elem(&heap_scratch, &zero) : NULL;
+	if (!ev)
+		return 0;
+	ev->type = GP_REC_HEAP_ALLOC;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->time_ns = bpf_ktime_get_ns();
+	/* Read both registers first: a computed offset into ctx is refused by the verifier. */
+	rbx = ctx->bx;
+	rcx = ctx->cx;
+	barrier_var(rbx);
+	barrier_var(rcx);
+	ev->size = t->malloc_size_arg == 2 ? rcx : rbx;
+	/* Entry: the caller's frame is missing from the walk; its return address is at sp. */
+	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret)
+		ev->stack[0] = ret;
+	return emit_heap(ev, bytes > 0 ? (__u32)bytes >> 3 : 0);
+}
+
+/* runtime.mProf_Free(b *bucket, size): the stack is the bucket's, after its 48-byte header. */
+SEC("uprobe")
+int go_mprof_free(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), b = ctx->ax, nstk = 0;
+	struct gp_heap_event *ev;
+	__u32 zero = 0, len;
+
+	ev = go_target(id >> 32, GP_PROBE_HEAP) ? bpf_map_lookup_elem(&heap_scratch, &zero) : NULL;
+	if (!ev || !b)
+		return 0;
+	ev->type = GP_REC_HEAP_FREE;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->size = ctx->bx;
+	bpf_probe_read_user(&nstk, sizeof(nstk), (void *)(b + 40));
+	if (nstk > GP_HEAP_STACK_DEPTH)
+		nstk = GP_HEAP_STACK_DEPTH;
+	len = (__u32)nstk * 8;
+	if (len > sizeof(ev->stack))
+		len = sizeof(ev->stack);
+	if (bpf_probe_read_user(ev->stack, len, (void *)(b + 48)))
+		nstk = 0;
+	return emit_heap(ev, (__u32)nstk);
+}

@@ -53,7 +53,8 @@ struct gp_target {
 	__u16 m_curg;          /* m.curg */
 	__u16 g_goid;          /* g.goid */
 	__u16 g_labels;        /* g.labels */
-	__u16 pad[3];
+	__u8 malloc_size_arg;  /* runtime.mProf_Malloc's size argument: 1 = RBX (<= 1.22), 2 = RCX */
+	__u8 pad[5];
 };
 
 /* Key of an executable attached by path: the kernel's dev_t (MKDEV) and inode. */
@@ -92,6 +93,8 @@ enum gp_record_type {
 	GP_REC_GC_MARKTERM_RET = 10,  /* runtime.gcMarkTermination returns: cycle end */
 	GP_REC_STW_STOP = 11,         /* runtime.stopTheWorldWithSema entry */
 	GP_REC_STW_STARTED = 12,      /* runtime.startTheWorldWithSema returns */
+	GP_REC_HEAP_ALLOC = 13,       /* runtime.mProf_Malloc: a sampled allocation (our stack) */
+	GP_REC_HEAP_FREE = 14,        /* runtime.mProf_Free: a sampled object freed (the bucket's stack) */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -100,6 +103,7 @@ enum gp_go_probe {
 	GP_PROBE_NEWPROC1_RET,  /* runtime.newproc1 RETs */
 	GP_PROBE_GOEXIT1,       /* runtime.goexit1 entry */
 	GP_PROBE_GC,            /* the GC and stop-the-world probes together */
+	GP_PROBE_HEAP,          /* runtime.mProf_Malloc and runtime.mProf_Free */
 	GP_PROBE_NR,
 };
 
@@ -116,6 +120,20 @@ struct gp_newproc_event {
 	__u64 stack[GP_CREATION_STACK_DEPTH];
 };
 #define GP_NEWPROC_EVENT_SIZE(n) ((unsigned long)&((struct gp_newproc_event *)0)->stack[n])
+
+#define GP_HEAP_STACK_DEPTH 32
+
+/* GP_REC_HEAP_ALLOC / GP_REC_HEAP_FREE; variable length up to stack[nr_stack]. */
+struct gp_heap_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 nr_stack;
+	__u64 time_ns;
+	__u64 size;   /* bytes of the sampled object */
+	__u64 stack[GP_HEAP_STACK_DEPTH]; /* return addresses, leaf first */
+};
+#define GP_HEAP_EVENT_SIZE(n) ((unsigned long)&((struct gp_heap_event *)0)->stack[n])
 
 /* GC and stop-the-world records. */
 struct gp_runtime_event {

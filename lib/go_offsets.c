@@ -55,6 +55,8 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 		t->g_goid = table[i].g_goid;
 		t->g_labels = table[i].g_labels;
 		t->labels_layout = table[i].labels_layout;
+		/* runtime.mProf_Malloc gained a leading mp argument in Go 1.23. */
+		t->malloc_size_arg = minor >= 23 ? 2 : 1;
 		return 0;
 	}
 	return gp_err(-GOPROF_ERRNO_GO_VERSION,

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "go_func_sites.h"
+#include "goprof/error.h"
 #include "go_probes.h"
 #include "go_runtime.skel.h"
 #include "goprof/session.h"
@@ -15,6 +16,7 @@
 struct probed_exe {
 	dev_t dev;
 	ino_t ino;
+	uint32_t notes; /* GP_NOTE_* */
 };
 
 struct gp_go_probes {
@@ -147,6 +149,11 @@ static const struct probe_spec gc_probes[] = {
 	PROBE("runtime.startTheWorldWithSema", true, go_stw_started),
 };
 
+static const struct probe_spec heap_probes[] = {
+	PROBE("runtime.mProf_Malloc", false, go_mprof_malloc),
+	PROBE("runtime.mProf_Free", false, go_mprof_free),
+};
+
 static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
 		      const struct probe_spec *set, size_t n)
 {
@@ -161,7 +168,20 @@ static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const 
 	return err;
 }
 
-int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
+/* Memory profiling is on in a Go binary iff runtime.MemProfile survived dead-code removal. */
+static bool memory_profiling_on(struct goprof_binary *bin)
+{
+	struct gp_func_sites sites;
+	char saved[256];
+	bool on;
+
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	on = gp_go_func_sites(bin, "runtime.MemProfile", false, &sites) == 0;
+	gp_err(0, "%s", saved);
+	return on;
+}
+
+int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t *notes)
 {
 	struct goprof_binary *bin;
 	size_t first_link = gp->nr_links;
@@ -170,9 +190,12 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
 
 	if (stat(path, &st))
 		return gp_err(-errno, "%s: %s", path, strerror(errno));
+	*notes = 0;
 	for (size_t i = 0; i < gp->nr_exes; i++)
-		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino)
+		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino) {
+			*notes = gp->exes[i].notes;
 			return 0;
+		}
 	bin = goprof_binary_open(path, NULL);
 	if (!bin)
 		return -errno;
@@ -181,6 +204,12 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
 		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes));
 	if (!err && gp->features & GOPROF_FEATURE_GC)
 		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes));
+	if (!err && gp->features & GOPROF_FEATURE_HEAP) {
+		if (memory_profiling_on(bin))
+			err = attach_set(gp, bin, path, heap_probes, ARRAY_SIZE(heap_probes));
+		else
+			*notes |= GP_NOTE_HEAP_OFF;
+	}
 	goprof_binary_free(bin);
 	if (!err)
 		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));
@@ -190,7 +219,7 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path)
 			bpf_link__destroy(gp->links[--gp->nr_links]);
 		return err;
 	}
-	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino };
+	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino, *notes };
 	return 0;
 }
 

@@ -25,7 +25,13 @@ GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
  * (also when already attached), or a negative error with a message naming the missing
  * runtime function or the failing attach.
  */
-GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path);
+GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path,
+					  uint32_t *notes);
+
+/* *notes of gp_go_probes_attach_exe(): the heap probes were not installed because the Go
+ * linker turned memory profiling off in this binary (nothing in it reads a heap profile:
+ * runtime.MemProfile is unreachable, so MemProfileRate is 0 and the hooks never run). */
+#define GP_NOTE_HEAP_OFF 0x1u
 
 /* Hits of each probe (GP_PROBE_*) summed over CPUs; hits[] has GP_PROBE_NR entries. */
 GOPROF_HIDDEN void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits);

@@ -22,6 +22,7 @@
 #include "cpu_table.h"
 #include "go_probes.h"
 #include "gc_tracker.h"
+#include "heap_table.h"
 #include "goroutines.h"
 #include "internal.h"
 #include "perf_sampler.h"
@@ -48,6 +49,7 @@ struct goprof_session {
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
+	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
@@ -87,8 +89,10 @@ static void libbpf_setup_once(void)
 	libbpf_set_print(libbpf_print);
 }
 
-#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC)
-#define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC)
+#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP)
+#define PROBE_FEATURES KNOWN_FEATURES
+/* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
+#define GO_MEM_PROFILE_RATE (512 * 1024)
 
 struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
@@ -183,14 +187,21 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 			     struct goprof_process_info *info)
 {
 	char saved[sizeof(info->note)];
+	uint32_t notes = 0;
 
 	if (!s->go_probes || !t->is_go)
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
-	if (gp_go_probes_attach_exe(s->go_probes, exe) == 0)
+	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0)
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
 		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
+	if (notes & GP_NOTE_HEAP_OFF) {
+		info->flags |= GOPROF_PROCESS_HEAP_OFF;
+		snprintf(info->note, sizeof(info->note), "heap profile empty: the Go linker turned "
+			 "memory profiling off in this binary (nothing in it reads a heap profile, "
+			 "so MemProfileRate is 0)");
+	}
 	gp_err(0, "%s", saved);
 }
 
@@ -337,6 +348,14 @@ static int handle_record(void *ctx, void *data, size_t len)
 		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
 			return handle_goroutine(s, data);
 		return 0;
+	case GP_REC_HEAP_ALLOC:
+	case GP_REC_HEAP_FREE:
+		if (s->heap && len >= GP_HEAP_EVENT_SIZE(0)) {
+			proc = find_process(s, ev->pid);
+			if (gp_heap_table_add(s->heap, data, proc ? proc->comm : NULL))
+				s->lost_aggregation++;
+		}
+		return 0;
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
 			return handle_gc(s, data);
@@ -399,6 +418,11 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->gc)
 			return -ENOMEM;
 	}
+	if (cfg->features & GOPROF_FEATURE_HEAP) {
+		s->heap = gp_heap_table_new(s->sym);
+		if (!s->heap)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -446,6 +470,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_go_probes_free(s->go_probes);
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
+	gp_heap_table_free(s->heap);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	free(s->procs);
@@ -748,6 +773,19 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 	return gp_goroutines_snapshot(s->goroutines,
 				      (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
 				      min_age_ns);
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_session *s, uint32_t flags)
+{
+	gp_clear_error();
+	if (!s)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: session is NULL");
+	if (flags)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: unknown flags 0x%x", flags);
+	if (!s->heap)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: the session was created "
+					    "without GOPROF_FEATURE_HEAP");
+	return gp_heap_table_snapshot(s->heap, GO_MEM_PROFILE_RATE);
 }
 
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct goprof_gc_stats *out)

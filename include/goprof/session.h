@@ -150,6 +150,14 @@ struct goprof_session_opts {
  * goprof_session_gc_stats(). These run a few times per GC cycle: no measurable cost.
  */
 #define GOPROF_FEATURE_GC 0x2u
+/**
+ * Heap allocation profile from the allocations Go's runtime samples itself (one per
+ * MemProfileRate bytes): uprobes on runtime.mProf_Malloc and runtime.mProf_Free, near
+ * free. When the Go linker turned memory profiling off in a binary (nothing in it reads a
+ * heap profile, so MemProfileRate is 0), the process gets GOPROF_PROCESS_HEAP_OFF and a
+ * note saying so. Enables goprof_session_snapshot_heap().
+ */
+#define GOPROF_FEATURE_HEAP 0x4u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -319,6 +327,20 @@ struct goprof_gc_stats {
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
 				       struct goprof_gc_stats *stats);
 
+/**
+ * Takes the heap profile of the attached Go processes (GOPROF_FEATURE_HEAP):
+ * alloc_objects/count, alloc_space/bytes (since the probes were attached),
+ * inuse_objects/count and inuse_space/bytes (allocated since then and not yet freed), by
+ * allocation site with the runtime's own frames trimmed, scaled like Go's heap profile
+ * for the default MemProfileRate of 512 KiB.
+ *
+ * @param flags 0.
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_session *session,
+							       uint32_t flags);
+
 /** What the session knows about an attached process, handed to goprof_process_fn. */
 struct goprof_process_info {
 	uint32_t sz;        /**< bytes filled in by the library */
@@ -335,6 +357,7 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_GOROUTINES 0x2u /**< goroutine IDs and labels are read on samples */
 #define GOPROF_PROCESS_EXITED 0x4u    /**< the process has exited */
 #define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
+#define GOPROF_PROCESS_HEAP_OFF 0x20u /**< memory profiling is off in the binary: no heap samples */
 #define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
 /** @} */
 

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Heap profile: allocation sites from sampled allocations and frees. */
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "goprof/profile.h"
+#include "heap_table.h"
+#include "loc_resolver.h"
+#include "profile/profile_internal.h"
+
+/*
+ * Sites are compared after the runtime frames at the top are trimmed (as Go's heap
+ * profile shows them) and capped to this depth: alloc records carry our frame-pointer
+ * stack, free records the runtime's bucket stack, and both must land on one site.
+ */
+#define SITE_DEPTH 24
+
+struct gp_heap_table {
+	struct goprof_profile *prof; /* raw sampled counts, summed per site */
+	struct gp_loc_resolver locs;
+};
+
+static struct goprof_profile *new_heap_profile(void)
+{
+	static const struct gp_value_type types[] = {
+		{ "alloc_objects", "count" },
+		{ "alloc_space", "bytes" },
+		{ "inuse_objects", "count" },
+		{ "inuse_space", "bytes" },
+	};
+	struct gp_profile_desc desc = {
+		.sample_types = types,
+		.nr_sample_types = 4,
+		.period_type = { "space", "bytes" },
+		.default_sample_type = "inuse_space",
+	};
+
+	return gp_profile_new(&desc);
+}
+
+struct gp_heap_table *gp_heap_table_new(struct goprof_symbolizer *sym)
+{
+	struct gp_heap_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return gp_err_null(-ENOMEM, "out of memory");
+	t->prof = new_heap_profile();
+	if (!t->prof) {
+		free(t);
+		return gp_err_null(-ENOMEM, "out of memory");
+	}
+	gp_loc_resolver_init(&t->locs, sym, t->prof);
+	return t;
+}
+
+void gp_heap_table_free(struct gp_heap_table *t)
+{
+	if (!t)
+		return;
+	gp_loc_resolver_fini(&t->locs);
+	goprof_profile_free(t->prof);
+	free(t);
+}
+
+/* The physical function of a location starts with "runtime." (Go's allocator frames). */
+static bool is_runtime_frame(const struct goprof_profile *p, uint32_t loc_id)
+{
+	const struct gp_location *l = gp_loc(p, loc_id);
+	const struct gp_line *outer;
+
+	if (!l->nr_lines)
+		return false;
+	outer = &p->lines[l->line_off + l->nr_lines - 1];
+	return !strncmp(gp_str(p, gp_func(p, outer->function)->name), "runtime.", 8);
+}
+
+int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev, const char *process_name)
+{
+	uint32_t ids[GP_HEAP_STACK_DEPTH], n = 0, first = 0;
+	int64_t size = (int64_t)ev->size;
+	int64_t alloc[4] = { 1, size, 1, size }, release[4] = { 0, 0, -1, -size };
+	struct gp_sample_in s = { .values = ev->type == GP_REC_HEAP_ALLOC ? alloc : release,
+				  .comm = process_name };
+	int err;
+
+	err = gp_loc_resolve_user_stack(&t->locs, ev->pid, (const uint64_t *)ev->stack,
+					GP_MIN(ev->nr_stack, GP_HEAP_STACK_DEPTH), true, ids, &n);
+	if (err)
+		return err;
+	while (first < n && is_runtime_frame(t->prof, ids[first]))
+		first++;
+	s.locations = ids + first;
+	s.nr_locations = GP_MIN(n - first, SITE_DEPTH);
+	return gp_profile_add_sample(t->prof, &s);
+}
+
+/*
+ * Go's scaleHeapSample: a sample of average size s stands for 1 / (1 - e^(-s/rate))
+ * allocations, since an allocation of s bytes is sampled with probability 1 - e^(-s/rate).
+ */
+static void scale_pair(int64_t *count, int64_t *bytes, uint64_t rate)
+{
+	double avg, scale;
+
+	if (*count <= 0 || *bytes <= 0) {
+		*count = GP_MAX(*count, 0);
+		*bytes = GP_MAX(*bytes, 0);
+		return;
+	}
+	if (rate <= 1)
+		return;
+	avg = (double)*bytes / (double)*count;
+	scale = 1 / (1 - exp(-avg / (double)rate));
+	*count = (int64_t)(*count * scale);
+	*bytes = (int64_t)(*bytes * scale);
+}
+
+struct goprof_profile *gp_heap_table_snapshot(struct gp_heap_table *t, uint64_t rate_bytes)
+{
+	struct goprof_profile *p = gp_profile_clone(t->prof);
+	struct timespec now;
+
+	if (!p)
+		return NULL;
+	for (uint32_t i = 0; i < p->nr_samples; i++) {
+		int64_t *v = p->values + (size_t)i * p->nr_types;
+
+		scale_pair(&v[0], &v[1], rate_bytes);
+		scale_pair(&v[2], &v[3], rate_bytes);
+	}
+	p->period = (int64_t)rate_bytes;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gp_profile_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
+	return p;
+}
