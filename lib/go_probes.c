@@ -22,8 +22,10 @@ struct probed_exe {
 struct gp_go_probes {
 	struct go_runtime_bpf *skel;
 	uint32_t features;
+	bool detached[GP_SET_NR];
 	struct bpf_link **links;
-	size_t nr_links, links_cap;
+	uint8_t *link_sets;       /* enum gp_probe_set of each link */
+	size_t nr_links, links_cap, link_sets_cap;
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
 };
@@ -84,18 +86,22 @@ void gp_go_probes_free(struct gp_go_probes *gp)
 	for (size_t i = 0; i < gp->nr_links; i++)
 		bpf_link__destroy(gp->links[i]);
 	free(gp->links);
+	free(gp->link_sets);
 	free(gp->exes);
 	go_runtime_bpf__destroy(gp->skel);
 	free(gp);
 }
 
 static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
-		     uint64_t offset)
+		     uint64_t offset, enum gp_probe_set set)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
 	struct bpf_link *link;
 	int err = grow((void **)&gp->links, &gp->links_cap, gp->nr_links + 1, sizeof(*gp->links));
 
+	if (!err)
+		err = grow((void **)&gp->link_sets, &gp->link_sets_cap, gp->nr_links + 1,
+			   sizeof(*gp->link_sets));
 	if (err)
 		return gp_err(err, "out of memory");
 	/* pid -1: every process running this file; the program filters by target. */
@@ -103,13 +109,14 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 	if (!link)
 		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
 			      (unsigned long long)offset, strerror(errno));
+	gp->link_sets[gp->nr_links] = (uint8_t)set;
 	gp->links[gp->nr_links++] = link;
 	return 0;
 }
 
 /* Attaches prog at the entry of fn, or at each of its RETs. */
 static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
-			   const char *fn, bool at_rets, struct bpf_program *prog)
+			   const char *fn, bool at_rets, struct bpf_program *prog, enum gp_probe_set set)
 {
 	struct gp_func_sites sites;
 	int err = gp_go_func_sites(bin, fn, at_rets, &sites);
@@ -117,11 +124,11 @@ static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, c
 	if (err)
 		return err;
 	if (!at_rets)
-		return attach_at(gp, prog, path, sites.entry_offset);
+		return attach_at(gp, prog, path, sites.entry_offset, set);
 	if (!sites.nr_rets)
 		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
 	for (uint32_t i = 0; i < sites.nr_rets && !err; i++)
-		err = attach_at(gp, prog, path, sites.ret_offsets[i]);
+		err = attach_at(gp, prog, path, sites.ret_offsets[i], set);
 	return err;
 }
 
@@ -155,15 +162,17 @@ static const struct probe_spec heap_probes[] = {
 };
 
 static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
-		      const struct probe_spec *set, size_t n)
+		      const struct probe_spec *specs, size_t n, enum gp_probe_set set)
 {
 	int err = 0;
 
+	if (gp->detached[set])
+		return 0; /* over budget earlier in the session */
 	for (size_t i = 0; i < n && !err; i++) {
 		struct bpf_program *prog =
-			*(struct bpf_program **)((char *)gp->skel + set[i].prog_offset);
+			*(struct bpf_program **)((char *)gp->skel + specs[i].prog_offset);
 
-		err = attach_function(gp, bin, path, set[i].function, set[i].at_rets, prog);
+		err = attach_function(gp, bin, path, specs[i].function, specs[i].at_rets, prog, set);
 	}
 	return err;
 }
@@ -201,12 +210,13 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		return -errno;
 	err = 0;
 	if (gp->features & GOPROF_FEATURE_GOROUTINES)
-		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes));
+		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes),
+				 GP_SET_GOROUTINES);
 	if (!err && gp->features & GOPROF_FEATURE_GC)
-		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes));
+		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
 	if (!err && gp->features & GOPROF_FEATURE_HEAP) {
 		if (memory_profiling_on(bin))
-			err = attach_set(gp, bin, path, heap_probes, ARRAY_SIZE(heap_probes));
+			err = attach_set(gp, bin, path, heap_probes, ARRAY_SIZE(heap_probes), GP_SET_HEAP);
 		else
 			*notes |= GP_NOTE_HEAP_OFF;
 	}
@@ -241,4 +251,59 @@ void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits)
 unsigned gp_go_probes_count(const struct gp_go_probes *gp)
 {
 	return (unsigned)gp->nr_links;
+}
+
+const char *gp_probe_set_name(enum gp_probe_set set)
+{
+	static const char *const names[GP_SET_NR] = {
+		[GP_SET_GOROUTINES] = "runtime.newproc/newproc1/goexit1 (goroutines)",
+		[GP_SET_GC] = "runtime.gcStart/gcMarkTermination/stop-start-the-world (GC)",
+		[GP_SET_HEAP] = "runtime.mProf_Malloc/mProf_Free (heap)",
+	};
+
+	return set < GP_SET_NR ? names[set] : "?";
+}
+
+uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
+{
+	uint64_t hits[GP_PROBE_NR];
+
+	gp_go_probes_hits(gp, hits);
+	switch (set) {
+	case GP_SET_GOROUTINES:
+		return hits[GP_PROBE_NEWPROC] + hits[GP_PROBE_NEWPROC1_RET] + hits[GP_PROBE_GOEXIT1];
+	case GP_SET_GC:
+		return hits[GP_PROBE_GC];
+	case GP_SET_HEAP:
+		return hits[GP_PROBE_HEAP];
+	default:
+		return 0;
+	}
+}
+
+void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < gp->nr_links; i++) {
+		if (gp->link_sets[i] == set) {
+			bpf_link__destroy(gp->links[i]);
+			continue;
+		}
+		gp->links[kept] = gp->links[i];
+		gp->link_sets[kept++] = gp->link_sets[i];
+	}
+	gp->nr_links = kept;
+	gp->detached[set] = true;
+}
+
+bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set)
+{
+	static const uint32_t feature_of[GP_SET_NR] = {
+		[GP_SET_GOROUTINES] = GOPROF_FEATURE_GOROUTINES,
+		[GP_SET_GC] = GOPROF_FEATURE_GC,
+		[GP_SET_HEAP] = GOPROF_FEATURE_HEAP,
+	};
+
+	return (gp->features & feature_of[set]) && !gp->detached[set];
 }

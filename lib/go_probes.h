@@ -33,6 +33,22 @@ GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *p
  * runtime.MemProfile is unreachable, so MemProfileRate is 0 and the hooks never run). */
 #define GP_NOTE_HEAP_OFF 0x1u
 
+/* Probe sets, detached as a whole by the overhead budget. */
+enum gp_probe_set {
+	GP_SET_GOROUTINES = 0, /* runtime.newproc, newproc1 RETs, goexit1 */
+	GP_SET_GC,             /* GC and stop-the-world */
+	GP_SET_HEAP,           /* runtime.mProf_Malloc / mProf_Free */
+	GP_SET_NR,
+};
+
+/* Name of a probe set for messages ("runtime.newproc/newproc1/goexit1"). */
+GOPROF_HIDDEN const char *gp_probe_set_name(enum gp_probe_set set);
+/* Hits of a set's probes summed over CPUs. */
+GOPROF_HIDDEN uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set);
+/* Removes every uprobe of a set and installs none of it on executables attached later. */
+GOPROF_HIDDEN void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set);
+GOPROF_HIDDEN bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set);
+
 /* Hits of each probe (GP_PROBE_*) summed over CPUs; hits[] has GP_PROBE_NR entries. */
 GOPROF_HIDDEN void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits);
 

@@ -63,16 +63,45 @@ void gp_heap_table_free(struct gp_heap_table *t)
 	free(t);
 }
 
+/* Function id of the physical (outermost) frame of a location, 0 if unsymbolized. */
+static uint32_t physical_function(const struct goprof_profile *p, uint32_t loc_id)
+{
+	const struct gp_location *l = gp_loc(p, loc_id);
+
+	return l->nr_lines ? p->lines[l->line_off + l->nr_lines - 1].function : 0;
+}
+
 /* The physical function of a location starts with "runtime." (Go's allocator frames). */
 static bool is_runtime_frame(const struct goprof_profile *p, uint32_t loc_id)
 {
-	const struct gp_location *l = gp_loc(p, loc_id);
-	const struct gp_line *outer;
+	uint32_t fn = physical_function(p, loc_id);
 
-	if (!l->nr_lines)
-		return false;
-	outer = &p->lines[l->line_off + l->nr_lines - 1];
-	return !strncmp(gp_str(p, gp_func(p, outer->function)->name), "runtime.", 8);
+	return fn && !strncmp(gp_str(p, gp_func(p, fn)->name), "runtime.", 8);
+}
+
+/*
+ * The runtime's bucket stacks list one PC per logical frame: an inlined call adds the PC
+ * of its inline mark in the same physical function. A frame-pointer stack has one per
+ * physical frame. Dropping a PC whose physical function equals the previous one's makes
+ * both the same (direct recursion is collapsed in both alike). The runtime also elides
+ * go-statement wrappers.
+ */
+static uint32_t collapse_inline_marks(const struct goprof_profile *p, uint32_t *ids, uint32_t n)
+{
+	uint32_t out = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t fn = physical_function(p, ids[i]);
+
+		if (out && fn && fn == physical_function(p, ids[out - 1]))
+			continue;
+		/* Go statement wrappers (pkg.f.gowrapN, Go 1.21+) are elided from the
+		 * runtime's tracebacks: drop them from ours too. */
+		if (fn && strstr(gp_str(p, gp_func(p, fn)->name), ".gowrap"))
+			continue;
+		ids[out++] = ids[i];
+	}
+	return out;
 }
 
 int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev, const char *process_name)
@@ -88,6 +117,7 @@ int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev, c
 					GP_MIN(ev->nr_stack, GP_HEAP_STACK_DEPTH), true, ids, &n);
 	if (err)
 		return err;
+	n = collapse_inline_marks(t->prof, ids, n);
 	while (first < n && is_runtime_frame(t->prof, ids[first]))
 		first++;
 	s.locations = ids + first;

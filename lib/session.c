@@ -23,6 +23,7 @@
 #include "go_probes.h"
 #include "gc_tracker.h"
 #include "heap_table.h"
+#include "probe_budget.h"
 #include "goroutines.h"
 #include "internal.h"
 #include "perf_sampler.h"
@@ -50,6 +51,7 @@ struct goprof_session {
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
+	struct gp_probe_budget budget;
 	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
@@ -96,7 +98,7 @@ static void libbpf_setup_once(void)
 
 struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
-	uint32_t features;
+	uint32_t features, budget_bp;
 };
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
@@ -136,8 +138,10 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err && cfg->features & ~KNOWN_FEATURES)
 		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
 			     cfg->features & ~KNOWN_FEATURES);
-	if (!err && OPTS_GET(opts, reserved0, 0))
-		err = gp_err(-EINVAL, "goprof_session_opts.reserved0 must be zero");
+	cfg->budget_bp = OPTS_GET(opts, overhead_budget_bp, 0);
+	if (!err && cfg->budget_bp > 10000)
+		err = gp_err(-EINVAL, "goprof_session_opts.overhead_budget_bp: %u is above 10000 "
+				      "(100%% of the targets' CPU)", cfg->budget_bp);
 	return err;
 }
 
@@ -402,6 +406,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
 	if (!s->ringbuf)
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
+	gp_probe_budget_init(&s->budget, cfg->budget_bp);
 	if (cfg->features & PROBE_FEATURES) {
 		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
 						s->skel->maps.lost, cfg->features);
@@ -636,6 +641,59 @@ GOPROF_API int goprof_session_fd(const struct goprof_session *s)
 	return ring_buffer__epoll_fd(s->ringbuf);
 }
 
+/* CPU time (user + system) of the attached processes that still run, in nanoseconds. */
+static uint64_t targets_cpu_ns(struct goprof_session *s)
+{
+	long ticks = sysconf(_SC_CLK_TCK);
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		unsigned long long utime, stime;
+		char path[64], buf[1024], *p;
+		FILE *f;
+
+		if (!s->procs[i].attached)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/stat", s->procs[i].info.pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		/* After "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+		 * cmajflt utime stime: fields 3..15 of the line. */
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&utime, &stime) == 2)
+			total += (utime + stime) * (1000000000ull / (uint64_t)ticks);
+	}
+	return total;
+}
+
+static int enforce_budget(struct goprof_session *s)
+{
+	struct gp_budget_verdict verdicts[GP_SET_NR];
+	struct timespec now;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	n = gp_probe_budget_check(&s->budget, s->go_probes,
+				  (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
+				  targets_cpu_ns(s), verdicts);
+	for (int i = 0; i < n && s->on_event; i++) {
+		struct goprof_event ev = {
+			.sz = sizeof(ev),
+			.type = GOPROF_EVENT_PROBE_DETACHED,
+			.time_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
+			.message = verdicts[i].message,
+		};
+		int ret = s->on_event(&ev, s->ctx);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
 	int n;
@@ -646,6 +704,12 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	n = ring_buffer__poll(s->ringbuf, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
+	if (n >= 0 && s->go_probes) {
+		int ret = enforce_budget(s);
+
+		if (ret < 0)
+			return ret;
+	}
 	return n;
 }
 
@@ -704,6 +768,8 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		for (int i = 0; i < GP_PROBE_NR; i++)
 			st.probe_hits += hits[i];
 		st.uprobes_installed = gp_go_probes_count(s->go_probes);
+		st.probe_sets_detached = s->budget.sets_detached;
+		st.probe_cost_ns = s->budget.total_cost_ns;
 	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);

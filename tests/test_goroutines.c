@@ -146,3 +146,76 @@ Test(goroutines, unknown_feature_flags_are_rejected)
 	cr_assert_eq(errno, EINVAL);
 	cr_assert(strstr(goprof_last_error(), "features"), "%s", goprof_last_error());
 }
+
+struct budget_seen {
+	int detached;
+	char message[256];
+};
+
+static int on_budget_event(const struct goprof_event *ev, void *ctx)
+{
+	struct budget_seen *b = ctx;
+
+	if (ev->type == GOPROF_EVENT_PROBE_DETACHED) {
+		b->detached++;
+		snprintf(b->message, sizeof(b->message), "%s", ev->message);
+	}
+	return 0;
+}
+
+/* Runs the spawn fixture for 3 s under a session with the given budget. */
+static void spawn_under_budget(uint32_t budget_bp, struct budget_seen *seen,
+			       struct goprof_session_stats *st)
+{
+	char *argv[] = { (char *)fixture_path("spawn", fixture_go_versions()[0]), "3", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GOROUTINES,
+		    .overhead_budget_bp = budget_bp, .on_event = on_budget_event, .ctx = seen);
+	struct goprof_session *s;
+	struct child c;
+	char line[64];
+
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "ready"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "done", 4),
+		  "fixture: %s", line);
+	cr_assert(strstr(line, "true"), "the fixture's own check failed: %s", line);
+	cr_assert_eq(child_wait(&c), 0, "the fixture was harmed by the probes");
+	while (goprof_session_poll(s, 0) > 0)
+		;
+	st->sz = sizeof(*st);
+	cr_assert_eq(goprof_session_stats(s, st), 0);
+	goprof_session_free(s);
+}
+
+/* Hundreds of thousands of goroutines a second: the probes go over 1% and are removed. */
+Test(goroutines, probes_over_budget_are_detached_with_a_reason, .timeout = 60)
+{
+	struct goprof_session_stats st;
+	struct budget_seen seen = { 0 };
+
+	require_bpf_privileges();
+	spawn_under_budget(0, &seen, &st);
+	cr_log_info("budget 1%%: %d detached, %u sets, %lu hits, est. cost %.1f ms: %s", seen.detached,
+		    st.probe_sets_detached, (unsigned long)st.probe_hits, st.probe_cost_ns / 1e6,
+		    seen.message);
+	cr_expect_eq(seen.detached, 1, "no detach event");
+	cr_expect_eq(st.probe_sets_detached, 1);
+	cr_expect(strstr(seen.message, "runtime.newproc"), "message: %s", seen.message);
+	cr_expect(strstr(seen.message, "budget"), "message: %s", seen.message);
+	cr_expect_eq(st.uprobes_installed, 0, "%u uprobes still installed", st.uprobes_installed);
+}
+
+Test(goroutines, probes_within_budget_stay, .timeout = 60)
+{
+	struct goprof_session_stats st;
+	struct budget_seen seen = { 0 };
+
+	require_bpf_privileges();
+	spawn_under_budget(10000, &seen, &st); /* 100%: never over */
+	cr_expect_eq(seen.detached, 0, "detached under a 100%% budget: %s", seen.message);
+	cr_expect_gt(st.goroutines_created, 10000, "created %lu", (unsigned long)st.goroutines_created);
+	cr_expect_gt(st.uprobes_installed, 0);
+}

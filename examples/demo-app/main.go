@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -107,6 +108,22 @@ func handleFanout(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%d\n", total)
 }
 
+// handleHeap serves Go's own heap profile; having a reader of heap profiles in the binary
+// is also what keeps the runtime's memory profiling (and so libgoprof's heap profile) on.
+func handleHeap(w http.ResponseWriter, r *http.Request) {
+	runtime.GC()
+	pprof.Lookup("heap").WriteTo(w, 1)
+}
+
+// leakyWatch starts a goroutine per request that waits on a channel nobody closes: the
+// goroutine leak the demo's leak report points at.
+var leakSink = make(chan struct{})
+
+func handleWatch(w http.ResponseWriter, r *http.Request) {
+	go func() { <-leakSink }()
+	fmt.Fprintln(w, "watching")
+}
+
 func handleMissing(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "no such thing", http.StatusNotFound)
 }
@@ -114,7 +131,7 @@ func handleMissing(w http.ResponseWriter, r *http.Request) {
 // loadClient sends a mix of requests until stop is closed.
 func loadClient(base string, stop <-chan struct{}, id int) {
 	client := &http.Client{Timeout: 5 * time.Second}
-	paths := []string{"/hash", "/sort", "/enqueue", "/fanout", "/missing", "/hash?rounds=5000"}
+	paths := []string{"/hash", "/sort", "/enqueue", "/fanout", "/missing", "/hash?rounds=5000", "/watch"}
 	for i := id; ; i++ {
 		select {
 		case <-stop:
@@ -148,6 +165,8 @@ func main() {
 	mux.HandleFunc("/enqueue", handleEnqueue)
 	mux.HandleFunc("/fanout", handleFanout)
 	mux.HandleFunc("/missing", handleMissing)
+	mux.HandleFunc("/debug/heap", handleHeap)
+	mux.HandleFunc("/watch", handleWatch)
 	go slowConsumer()
 	go http.Serve(ln, mux)
 	fmt.Printf("listening %s pid %d\n", ln.Addr(), os.Getpid())

@@ -32,6 +32,8 @@ struct record_args {
 	unsigned freq_hz;
 	unsigned user_depth, kernel_depth; /* 0: library default */
 	bool no_kernel;
+	uint32_t features;  /* GOPROF_FEATURE_* */
+	double leak_age_s;  /* goroutines older than this are reported as possible leaks */
 	double seconds;     /* 0: until Ctrl-C or the targets exit */
 	const char *out_dir;
 	char **command;     /* argv after "--", or NULL */
@@ -68,6 +70,11 @@ static void record_usage(FILE *out)
 		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
 		"      --max-depth N     frames per stack, user and kernel (default and max 127)\n"
 		"  -U, --user-only       no kernel stacks (as bcc profile -U)\n"
+		"      --goroutines      goroutine creation/exit, goroutines.pb.gz, leak report\n"
+		"      --leak-age SECS   report goroutines alive longer than SECS (default 5)\n"
+		"      --gc              GC cycles and stop-the-world pauses into events.jsonl\n"
+		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
+		"      --runtime         all three of the above\n"
 		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
 		"\n"
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
@@ -83,12 +90,17 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "exe", required_argument, NULL, 'e' },
 		{ "max-depth", required_argument, NULL, 'M' },
 		{ "user-only", no_argument, NULL, 'U' },
+		{ "goroutines", no_argument, NULL, 'G' },
+		{ "gc", no_argument, NULL, 'C' },
+		{ "heap", no_argument, NULL, 'H' },
+		{ "runtime", no_argument, NULL, 'R' },
+		{ "leak-age", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out" };
+	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out", .leak_age_s = 5 };
 	while ((c = getopt_long(argc, argv, "+p:e:F:d:o:Uh", longopts, NULL)) != -1) {
 		char *end;
 
@@ -137,6 +149,25 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'U':
 			a->no_kernel = true;
+			break;
+		case 'G':
+			a->features |= GOPROF_FEATURE_GOROUTINES;
+			break;
+		case 'C':
+			a->features |= GOPROF_FEATURE_GC;
+			break;
+		case 'H':
+			a->features |= GOPROF_FEATURE_HEAP;
+			break;
+		case 'R':
+			a->features |= GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP;
+			break;
+		case 'L':
+			a->leak_age_s = strtod(optarg, &end);
+			if (*end || a->leak_age_s < 0) {
+				fprintf(stderr, "goprof record: --leak-age needs seconds, got '%s'\n", optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			record_usage(stdout);
@@ -286,6 +317,7 @@ int cmd_record(int argc, char **argv)
 	struct goprof_session *s;
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct thread_table tab = { 0 };
+	struct runtime_events events = { 0 };
 	int child = 0, release_fd = -1, rc = 1, err;
 	bool tty = isatty(STDERR_FILENO);
 	double start, elapsed;
@@ -296,9 +328,12 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "goprof record: cannot create %s: %s\n", a.out_dir, strerror(errno));
 		return 1;
 	}
+	if (a.features && runtime_events_open(&events, a.out_dir))
+		return 1;
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz,
 		    .user_stack_depth = a.user_depth,
-		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth);
+		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth,
+		    .features = a.features, .on_event = runtime_event, .ctx = &events);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
@@ -367,6 +402,9 @@ int cmd_record(int argc, char **argv)
 	print_summary(&a, &tab, &st, elapsed);
 	if (write_threads_tsv(a.out_dir, &tab) == 0 && write_cpu_report(s, a.out_dir, a.freq_hz) == 0)
 		rc = 0;
+	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
+					       (uint64_t)(a.leak_age_s * 1e9)))
+		rc = 1;
 out:
 	if (release_fd >= 0)
 		close(release_fd);
@@ -379,6 +417,7 @@ out:
 		}
 	}
 	goprof_session_free(s);
+	runtime_events_close(&events);
 	free(tab.rows);
 	return rc;
 }

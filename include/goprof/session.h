@@ -72,6 +72,8 @@ struct goprof_sample {
 #define GOPROF_EVENT_GOROUTINE_CREATE 1 /**< goid, parent_goid (GOPROF_FEATURE_GOROUTINES) */
 #define GOPROF_EVENT_GOROUTINE_EXIT 2   /**< goid */
 #define GOPROF_EVENT_GC_CYCLE 3         /**< a GC cycle ended: the gc_* fields (GOPROF_FEATURE_GC) */
+/** A set of runtime probes went over the overhead budget and was detached: message. */
+#define GOPROF_EVENT_PROBE_DETACHED 4
 /** @} */
 
 /** @name GC triggers (goprof_event.gc_trigger), Go's gcTriggerKind
@@ -102,6 +104,7 @@ struct goprof_event {
 	uint64_t gc_sweep_term_pause_ns; /**< GC_CYCLE: first stop-the-world pause */
 	uint64_t gc_mark_ns;   /**< GC_CYCLE: concurrent mark, between the pauses */
 	uint64_t gc_mark_term_pause_ns;  /**< GC_CYCLE: second stop-the-world pause */
+	const char *message; /**< PROBE_DETACHED: which probes, their rate and cost, the budget */
 };
 
 /**
@@ -130,7 +133,13 @@ struct goprof_session_opts {
 	uint32_t kernel_stack_depth; /**< kernel frames per sample, 0-127; 0 means 127 (since 0.1);
 					  GOPROF_NO_KERNEL_STACKS to take none */
 	uint32_t features;    /**< GOPROF_FEATURE_* beyond CPU sampling (since 0.1) */
-	uint32_t reserved0;   /**< zero */
+	/**
+	 * Overhead budget of the runtime probes, in basis points of the profiled processes'
+	 * CPU time; 0 means 100 (1%). A probe set whose estimated cost goes above it over a
+	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
+	 * (since 0.1)
+	 */
+	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
 };
 
@@ -418,7 +427,8 @@ struct goprof_session_stats {
 	uint64_t goroutines_live;     /**< goroutines created since attach and not exited */
 	uint64_t probe_hits;          /**< uprobe hits in attached processes, all probes */
 	uint32_t uprobes_installed;   /**< uprobes (entries and RET sites) in place */
-	uint32_t reserved0;           /**< zero */
+	uint32_t probe_sets_detached; /**< runtime probe sets removed by the overhead budget */
+	uint64_t probe_cost_ns;       /**< estimated time the targets spent in runtime probes */
 };
 
 /**

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * goprof record's Go runtime output: events.jsonl (one JSON object per line: GC cycles
+ * as they end, goroutine leak sites at the end), heap.pb.gz, goroutines.pb.gz and the
+ * summary (GC pauses, live goroutines, top leak sites, heap sites).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <goprof/goprof.h>
+
+#include "report.h"
+
+#define TOP_SITES 5
+
+int runtime_events_open(struct runtime_events *ev, const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+	ev->out = fopen(path, "w");
+	if (!ev->out) {
+		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void runtime_events_close(struct runtime_events *ev)
+{
+	if (ev->out)
+		fclose(ev->out);
+	ev->out = NULL;
+}
+
+static const char *trigger_name(uint32_t t)
+{
+	return t == GOPROF_GC_TRIGGER_HEAP ? "heap" : t == GOPROF_GC_TRIGGER_TIME ? "time" :
+	       t == GOPROF_GC_TRIGGER_CYCLE ? "forced" : "unknown";
+}
+
+int runtime_event(const struct goprof_event *e, void *ctx)
+{
+	struct runtime_events *ev = ctx;
+
+	if (e->type == GOPROF_EVENT_PROBE_DETACHED) {
+		fprintf(stderr, "goprof record: %s\n", e->message);
+		if (ev->out) {
+			fprintf(ev->out, "{\"type\":\"probe_detached\",\"time_ns\":%llu,\"message\":\"",
+				(unsigned long long)e->time_ns);
+			for (const char *c = e->message; *c; c++)
+				fprintf(ev->out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+			fprintf(ev->out, "\"}\n");
+		}
+		return 0;
+	}
+	if (!ev->out || e->type != GOPROF_EVENT_GC_CYCLE)
+		return 0; /* goroutine events are summarised, not listed */
+	fprintf(ev->out,
+		"{\"type\":\"gc_cycle\",\"pid\":%u,\"cycle\":%llu,\"trigger\":\"%s\","
+		"\"start_ns\":%llu,\"end_ns\":%llu,\"sweep_term_pause_ns\":%llu,\"mark_ns\":%llu,"
+		"\"mark_term_pause_ns\":%llu}\n",
+		e->pid, (unsigned long long)e->gc_cycle, trigger_name(e->gc_trigger),
+		(unsigned long long)e->gc_start_ns, (unsigned long long)e->gc_end_ns,
+		(unsigned long long)e->gc_sweep_term_pause_ns, (unsigned long long)e->gc_mark_ns,
+		(unsigned long long)e->gc_mark_term_pause_ns);
+	return 0;
+}
+
+static void print_gc(struct goprof_session *s, struct runtime_events *ev)
+{
+	struct goprof_gc_stats g = { .sz = sizeof(g) };
+
+	if (goprof_session_gc_stats(s, 0, &g))
+		return;
+	printf("\nGC: %llu cycles", (unsigned long long)g.cycles);
+	if (g.cycles > 1 && g.last_cycle_ns > g.first_cycle_ns)
+		printf(" (%.1f per second)", (g.cycles - 1) * 1e9 / (g.last_cycle_ns - g.first_cycle_ns));
+	printf("; stop-the-world pauses p50 %.3f ms, p99 %.3f ms, max %.3f ms, total %.3f ms; "
+	       "median cycle %.3f ms\n", g.pause_p50_ns / 1e6, g.pause_p99_ns / 1e6,
+	       g.pause_max_ns / 1e6, g.pause_total_ns / 1e6, g.cycle_p50_ns / 1e6);
+	if (ev->out)
+		fprintf(ev->out,
+			"{\"type\":\"gc_summary\",\"cycles\":%llu,\"pause_p50_ns\":%llu,\"pause_p99_ns\":%llu,"
+			"\"pause_max_ns\":%llu,\"pause_total_ns\":%llu,\"other_stw\":%llu}\n",
+			(unsigned long long)g.cycles, (unsigned long long)g.pause_p50_ns,
+			(unsigned long long)g.pause_p99_ns, (unsigned long long)g.pause_max_ns,
+			(unsigned long long)g.pause_total_ns, (unsigned long long)g.other_stw);
+}
+
+struct site {
+	char name[160];
+	int64_t value, value2;
+};
+
+struct site_list {
+	struct site top[TOP_SITES];
+	int n;
+	int64_t total;
+	int value_index, value2_index;
+	FILE *jsonl;       /* leak sites: each also written here */
+	uint64_t min_age_ns;
+};
+
+/* "main.f (file.go:12)": the innermost frame of a creation or allocation site. */
+static void site_name(const struct goprof_profile_sample *s, char *buf, size_t len)
+{
+	const struct goprof_profile_frame *f = s->nr_frames ? s->frames[0] : NULL;
+
+	if (!f)
+		snprintf(buf, len, "(unknown)");
+	else if (f->file[0])
+		snprintf(buf, len, "%s (%s:%lld)", f->function, strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file,
+			 (long long)f->line);
+	else
+		snprintf(buf, len, "%s", f->function);
+}
+
+static int collect_site(const struct goprof_profile_sample *s, void *ctx)
+{
+	struct site_list *l = ctx;
+	int64_t v = s->values[l->value_index], v2 = s->values[l->value2_index];
+	struct site cur = { .value = v, .value2 = v2 };
+	int i;
+
+	site_name(s, cur.name, sizeof(cur.name));
+	l->total += v;
+	if (l->jsonl) {
+		int64_t oldest = 0;
+
+		for (uint32_t k = 0; k < s->nr_labels; k++)
+			if (!strcmp(s->labels[k]->key, "oldest_age"))
+				oldest = s->labels[k]->num;
+		fprintf(l->jsonl, "{\"type\":\"goroutine_leak\",\"site\":\"%s\",\"count\":%lld,"
+			"\"mean_age_ns\":%lld,\"oldest_age_ns\":%lld,\"min_age_ns\":%llu}\n",
+			cur.name, (long long)v, (long long)(v ? v2 / v : 0), (long long)oldest,
+			(unsigned long long)l->min_age_ns);
+	}
+	/* Keep the TOP_SITES largest, sorted by value, largest first. */
+	if (l->n == TOP_SITES && l->top[TOP_SITES - 1].value >= v)
+		return 0;
+	i = l->n < TOP_SITES ? l->n++ : TOP_SITES - 1;
+	for (; i > 0 && l->top[i - 1].value < v; i--)
+		l->top[i] = l->top[i - 1];
+	l->top[i] = cur;
+	return 0;
+}
+
+static int write_profile(struct goprof_profile *p, const char *dir, const char *file)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (goprof_profile_write_file(p, GOPROF_FORMAT_PPROF, NULL, path) < 0) {
+		fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+static int report_goroutines(struct goprof_session *s, const char *dir, struct runtime_events *ev,
+			     uint64_t leak_age_ns)
+{
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_profile *all = goprof_session_snapshot_goroutines(s, 0, 0);
+	struct goprof_profile *old = goprof_session_snapshot_goroutines(s, leak_age_ns, 0);
+	struct site_list leaks = { .value_index = 0, .value2_index = 1, .jsonl = ev->out,
+				   .min_age_ns = leak_age_ns };
+	int rc = 0;
+
+	if (!all || !old) {
+		fprintf(stderr, "goprof record: goroutine profile: %s\n", goprof_last_error());
+		goprof_profile_free(all);
+		goprof_profile_free(old);
+		return -1;
+	}
+	rc |= write_profile(all, dir, "goroutines.pb.gz");
+	goprof_profile_foreach_sample(old, collect_site, &leaks);
+	goprof_session_stats(s, &st);
+	printf("\ngoroutines: %llu created, %llu exited, %llu live (created since attach); "
+	       "%lld alive longer than %.0f s\n", (unsigned long long)st.goroutines_created,
+	       (unsigned long long)st.goroutines_exited, (unsigned long long)st.goroutines_live,
+	       (long long)leaks.total, leak_age_ns / 1e9);
+	for (int i = 0; i < leaks.n; i++)
+		printf("  %6lld goroutines, mean age %.1f s, created at %s\n", (long long)leaks.top[i].value,
+		       leaks.top[i].value ? leaks.top[i].value2 / 1e9 / leaks.top[i].value : 0.0,
+		       leaks.top[i].name);
+	goprof_profile_free(all);
+	goprof_profile_free(old);
+	return rc;
+}
+
+static int report_heap(struct goprof_session *s, const char *dir)
+{
+	struct goprof_profile *p = goprof_session_snapshot_heap(s, 0);
+	struct site_list sites = { .value_index = 1, .value2_index = 3 };
+	int rc;
+
+	if (!p) {
+		fprintf(stderr, "goprof record: heap profile: %s\n", goprof_last_error());
+		return -1;
+	}
+	rc = write_profile(p, dir, "heap.pb.gz");
+	goprof_profile_foreach_sample(p, collect_site, &sites);
+	printf("\nheap: %.1f MB allocated since attach (sampled by the runtime, scaled)\n",
+	       sites.total / 1e6);
+	for (int i = 0; i < sites.n; i++)
+		printf("  %8.1f MB allocated, %8.1f MB in use  %s\n", sites.top[i].value / 1e6,
+		       sites.top[i].value2 / 1e6, sites.top[i].name);
+	goprof_profile_free(p);
+	return rc;
+}
+
+int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
+			 struct runtime_events *ev, uint64_t leak_age_ns)
+{
+	int rc = 0;
+
+	if (features & GOPROF_FEATURE_GC)
+		print_gc(s, ev);
+	if (features & GOPROF_FEATURE_GOROUTINES)
+		rc |= report_goroutines(s, dir, ev, leak_age_ns);
+	if (features & GOPROF_FEATURE_HEAP)
+		rc |= report_heap(s, dir);
+	return rc;
+}
