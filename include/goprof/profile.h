@@ -46,6 +46,14 @@ struct goprof_profile;
 #define GOPROF_FORMAT_FOLDED 2
 /** Self-contained interactive SVG flame graph (click to zoom, search, tooltips). */
 #define GOPROF_FORMAT_SVG 3
+/** OpenTelemetry profiles: an uncompressed OTLP `ExportProfilesServiceRequest` protobuf
+ *  of `opentelemetry.proto.profiles.v1development` as of opentelemetry-proto release
+ *  v1.11.0 (GOPROF_OTLP_PROTO_RELEASE): the body of an OTLP/HTTP POST to
+ *  `/v1development/profiles` (since 0.1). The schema is alpha; a later libgoprof may
+ *  move to a newer release. */
+#define GOPROF_FORMAT_OTLP 4
+/** The opentelemetry-proto release whose field numbers GOPROF_FORMAT_OTLP uses. */
+#define GOPROF_OTLP_PROTO_RELEASE "v1.11.0"
 /** @} */
 
 /** @name Flags of goprof_profile_write_opts.flags
@@ -145,6 +153,21 @@ struct goprof_profile_write_opts {
 				   sample types); default 0 (for CPU profiles: samples/count) (since 0.1) */
 	uint32_t flags;       /**< GOPROF_WRITE_* flags (since 0.1) */
 	const char *title;    /**< SVG: title shown above the graph; NULL for a default (since 0.1) */
+	/** OTLP: value of the `service.name` resource attribute; NULL: not written (since 0.1) */
+	const char *service_name;
+	/** OTLP: value of the `process.pid` resource attribute, for a profile of one process;
+	 *  0: not written (since 0.1) */
+	int64_t pid;
+	/** OTLP: more string resource attributes as a NULL-terminated list of key, value
+	 *  pairs, e.g. {"host.name", "web-1", "deployment.environment.name", "prod", NULL};
+	 *  NULL: none. They are written after, and do not replace, the library's own (since 0.1) */
+	const char *const *resource_attrs;
+	/** OTLP: pprof label keys that carry trace context, as a NULL-terminated list of
+	 *  (trace-id key, span-id key) pairs tried in order. A sample whose labels hold a valid
+	 *  pair (32 and 16 hex digits, not all zero) gets an OTLP Link to that span. NULL: the
+	 *  defaults {"trace_id", "span_id", "otel.traceid", "otel.spanid", NULL}; a list that is
+	 *  just {NULL} turns links off (since 0.1) */
+	const char *const *link_keys;
 };
 
 /**
@@ -207,6 +230,19 @@ GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *profil
  *   `;` in names becomes `:`, kernel frames end in `_[k]`, inline frames are separate
  *   frames (caller first); unsymbolized frames appear as `[file]` or `[unknown]`.
  * - GOPROF_FORMAT_SVG: an interactive flame graph, self-contained (no network access).
+ * - GOPROF_FORMAT_OTLP: one `ExportProfilesServiceRequest` (release
+ *   GOPROF_OTLP_PROTO_RELEASE): one ResourceProfiles whose resource carries
+ *   `process.executable.name`/`.path` and `process.executable.build_id.gnu`/`.go` of the
+ *   main Go executable (from the profile's mappings), `process.pid` and `service.name`
+ *   when given in @p opts, then opts->resource_attrs; one scope "libgoprof"; one Profile
+ *   per sample type (OTLP has one type per Profile), the default sample type first.
+ *   Shared dictionary tables whose element 0 is the zero value. Samples carry their pprof
+ *   labels as attributes (numeric ones with their unit; several values of one key as an
+ *   array), `thread.name` (the sampled task's comm) and, when their labels hold a trace
+ *   and span ID (opts->link_keys), a Link; the ID labels that made the link are not
+ *   repeated as attributes. Locations carry `profile.frame.type` ("go", "native",
+ *   "kernel"); mappings their build ID as `process.executable.build_id.gnu` or `.go`.
+ *   Not compressed: an OTLP/HTTP client gzips it with `Content-Encoding: gzip`.
  *
  * @param profile the profile.
  * @param format  GOPROF_FORMAT_*.

@@ -10,6 +10,7 @@
 
 #include "goprof/error.h"
 #include "profile/encode.h"
+#include "profile/otlp.h"
 
 int gp_out_init(struct gp_out *o, goprof_profile_write_fn fn, void *ctx)
 {
@@ -104,6 +105,7 @@ static const char *format_name(uint32_t format)
 	case GOPROF_FORMAT_PPROF: return "pprof";
 	case GOPROF_FORMAT_FOLDED: return "folded";
 	case GOPROF_FORMAT_SVG: return "svg";
+	case GOPROF_FORMAT_OTLP: return "otlp";
 	default: return NULL;
 	}
 }
@@ -120,8 +122,8 @@ GOPROF_API int goprof_profile_write(const struct goprof_profile *p, uint32_t for
 		return gp_err(-EINVAL, "goprof_profile_write: profile and write callback must not be NULL");
 	if (!format_name(format))
 		return gp_err(-EINVAL, "goprof_profile_write: unknown format %u (use GOPROF_FORMAT_PPROF, "
-				       "GOPROF_FORMAT_FOLDED or GOPROF_FORMAT_SVG)", format);
-	err = OPTS_VALID(opts, goprof_profile_write_opts, title);
+				       "GOPROF_FORMAT_FOLDED, GOPROF_FORMAT_SVG or GOPROF_FORMAT_OTLP)", format);
+	err = OPTS_VALID(opts, goprof_profile_write_opts, link_keys);
 	if (err)
 		return err;
 	cfg.value_index = OPTS_GET(opts, value_index, 0);
@@ -140,6 +142,9 @@ GOPROF_API int goprof_profile_write(const struct goprof_profile *p, uint32_t for
 		break;
 	case GOPROF_FORMAT_FOLDED:
 		err = gp_encode_folded(p, &cfg, &o);
+		break;
+	case GOPROF_FORMAT_OTLP:
+		err = gp_encode_otlp(p, opts, &o);
 		break;
 	default:
 		err = gp_encode_svg(p, &cfg, &o);
