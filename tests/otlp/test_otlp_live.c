@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * OTLP from a real process: the split fixture (70/30 CPU in main.hot/main.cold under
+ * pprof labels part=hot/cold) profiled for about 2 s by a session, written as OTLP and
+ * checked by check_otlp.py against the same snapshot read through foreach_sample, plus
+ * what only a real profile shows: the resource names the fixture's executable, frames
+ * are typed go/kernel, and main.hot outweighs main.cold under its label.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "goprof/goprof.h"
+#include "otlp_test_util.h"
+#include "../test_common.h"
+
+static struct goprof_profile *profile_split(const char *fixture, int *pid)
+{
+	char line[256];
+	char *argv[] = { (char *)fixture, "-seconds", "2", "-workers", "2", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 199);
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct child c;
+
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "ready"), "fixture: %s", line);
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "done", 4),
+		  "fixture: %s", line);
+	*pid = c.pid;
+	cr_assert_eq(child_wait(&c), 0);
+	while (goprof_session_poll(s, 100) > 0)
+		;
+	p = goprof_session_snapshot_cpu(s, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	goprof_session_free(s);
+	return p;
+}
+
+/* Sum of the "samples" values of the OTLP samples whose part attribute is `part`,
+ * read from protoc's text: attribute index of part=VALUE, then the samples using it. */
+static long long part_total(const char *text, const char *part)
+{
+	char want[64];
+	const char *a = strstr(text, "attribute_table {"), *p;
+	long long idx = 0, sum = 0;
+	bool found = false;
+
+	snprintf(want, sizeof(want), "string_value: \"%s\"", part);
+	/* Walk the attribute table entries in order; index 0 is the zero entry. */
+	for (p = a; p && (p = strstr(p, "attribute_table {")); p++, idx++) {
+		const char *end = strstr(p + 1, "attribute_table {");
+		const char *hit = strstr(p, want);
+
+		if (hit && (!end || hit < end)) {
+			found = true;
+			break;
+		}
+	}
+	cr_assert(found, "no attribute with value %s", part);
+	/* The first Profile is the default sample type; sum its samples that carry idx. */
+	{
+		/* " profiles {": not resource_profiles or scope_profiles. */
+		const char *prof = strstr(text, " profiles {"), *next = strstr(prof + 1, " profiles {");
+		const char *smp = prof;
+		char ref[64];
+
+		snprintf(ref, sizeof(ref), "attribute_indices: %lld\n", idx);
+		while ((smp = strstr(smp + 1, "samples {")) && (!next || smp < next)) {
+			const char *send = strstr(smp, "values: ");
+			const char *r = strstr(smp, ref);
+
+			if (r && r < send)
+				sum += atoll(send + 8);
+		}
+	}
+	return sum;
+}
+
+Test(otlp_live, split_fixture, .timeout = 120)
+{
+	const char *const *vers = fixture_go_versions();
+	const char *ver = vers[0], *fx;
+	char *resource, *body, *expect, *out, *text, exe_line[512];
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "split-test");
+	struct goprof_profile *p;
+	struct otlp_expect ex = { 0 };
+	long long hot, cold;
+	int pid, status;
+
+	require_bpf_privileges();
+	cr_assert_not_null(ver, "no Go versions");
+	fx = fixture_path("split", ver);
+	p = profile_split(fx, &pid);
+	opts.pid = pid;
+	/* The library finds the executable and its build ID in the profile's mappings; the
+	 * expectation names what the test knows: the path it started. */
+	cr_assert_neq(asprintf(&resource, "null"), -1);
+	ex.resource_json = resource;
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
+	text = otlp_decode_text(body);
+	cr_assert_not_null(text);
+	snprintf(exe_line, sizeof(exe_line), "string_value: \"%s\"", strrchr(fx, '/') + 1);
+	cr_assert_not_null(strstr(text, exe_line), "resource lacks %s", exe_line);
+	cr_assert_not_null(strstr(text, "string_value: \"go\""));
+	cr_assert_not_null(strstr(text, "string_table: \"main.hot\""));
+	cr_assert_not_null(strstr(text, "key: \"process.pid\""));
+	hot = part_total(text, "hot");
+	cold = part_total(text, "cold");
+	cr_log_info("OTLP: %lld samples labelled hot, %lld cold", hot, cold);
+	cr_assert_gt(hot, cold, "hot %lld <= cold %lld", hot, cold);
+
+	/* Now the full comparison, with the resource the encoder must have written. */
+	{
+		char key[128], val[256];
+		const char *bid = strstr(text, "key: \"process.executable.build_id.");
+
+		/* The build ID is whichever kind the toolchain wrote (Go's, or GNU's too). */
+		cr_assert_not_null(bid, "no build ID in the resource");
+		cr_assert_eq(sscanf(bid, "key: \"%127[^\"]\" value { string_value: \"%255[^\"]\"",
+				    key, val), 2, "%.200s", bid);
+		free(resource);
+		cr_assert_neq(asprintf(&resource,
+				       "{\"process.executable.name\": \"%s\", "
+				       "\"process.executable.path\": \"%s\", \"%s\": \"%s\", "
+				       "\"process.pid\": %d, \"service.name\": \"split-test\"}",
+				       strrchr(fx, '/') + 1, fx, key, val, pid), -1);
+		unlink(body);
+		unlink(expect);
+		free(body);
+		free(expect);
+		ex.resource_json = resource;
+		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
+		status = otlp_run_checker(body, expect, &out);
+		cr_assert_eq(status, 0, "check_otlp.py (%s, %s):\n%s", body, expect, out);
+		free(out);
+	}
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	free(resource);
+	free(text);
+	goprof_profile_free(p);
+}
