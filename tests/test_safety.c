@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Target safety: with every probe kind attached (CPU sampling at 999 Hz, goroutine, GC
+ * and heap uprobes), a fixture that grows and shrinks thousands of goroutine stacks and
+ * churns goroutines and heap runs for 30 s while sessions are created and freed over and
+ * over (uprobes installed and removed under it). It must exit normally with the checksum
+ * an unprofiled run of the same rounds prints.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <goprof/goprof.h>
+
+#include "test_common.h"
+
+#define STRESS_SECONDS "30"
+
+static struct goprof_session *attach_everything(int pid)
+{
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 999,
+		    .features = GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP,
+		    .overhead_budget_bp = 10000 /* keep every probe in, however hot */);
+	struct goprof_session *s = goprof_session_new(&opts);
+
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_attach_pid(s, pid, NULL), 0, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	return s;
+}
+
+static void run_unprofiled(const char *fixture, const char *rounds, char *line, size_t len)
+{
+	char *argv[] = { (char *)fixture, "0", (char *)rounds, NULL };
+	struct child c;
+
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, len));
+	cr_assert(child_read_line(&c, line, len) && !strncmp(line, "checksum ", 9), "%s", line);
+	cr_assert_eq(child_wait(&c), 0);
+}
+
+ParameterizedTestParameters(safety, stacks_survive_probe_cycles)
+{
+	static int stripped[] = { 0, 1 };
+
+	return cr_make_param_array(int, stripped, 2);
+}
+
+ParameterizedTest(int *stripped, safety, stacks_survive_probe_cycles, .timeout = 180)
+{
+	const char *ver = fixture_go_versions()[0];
+	const char *fixture = fixture_path(*stripped ? "stacks-stripped" : "stacks", ver);
+	char *argv[] = { (char *)fixture, STRESS_SECONDS, NULL };
+	char line[128], expected[128], rounds[32];
+	unsigned long long sum = 0, n = 0;
+	double t0;
+	int cycles = 0;
+	struct child c;
+
+	require_bpf_privileges();
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "ready"));
+	t0 = mono_seconds();
+	/* 1 s with everything attached, then the session (and its uprobes) is gone. */
+	while (mono_seconds() - t0 < 28) {
+		struct goprof_session *s = attach_everything(c.pid);
+		double t1 = mono_seconds();
+
+		while (mono_seconds() - t1 < 1.0)
+			goprof_session_poll(s, 50);
+		goprof_session_free(s);
+		cycles++;
+		usleep(200 * 1000);
+	}
+	cr_assert(child_read_line(&c, line, sizeof(line)) &&
+		  sscanf(line, "checksum %llu %llu", &sum, &n) == 2, "fixture said '%s'", line);
+	cr_assert_eq(child_wait(&c), 0, "the fixture crashed under the probes");
+	snprintf(rounds, sizeof(rounds), "%llu", n);
+	run_unprofiled(fixture, rounds, expected, sizeof(expected));
+	cr_log_info("go%s%s: %d attach/free cycles, %llu rounds, %s (unprofiled: %s)", ver,
+		    *stripped ? " stripped" : "", cycles, n, line, expected);
+	cr_assert_str_eq(line, expected, "the fixture computed something else under the probes");
+	cr_assert_geq(cycles, 4, "only %d attach/free cycles in 28 s", cycles);
+}
