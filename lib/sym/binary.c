@@ -76,7 +76,7 @@ int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_fr
 }
 
 int gp_binary_lookup_hint(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max,
-			  int64_t *hint)
+			  struct gp_lookup_hint *hint)
 {
 	struct gp_go_frame gf[GP_MAX_FRAMES];
 	const struct gp_native_sym *ns;
@@ -337,7 +337,7 @@ static int symbolize_chunk(struct goprof_binary *bin, const uint64_t *addrs, siz
 {
 	struct goprof_frame fr[GP_MAX_FRAMES];
 	uint64_t lo = UINT64_MAX, hi = 0, prev_addr = 0;
-	int64_t hint = -1;
+	struct gp_lookup_hint hint = GP_LOOKUP_HINT_INIT;
 	size_t i, used = 0;
 	uint32_t prev_idx = 0;
 	int j, ret;

@@ -414,11 +414,15 @@ static inline __attribute__((always_inline)) bool read_uvarint(const uint8_t **p
 	return false;
 }
 
-bool gp_pclntab_pcvalue(const struct gp_pclntab *t, const struct gp_func *f, uint32_t off,
-			uint64_t pc, int32_t *val)
+/*
+ * pc-value decoding with an optional cursor: resumes where the cursor stopped when pc is
+ * at or after the cursor's range in the same table and function; records where it stops.
+ */
+static bool pcvalue_cursor(const struct gp_pclntab *t, const struct gp_func *f, uint32_t off, uint64_t pc,
+			   int32_t *val, struct gp_pcv_cursor *c)
 {
 	const uint8_t *p, *end;
-	uint64_t cur = f->entry;
+	uint64_t cur = f->entry, prev;
 	int32_t v = -1;
 	bool first = true;
 
@@ -427,8 +431,21 @@ bool gp_pclntab_pcvalue(const struct gp_pclntab *t, const struct gp_func *f, uin
 		return true; /* no table: no value */
 	if (off >= t->pctab.len)
 		return false;
-	p = t->pctab.p + off;
 	end = t->pctab.p + t->pctab.len;
+	if (c && c->off == off && c->entry == f->entry && pc >= c->lo) {
+		if (pc < c->hi) {
+			*val = c->val;
+			return true;
+		}
+		if (!c->p)
+			return true; /* beyond the end of the table */
+		p = c->p;
+		cur = c->hi;
+		v = c->val;
+		first = false;
+	} else {
+		p = t->pctab.p + off;
+	}
 	/* Each pair consumes at least 2 bytes, so the loop ends within the table. */
 	while (p < end) {
 		uint32_t uvdelta, pcdelta;
@@ -436,20 +453,36 @@ bool gp_pclntab_pcvalue(const struct gp_pclntab *t, const struct gp_func *f, uin
 
 		if (!read_uvarint(&p, end, &uvdelta))
 			return false;
-		if (uvdelta == 0 && !first)
+		if (uvdelta == 0 && !first) {
+			if (c) {
+				*c = (struct gp_pcv_cursor){ .entry = f->entry, .p = NULL, .lo = cur, .hi = cur,
+							     .off = off, .val = -1 };
+			}
 			return true; /* end of table: pc not covered */
+		}
 		if (!read_uvarint(&p, end, &pcdelta))
 			return false;
 		vdelta = (int32_t)(uvdelta >> 1) ^ -(int32_t)(uvdelta & 1);
 		v = (int32_t)((uint32_t)v + (uint32_t)vdelta);
+		prev = cur;
 		cur += (uint64_t)pcdelta * t->quantum;
 		first = false;
 		if (pc < cur) {
+			if (c) {
+				*c = (struct gp_pcv_cursor){ .entry = f->entry, .p = p, .lo = prev, .hi = cur,
+							     .off = off, .val = v };
+			}
 			*val = v;
 			return true;
 		}
 	}
 	return false;
+}
+
+bool gp_pclntab_pcvalue(const struct gp_pclntab *t, const struct gp_func *f, uint32_t off,
+			uint64_t pc, int32_t *val)
+{
+	return pcvalue_cursor(t, f, off, pc, val, NULL);
 }
 
 /* Inline tree bytes of f (NULL if none): 1.18+ offset from gofunc, 1.16 absolute pointer. */
@@ -485,7 +518,7 @@ int gp_pclntab_lookup(const struct gp_pclntab *t, uint64_t pc, struct gp_go_fram
 }
 
 int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max,
-			   int64_t *hint)
+			   struct gp_lookup_hint *hint)
 {
 	struct gp_go_frame tmp[GP_MAX_INLINE_DEPTH + 1];
 	struct gp_func f;
@@ -494,13 +527,13 @@ int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go
 	uint32_t inl_tab;
 	uint64_t cur = pc;
 	int32_t prev_ix = -1;
-	int64_t idx = hint ? gp_pclntab_find_hint(t, pc, *hint) : gp_pclntab_find(t, pc);
+	int64_t idx = hint ? gp_pclntab_find_hint(t, pc, hint->func) : gp_pclntab_find(t, pc);
 	int n = 0, i;
 
 	if (idx < 0)
 		return 0;
 	if (hint)
-		*hint = idx;
+		hint->func = idx;
 	if (gp_pclntab_func(t, (uint64_t)idx, &f))
 		return -GOPROF_ERRNO_CORRUPT;
 	tree = inline_tree(t, &f, &tree_len);
@@ -510,9 +543,12 @@ int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go
 		struct gp_go_frame *fr = &tmp[n];
 		bool lost_call_site = false;
 
-		if ((inl_tab && !gp_pclntab_pcvalue(t, &f, inl_tab, cur, &ix)) ||
-		    !gp_pclntab_pcvalue(t, &f, f.pcfile, cur, &fileno) ||
-		    !gp_pclntab_pcvalue(t, &f, f.pcln, cur, &line))
+		/* Cursors only for the looked-up PC: parent PCs jump backwards. */
+		struct gp_pcv_cursor *cs = hint && n == 0 ? hint->cur : NULL;
+
+		if ((inl_tab && !pcvalue_cursor(t, &f, inl_tab, cur, &ix, cs ? &cs[0] : NULL)) ||
+		    !pcvalue_cursor(t, &f, f.pcfile, cur, &fileno, cs ? &cs[1] : NULL) ||
+		    !pcvalue_cursor(t, &f, f.pcln, cur, &line, cs ? &cs[2] : NULL))
 			return -GOPROF_ERRNO_CORRUPT;
 		/*
 		 * The compiler leaves parentPc 0 when it dropped an inlined call's marker

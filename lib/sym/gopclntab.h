@@ -116,6 +116,29 @@ void gp_pclntab_free(struct gp_pclntab *t);
 
 /* Entry PC of function i (i <= nfunc: index nfunc gives the end PC). False if out of bounds. */
 bool gp_pclntab_entry(const struct gp_pclntab *t, uint64_t i, uint64_t *pc);
+/*
+ * Where the last decode of one pc-value table stopped, so that a later, higher PC in the
+ * same function continues from there instead of from the function entry.
+ */
+struct gp_pcv_cursor {
+	uint64_t entry;   /* function entry the cursor belongs to */
+	const uint8_t *p; /* next pair; NULL once the table ended at hi */
+	uint64_t lo, hi;  /* the decoded range [lo, hi) has value val */
+	uint32_t off;     /* table offset; 0: unused */
+	int32_t val;
+};
+
+/*
+ * State carried between lookups of ascending PCs (sorted batches, hot functions): the
+ * last function and the decode positions of its inline-index, file and line tables.
+ * Initialize with GP_LOOKUP_HINT_INIT; one per thread or batch.
+ */
+struct gp_lookup_hint {
+	int64_t func;
+	struct gp_pcv_cursor cur[3];
+};
+#define GP_LOOKUP_HINT_INIT { .func = -1 }
+
 /* Index of the function containing pc, or -1. */
 int64_t gp_pclntab_find(const struct gp_pclntab *t, uint64_t pc);
 /* The same, trying function hint (and the few after it) first: for ascending PCs. */
@@ -140,8 +163,8 @@ uint32_t gp_pclntab_pcdata(const struct gp_pclntab *t, const struct gp_func *f, 
  * number of frames written (0 if pc is in no function), or -GOPROF_ERRNO_CORRUPT.
  */
 int gp_pclntab_lookup(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max);
-/* The same with a search hint: *hint is a function index (or -1), updated to pc's function. */
+/* The same with a lookup hint (see struct gp_lookup_hint), updated for pc. */
 int gp_pclntab_lookup_hint(const struct gp_pclntab *t, uint64_t pc, struct gp_go_frame *frames, int max,
-			   int64_t *hint);
+			   struct gp_lookup_hint *hint);
 
 #endif

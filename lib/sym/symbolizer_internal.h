@@ -53,9 +53,9 @@ int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go);
  * or a negative error. Thread-safe.
  */
 int gp_binary_lookup(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max);
-/* The same with a function-index hint for ascending addresses (see gp_pclntab_lookup_hint). */
+/* The same with a lookup hint for ascending addresses (see struct gp_lookup_hint). */
 int gp_binary_lookup_hint(struct goprof_binary *bin, uint64_t vaddr, struct goprof_frame *frames, int max,
-			  int64_t *hint);
+			  struct gp_lookup_hint *hint);
 
 /* Maximum frames one address can produce. */
 #define GP_MAX_FRAMES (GP_MAX_INLINE_DEPTH + 1)

@@ -53,6 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		gp_pclntab_lookup(&t, end - 1, frames, 1);
+		/* Ascending PCs with a hint: the resumable pc-value cursors. */
+		{
+			struct gp_lookup_hint hint = GP_LOOKUP_HINT_INIT;
+			uint64_t step = (end - pc) / 512 + 1;
+
+			uint64_t a = pc;
+
+			for (int k = 0; k < 600 && a < end; k++) {
+				gp_pclntab_lookup_hint(&t, a, frames, GP_MAX_INLINE_DEPTH + 1, &hint);
+				if (a + step + (a & 3) < a)
+					break; /* wrapped around */
+				a += step + (a & 3);
+			}
+		}
 	}
 	gp_pclntab_free(&t);
 	return 0;

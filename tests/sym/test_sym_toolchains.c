@@ -115,7 +115,9 @@ static int batch_cb(const struct goprof_frame *f, void *ctx)
 	n = goprof_binary_symbolize_addr(c->bin, c->addrs[f->addr_index], single, 80, sizeof(single[0]));
 	if (n <= 0 || (int)f->frame_index >= n || f->nframes != (uint32_t)n || f->addr != c->addrs[f->addr_index] ||
 	    strcmp(single[f->frame_index].function, f->function) != 0 || single[f->frame_index].line != f->line ||
-	    single[f->frame_index].flags != f->flags)
+	    single[f->frame_index].flags != f->flags || single[f->frame_index].start_line != f->start_line ||
+	    (single[f->frame_index].file != f->file &&
+	     (!f->file || !single[f->frame_index].file || strcmp(single[f->frame_index].file, f->file) != 0)))
 		c->mismatches++;
 	c->frames++;
 	return 0;
