@@ -8,6 +8,7 @@
 # env:   GOPROF_BUILD_DIR (default build): where goprof and demo-app are built
 #        SOAK_INTERVAL (10), SOAK_WARMUP (seconds, default 10% of the run, at least 60)
 #        SOAK_OUT (directory for samples.tsv and the recording; default a temp dir)
+#        SOAK_RECORD_ARGS (default: --runtime, every runtime capability the CLI offers)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-1800}
@@ -21,6 +22,12 @@ out=${SOAK_OUT:-$(mktemp -d /tmp/goprof-soak-XXXXXX)}
 [ -x "$goprof" ] && [ -x "$demo" ] || { echo "soak: build first (meson compile -C $build): need $goprof and $demo" >&2; exit 1; }
 [ "$warmup" -lt "$duration" ] || { echo "soak: warm-up ${warmup}s is not shorter than the run" >&2; exit 1; }
 mkdir -p "$out"
+# Every capability: CPU always; goroutines, GC and heap through --runtime when the CLI has it.
+if [ -z "${SOAK_RECORD_ARGS+set}" ]; then
+	SOAK_RECORD_ARGS=
+	# grep -c reads all of the help text (grep -q could end the pipe early: SIGPIPE).
+	if "$goprof" record --help | grep -c -- '--runtime' >/dev/null; then SOAK_RECORD_ARGS=--runtime; fi
+fi
 
 demo_pid= prof_pid=
 cleanup() {
@@ -34,9 +41,11 @@ coproc DEMO { exec "$demo" -clients 4; }
 demo_pid=$DEMO_PID
 read -r line <&"${DEMO[0]}"
 case $line in listening*) ;; *) echo "soak: demo-app said: $line" >&2; exit 1 ;; esac
-echo "soak: demo-app pid $demo_pid ($line); profiling ${duration}s at ${hz} Hz; output in $out"
+echo "soak: demo-app pid $demo_pid ($line); profiling ${duration}s at ${hz} Hz" \
+	"${SOAK_RECORD_ARGS:+with $SOAK_RECORD_ARGS }into $out"
 
-"$build/examples/goprof/goprof" record -p "$demo_pid" -F "$hz" -d "$duration" -o "$out/record" \
+# shellcheck disable=SC2086
+"$goprof" record -p "$demo_pid" -F "$hz" -d "$duration" -o "$out/record" $SOAK_RECORD_ARGS \
 	>"$out/record.log" 2>&1 &
 prof_pid=$!
 tick=$(getconf CLK_TCK)
