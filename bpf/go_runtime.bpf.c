@@ -294,3 +294,66 @@ int go_mprof_free(struct pt_regs *ctx)
 		nstk = 0;
 	return emit_heap(ev, (__u32)nstk);
 }
+
+/* Scheduling latency, aggregated in the kernel per goroutine (the events are too many). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GP_MAX_SCHED_GOROUTINES);
+	__type(key, struct gp_goroutine_key);
+	__type(value, struct gp_sched_stats);
+} sched SEC(".maps");
+
+#define G_RUNNABLE 1
+#define G_RUNNING 2
+#define G_SCAN 0x1000
+
+static __always_inline __u32 log2_bucket_us(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 b = 0;
+
+	for (int i = 0; i < GP_SCHED_BUCKETS - 1 && us > 1; i++) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
+/* runtime.casgstatus(gp, oldval, newval): RAX, RBX, RCX. */
+SEC("uprobe")
+int go_casgstatus(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), gp = ctx->ax, now;
+	__u32 oldval = (__u32)ctx->bx & ~G_SCAN, newval = (__u32)ctx->cx & ~G_SCAN;
+	struct gp_goroutine_key key = { .pid = id >> 32 };
+	struct gp_sched_stats *st, init = {};
+	struct gp_target *t;
+
+	if (newval != G_RUNNABLE && !(oldval == G_RUNNABLE && newval == G_RUNNING))
+		return 0; /* only these two transitions matter; decide before the map lookups */
+	t = go_target(key.pid, GP_PROBE_SCHED);
+	if (!t)
+		return 0;
+	key.goid = goid_of(t, gp);
+	now = bpf_ktime_get_ns();
+	st = bpf_map_lookup_elem(&sched, &key);
+	if (newval == G_RUNNABLE) {
+		if (st) {
+			st->runnable_since = now;
+		} else {
+			init.runnable_since = now;
+			bpf_map_update_elem(&sched, &key, &init, BPF_ANY);
+		}
+		return 0;
+	}
+	if (!st || !st->runnable_since)
+		return 0;
+	now -= st->runnable_since;
+	st->runnable_since = 0;
+	st->count++;
+	st->total_ns += now;
+	if (now > st->max_ns)
+		st->max_ns = now;
+	st->hist[log2_bucket_us(now) & (GP_SCHED_BUCKETS - 1)]++;
+	return 0;
+}

@@ -104,6 +104,7 @@ enum gp_go_probe {
 	GP_PROBE_GOEXIT1,       /* runtime.goexit1 entry */
 	GP_PROBE_GC,            /* the GC and stop-the-world probes together */
 	GP_PROBE_HEAP,          /* runtime.mProf_Malloc and runtime.mProf_Free */
+	GP_PROBE_SCHED,         /* runtime.casgstatus */
 	GP_PROBE_NR,
 };
 
@@ -120,6 +121,24 @@ struct gp_newproc_event {
 	__u64 stack[GP_CREATION_STACK_DEPTH];
 };
 #define GP_NEWPROC_EVENT_SIZE(n) ((unsigned long)&((struct gp_newproc_event *)0)->stack[n])
+
+/* Scheduling latency per goroutine: runnable -> running, log2 microsecond buckets. */
+#define GP_SCHED_BUCKETS 32 /* a power of two: indexes are masked */
+#define GP_MAX_SCHED_GOROUTINES 65536
+
+struct gp_goroutine_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 goid;
+};
+
+struct gp_sched_stats {
+	__u64 runnable_since; /* CLOCK_MONOTONIC ns when it became runnable, 0 if not runnable */
+	__u64 count;          /* runnable -> running transitions */
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 hist[GP_SCHED_BUCKETS];
+};
 
 #define GP_HEAP_STACK_DEPTH 32
 

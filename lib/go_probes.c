@@ -161,6 +161,10 @@ static const struct probe_spec heap_probes[] = {
 	PROBE("runtime.mProf_Free", false, go_mprof_free),
 };
 
+static const struct probe_spec sched_probes[] = {
+	PROBE("runtime.casgstatus", false, go_casgstatus),
+};
+
 static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
 		      const struct probe_spec *specs, size_t n, enum gp_probe_set set)
 {
@@ -214,6 +218,8 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 				 GP_SET_GOROUTINES);
 	if (!err && gp->features & GOPROF_FEATURE_GC)
 		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
+	if (!err && gp->features & GOPROF_FEATURE_SCHED)
+		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
 	if (!err && gp->features & GOPROF_FEATURE_HEAP) {
 		if (memory_profiling_on(bin))
 			err = attach_set(gp, bin, path, heap_probes, ARRAY_SIZE(heap_probes), GP_SET_HEAP);
@@ -259,6 +265,7 @@ const char *gp_probe_set_name(enum gp_probe_set set)
 		[GP_SET_GOROUTINES] = "runtime.newproc/newproc1/goexit1 (goroutines)",
 		[GP_SET_GC] = "runtime.gcStart/gcMarkTermination/stop-start-the-world (GC)",
 		[GP_SET_HEAP] = "runtime.mProf_Malloc/mProf_Free (heap)",
+		[GP_SET_SCHED] = "runtime.casgstatus (scheduling latency)",
 	};
 
 	return set < GP_SET_NR ? names[set] : "?";
@@ -276,6 +283,8 @@ uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
 		return hits[GP_PROBE_GC];
 	case GP_SET_HEAP:
 		return hits[GP_PROBE_HEAP];
+	case GP_SET_SCHED:
+		return hits[GP_PROBE_SCHED];
 	default:
 		return 0;
 	}
@@ -303,7 +312,26 @@ bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set se
 		[GP_SET_GOROUTINES] = GOPROF_FEATURE_GOROUTINES,
 		[GP_SET_GC] = GOPROF_FEATURE_GC,
 		[GP_SET_HEAP] = GOPROF_FEATURE_HEAP,
+		[GP_SET_SCHED] = GOPROF_FEATURE_SCHED,
 	};
 
 	return (gp->features & feature_of[set]) && !gp->detached[set];
+}
+
+int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ctx)
+{
+	struct gp_goroutine_key key, next, *prev = NULL;
+	struct gp_sched_stats st;
+	int fd = bpf_map__fd(gp->skel->maps.sched), ret;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		ret = fn(&key, &st, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }

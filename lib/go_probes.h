@@ -7,6 +7,7 @@
 #ifndef GOPROF_GO_PROBES_H
 #define GOPROF_GO_PROBES_H
 
+#include "goprof_bpf.h"
 #include "internal.h"
 
 struct bpf_map;
@@ -38,6 +39,7 @@ enum gp_probe_set {
 	GP_SET_GOROUTINES = 0, /* runtime.newproc, newproc1 RETs, goexit1 */
 	GP_SET_GC,             /* GC and stop-the-world */
 	GP_SET_HEAP,           /* runtime.mProf_Malloc / mProf_Free */
+	GP_SET_SCHED,          /* runtime.casgstatus */
 	GP_SET_NR,
 };
 
@@ -48,6 +50,11 @@ GOPROF_HIDDEN uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_pr
 /* Removes every uprobe of a set and installs none of it on executables attached later. */
 GOPROF_HIDDEN void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set);
 GOPROF_HIDDEN bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set);
+
+/* Calls fn for every goroutine's scheduling-latency record (GOPROF_FEATURE_SCHED). */
+typedef int (*gp_sched_fn)(const struct gp_goroutine_key *key, const struct gp_sched_stats *st,
+			   void *ctx);
+GOPROF_HIDDEN int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ctx);
 
 /* Hits of each probe (GP_PROBE_*) summed over CPUs; hits[] has GP_PROBE_NR entries. */
 GOPROF_HIDDEN void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits);

@@ -276,19 +276,16 @@ struct group {
 	uint64_t count, sum_age, max_age;
 };
 
-static int add_group(struct gp_goroutines *t, struct goprof_profile *p, struct gp_loc_resolver *r,
-		     uint32_t stack_id, uint32_t pid, const struct group *grp)
+int gp_goroutines_add_site_sample(struct gp_goroutines *t, struct goprof_profile *p,
+				  struct gp_loc_resolver *r, uint32_t stack_id, uint32_t pid,
+				  const int64_t *values, const struct gp_label_in *labels,
+				  uint32_t nr_labels)
 {
 	uint32_t ids[GP_CREATION_STACK_DEPTH], n = 0;
-	int64_t values[2] = { (int64_t)grp->count, (int64_t)grp->sum_age };
-	struct gp_label_in labels[2] = {
-		{ .key = "pid", .num = pid },
-		{ .key = "oldest_age", .num = (int64_t)grp->max_age, .num_unit = "nanoseconds" },
-	};
-	struct gp_sample_in s = { .values = values, .labels = labels, .nr_labels = 2 };
+	struct gp_sample_in s = { .values = values, .labels = labels, .nr_labels = nr_labels };
 	int err;
 
-	if (stack_id) {
+	if (stack_id && stack_id <= t->nr_stacks) {
 		const struct stack *st = &t->stacks[stack_id - 1];
 
 		err = gp_loc_resolve_user_stack(r, pid, st->addrs, st->nr, true, ids, &n);
@@ -298,6 +295,38 @@ static int add_group(struct gp_goroutines *t, struct goprof_profile *p, struct g
 	s.locations = ids;
 	s.nr_locations = n;
 	return gp_profile_add_sample(p, &s);
+}
+
+static int add_group(struct gp_goroutines *t, struct goprof_profile *p, struct gp_loc_resolver *r,
+		     uint32_t stack_id, uint32_t pid, const struct group *grp)
+{
+	int64_t values[2] = { (int64_t)grp->count, (int64_t)grp->sum_age };
+	struct gp_label_in labels[2] = {
+		{ .key = "pid", .num = pid },
+		{ .key = "oldest_age", .num = (int64_t)grp->max_age, .num_unit = "nanoseconds" },
+	};
+
+	return gp_goroutines_add_site_sample(t, p, r, stack_id, pid, values, labels, 2);
+}
+
+uint32_t gp_goroutines_stack_of(const struct gp_goroutines *t, uint32_t pid, uint64_t goid)
+{
+	if (!t->nr_buckets)
+		return 0;
+	for (int32_t i = t->buckets[bucket_of(t, pid, goid)]; i >= 0; i = t->gs[i].next)
+		if (t->gs[i].pid == pid && t->gs[i].goid == goid)
+			return t->gs[i].stack_id;
+	return 0;
+}
+
+uint32_t gp_goroutines_nr_stacks(const struct gp_goroutines *t)
+{
+	return (uint32_t)t->nr_stacks;
+}
+
+uint32_t gp_goroutines_stack_pid(const struct gp_goroutines *t, uint32_t stack_id)
+{
+	return stack_id && stack_id <= t->nr_stacks ? t->stacks[stack_id - 1].pid : 0;
 }
 
 struct goprof_profile *gp_goroutines_snapshot(struct gp_goroutines *t, uint64_t now_ns,

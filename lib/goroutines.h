@@ -39,6 +39,21 @@ GOPROF_HIDDEN void gp_goroutines_forget_pid(struct gp_goroutines *t, uint32_t pi
 GOPROF_HIDDEN struct goprof_profile *gp_goroutines_snapshot(struct gp_goroutines *t,
 							    uint64_t now_ns, uint64_t min_age_ns);
 
+/* Creation stack of a live goroutine (1-based id), 0 if unknown. */
+GOPROF_HIDDEN uint32_t gp_goroutines_stack_of(const struct gp_goroutines *t, uint32_t pid, uint64_t goid);
+/* Number of distinct creation stacks so far (ids are 1..n). */
+GOPROF_HIDDEN uint32_t gp_goroutines_nr_stacks(const struct gp_goroutines *t);
+/* Process of creation stack stack_id. */
+GOPROF_HIDDEN uint32_t gp_goroutines_stack_pid(const struct gp_goroutines *t, uint32_t stack_id);
+
+struct gp_loc_resolver;
+struct gp_label_in;
+/* Adds a sample at creation stack stack_id (0: no stack) of pid to p, resolving through r. */
+GOPROF_HIDDEN int gp_goroutines_add_site_sample(struct gp_goroutines *t, struct goprof_profile *p,
+						struct gp_loc_resolver *r, uint32_t stack_id,
+						uint32_t pid, const int64_t *values,
+						const struct gp_label_in *labels, uint32_t nr_labels);
+
 GOPROF_HIDDEN void gp_goroutines_stats(const struct gp_goroutines *t, struct gp_goroutine_stats *st);
 
 #endif

@@ -24,6 +24,7 @@
 #include "gc_tracker.h"
 #include "heap_table.h"
 #include "probe_budget.h"
+#include "sched_latency.h"
 #include "goroutines.h"
 #include "internal.h"
 #include "perf_sampler.h"
@@ -52,6 +53,7 @@ struct goprof_session {
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_probe_budget budget;
+	uint32_t features;
 	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
@@ -91,7 +93,8 @@ static void libbpf_setup_once(void)
 	libbpf_set_print(libbpf_print);
 }
 
-#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP)
+#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
+			GOPROF_FEATURE_SCHED)
 #define PROBE_FEATURES KNOWN_FEATURES
 /* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
 #define GO_MEM_PROFILE_RATE (512 * 1024)
@@ -407,6 +410,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	if (!s->ringbuf)
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
 	gp_probe_budget_init(&s->budget, cfg->budget_bp);
+	s->features = cfg->features;
 	if (cfg->features & PROBE_FEATURES) {
 		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
 						s->skel->maps.lost, cfg->features);
@@ -852,6 +856,37 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_ses
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: the session was created "
 					    "without GOPROF_FEATURE_HEAP");
 	return gp_heap_table_snapshot(s->heap, GO_MEM_PROFILE_RATE);
+}
+
+GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
+					  struct goprof_sched_stats *out)
+{
+	struct goprof_sched_stats st = { .sz = sizeof(st) };
+
+	gp_clear_error();
+	if (!s || !out || pid < 0)
+		return gp_err(-EINVAL, "goprof_session_sched_stats: invalid argument");
+	if (out->sz < sizeof(out->sz))
+		return gp_err(-EINVAL, "goprof_session_sched_stats: stats->sz must be set to "
+				       "sizeof(struct goprof_sched_stats)");
+	if (!(s->features & GOPROF_FEATURE_SCHED))
+		return gp_err(-EINVAL, "goprof_session_sched_stats: the session was created without "
+				       "GOPROF_FEATURE_SCHED");
+	gp_sched_summary(s->go_probes, (uint32_t)pid, &st);
+	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
+	memcpy(out, &st, st.sz);
+	return 0;
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *s, uint32_t flags)
+{
+	gp_clear_error();
+	if (!s || flags)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: invalid argument");
+	if (!(s->features & GOPROF_FEATURE_SCHED))
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: the session was created "
+					    "without GOPROF_FEATURE_SCHED");
+	return gp_sched_by_site(s->go_probes, s->goroutines, s->sym);
 }
 
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct goprof_gc_stats *out)

@@ -34,6 +34,7 @@ struct record_args {
 	bool no_kernel;
 	uint32_t features;  /* GOPROF_FEATURE_* */
 	double leak_age_s;  /* goroutines older than this are reported as possible leaks */
+	double budget_pct;  /* overhead budget of the runtime probes, % of the targets' CPU */
 	double seconds;     /* 0: until Ctrl-C or the targets exit */
 	const char *out_dir;
 	char **command;     /* argv after "--", or NULL */
@@ -74,7 +75,10 @@ static void record_usage(FILE *out)
 		"      --leak-age SECS   report goroutines alive longer than SECS (default 5)\n"
 		"      --gc              GC cycles and stop-the-world pauses into events.jsonl\n"
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
-		"      --runtime         all three of the above\n"
+		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
+		"      --runtime         --goroutines --gc --heap --sched\n"
+		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
+		"                        targets' CPU (default 1)\n"
 		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
 		"\n"
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
@@ -94,6 +98,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "gc", no_argument, NULL, 'C' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
+		{ "sched", no_argument, NULL, 'S' },
+		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "leak-age", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -159,8 +165,20 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'H':
 			a->features |= GOPROF_FEATURE_HEAP;
 			break;
+		case 'S':
+			a->features |= GOPROF_FEATURE_SCHED;
+			break;
+		case 'B':
+			a->budget_pct = strtod(optarg, &end);
+			if (*end || a->budget_pct <= 0 || a->budget_pct > 100) {
+				fprintf(stderr, "goprof record: --overhead-budget needs a percentage in "
+						"(0, 100], got '%s'\n", optarg);
+				return -1;
+			}
+			break;
 		case 'R':
-			a->features |= GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP;
+			a->features |= GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC |
+				       GOPROF_FEATURE_HEAP | GOPROF_FEATURE_SCHED;
 			break;
 		case 'L':
 			a->leak_age_s = strtod(optarg, &end);
@@ -333,7 +351,8 @@ int cmd_record(int argc, char **argv)
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz,
 		    .user_stack_depth = a.user_depth,
 		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth,
-		    .features = a.features, .on_event = runtime_event, .ctx = &events);
+		    .features = a.features, .on_event = runtime_event, .ctx = &events,
+		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100));
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());

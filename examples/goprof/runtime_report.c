@@ -213,6 +213,40 @@ static int report_heap(struct goprof_session *s, const char *dir)
 	return rc;
 }
 
+static int report_sched(struct goprof_session *s, const char *dir, struct runtime_events *ev)
+{
+	struct goprof_sched_stats st = { .sz = sizeof(st) };
+	struct goprof_profile *p = goprof_session_snapshot_sched(s, 0);
+	struct site_list sites = { .value_index = 1, .value2_index = 0 };
+	int rc;
+
+	if (!p || goprof_session_sched_stats(s, 0, &st)) {
+		fprintf(stderr, "goprof record: scheduling latency: %s\n", goprof_last_error());
+		goprof_profile_free(p);
+		return -1;
+	}
+	rc = write_profile(p, dir, "sched.pb.gz");
+	goprof_profile_foreach_sample(p, collect_site, &sites);
+	printf("\nscheduling latency (runnable -> running): %llu waits of %u goroutines, p50 %.3f ms, "
+	       "p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", (unsigned long long)st.waits, st.goroutines,
+	       st.p50_ns / 1e6, st.p90_ns / 1e6, st.p99_ns / 1e6, st.max_ns / 1e6);
+	for (int i = 0; i < sites.n; i++)
+		printf("  %9.1f ms waited in %6lld waits by goroutines created at %s\n",
+		       sites.top[i].value / 1e6, (long long)sites.top[i].value2, sites.top[i].name);
+	if (ev->out) {
+		fprintf(ev->out, "{\"type\":\"sched_latency\",\"waits\":%llu,\"p50_ns\":%llu,"
+			"\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"hist_log2_us\":[",
+			(unsigned long long)st.waits, (unsigned long long)st.p50_ns,
+			(unsigned long long)st.p90_ns, (unsigned long long)st.p99_ns,
+			(unsigned long long)st.max_ns);
+		for (int i = 0; i < GOPROF_SCHED_HIST_BUCKETS; i++)
+			fprintf(ev->out, "%s%llu", i ? "," : "", (unsigned long long)st.hist[i]);
+		fprintf(ev->out, "]}\n");
+	}
+	goprof_profile_free(p);
+	return rc;
+}
+
 int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
 			 struct runtime_events *ev, uint64_t leak_age_ns)
 {
@@ -224,5 +258,7 @@ int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t fea
 		rc |= report_goroutines(s, dir, ev, leak_age_ns);
 	if (features & GOPROF_FEATURE_HEAP)
 		rc |= report_heap(s, dir);
+	if (features & GOPROF_FEATURE_SCHED)
+		rc |= report_sched(s, dir, ev);
 	return rc;
 }

@@ -167,6 +167,14 @@ struct goprof_session_opts {
  * note saying so. Enables goprof_session_snapshot_heap().
  */
 #define GOPROF_FEATURE_HEAP 0x4u
+/**
+ * Scheduling latency: time from runnable to running per goroutine, through a uprobe on
+ * runtime.casgstatus, aggregated in the kernel (log2 histograms). casgstatus runs on
+ * every scheduling event, so this is the probe the overhead budget removes first on busy
+ * programs. goprof_session_sched_stats(); with GOPROF_FEATURE_GOROUTINES also by creation
+ * site through goprof_session_snapshot_sched().
+ */
+#define GOPROF_FEATURE_SCHED 0x8u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -349,6 +357,42 @@ GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_session *session,
 							       uint32_t flags);
+
+/** Buckets of goprof_sched_stats.hist. */
+#define GOPROF_SCHED_HIST_BUCKETS 32
+
+/**
+ * Scheduling latency summary (GOPROF_FEATURE_SCHED). The caller sets @c sz; the library
+ * fills the fields within it. Percentiles are the upper bounds of log2 buckets.
+ */
+struct goprof_sched_stats {
+	uint32_t sz;           /**< set by the caller */
+	uint32_t goroutines;   /**< goroutines with at least one measured wait */
+	uint64_t waits;        /**< runnable -> running transitions measured */
+	uint64_t total_ns;     /**< their summed latency */
+	uint64_t p50_ns;       /**< median latency (bucket upper bound) */
+	uint64_t p90_ns;       /**< 90th percentile */
+	uint64_t p99_ns;       /**< 99th percentile */
+	uint64_t max_ns;       /**< longest wait */
+	/** hist[i]: waits of [2^i, 2^(i+1)) microseconds (bucket 0 includes < 1 us) */
+	uint64_t hist[GOPROF_SCHED_HIST_BUCKETS];
+};
+
+/**
+ * Reads the scheduling latency of process @p pid (0: all attached processes).
+ * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_SCHED not enabled).
+ */
+GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pid,
+					  struct goprof_sched_stats *stats);
+
+/**
+ * Scheduling latency by the goroutines' creation site (needs GOPROF_FEATURE_SCHED and
+ * GOPROF_FEATURE_GOROUTINES; goroutines created before the probes count with an empty
+ * stack): sample types waits/count and delay/nanoseconds, numeric label max_delay.
+ * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *session,
+								uint32_t flags);
 
 /** What the session knows about an attached process, handed to goprof_process_fn. */
 struct goprof_process_info {
