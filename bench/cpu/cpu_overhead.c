@@ -7,7 +7,9 @@
  *     (100 Hz), against the unprofiled run (median wall time of the fixed work);
  *   - the library's own CPU (user+sys of this process) while sampling, per sample and as
  *     a share of one core;
- *   - the BPF program's kernel time per sample (kernel.bpf_stats_enabled, via bpftool).
+ *   - the BPF program's kernel time per sample (kernel.bpf_stats_enabled, via bpftool);
+ *   - the slowdown of the Go runtime probes (goroutines, GC, heap; overhead budget left
+ *     at its default) with CPU sampling at 99 Hz, on the same allocation-heavy work.
  *
  * usage: cpu_overhead WORK_BINARY [ROUNDS] [ITERS]
  */
@@ -23,9 +25,9 @@
 
 #include <goprof/goprof.h>
 
-enum { BASE, GOPROF_99, GOPROF_999, GO_PPROF, NR_CONFIGS };
+enum { BASE, GOPROF_99, GOPROF_999, GO_PPROF, GOPROF_RUNTIME, NR_CONFIGS };
 static const char *const config_names[] = { "unprofiled", "libgoprof 99 Hz", "libgoprof 999 Hz",
-					     "runtime/pprof 100 Hz" };
+					     "runtime/pprof 100 Hz", "runtime probes" };
 
 #define MAX_ROUNDS 64
 
@@ -77,7 +79,7 @@ static void bpf_prog_stats(uint64_t *ns, uint64_t *cnt)
 static int run_once(const char *work, const char *iters, int config, struct run *r)
 {
 	char *argv[] = { (char *)work, "-iters", (char *)iters, NULL, NULL, NULL };
-	unsigned hz = config == GOPROF_99 ? 99 : config == GOPROF_999 ? 999 : 0;
+	unsigned hz = config == GOPROF_99 || config == GOPROF_RUNTIME ? 99 : config == GOPROF_999 ? 999 : 0;
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_session *s = NULL;
 	int out[2], gate[2], status;
@@ -90,7 +92,9 @@ static int run_once(const char *work, const char *iters, int config, struct run 
 		argv[4] = "-";
 	}
 	if (hz) {
-		GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = hz);
+		GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = hz,
+			    .features = config == GOPROF_RUNTIME ? GOPROF_FEATURE_GOROUTINES |
+				    GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP : 0);
 		s = goprof_session_new(&opts);
 		if (!s) {
 			fprintf(stderr, "cpu_overhead: %s\n", goprof_last_error());
@@ -196,8 +200,9 @@ int main(int argc, char **argv)
 				bpf_runs += r.bpf_runs;
 			}
 		}
-		printf("  round %d: %.3f s unprofiled, %.3f s at 99 Hz, %.3f s at 999 Hz, %.3f s runtime/pprof\n",
-		       i + 1, target[BASE][i], target[GOPROF_99][i], target[GOPROF_999][i], target[GO_PPROF][i]);
+		printf("  round %d: %.3f s unprofiled, %.3f s at 99 Hz, %.3f s at 999 Hz, %.3f s runtime/pprof, "
+		       "%.3f s runtime probes\n", i + 1, target[BASE][i], target[GOPROF_99][i],
+		       target[GOPROF_999][i], target[GO_PPROF][i], target[GOPROF_RUNTIME][i]);
 	}
 	if (stats_knob) {
 		rewind(stats_knob);
@@ -212,7 +217,7 @@ int main(int argc, char **argv)
 		double m = median(target[c], rounds);
 
 		printf("%-22s %10.3f %9.2f%% ", config_names[c], m, 100.0 * (m / base - 1));
-		if (c == GOPROF_99 || c == GOPROF_999)
+		if (c == GOPROF_99 || c == GOPROF_999 || c == GOPROF_RUNTIME)
 			printf("%16.1f %13.2f%%\n", median(cpu_per_sample[c], rounds),
 			       median(core_share[c], rounds));
 		else
