@@ -60,6 +60,8 @@ start=$(date +%s.%N) last_ticks=$(cpu_ticks "$prof_pid") last_t=$start
 while sleep "$interval"; do
 	kill -0 "$prof_pid" 2>/dev/null || break
 	now=$(date +%s.%N)
+	# Past the recording's end goprof stops, detaches and writes its reports: not steady state.
+	awk -v s="$start" -v n="$now" -v d="$duration" 'BEGIN { exit !(n - s >= d) }' && break
 	ticks=$(cpu_ticks "$prof_pid" 2>/dev/null) || break
 	rss=$(rss_kib "$prof_pid" 2>/dev/null) || break
 	fds=$(fd_count "$prof_pid" 2>/dev/null) || break
