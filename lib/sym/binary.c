@@ -24,6 +24,17 @@ int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data
 		gp_binary_fini(bin);
 		return err;
 	}
+	/* pprof and OTLP name mappings by build ID: GNU's in hex, else Go's. */
+	{
+		const uint8_t *id;
+		size_t n = gp_elf_gnu_build_id(&bin->elf, &id), i;
+
+		if (n && n <= 64)
+			for (i = 0; i < n; i++)
+				snprintf(bin->build_id_hex + 2 * i, 3, "%02x", id[i]);
+		else if (bin->go_build_id)
+			gp_strlcpy(bin->build_id_hex, bin->go_build_id, sizeof(bin->build_id_hex));
+	}
 	return 0;
 }
 

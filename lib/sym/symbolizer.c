@@ -246,26 +246,22 @@ static uint64_t to_vaddr(const struct goprof_binary *bin, const struct gp_mappin
 	return file_off + bin->elf.first_load_vaddr;
 }
 
-int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct goprof_frame *frames, int max)
+/* The mapping of ip in pid, its binary resolved (lock held). 0, or a negative error. */
+static int locate(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct gp_mapping **out)
 {
 	struct proc_entry *p;
 	struct gp_mapping *m;
-	struct goprof_binary *bin;
-	uint64_t vaddr;
-	int err, n, i;
+	int err;
 
-	pthread_mutex_lock(&sym->lock);
+	*out = NULL;
 	p = find_proc(sym, pid);
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p) {
-			pthread_mutex_unlock(&sym->lock);
+		if (!p)
 			return gp_err(-ENOMEM, "out of memory");
-		}
 		err = gp_maps_read(&p->maps, pid);
 		if (err) {
 			free(p);
-			pthread_mutex_unlock(&sym->lock);
 			return err;
 		}
 		p->pid = pid;
@@ -287,6 +283,48 @@ int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct
 		/* Resolve each mapping once: later lookups cost no system call. */
 		m->binary = strcmp(m->path, "[vdso]") == 0 ? vdso_binary(sym) : mapping_binary(sym, pid, m);
 		m->resolved = true;
+	}
+	*out = m;
+	return 0;
+}
+
+int gp_symbolize_pid_mapping(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct gp_mapping_info *out)
+{
+	struct gp_mapping *m;
+	struct goprof_binary *bin;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&sym->lock);
+	err = locate(sym, pid, ip, &m);
+	if (!err && m) {
+		bin = m->binary;
+		out->start = m->start;
+		out->end = m->end;
+		out->file_offset = m->offset;
+		/* Binaries outlive the maps; their path is the process's view of the file. */
+		out->path = bin ? bin->elf.path : NULL;
+		out->build_id = bin ? bin->build_id_hex : "";
+		out->bin = bin;
+	}
+	pthread_mutex_unlock(&sym->lock);
+	if (err)
+		return err;
+	return m ? 1 : 0;
+}
+
+int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct goprof_frame *frames, int max)
+{
+	struct gp_mapping *m;
+	struct goprof_binary *bin;
+	uint64_t vaddr;
+	int err, n, i;
+
+	pthread_mutex_lock(&sym->lock);
+	err = locate(sym, pid, ip, &m);
+	if (err) {
+		pthread_mutex_unlock(&sym->lock);
+		return err;
 	}
 	bin = m ? m->binary : NULL;
 	vaddr = bin ? to_vaddr(bin, m, ip) : 0;

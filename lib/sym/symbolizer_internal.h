@@ -37,6 +37,7 @@ struct goprof_binary {
 	struct gp_native_syms native;
 	struct gp_dwarf_lines lines;
 	void *vdso_copy; /* the [vdso] binary's private image, freed with it */
+	char build_id_hex[132]; /* GNU build ID in hex (or the Go build ID), computed at open */
 };
 
 /* Opens path (or an in-memory image when data != NULL) into bin; 0 or negative errno. */
@@ -71,6 +72,21 @@ struct goprof_symbolizer;
  */
 int gp_symbolize_pid(struct goprof_symbolizer *sym, int pid, uint64_t ip,
 		     struct goprof_frame *frames, int max);
+/* The mapping of a process address, for pprof's Mapping table (see gp_symbolize_pid_mapping). */
+struct gp_mapping_info {
+	uint64_t start, end;   /* run-time range of the mapping */
+	uint64_t file_offset;  /* file offset of start */
+	const char *path;      /* the file as the process sees it; valid until the symbolizer is freed */
+	const char *build_id;  /* GNU build ID in hex, else the Go build ID, else "" */
+	struct goprof_binary *bin; /* NULL if the file could not be opened */
+};
+
+/*
+ * Describes the mapping of pid that contains ip. Returns 1, 0 if ip is in no file
+ * mapping, or a negative error (as gp_symbolize_pid). Thread-safe.
+ */
+int gp_symbolize_pid_mapping(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct gp_mapping_info *out);
+
 /* Number of distinct binaries the symbolizer has opened (tests check cache sharing). */
 size_t gp_symbolizer_nbinaries(struct goprof_symbolizer *sym);
 /* Frame of one kernel address; returns 1, 0 if unknown, or a negative error. */

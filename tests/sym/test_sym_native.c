@@ -201,6 +201,22 @@ Test(sym_native, running_pie_processes_share_one_binary, .timeout = 60)
 	cr_expect_gt(gp_symbolize_pid(sym, p1, a1, fr, 8), 0);
 	cr_expect_eq(fr[0].addr, a1);
 	cr_expect_eq(fr[0].vaddr, fr[0].func_addr, "entry's link-time address");
+	/* The mapping, as a pprof Mapping needs it: range, offset, file, build ID. */
+	{
+		struct gp_mapping_info mi;
+		struct goprof_binary *bin = goprof_binary_open(p, NULL);
+		uint8_t id[64];
+		char hex[160] = "";
+		int n = goprof_binary_gnu_build_id(bin, id, sizeof(id));
+
+		for (int i = 0; i < n && i < 64; i++)
+			sprintf(hex + 2 * i, "%02x", id[i]);
+		cr_assert_eq(gp_symbolize_pid_mapping(sym, p1, a1, &mi), 1, "%s", goprof_last_error());
+		cr_expect(mi.start <= a1 && a1 < mi.end);
+		cr_expect(mi.path && strstr(mi.path, "symfix-") != NULL, "path %s", mi.path);
+		cr_expect_str_eq(mi.build_id, n > 0 ? hex : goprof_binary_go_build_id(bin));
+		goprof_binary_free(bin);
+	}
 	fclose(c1);
 	fclose(c2);
 	waitpid(p1, NULL, 0);
