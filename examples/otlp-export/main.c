@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = hz);
 		GOPROF_OPTS(goprof_profile_write_opts, wo, .service_name = service, .pid = pid);
 
+		start = now_ms();
 		s = goprof_session_new(&so);
 		if (!s || goprof_session_start(s) || goprof_session_attach_pid(s, pid, NULL)) {
 			fprintf(stderr, "goprof: %s\n", goprof_last_error());
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
 		}
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
-		printf("exporting pid %d to %s every %lld ms\n", pid, url, interval);
+		printf("exporting pid %d to %s every %lld ms (session ready in %lld ms)\n", pid, url,
+		       interval, now_ms() - start);
 		fflush(stdout);
 		start = now_ms();
 		next = start + interval;

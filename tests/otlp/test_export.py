@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+"""examples/otlp-export against a loopback OTLP/HTTP receiver started here.
+
+The receiver (http.server on 127.0.0.1) gunzips every body and decodes it with
+`protoc --decode` against tests/otlp/otlp_profiles_v1_11.proto. Scenarios:
+  flaky  - answers 503 twice, then 200: the exporter must retry and deliver everything;
+           the profiles must name the process and hold main.hot, and the CPU time they
+           add up to must match the CPU time the fixture reports for itself.
+  slow   - takes 1.5 s per request with a queue of 1 and 100 ms intervals: requests are
+           dropped and counted, and the profiler is not slowed down (ends on time).
+  down   - nothing listens: retries are bounded, everything counted as failed, no hang.
+
+usage: test_export.py EXPORTER   (env: GOPROF_OTLP_TEST_DIR, GOPROF_FIXTURES,
+                                  GOPROF_GO_VERSIONS; CI=true turns skips into failures)
+Exit 0 pass, 77 skip, 1 fail.
+"""
+import gzip
+import http.server
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+REQ = "opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest"
+HERE = os.environ["GOPROF_OTLP_TEST_DIR"]
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def skip(why):
+    if os.environ.get("CI") == "true":
+        fail("CI must not skip: " + why)
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    def __init__(self, mode):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.mode, self.posts, self.decoded, self.lock = mode, [], [], threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d/v1development/profiles" % self.server_address[1]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        srv = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with srv.lock:
+            n = len(srv.posts)
+            srv.posts.append((self.path, dict(self.headers), body))
+        if srv.mode == "flaky" and n < 2:
+            return self.answer(503)
+        if srv.mode == "slow":
+            time.sleep(1.5)
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        res = subprocess.run(["protoc", "--decode=" + REQ, "-I", HERE,
+                              "otlp_profiles_v1_11.proto"], input=body, capture_output=True)
+        with srv.lock:
+            srv.decoded.append(res.stdout.decode() if res.returncode == 0
+                               else "DECODE ERROR " + res.stderr.decode())
+        self.answer(200 if res.returncode == 0 else 400)
+
+    def answer(self, code):
+        # An empty ExportProfilesServiceResponse is a valid protobuf body.
+        self.send_response(code)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def run(exporter, fixture, url, seconds, *args):
+    """Runs the fixture and the exporter on it; returns (stats dict, fixture cpu ns, wall s)."""
+    child = subprocess.Popen([fixture, "-seconds", str(seconds), "-workers", "2"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        check(child.stdout.readline().strip() == "ready", "fixture did not start")
+        t0 = time.monotonic()
+        ex = subprocess.run([exporter, "--pid", str(child.pid), "--url", url, "--hz", "99",
+                             *args], capture_output=True, text=True, timeout=60)
+        wall = time.monotonic() - t0
+        done = child.stdout.readline().split()
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if ex.returncode != 0 and ("permission" in ex.stderr.lower()
+                               or "operation not permitted" in ex.stderr.lower()):
+        skip(ex.stderr.strip())
+    check(ex.returncode == 0, "exporter failed (%d): %s" % (ex.returncode, ex.stderr))
+    m = re.search(r"export: enqueued (\d+) sent (\d+) dropped (\d+) failed (\d+) retries (\d+) "
+                  r"bytes (\d+)", ex.stdout)
+    check(m, "no stats line in: " + ex.stdout)
+    st = dict(zip(["enqueued", "sent", "dropped", "failed", "retries", "bytes"],
+                  map(int, m.groups())))
+    cpu_ns = int(done[3]) if len(done) >= 4 and done[0] == "done" else 0
+    ready = re.search(r"session ready in (\d+) ms", ex.stdout)
+    print("  %s: %s (wall %.1f s, session ready in %s ms)"
+          % (url, st, wall, ready.group(1) if ready else "?"))
+    return st, cpu_ns, wall, child.pid
+
+
+def profile_cpu_ns(text):
+    """Sum of the cpu/nanoseconds Profile's values in one decoded request."""
+    strings = re.findall(r'^\s*string_table: "(.*)"$', text, re.M)
+    total = 0
+    for prof in re.split(r"\n    profiles \{\n", text)[1:]:
+        m = re.match(r"\s*sample_type \{\s*type_strindex: (\d+)", prof)
+        if m and strings[int(m.group(1))] == "cpu":
+            body = prof.split("\n    }\n", 1)[0]
+            total += sum(int(v) for v in re.findall(r"^\s+values: (-?\d+)$", body, re.M))
+    return total
+
+
+def main():
+    exporter = sys.argv[1]
+    versions = os.environ.get("GOPROF_GO_VERSIONS", "").split()
+    fixture = os.path.join(os.environ["GOPROF_FIXTURES"], "split-go" + versions[0])
+    check(os.access(fixture, os.X_OK), "no fixture " + fixture)
+    if subprocess.run(["protoc", "--version"], capture_output=True).returncode:
+        skip("protoc is not installed")
+
+    # flaky: retries deliver everything.
+    rx = Receiver("flaky")
+    st, cpu_ns, wall, pid = run(exporter, fixture, rx.url, 4, "--interval-ms", "500",
+                                "--service", "export-test", "--backoff-ms", "50")
+    rx.shutdown()
+    check(st["failed"] == 0 and st["dropped"] == 0, "flaky: lost requests: %s" % st)
+    check(st["retries"] == 2, "flaky: expected 2 retries after two 503s: %s" % st)
+    check(st["sent"] == st["enqueued"] >= 3, "flaky: %s" % st)
+    check(len(rx.posts) == st["sent"] + 2, "receiver saw %d POSTs" % len(rx.posts))
+    for path, headers, _ in rx.posts:
+        check(path == "/v1development/profiles", "path " + path)
+        check(headers.get("Content-Type") == "application/x-protobuf", "content type")
+        check(headers.get("Content-Encoding") == "gzip", "not gzip")
+    check(all(not d.startswith("DECODE ERROR") for d in rx.decoded),
+          "protoc could not decode a body: %s" % [d[:300] for d in rx.decoded])
+    for d in rx.decoded:
+        check('string_value: "export-test"' in d, "service.name missing")
+        check(re.search(r'key: "process.pid"\s+value \{\s+int_value: %d' % pid, d),
+              "process.pid %d missing" % pid)
+    joined = "\n".join(rx.decoded)
+    check('string_table: "main.hot"' in joined, "main.hot in no request")
+    check('string_value: "go"' in joined, "no Go frames typed as go")
+    sampled = sum(profile_cpu_ns(d) for d in rx.decoded)
+    print("  CPU time in the exported profiles %.2f s, fixture's own %.2f s"
+          % (sampled / 1e9, cpu_ns / 1e9))
+    check(cpu_ns > 0, "fixture reported no CPU time")
+    check(0.5 < sampled / cpu_ns < 1.5, "exported CPU %d ns vs fixture %d ns" % (sampled, cpu_ns))
+
+    # slow: the queue overflows, drops are counted, the profiler keeps its pace.
+    rx = Receiver("slow")
+    st, _, wall, _ = run(exporter, fixture, rx.url, 2, "--interval-ms", "100", "--queue", "1")
+    rx.shutdown()
+    check(st["dropped"] > 0, "slow: nothing dropped with a 1-slot queue: %s" % st)
+    check(st["enqueued"] + st["dropped"] >= 15, "slow: intervals missing: %s" % st)
+    check(st["sent"] >= 1, "slow: %s" % st)
+    # 2 s of profiling + at most the 5 s flush; a blocked profiler would take ~30 s.
+    check(wall < 9, "slow: the exporter took %.1f s" % wall)
+
+    # down: nothing listens on the port.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    st, _, wall, _ = run(exporter, fixture, "http://127.0.0.1:%d/v1development/profiles" % port,
+                         1, "--interval-ms", "400", "--retries", "2", "--backoff-ms", "20")
+    check(st["sent"] == 0 and st["failed"] == st["enqueued"] >= 2, "down: %s" % st)
+    check(st["retries"] == 2 * st["failed"], "down: retries not bounded at 2: %s" % st)
+    check(wall < 8, "down: took %.1f s" % wall)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
