@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 
+#include "goprof/error.h"
 #include "internal.h"
 #include "sym/kallsyms.h"
 #include "sym/proc_maps.h"
@@ -44,8 +46,23 @@ struct goprof_symbolizer {
 	struct goprof_binary *vdso;
 	bool kallsyms_tried;
 	int kallsyms_err;
+	char kallsyms_msg[256]; /* why loading failed, repeated to every caller */
 	struct gp_kallsyms ksyms;
+	uint64_t kallsyms_loaded_ns;
+	/* Tables replaced by a reload: kept because frames handed out point into them. */
+	struct gp_kallsyms *old_ksyms;
+	size_t nold_ksyms;
 };
+
+#define KALLSYMS_RELOAD_NS (5ull * 1000000000ull) /* at most one reload per 5 s */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 GOPROF_API struct goprof_symbolizer *goprof_symbolizer_new(const struct goprof_symbolizer_opts *opts)
 {
@@ -102,6 +119,9 @@ GOPROF_API void goprof_symbolizer_free(struct goprof_symbolizer *sym)
 	}
 	goprof_binary_free(sym->vdso);
 	gp_kallsyms_free(&sym->ksyms);
+	for (size_t k = 0; k < sym->nold_ksyms; k++)
+		gp_kallsyms_free(&sym->old_ksyms[k]);
+	free(sym->old_ksyms);
 	free(sym->kallsyms_path);
 	pthread_mutex_destroy(&sym->lock);
 	free(sym);
@@ -343,32 +363,70 @@ static int load_kallsyms(struct goprof_symbolizer *sym)
 	pthread_mutex_lock(&sym->lock);
 	if (!sym->kallsyms_tried) {
 		sym->kallsyms_err = gp_kallsyms_load(&sym->ksyms, sym->kallsyms_path);
+		if (sym->kallsyms_err)
+			gp_strlcpy(sym->kallsyms_msg, goprof_last_error(), sizeof(sym->kallsyms_msg));
 		sym->kallsyms_tried = true;
+		sym->kallsyms_loaded_ns = now_ns();
 	}
 	pthread_mutex_unlock(&sym->lock);
 	if (sym->kallsyms_err)
-		return gp_err(sym->kallsyms_err, "kernel symbols from %s unavailable", sym->kallsyms_path);
+		return gp_err(sym->kallsyms_err, "kernel symbols unavailable: %s", sym->kallsyms_msg);
 	return 0;
+}
+
+/*
+ * A kernel address we cannot place may belong to a module loaded after kallsyms was read:
+ * read it again (rate-limited), keeping the old table alive for frames already handed out.
+ */
+static const struct gp_ksym *reload_and_find(struct goprof_symbolizer *sym, uint64_t ip, struct gp_kallsyms **ks)
+{
+	struct gp_kallsyms fresh, *old;
+	uint64_t t = now_ns();
+
+	if (t - sym->kallsyms_loaded_ns < KALLSYMS_RELOAD_NS)
+		return NULL;
+	sym->kallsyms_loaded_ns = t;
+	if (gp_kallsyms_load(&fresh, sym->kallsyms_path) != 0)
+		return NULL;
+	old = realloc(sym->old_ksyms, (sym->nold_ksyms + 1) * sizeof(*old));
+	if (!old) {
+		gp_kallsyms_free(&fresh);
+		return NULL;
+	}
+	sym->old_ksyms = old;
+	sym->old_ksyms[sym->nold_ksyms++] = sym->ksyms;
+	sym->ksyms = fresh;
+	*ks = &sym->ksyms;
+	return gp_kallsyms_find(&sym->ksyms, ip);
 }
 
 int gp_symbolize_kernel(struct goprof_symbolizer *sym, uint64_t ip, struct goprof_frame *frame)
 {
 	const struct gp_ksym *k;
+	struct gp_kallsyms *ks;
 	int err = load_kallsyms(sym);
 
 	if (err)
 		return err;
-	k = gp_kallsyms_find(&sym->ksyms, ip);
+	/* The lock guards against a concurrent reload swapping the table. */
+	pthread_mutex_lock(&sym->lock);
+	ks = &sym->ksyms;
+	k = gp_kallsyms_find(ks, ip);
 	if (!k)
+		k = reload_and_find(sym, ip, &ks);
+	if (!k) {
+		pthread_mutex_unlock(&sym->lock);
 		return 0;
+	}
 	memset(frame, 0, sizeof(*frame));
 	frame->sz = sizeof(*frame);
 	frame->kind = GOPROF_FRAME_KIND_KERNEL;
 	frame->nframes = 1;
 	frame->addr = frame->vaddr = ip;
 	frame->func_addr = k->addr;
-	frame->function = gp_ksym_name(&sym->ksyms, k);
-	frame->module = gp_ksym_module(&sym->ksyms, k);
+	frame->function = gp_ksym_name(ks, k);
+	frame->module = gp_ksym_module(ks, k);
+	pthread_mutex_unlock(&sym->lock);
 	return 1;
 }
 

@@ -435,3 +435,43 @@ Test(sym_native, vdso_of_a_process, .timeout = 30)
 	fprintf(stderr, "vdso: %s = dladdr %s\n", fr[0].function, dl.dli_sname);
 	goprof_symbolizer_free(sym);
 }
+
+static char *write_text(const char *text)
+{
+	char *p = strdup("/tmp/symt-kallsyms-XXXXXX");
+	int fd = mkstemp(p);
+
+	cr_assert(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	return p;
+}
+
+/* kallsyms_path: module names, and hidden addresses (kptr_restrict) as a clear error. */
+Test(sym_native, kallsyms_file_formats)
+{
+	char *hidden = write_text("0000000000000000 T _text\n0000000000000000 t foo\n");
+	char *shown = write_text("ffffffff81000000 T _text\nffffffff81000100 t foo\nffffffff81000200 D data\n"
+				 "ffffffffc0000000 t modfn\t[mymod]\nffffffffc0000100 t modfn2\t[mymod]\n");
+	struct goprof_symbolizer_opts o1 = { .sz = sizeof(o1), .kallsyms_path = hidden };
+	struct goprof_symbolizer_opts o2 = { .sz = sizeof(o2), .kallsyms_path = shown };
+	struct goprof_symbolizer *s1 = goprof_symbolizer_new(&o1), *s2 = goprof_symbolizer_new(&o2);
+	struct goprof_frame f;
+
+	cr_assert(s1 && s2);
+	cr_expect_eq(gp_symbolize_kernel(s1, 0xffffffff81000105ull, &f), -EACCES);
+	cr_expect(strstr(goprof_last_error(), "kptr_restrict"), "%s", goprof_last_error());
+	cr_assert_eq(gp_symbolize_kernel(s2, 0xffffffff81000105ull, &f), 1);
+	cr_expect_str_eq(f.function, "foo");
+	cr_expect_str_eq(f.module, "[kernel]");
+	cr_expect_eq(f.func_addr, 0xffffffff81000100ull);
+	cr_assert_eq(gp_symbolize_kernel(s2, 0xffffffffc0000110ull, &f), 1);
+	cr_expect_str_eq(f.function, "modfn2");
+	cr_expect_str_eq(f.module, "[mymod]");
+	cr_expect_eq(gp_symbolize_kernel(s2, 0x1000, &f), 0, "below every symbol");
+	goprof_symbolizer_free(s1);
+	goprof_symbolizer_free(s2);
+	unlink(hidden);
+	unlink(shown);
+	free(hidden);
+	free(shown);
+}
