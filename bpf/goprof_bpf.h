@@ -95,6 +95,7 @@ enum gp_record_type {
 	GP_REC_STW_STARTED = 12,      /* runtime.startTheWorldWithSema returns */
 	GP_REC_HEAP_ALLOC = 13,       /* runtime.mProf_Malloc: a sampled allocation (our stack) */
 	GP_REC_HEAP_FREE = 14,        /* runtime.mProf_Free: a sampled object freed (the bucket's stack) */
+	GP_REC_ALLOC_EXACT = 15,      /* runtime.mallocgc: every allocation (opt-in, expensive) */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -105,6 +106,7 @@ enum gp_go_probe {
 	GP_PROBE_GC,            /* the GC and stop-the-world probes together */
 	GP_PROBE_HEAP,          /* runtime.mProf_Malloc and runtime.mProf_Free */
 	GP_PROBE_SCHED,         /* runtime.casgstatus */
+	GP_PROBE_MALLOCGC,      /* runtime.mallocgc (opt-in per-allocation mode) */
 	GP_PROBE_NR,
 };
 

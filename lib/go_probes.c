@@ -161,6 +161,10 @@ static const struct probe_spec heap_probes[] = {
 	PROBE("runtime.mProf_Free", false, go_mprof_free),
 };
 
+static const struct probe_spec alloc_probes[] = {
+	PROBE("runtime.mallocgc", false, go_mallocgc),
+};
+
 static const struct probe_spec sched_probes[] = {
 	PROBE("runtime.casgstatus", false, go_casgstatus),
 };
@@ -218,6 +222,8 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 				 GP_SET_GOROUTINES);
 	if (!err && gp->features & GOPROF_FEATURE_GC)
 		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
+	if (!err && gp->features & GOPROF_FEATURE_ALLOCS)
+		err = attach_set(gp, bin, path, alloc_probes, ARRAY_SIZE(alloc_probes), GP_SET_ALLOCS);
 	if (!err && gp->features & GOPROF_FEATURE_SCHED)
 		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
 	if (!err && gp->features & GOPROF_FEATURE_HEAP) {
@@ -266,6 +272,7 @@ const char *gp_probe_set_name(enum gp_probe_set set)
 		[GP_SET_GC] = "runtime.gcStart/gcMarkTermination/stop-start-the-world (GC)",
 		[GP_SET_HEAP] = "runtime.mProf_Malloc/mProf_Free (heap)",
 		[GP_SET_SCHED] = "runtime.casgstatus (scheduling latency)",
+		[GP_SET_ALLOCS] = "runtime.mallocgc (every allocation)",
 	};
 
 	return set < GP_SET_NR ? names[set] : "?";
@@ -285,6 +292,8 @@ uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
 		return hits[GP_PROBE_HEAP];
 	case GP_SET_SCHED:
 		return hits[GP_PROBE_SCHED];
+	case GP_SET_ALLOCS:
+		return hits[GP_PROBE_MALLOCGC];
 	default:
 		return 0;
 	}
@@ -313,6 +322,7 @@ bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set se
 		[GP_SET_GC] = GOPROF_FEATURE_GC,
 		[GP_SET_HEAP] = GOPROF_FEATURE_HEAP,
 		[GP_SET_SCHED] = GOPROF_FEATURE_SCHED,
+		[GP_SET_ALLOCS] = GOPROF_FEATURE_ALLOCS,
 	};
 
 	return (gp->features & feature_of[set]) && !gp->detached[set];

@@ -40,6 +40,7 @@ enum gp_probe_set {
 	GP_SET_GC,             /* GC and stop-the-world */
 	GP_SET_HEAP,           /* runtime.mProf_Malloc / mProf_Free */
 	GP_SET_SCHED,          /* runtime.casgstatus */
+	GP_SET_ALLOCS,         /* runtime.mallocgc (opt-in) */
 	GP_SET_NR,
 };
 

@@ -108,9 +108,13 @@ int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev, c
 {
 	uint32_t ids[GP_HEAP_STACK_DEPTH], n = 0, first = 0;
 	int64_t size = (int64_t)ev->size;
-	int64_t alloc[4] = { 1, size, 1, size }, release[4] = { 0, 0, -1, -size };
-	struct gp_sample_in s = { .values = ev->type == GP_REC_HEAP_ALLOC ? alloc : release,
-				  .comm = process_name };
+	int64_t alloc[4] = { 1, size, 1, size }, release[4] = { 0, 0, -1, -size },
+		exact[4] = { 1, size, 0, 0 }; /* no frees are seen in the per-allocation mode */
+	struct gp_sample_in s = {
+		.values = ev->type == GP_REC_HEAP_ALLOC ? alloc : ev->type == GP_REC_ALLOC_EXACT ? exact
+											      : release,
+		.comm = process_name,
+	};
 	int err;
 
 	err = gp_loc_resolve_user_stack(&t->locs, ev->pid, (const uint64_t *)ev->stack,

@@ -18,7 +18,7 @@ struct gp_heap_table;
 GOPROF_HIDDEN struct gp_heap_table *gp_heap_table_new(struct goprof_symbolizer *sym);
 GOPROF_HIDDEN void gp_heap_table_free(struct gp_heap_table *t);
 
-/* One GP_REC_HEAP_ALLOC or GP_REC_HEAP_FREE record; 0 or -ENOMEM. */
+/* One GP_REC_HEAP_ALLOC, GP_REC_ALLOC_EXACT or GP_REC_HEAP_FREE record; 0 or -ENOMEM. */
 GOPROF_HIDDEN int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev,
 				    const char *process_name);
 

@@ -52,6 +52,7 @@ struct goprof_session {
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
+	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	goprof_event_fn on_event;
@@ -94,7 +95,7 @@ static void libbpf_setup_once(void)
 }
 
 #define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
-			GOPROF_FEATURE_SCHED)
+			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
 #define PROBE_FEATURES KNOWN_FEATURES
 /* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
 #define GO_MEM_PROFILE_RATE (512 * 1024)
@@ -363,6 +364,13 @@ static int handle_record(void *ctx, void *data, size_t len)
 				s->lost_aggregation++;
 		}
 		return 0;
+	case GP_REC_ALLOC_EXACT:
+		if (s->allocs && len >= GP_HEAP_EVENT_SIZE(0)) {
+			proc = find_process(s, ev->pid);
+			if (gp_heap_table_add(s->allocs, data, proc ? proc->comm : NULL))
+				s->lost_aggregation++;
+		}
+		return 0;
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
 			return handle_gc(s, data);
@@ -432,6 +440,11 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->heap)
 			return -ENOMEM;
 	}
+	if (cfg->features & GOPROF_FEATURE_ALLOCS) {
+		s->allocs = gp_heap_table_new(s->sym);
+		if (!s->allocs)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -480,6 +493,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
 	gp_heap_table_free(s->heap);
+	gp_heap_table_free(s->allocs);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	free(s->procs);
@@ -856,6 +870,17 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_ses
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: the session was created "
 					    "without GOPROF_FEATURE_HEAP");
 	return gp_heap_table_snapshot(s->heap, GO_MEM_PROFILE_RATE);
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_allocs(struct goprof_session *s, uint32_t flags)
+{
+	gp_clear_error();
+	if (!s || flags)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_allocs: invalid argument");
+	if (!s->allocs)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_allocs: the session was created "
+					    "without GOPROF_FEATURE_ALLOCS");
+	return gp_heap_table_snapshot(s->allocs, 1); /* every allocation: no scaling */
 }
 
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,

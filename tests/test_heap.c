@@ -183,3 +183,47 @@ Test(heap, memory_profiling_off_is_reported, .timeout = 30)
 	child_kill(&c);
 	goprof_session_free(s);
 }
+
+/*
+ * The opt-in per-allocation mode counts every allocation exactly (the mode exists for
+ * binaries whose memory profiling is off; it does not depend on the runtime's sampling,
+ * so the heap fixture's known sizes check it exactly).
+ */
+Test(heap, per_allocation_mode_sees_every_allocation, .timeout = 60)
+{
+	char line[64], count[16];
+	char *argv[] = { (char *)fixture_path("heap", fixture_go_versions()[0]), "-n", count, NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_ALLOCS,
+		    .overhead_budget_bp = 10000 /* measure every allocation, whatever it costs */);
+	struct goprof_profile *p;
+	struct goprof_session *s;
+	struct sites t = { 0 };
+	struct child c;
+
+	require_bpf_privileges();
+	snprintf(count, sizeof(count), "%d", 3000);
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	child_write_line(&c, "go");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "allocated"));
+	while (goprof_session_poll(s, 50) > 0)
+		;
+	p = goprof_session_snapshot_allocs(s, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	goprof_profile_foreach_sample(p, sum_sites, &t);
+	goprof_profile_free(p);
+	child_close_stdin(&c);
+	child_kill(&c);
+	cr_log_info("per-allocation mode: main.allocBig %.1f MB, main.allocSmall %.1f MB",
+		    t.alloc_big / 1e6, t.alloc_small / 1e6);
+	/* Exactly 3000 x 12 KiB and 3000 x 4 KiB, plus the slices' own growth. */
+	cr_expect_geq(t.alloc_big, 3000 * 3 * 4096);
+	cr_expect_lt(t.alloc_big, 3000 * 3 * 4096 + 1000000);
+	cr_expect_geq(t.alloc_small, 3000 * 4096);
+	cr_expect_lt(t.alloc_small, 3000 * 4096 + 1000000);
+	cr_expect_eq(t.inuse_big, 0, "no in-use tracking in this mode");
+	goprof_session_free(s);
+}
