@@ -475,3 +475,54 @@ Test(sym_native, kallsyms_file_formats)
 	free(hidden);
 	free(shown);
 }
+
+struct pid_thread {
+	struct goprof_symbolizer *sym;
+	pid_t pid;
+	uint64_t addr;
+	int ok, runs;
+};
+
+static void *pid_lookup_thread(void *p)
+{
+	struct pid_thread *t = p;
+
+	for (int i = 0; i < t->runs; i++) {
+		struct goprof_frame fr[8];
+		int n = gp_symbolize_pid(t->sym, t->pid, t->addr, fr, 8);
+
+		if (n > 0 && strcmp(fr[n - 1].function, "main.physical") == 0)
+			t->ok++;
+		if (i % 97 == 0)
+			goprof_symbolizer_forget_pid(t->sym, t->pid); /* maps re-read under load */
+	}
+	return NULL;
+}
+
+/* Concurrent process lookups with maps being dropped and re-read: same answers, no crash. */
+Test(sym_native, concurrent_process_lookups, .timeout = 60)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers);
+	char *p = symt_fixture(vers[nv - 1], "cgopie", true);
+	struct goprof_symbolizer *sym = goprof_symbolizer_new(NULL);
+	struct pid_thread args[4];
+	pthread_t th[4];
+	FILE *c;
+	uint64_t a;
+	pid_t pid = spawn_waiting(p, &c, &a);
+
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct pid_thread){ .sym = sym, .pid = pid, .addr = a, .runs = 2000 };
+		pthread_create(&th[i], NULL, pid_lookup_thread, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(args[i].ok, args[i].runs, "thread %d: %d of %d lookups right", i, args[i].ok, args[i].runs);
+	}
+	cr_expect_eq(gp_symbolizer_nbinaries(sym), 1);
+	fclose(c);
+	waitpid(pid, NULL, 0);
+	goprof_symbolizer_free(sym);
+	free(p);
+}
