@@ -9,7 +9,8 @@
  *     a share of one core;
  *   - the BPF program's kernel time per sample (kernel.bpf_stats_enabled, via bpftool);
  *   - the slowdown of the Go runtime probes (goroutines, GC, heap; overhead budget left
- *     at its default) with CPU sampling at 99 Hz, on the same allocation-heavy work.
+ *     at its default) with CPU sampling at 99 Hz, on the same allocation-heavy work, and
+ *     of the opt-in per-allocation mode (runtime.mallocgc, budget off).
  *
  * usage: cpu_overhead WORK_BINARY [ROUNDS] [ITERS]
  */
@@ -25,9 +26,10 @@
 
 #include <goprof/goprof.h>
 
-enum { BASE, GOPROF_99, GOPROF_999, GO_PPROF, GOPROF_RUNTIME, NR_CONFIGS };
+enum { BASE, GOPROF_99, GOPROF_999, GO_PPROF, GOPROF_RUNTIME, GOPROF_ALLOCS, NR_CONFIGS };
 static const char *const config_names[] = { "unprofiled", "libgoprof 99 Hz", "libgoprof 999 Hz",
-					     "runtime/pprof 100 Hz", "runtime probes" };
+					     "runtime/pprof 100 Hz", "runtime probes",
+					     "per-allocation mode" };
 
 #define MAX_ROUNDS 64
 
@@ -79,7 +81,8 @@ static void bpf_prog_stats(uint64_t *ns, uint64_t *cnt)
 static int run_once(const char *work, const char *iters, int config, struct run *r)
 {
 	char *argv[] = { (char *)work, "-iters", (char *)iters, NULL, NULL, NULL };
-	unsigned hz = config == GOPROF_99 || config == GOPROF_RUNTIME ? 99 : config == GOPROF_999 ? 999 : 0;
+	unsigned hz = config == GOPROF_99 || config == GOPROF_RUNTIME || config == GOPROF_ALLOCS ? 99 :
+		      config == GOPROF_999 ? 999 : 0;
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_session *s = NULL;
 	int out[2], gate[2], status;
@@ -94,7 +97,10 @@ static int run_once(const char *work, const char *iters, int config, struct run 
 	if (hz) {
 		GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = hz,
 			    .features = config == GOPROF_RUNTIME ? GOPROF_FEATURE_GOROUTINES |
-				    GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP : 0);
+				    GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP :
+				    config == GOPROF_ALLOCS ? GOPROF_FEATURE_ALLOCS : 0,
+			    /* the per-allocation mode measured as it is, not detached by the budget */
+			    .overhead_budget_bp = config == GOPROF_ALLOCS ? 10000 : 0);
 		s = goprof_session_new(&opts);
 		if (!s) {
 			fprintf(stderr, "cpu_overhead: %s\n", goprof_last_error());
@@ -201,8 +207,9 @@ int main(int argc, char **argv)
 			}
 		}
 		printf("  round %d: %.3f s unprofiled, %.3f s at 99 Hz, %.3f s at 999 Hz, %.3f s runtime/pprof, "
-		       "%.3f s runtime probes\n", i + 1, target[BASE][i], target[GOPROF_99][i],
-		       target[GOPROF_999][i], target[GO_PPROF][i], target[GOPROF_RUNTIME][i]);
+		       "%.3f s runtime probes, %.3f s per-allocation mode\n", i + 1, target[BASE][i],
+		       target[GOPROF_99][i], target[GOPROF_999][i], target[GO_PPROF][i],
+		       target[GOPROF_RUNTIME][i], target[GOPROF_ALLOCS][i]);
 	}
 	if (stats_knob) {
 		rewind(stats_knob);
@@ -217,7 +224,7 @@ int main(int argc, char **argv)
 		double m = median(target[c], rounds);
 
 		printf("%-22s %10.3f %9.2f%% ", config_names[c], m, 100.0 * (m / base - 1));
-		if (c == GOPROF_99 || c == GOPROF_999 || c == GOPROF_RUNTIME)
+		if (c == GOPROF_99 || c == GOPROF_999 || c == GOPROF_RUNTIME || c == GOPROF_ALLOCS)
 			printf("%16.1f %13.2f%%\n", median(cpu_per_sample[c], rounds),
 			       median(core_share[c], rounds));
 		else

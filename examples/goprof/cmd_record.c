@@ -338,7 +338,7 @@ int cmd_record(int argc, char **argv)
 	struct runtime_events events = { 0 };
 	int child = 0, release_fd = -1, rc = 1, err;
 	bool tty = isatty(STDERR_FILENO);
-	double start, elapsed;
+	double start, elapsed, next_tick = 0;
 
 	if (parse_args(argc, argv, &a))
 		return 2;
@@ -403,6 +403,15 @@ int cmd_record(int argc, char **argv)
 		if (goprof_session_stats(s, &st) == 0 && tty)
 			fprintf(stderr, "\rrecording %.1f s%s%.0f s: %llu samples  ", elapsed,
 				a.seconds ? " / " : "", a.seconds, (unsigned long long)st.cpu_samples);
+		if (events.out && a.features & GOPROF_FEATURE_GOROUTINES && elapsed >= next_tick) {
+			/* The live goroutine count over time, once a second. */
+			fprintf(events.out, "{\"type\":\"goroutines_live\",\"elapsed_s\":%.1f,"
+				"\"live\":%llu,\"created\":%llu,\"exited\":%llu}\n", elapsed,
+				(unsigned long long)st.goroutines_live,
+				(unsigned long long)st.goroutines_created,
+				(unsigned long long)st.goroutines_exited);
+			next_tick += 1.0;
+		}
 		goprof_session_poll(s, 100);
 	}
 	elapsed = now_s() - start;
