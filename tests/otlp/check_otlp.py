@@ -11,7 +11,10 @@ and compares sample by sample. It also checks the dictionary invariants of the s
 element 0 of every table is the zero value, no duplicates, every index in range, unique
 attribute keys per sample.
 
-usage: check_otlp.py PROTO BODY EXPECT.json [--gzip]
+usage: check_otlp.py PROTO BODY EXPECT.json [--gzip] [--spans FILE --linked FUNCTION]
+With --spans (lines "span KEY TRACE_ID SPAN_ID" a traced process printed) and --linked,
+every link must be one of those spans, and every sample whose stack holds FUNCTION must
+carry a link.
 Exit status 0 if everything matches; otherwise 1 with the differences on stderr.
 """
 import gzip
@@ -286,7 +289,40 @@ def main():
 
     # No orphans: every dictionary entry must be referenced (the spec's SHOULD).
     check_orphans(req, d, profiles, strs, maps, locs, fns, attrs, stacks, links)
+    if "--spans" in sys.argv:
+        check_spans(sys.argv[sys.argv.index("--spans") + 1],
+                    sys.argv[sys.argv.index("--linked") + 1], profiles, stacks, locs, fns, s,
+                    links)
     return report()
+
+
+def check_spans(path, function, profiles, stacks, locs, fns, s, links):
+    spans = set()
+    for line in open(path):
+        f = line.split()
+        if len(f) == 4 and f[0] == "span":
+            spans.add((f[2], f[3]))
+    linked = {(one(l, "trace_id").hex(), one(l, "span_id").hex()) for l in links[1:]}
+    if not linked:
+        fail("no links at all")
+    for l in linked - spans:
+        fail("link %s/%s is no span the process printed" % l)
+    with_fn = without = 0
+    for smp in profiles[0].get("samples", []):
+        names = set()
+        for li in stacks[one(smp, "stack_index")].get("location_indices", []):
+            for ln in locs[li].get("lines", []):
+                names.add(s(one(fns[one(ln, "function_index")], "name_strindex")))
+        if function in names:
+            with_fn += 1
+            if not one(smp, "link_index"):
+                without += 1
+    if not with_fn:
+        fail("no sample in %s" % function)
+    if without:
+        fail("%d of %d samples in %s have no link" % (without, with_fn, function))
+    print("spans: %d printed, %d linked; %d samples in %s, all linked"
+          % (len(spans), len(linked), with_fn, function))
 
 
 def is_id(s, n):

@@ -180,11 +180,34 @@ static char *run(const char *cmd, int *status)
 
 int otlp_run_checker(const char *body_path, const char *expect_path, char **out)
 {
+	return otlp_run_checker_args(body_path, expect_path, "", out);
+}
+
+char *otlp_resource_json(const char *text, const char *exe, int pid, const char *service)
+{
+	const char *bid = strstr(text, "key: \"process.executable.build_id.");
+	char key[128], val[256], *json;
+
+	/* The build ID is whichever kind the toolchain wrote (Go's, or GNU's too). */
+	cr_assert_not_null(bid, "no build ID in the resource");
+	cr_assert_eq(sscanf(bid, "key: \"%127[^\"]\" value { string_value: \"%255[^\"]\"", key,
+			    val), 2, "%.200s", bid);
+	cr_assert_neq(asprintf(&json,
+			       "{\"process.executable.name\": \"%s\", "
+			       "\"process.executable.path\": \"%s\", \"%s\": \"%s\", "
+			       "\"process.pid\": %d, \"service.name\": \"%s\"}",
+			       strrchr(exe, '/') + 1, exe, key, val, pid, service), -1);
+	return json;
+}
+
+int otlp_run_checker_args(const char *body_path, const char *expect_path, const char *args,
+			  char **out)
+{
 	char *cmd, *proto = strdup(otlp_test_file("otlp_profiles_v1_11.proto"));
 	int status;
 
-	cr_assert_neq(asprintf(&cmd, "python3 %s %s %s %s 2>&1", otlp_test_file("check_otlp.py"),
-			       proto, body_path, expect_path), -1);
+	cr_assert_neq(asprintf(&cmd, "python3 %s %s %s %s %s 2>&1", otlp_test_file("check_otlp.py"),
+			       proto, body_path, expect_path, args), -1);
 	*out = run(cmd, &status);
 	free(cmd);
 	free(proto);

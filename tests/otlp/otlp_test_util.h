@@ -26,6 +26,14 @@ int otlp_write_case(const struct goprof_profile *p, const struct goprof_profile_
 /* Runs check_otlp.py on the two files; returns its exit status and its output in *out
  * (free it). */
 int otlp_run_checker(const char *body_path, const char *expect_path, char **out);
+/* Same, with more arguments for check_otlp.py (e.g. "--spans FILE --linked FN"). */
+int otlp_run_checker_args(const char *body_path, const char *expect_path, const char *args,
+			  char **out);
+
+/* The expected resource as JSON (free it), from the resource the encoder wrote in
+ * `text` (protoc's decoding) for its build ID - the one value the test cannot know -
+ * and what the test knows: the executable's path, the pid and the service name. */
+char *otlp_resource_json(const char *text, const char *exe, int pid, const char *service);
 
 /* Decodes an OTLP body with protoc into text (free it); NULL on failure. */
 char *otlp_decode_text(const char *body_path);

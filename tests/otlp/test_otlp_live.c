@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "goprof/goprof.h"
+#include "goprof/version.h"
 #include "otlp_test_util.h"
 #include "../test_common.h"
 
@@ -117,30 +118,17 @@ Test(otlp_live, split_fixture, .timeout = 120)
 	cr_assert_gt(hot, cold, "hot %lld <= cold %lld", hot, cold);
 
 	/* Now the full comparison, with the resource the encoder must have written. */
-	{
-		char key[128], val[256];
-		const char *bid = strstr(text, "key: \"process.executable.build_id.");
-
-		/* The build ID is whichever kind the toolchain wrote (Go's, or GNU's too). */
-		cr_assert_not_null(bid, "no build ID in the resource");
-		cr_assert_eq(sscanf(bid, "key: \"%127[^\"]\" value { string_value: \"%255[^\"]\"",
-				    key, val), 2, "%.200s", bid);
-		free(resource);
-		cr_assert_neq(asprintf(&resource,
-				       "{\"process.executable.name\": \"%s\", "
-				       "\"process.executable.path\": \"%s\", \"%s\": \"%s\", "
-				       "\"process.pid\": %d, \"service.name\": \"split-test\"}",
-				       strrchr(fx, '/') + 1, fx, key, val, pid), -1);
-		unlink(body);
-		unlink(expect);
-		free(body);
-		free(expect);
-		ex.resource_json = resource;
-		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-		status = otlp_run_checker(body, expect, &out);
-		cr_assert_eq(status, 0, "check_otlp.py (%s, %s):\n%s", body, expect, out);
-		free(out);
-	}
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	free(resource);
+	resource = otlp_resource_json(text, fx, pid, "split-test");
+	ex.resource_json = resource;
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
+	status = otlp_run_checker(body, expect, &out);
+	cr_assert_eq(status, 0, "check_otlp.py (%s, %s):\n%s", body, expect, out);
+	free(out);
 	unlink(body);
 	unlink(expect);
 	free(body);
@@ -148,4 +136,87 @@ Test(otlp_live, split_fixture, .timeout = 120)
 	free(resource);
 	free(text);
 	goprof_profile_free(p);
+}
+
+/*
+ * Trace correlation from a real process: the traced fixture handles requests under
+ * pprof labels holding trace and span IDs (both conventions) and prints each span. Every
+ * link must be a printed span, and every sample in main.handleRequest must carry one;
+ * with every toolchain, since Go keeps labels in a map up to 1.23 and a slice from 1.24.
+ */
+Test(otlp_live, traced_fixture_links, .timeout = 240)
+{
+	const char *const *vers = fixture_go_versions();
+	const char *dir = getenv("GOPROF_OTLP_FIXTURES");
+
+	require_bpf_privileges();
+	cr_assert_not_null(dir);
+	for (; *vers; vers++) {
+		char fx[4096], line[256], *spans_path, *resource, *body, *expect, *out, *text,
+			*args;
+		char *argv[] = { fx, "-seconds", "2", NULL };
+		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = 199);
+		GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "traced");
+		struct otlp_expect ex = { .resource_json = "{}" };
+		struct goprof_session *s;
+		struct goprof_profile *p;
+		struct child c;
+		unsigned nspans = 0;
+		FILE *spans;
+		int fd, pid;
+
+		snprintf(fx, sizeof(fx), "%s/traced-go%s", dir, *vers);
+		cr_assert(access(fx, X_OK) == 0, "no fixture %s", fx);
+		spans_path = strdup("/tmp/goprof-otlp-spans-XXXXXX");
+		fd = mkstemp(spans_path);
+		cr_assert_geq(fd, 0);
+		spans = fdopen(fd, "w");
+		s = goprof_session_new(&so);
+		cr_assert_not_null(s, "%s", goprof_last_error());
+		cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+		child_start(&c, argv);
+		cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "ready"), "%s", line);
+		cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+		pid = c.pid;
+		while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done")) {
+			fprintf(spans, "%s\n", line);
+			nspans++;
+		}
+		fclose(spans);
+		cr_assert_eq(child_wait(&c), 0);
+		while (goprof_session_poll(s, 100) > 0)
+			;
+		p = goprof_session_snapshot_cpu(s, 0);
+		cr_assert_not_null(p, "%s", goprof_last_error());
+		goprof_session_free(s);
+		cr_assert_gt(nspans, 4, "Go %s: only %u requests", *vers, nspans);
+		opts.pid = pid;
+
+		/* First pass for the build ID, then the checked one. */
+		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
+		text = otlp_decode_text(body);
+		cr_assert_not_null(text);
+		resource = otlp_resource_json(text, fx, pid, "traced");
+		unlink(body);
+		unlink(expect);
+		free(body);
+		free(expect);
+		ex.resource_json = resource;
+		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
+		cr_assert_neq(asprintf(&args, "--spans %s --linked main.handleRequest", spans_path), -1);
+		cr_assert_eq(otlp_run_checker_args(body, expect, args, &out), 0,
+			     "Go %s: check_otlp.py (%s, %s, %s):\n%s", *vers, body, expect, spans_path, out);
+		cr_log_info("Go %s: %s", *vers, out);
+		unlink(body);
+		unlink(expect);
+		unlink(spans_path);
+		free(args);
+		free(out);
+		free(body);
+		free(expect);
+		free(spans_path);
+		free(resource);
+		free(text);
+		goprof_profile_free(p);
+	}
 }
