@@ -202,8 +202,9 @@ Test(sym_robust, newer_go_release_and_unknown_format)
 	GOPROF_OPTS(goprof_binary_opts, opts, .allow_newer_go = 1);
 
 	cr_assert(bin);
-	ver = goprof_binary_go_version(bin); /* "go1.23.5" */
+	ver = strdup(goprof_binary_go_version(bin)); /* "go1.23.5" */
 	goprof_binary_pclntab_info(bin, &info);
+	goprof_binary_free(bin);
 	/* Same length "go1.99.x": a release we have never seen (every copy of the string). */
 	off = find_bytes(data, len, ver, strlen(ver));
 	for (uint8_t *q = data; (q = memmem(q, len - (size_t)(q - data), ver, strlen(ver))); q++) {
@@ -228,6 +229,7 @@ Test(sym_robust, newer_go_release_and_unknown_format)
 	unlink(p);
 	free(p);
 	goprof_binary_free(goprof_binary_open(src, NULL));
+	free((char *)ver);
 	free(data);
 	free(src);
 }
