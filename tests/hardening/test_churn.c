@@ -365,7 +365,9 @@ Test(churn, samples_read_after_exit_are_symbolized, .timeout = 60)
 /*
  * A live process, polled every 2 ms for its whole 300 ms, must get its symbols: five
  * fresh sessions in a row, each sample's leaf looked up while the process still runs.
- * (Seen failing: some runs name no frame at all, [vdso] included.)
+ * Seen failing: the first kernel frame makes the session load /proc/kallsyms inside
+ * goprof_session_poll() (0.3-0.6 s on a loaded machine); the process has exited when the
+ * poll returns and none of its samples gets a symbol.
  */
 struct live_state {
 	struct goprof_session *s;
