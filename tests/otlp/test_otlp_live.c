@@ -206,7 +206,7 @@ Test(otlp_live, traced_fixture_links, .timeout = 240)
 		cr_assert_neq(asprintf(&args, "--spans %s --linked main.handleRequest", spans_path), -1);
 		cr_assert_eq(otlp_run_checker_args(body, expect, args, &out), 0,
 			     "Go %s: check_otlp.py (%s, %s, %s):\n%s", *vers, body, expect, spans_path, out);
-		cr_log_info("Go %s: %s", *vers, out);
+		fprintf(stderr, "Go %s: %s", *vers, out); /* link figures in the test log */
 		unlink(body);
 		unlink(expect);
 		unlink(spans_path);
@@ -219,4 +219,69 @@ Test(otlp_live, traced_fixture_links, .timeout = 240)
 		free(text);
 		goprof_profile_free(p);
 	}
+}
+
+/*
+ * A profile kind other than CPU: the heap profile of the heap fixture (several sample
+ * types: alloc and in-use objects and bytes) becomes one OTLP Profile per type, each
+ * compared sample by sample with foreach_sample.
+ */
+Test(otlp_live, heap_profile, .timeout = 120)
+{
+	const char *ver = fixture_go_versions()[0], *fx = fixture_path("heap", ver);
+	char goprof[] = "/tmp/goprof-otlp-heap-XXXXXX", line[64];
+	char *argv[] = { (char *)fx, "-heapprofile", goprof, NULL };
+	GOPROF_OPTS(goprof_session_opts, so, .features = GOPROF_FEATURE_HEAP);
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "heap-test");
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct otlp_expect ex = { .resource_json = "{}" };
+	char *resource, *body, *expect, *out, *text;
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct child c;
+	int fd, pid;
+
+	require_bpf_privileges();
+	fd = mkstemp(goprof);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	s = goprof_session_new(&so);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	pid = c.pid;
+	child_write_line(&c, "go");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "allocated"));
+	p = goprof_session_snapshot_heap(s, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	child_close_stdin(&c);
+	child_kill(&c);
+	goprof_session_free(s);
+	unlink(goprof);
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_gt(info.nr_sample_types, 1, "a heap profile has several sample types");
+	cr_assert_gt(info.nr_samples, 0, "no heap samples");
+	opts.pid = pid;
+
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
+	text = otlp_decode_text(body);
+	cr_assert_not_null(text);
+	resource = otlp_resource_json(text, fx, pid, "heap-test");
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	ex.resource_json = resource;
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
+	cr_assert_eq(otlp_run_checker(body, expect, &out), 0, "check_otlp.py (%s, %s):\n%s", body,
+		     expect, out);
+	unlink(body);
+	unlink(expect);
+	free(out);
+	free(body);
+	free(expect);
+	free(resource);
+	free(text);
+	goprof_profile_free(p);
 }
