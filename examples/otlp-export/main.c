@@ -6,11 +6,14 @@
  *   goprof-otlp-export --pid PID [--url http://127.0.0.1:4318/v1development/profiles]
  *                      [--interval-ms 10000] [--duration-ms 0] [--service NAME]
  *                      [--hz 19] [--queue 16] [--retries 5] [--backoff-ms 200] [--no-gzip]
+ *                      [--once]
  *
  * The profiler never waits for the network: snapshots go into the exporter's bounded
  * queue, which drops (and counts) what it cannot hold. Ends when the process exits, at
  * --duration-ms, or on SIGINT/SIGTERM; then flushes for up to 5 s and prints its counts
  * as one line: "export: enqueued N sent N dropped N failed N retries N bytes N".
+ * --once: profile until the process exits or --duration-ms, then send one request with
+ * otlp_export_once() (what a command-line recorder does).
  */
 #include <errno.h>
 #include <signal.h>
@@ -63,7 +66,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: goprof-otlp-export --pid PID [--url URL] [--interval-ms MS] "
 			"[--duration-ms MS] [--service NAME] [--hz HZ] [--queue N] [--retries N] "
-			"[--backoff-ms MS] [--no-gzip]\n");
+			"[--backoff-ms MS] [--no-gzip] [--once]\n");
 	return 2;
 }
 
@@ -88,6 +91,39 @@ static void export_interval(struct goprof_session *s, struct otlp_exporter *x,
 	goprof_profile_free(p);
 }
 
+/* --once: one profile for the whole run, one request. */
+static int record_once(struct goprof_session *s, const char *url,
+		       const struct goprof_profile_write_opts *wo, long long duration)
+{
+	long long start = now_ms();
+	struct otlp_exporter_stats st = { 0 };
+	struct goprof_profile *p;
+	int err;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stopping && (!duration || now_ms() - start < duration) && !process_gone((int)wo->pid))
+		goprof_session_poll(s, 50);
+	while (goprof_session_poll(s, 0) > 0)
+		;
+	p = goprof_session_snapshot_cpu(s, 0);
+	goprof_session_free(s);
+	if (!p) {
+		fprintf(stderr, "snapshot: %s\n", goprof_last_error());
+		return 1;
+	}
+	err = otlp_export_once(url, p, wo, 10000, &st);
+	goprof_profile_free(p);
+	printf("export: enqueued %llu sent %llu dropped %llu failed %llu retries %llu bytes %llu "
+	       "last_status %d\n",
+	       (unsigned long long)st.enqueued, (unsigned long long)st.sent,
+	       (unsigned long long)st.dropped, (unsigned long long)st.failed,
+	       (unsigned long long)st.retries, (unsigned long long)st.bytes_sent, st.last_status);
+	if (err)
+		fprintf(stderr, "export: %s\n", strerror(-err));
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *url = "http://127.0.0.1:4318/v1development/profiles", *service = NULL;
@@ -97,13 +133,17 @@ int main(int argc, char **argv)
 	struct otlp_exporter *x;
 	struct goprof_session *s;
 	unsigned hz = 19;
-	int pid = 0, i, ret = 0;
+	int pid = 0, i, ret = 0, once = 0;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--no-gzip")) {
 			xo.gzip = 0;
+			continue;
+		}
+		if (!strcmp(a, "--once")) {
+			once = 1;
 			continue;
 		}
 		if (!v)
@@ -144,6 +184,8 @@ int main(int argc, char **argv)
 			goprof_session_free(s);
 			return 1;
 		}
+		if (once)
+			return record_once(s, url, &wo, duration);
 		x = otlp_exporter_new(url, &xo);
 		if (!x) {
 			fprintf(stderr, "exporter: %s\n", strerror(errno));

@@ -58,6 +58,20 @@ void otlp_exporter_get_stats(struct otlp_exporter *x, struct otlp_exporter_stats
  * counted as dropped) and frees everything. NULL is ignored. */
 void otlp_exporter_free(struct otlp_exporter *x);
 
+struct goprof_profile;
+struct goprof_profile_write_opts;
+
+/*
+ * One-shot export for command-line tools (e.g. `goprof record --otlp URL`): encodes the
+ * profile as OTLP with wo (NULL: defaults), POSTs it with the default retry policy and
+ * waits up to timeout_ms. st (may be NULL) gets the counts. Returns 0 if the receiver
+ * accepted it; -EIO (failed, see st->last_status), -ETIMEDOUT, -ENOMEM, or the encoder's
+ * error (goprof_last_error() says more).
+ */
+int otlp_export_once(const char *url, const struct goprof_profile *p,
+		     const struct goprof_profile_write_opts *wo, unsigned timeout_ms,
+		     struct otlp_exporter_stats *st);
+
 /* A growable buffer and a goprof_profile_write() callback that appends to it. */
 struct otlp_buf {
 	uint8_t *data;

@@ -9,6 +9,7 @@ The receiver (http.server on 127.0.0.1) gunzips every body and decodes it with
            add up to must match the CPU time the fixture reports for itself.
   slow   - takes 1.5 s per request with a queue of 1 and 100 ms intervals: requests are
            dropped and counted, and the profiler is not slowed down (ends on time).
+  once   - one profile for the whole run in one request (otlp_export_once).
   down   - nothing listens: retries are bounded, everything counted as failed, no hang.
 
 usage: test_export.py EXPORTER   (env: GOPROF_OTLP_TEST_DIR, GOPROF_FIXTURES,
@@ -177,6 +178,16 @@ def main():
     check(st["sent"] >= 1, "slow: %s" % st)
     # 2 s of profiling + at most the 5 s flush; a blocked profiler would take ~30 s.
     check(wall < 9, "slow: the exporter took %.1f s" % wall)
+
+    # once: one request for the whole run (otlp_export_once, as a CLI recorder uses it).
+    rx = Receiver("ok")
+    st, cpu_ns, _, pid = run(exporter, fixture, rx.url, 2, "--once", "--service", "once")
+    rx.shutdown()
+    check(st["sent"] == 1 == len(rx.decoded) and st["failed"] == 0, "once: %s" % st)
+    check('string_value: "once"' in rx.decoded[0], "once: service.name missing")
+    sampled = profile_cpu_ns(rx.decoded[0])
+    check(0.5 < sampled / max(cpu_ns, 1) < 1.5, "once: exported CPU %d ns vs fixture %d ns"
+          % (sampled, cpu_ns))
 
     # down: nothing listens on the port.
     s = socket.socket()
