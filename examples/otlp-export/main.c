@@ -184,8 +184,12 @@ int main(int argc, char **argv)
 			goprof_session_free(s);
 			return 1;
 		}
-		if (once)
+		if (once) {
+			printf("recording pid %d for %s (session ready in %lld ms)\n", pid, url,
+			       now_ms() - start);
+			fflush(stdout);
 			return record_once(s, url, &wo, duration);
+		}
 		x = otlp_exporter_new(url, &xo);
 		if (!x) {
 			fprintf(stderr, "exporter: %s\n", strerror(errno));

@@ -116,9 +116,22 @@ def run(exporter, fixture, url, seconds, *args):
                   map(int, m.groups())))
     cpu_ns = int(done[3]) if len(done) >= 4 and done[0] == "done" else 0
     ready = re.search(r"session ready in (\d+) ms", ex.stdout)
-    print("  %s: %s (wall %.1f s, session ready in %s ms)"
-          % (url, st, wall, ready.group(1) if ready else "?"))
+    st["ready_s"] = int(ready.group(1)) / 1000 if ready else 0
+    print("  %s: %s (wall %.1f s)" % (url, st, wall))
     return st, cpu_ns, wall, child.pid
+
+
+def check_cpu(what, sampled, cpu_ns, seconds, ready_s):
+    """The CPU time in the profiles against the fixture's own: never more than it had
+    (plus sampling noise), and not much less than its share while the session ran (the
+    run minus the session's start-up). Loose on the low side: on a busy host the
+    fixture's CPU is not spread evenly over its run."""
+    check(cpu_ns > 0, "%s: fixture reported no CPU time" % what)
+    expected = cpu_ns * (seconds - ready_s) / seconds
+    print("  %s: CPU time in the exported profiles %.2f s, fixture's own %.2f s, about %.2f s "
+          "of it while profiled" % (what, sampled / 1e9, cpu_ns / 1e9, expected / 1e9))
+    check(0.4 * expected < sampled < 1.25 * cpu_ns, "%s: exported CPU %d ns, fixture's %d ns "
+          "(about %d ns while profiled)" % (what, sampled, cpu_ns, expected))
 
 
 def profile_cpu_ns(text):
@@ -164,20 +177,21 @@ def main():
     check('string_table: "main.hot"' in joined, "main.hot in no request")
     check('string_value: "go"' in joined, "no Go frames typed as go")
     sampled = sum(profile_cpu_ns(d) for d in rx.decoded)
-    print("  CPU time in the exported profiles %.2f s, fixture's own %.2f s"
-          % (sampled / 1e9, cpu_ns / 1e9))
-    check(cpu_ns > 0, "fixture reported no CPU time")
-    check(0.5 < sampled / cpu_ns < 1.5, "exported CPU %d ns vs fixture %d ns" % (sampled, cpu_ns))
+    check_cpu("flaky", sampled, cpu_ns, 4, st["ready_s"])
 
     # slow: the queue overflows, drops are counted, the profiler keeps its pace.
     rx = Receiver("slow")
-    st, _, wall, _ = run(exporter, fixture, rx.url, 2, "--interval-ms", "100", "--queue", "1")
+    st, _, wall, _ = run(exporter, fixture, rx.url, 4, "--interval-ms", "100", "--queue", "1")
     rx.shutdown()
+    # Profiling time: the fixture's 4 s minus the session's start-up (slow on a busy host).
+    profiled = 4 - st["ready_s"]
+    check(profiled > 1.5, "slow: the session took %.1f s to start" % st["ready_s"])
     check(st["dropped"] > 0, "slow: nothing dropped with a 1-slot queue: %s" % st)
-    check(st["enqueued"] + st["dropped"] >= 15, "slow: intervals missing: %s" % st)
+    check(st["enqueued"] + st["dropped"] >= profiled * 10 * 0.6, "slow: intervals missing: %s" % st)
     check(st["sent"] >= 1, "slow: %s" % st)
-    # 2 s of profiling + at most the 5 s flush; a blocked profiler would take ~30 s.
-    check(wall < 9, "slow: the exporter took %.1f s" % wall)
+    # The run + at most two 1.5 s requests at the flush; a profiler that waited for the
+    # receiver would take 1.5 s per interval (about 60 s).
+    check(wall < 4 + 3 + 2, "slow: the exporter took %.1f s" % wall)
 
     # once: one request for the whole run (otlp_export_once, as a CLI recorder uses it).
     rx = Receiver("ok")
@@ -185,9 +199,7 @@ def main():
     rx.shutdown()
     check(st["sent"] == 1 == len(rx.decoded) and st["failed"] == 0, "once: %s" % st)
     check('string_value: "once"' in rx.decoded[0], "once: service.name missing")
-    sampled = profile_cpu_ns(rx.decoded[0])
-    check(0.5 < sampled / max(cpu_ns, 1) < 1.5, "once: exported CPU %d ns vs fixture %d ns"
-          % (sampled, cpu_ns))
+    check_cpu("once", profile_cpu_ns(rx.decoded[0]), cpu_ns, 2, st["ready_s"])
 
     # down: nothing listens on the port.
     s = socket.socket()
@@ -195,10 +207,10 @@ def main():
     port = s.getsockname()[1]
     s.close()
     st, _, wall, _ = run(exporter, fixture, "http://127.0.0.1:%d/v1development/profiles" % port,
-                         1, "--interval-ms", "400", "--retries", "2", "--backoff-ms", "20")
-    check(st["sent"] == 0 and st["failed"] == st["enqueued"] >= 2, "down: %s" % st)
+                         2, "--interval-ms", "400", "--retries", "2", "--backoff-ms", "20")
+    check(st["sent"] == 0 and st["failed"] == st["enqueued"] >= 1, "down: %s" % st)
     check(st["retries"] == 2 * st["failed"], "down: retries not bounded at 2: %s" % st)
-    check(wall < 8, "down: took %.1f s" % wall)
+    check(wall < 2 + 5, "down: took %.1f s" % wall)
     print("ok")
 
 
