@@ -271,7 +271,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-static __always_inline void emit_process_event(__u32 type, __u32 pid)
+static __always_inline void emit_process_event(__u32 type, __u32 pid, const struct gp_exe_key *exe)
 {
 	struct gp_exec_event *ev = bpf_ringbuf_reserve(&samples, sizeof(*ev), 0);
 
@@ -281,6 +281,8 @@ static __always_inline void emit_process_event(__u32 type, __u32 pid)
 	}
 	ev->type = type;
 	ev->pid = pid;
+	ev->exe.dev = exe ? exe->dev : 0;
+	ev->exe.ino = exe ? exe->ino : 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_ringbuf_submit(ev, 0);
 }
@@ -294,7 +296,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct inode *inode;
 
 	if (bpf_map_lookup_elem(&targets, &pid)) {
-		emit_process_event(GP_REC_EXEC, pid); /* user space re-reads its Go version */
+		emit_process_event(GP_REC_EXEC, pid, NULL); /* user space re-reads its Go version */
 		return 0;
 	}
 	/* The new image's file, as /proc/PID/exe shows it (set by begin_new_exec). */
@@ -308,7 +310,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		bump(&lost, GP_LOST_TARGETS_FULL);
 		return 0;
 	}
-	emit_process_event(GP_REC_EXEC, pid);
+	emit_process_event(GP_REC_EXEC, pid, &key);
 	return 0;
 }
 
@@ -320,6 +322,6 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (pid != tid) /* a thread, not the process */
 		return 0;
 	if (bpf_map_delete_elem(&targets, &pid) == 0)
-		emit_process_event(GP_REC_EXIT, pid);
+		emit_process_event(GP_REC_EXIT, pid, NULL);
 	return 0;
 }

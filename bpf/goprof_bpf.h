@@ -216,6 +216,7 @@ struct gp_exec_event {
 	__u32 type;  /* GP_REC_EXEC or GP_REC_EXIT */
 	__u32 pid;
 	char comm[GP_TASK_COMM_LEN];
+	struct gp_exe_key exe; /* GP_REC_EXEC of an executable attached by path, else zero */
 };
 
 #endif

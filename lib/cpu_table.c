@@ -140,3 +140,15 @@ void gp_cpu_table_stats(const struct gp_cpu_table *t, struct gp_cpu_table_stats 
 	st->location_cache_hits = t->locs.hits;
 	st->location_cache_misses = t->locs.misses;
 }
+
+void gp_cpu_table_forget_pid(struct gp_cpu_table *t, uint32_t pid)
+{
+	gp_loc_resolver_forget_pid(&t->locs, pid);
+}
+
+void gp_cpu_table_set_fallback(struct gp_cpu_table *t,
+			       struct goprof_binary *(*fn)(void *ctx, uint32_t pid), void *ctx)
+{
+	t->locs.fallback = fn;
+	t->locs.fallback_ctx = ctx;
+}

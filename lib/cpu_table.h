@@ -30,6 +30,14 @@ GOPROF_HIDDEN int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sampl
  */
 GOPROF_HIDDEN struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset);
 
+/* Drops what is cached for an exited process (see gp_loc_resolver_forget_pid). */
+GOPROF_HIDDEN void gp_cpu_table_forget_pid(struct gp_cpu_table *t, uint32_t pid);
+/* Where to symbolize processes gone before their maps were read. */
+struct goprof_binary;
+GOPROF_HIDDEN void gp_cpu_table_set_fallback(struct gp_cpu_table *t,
+					     struct goprof_binary *(*fn)(void *ctx, uint32_t pid),
+					     void *ctx);
+
 /* Marks the start of the profiled interval (called when sampling starts). */
 GOPROF_HIDDEN void gp_cpu_table_mark_start(struct gp_cpu_table *t);
 

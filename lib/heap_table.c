@@ -168,3 +168,9 @@ struct goprof_profile *gp_heap_table_snapshot(struct gp_heap_table *t, uint64_t 
 	gp_profile_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
 	return p;
 }
+
+void gp_heap_table_forget_pid(struct gp_heap_table *t, uint32_t pid)
+{
+	if (t)
+		gp_loc_resolver_forget_pid(&t->locs, pid);
+}

@@ -22,6 +22,9 @@ GOPROF_HIDDEN void gp_heap_table_free(struct gp_heap_table *t);
 GOPROF_HIDDEN int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev,
 				    const char *process_name);
 
+/* Drops what is cached for an exited process. */
+GOPROF_HIDDEN void gp_heap_table_forget_pid(struct gp_heap_table *t, uint32_t pid);
+
 /*
  * The heap profile: alloc_objects/count, alloc_space/bytes, inuse_objects/count,
  * inuse_space/bytes (default inuse_space), scaled with MemProfileRate = rate_bytes.

@@ -183,10 +183,18 @@ int gp_loc_resolve(struct gp_loc_resolver *r, uint32_t pid, uint64_t addr, bool 
 		return 0;
 	}
 	r->misses++;
-	if (kernel)
+	if (kernel) {
 		goprof_symbolizer_symbolize_kernel(r->sym, &lookup, 1, collect_frame, &fs);
-	else
+	} else {
 		goprof_symbolizer_symbolize_pid(r->sym, (int)pid, &lookup, 1, collect_frame, &fs);
+		/* Gone (or a zombie) before its mappings were read: its executable may do. */
+		if (!fs.n && !fs.module && r->fallback) {
+			struct goprof_binary *bin = r->fallback(r->fallback_ctx, pid);
+
+			if (bin)
+				goprof_binary_symbolize(bin, &lookup, 1, collect_frame, &fs);
+		}
+	}
 	if (!fs.n)
 		r->unsymbolized++;
 	if (!kernel && fs.module) {
@@ -203,6 +211,37 @@ int gp_loc_resolve(struct gp_loc_resolver *r, uint32_t pid, uint64_t addr, bool 
 			return err;
 	}
 	return cache_put(r, &key, h, *id);
+}
+
+int gp_loc_resolver_forget_pid(struct gp_loc_resolver *r, uint32_t pid)
+{
+	size_t kept = 0;
+	int err = 0;
+
+	if (!pid)
+		return 0;
+	for (size_t i = 0; i < r->nr; i++) {
+		if (r->keys[i].pid == pid)
+			continue;
+		r->keys[kept] = r->keys[i];
+		r->loc_ids[kept++] = r->loc_ids[i];
+	}
+	if (kept != r->nr) {
+		r->nr = kept;
+		gp_idmap_clear(&r->idx);
+		for (size_t i = 0; i < kept && !err; i++)
+			err = gp_idmap_insert(&r->idx, key_hash(&r->keys[i]), (uint32_t)i + 1);
+	}
+	kept = 0;
+	for (size_t i = 0; i < r->nr_maps; i++) {
+		if (r->maps[i].pid == pid) {
+			free(r->maps[i].file);
+			continue;
+		}
+		r->maps[kept++] = r->maps[i];
+	}
+	r->nr_maps = kept;
+	return err;
 }
 
 int gp_loc_resolve_user_stack(struct gp_loc_resolver *r, uint32_t pid, const uint64_t *stack,

@@ -20,9 +20,19 @@ struct gp_loc_key {
 	uint64_t addr;
 };
 
+struct goprof_binary;
+/*
+ * The executable of pid when its mappings cannot be read any more (a short-lived process
+ * gone before its first sample was symbolized), if its addresses are link-time
+ * addresses (ET_EXEC); else NULL.
+ */
+typedef struct goprof_binary *(*gp_fallback_binary_fn)(void *ctx, uint32_t pid);
+
 struct gp_loc_resolver {
 	struct goprof_symbolizer *sym;
 	struct goprof_profile *prof;
+	gp_fallback_binary_fn fallback;
+	void *fallback_ctx;
 
 	struct gp_loc_key *keys;  /* [i] for cache entry i + 1 */
 	uint32_t *loc_ids;        /* profile location id, 0: not code */
@@ -47,6 +57,9 @@ GOPROF_HIDDEN void gp_loc_resolver_fini(struct gp_loc_resolver *r);
  */
 GOPROF_HIDDEN int gp_loc_resolve(struct gp_loc_resolver *r, uint32_t pid, uint64_t addr,
 				 bool is_return, bool kernel, uint32_t *id);
+
+/* Drops everything cached for pid (its process exited; the PID may be reused). */
+GOPROF_HIDDEN int gp_loc_resolver_forget_pid(struct gp_loc_resolver *r, uint32_t pid);
 
 /*
  * Resolves a user stack (leaf first) into ids[], dropping a not-code outermost frame and

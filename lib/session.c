@@ -29,6 +29,7 @@
 #include "internal.h"
 #include "perf_sampler.h"
 #include "proc.h"
+#include "sym/symbolizer_internal.h"
 #include "target.h"
 
 #define DEFAULT_FREQ_HZ 99
@@ -39,8 +40,18 @@
 struct attached_process {
 	struct goprof_process_info info;
 	char comm[GOPROF_COMM_LEN]; /* process name: the root frame of folded stacks */
+	int exe;       /* index in exes[] when found through an attached executable, else -1 */
 	bool attached; /* still in the kernel's target map */
 };
+
+/* An executable attached by path. */
+struct attached_exe {
+	uint64_t dev, ino;         /* the kernel's dev_t and inode */
+	struct goprof_binary *bin; /* for processes gone before their maps were read; ET_EXEC only */
+};
+
+/* Exited processes kept for goprof_session_foreach_process(); older ones are dropped. */
+#define MAX_EXITED_PROCESSES 256
 
 struct goprof_session {
 	struct cpu_sample_bpf *skel;
@@ -67,6 +78,8 @@ struct goprof_session {
 
 	struct attached_process *procs;
 	size_t nr_procs, procs_cap;
+	struct attached_exe *exes;
+	size_t nr_exes_cap;
 };
 
 /*
@@ -175,7 +188,23 @@ static struct attached_process *add_process(struct goprof_session *s, uint32_t p
 	memset(p, 0, sizeof(*p));
 	p->info.sz = sizeof(p->info);
 	p->info.pid = pid;
+	p->exe = -1;
 	return p;
+}
+
+static int ignore_frame(const struct goprof_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	return 0;
+}
+
+static struct goprof_binary *exe_of_pid(void *ctx, uint32_t pid)
+{
+	struct goprof_session *s = ctx;
+	struct attached_process *p = find_process(s, pid);
+
+	return p && p->exe >= 0 ? s->exes[p->exe].bin : NULL;
 }
 
 static void read_comm(const char *path, char comm[GOPROF_COMM_LEN])
@@ -225,7 +254,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	gp_target_inspect(exe, t, &p->info);
 	attach_go_probes(s, exe, t, &p->info);
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
-	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, NULL, NULL);
+	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 }
 
 static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
@@ -244,10 +273,30 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 		p->attached = true;
 		s->attached++;
 	}
+	for (size_t i = 0; ev->exe.ino && i < s->nr_exes; i++)
+		if (s->exes[i].dev == ev->exe.dev && s->exes[i].ino == ev->exe.ino)
+			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	inspect_process(s, p, &t);
 	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
+}
+
+/* Keeps the MAX_EXITED_PROCESSES most recent exited processes in the list. */
+static void prune_exited(struct goprof_session *s)
+{
+	size_t exited = 0, kept = 0;
+
+	for (size_t i = 0; i < s->nr_procs; i++)
+		exited += !s->procs[i].attached;
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		if (!s->procs[i].attached && exited > MAX_EXITED_PROCESSES) {
+			exited--;
+			continue;
+		}
+		s->procs[kept++] = s->procs[i];
+	}
+	s->nr_procs = kept;
 }
 
 static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
@@ -261,8 +310,15 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 	p->attached = false;
 	p->info.flags |= GOPROF_PROCESS_EXITED;
 	s->attached--;
+	/* Its samples are in (the ring buffer keeps order): drop what the PID's reuse would
+	 * get wrong, and what would grow with every process that comes and goes. */
 	if (s->goroutines)
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
+	gp_cpu_table_forget_pid(s->cpu, ev->pid);
+	gp_heap_table_forget_pid(s->heap, ev->pid);
+	gp_heap_table_forget_pid(s->allocs, ev->pid);
+	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	prune_exited(s);
 }
 
 static int deliver_sample(struct goprof_session *s, const struct gp_sample_event *ev)
@@ -474,6 +530,8 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 	s->ctx = OPTS_GET(opts, ctx, NULL);
 	s->sym = goprof_symbolizer_new(NULL);
 	s->cpu = s->sym ? gp_cpu_table_new(s->sym, cfg.freq_hz) : NULL;
+	if (s->cpu)
+		gp_cpu_table_set_fallback(s->cpu, exe_of_pid, s);
 	err = s->cpu ? load_programs(s, &cfg) : -ENOMEM;
 	if (err) {
 		goprof_session_free(s); /* records no error */
@@ -496,6 +554,9 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_heap_table_free(s->allocs);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
+	for (unsigned i = 0; i < s->nr_exes; i++)
+		goprof_binary_free(s->exes[i].bin);
+	free(s->exes);
 	free(s->procs);
 	free(s);
 }
@@ -544,6 +605,23 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 static uint64_t kernel_dev(dev_t dev)
 {
 	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+/* The executable opened for symbolization without its process, if its addresses are
+ * link-time addresses (ET_EXEC, Go's default on amd64), else NULL. */
+static struct goprof_binary *link_time_binary(const char *path)
+{
+	char saved[256];
+	struct goprof_binary *bin;
+
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	bin = goprof_binary_open(path, NULL);
+	if (bin && bin->elf.type != ET_EXEC) {
+		goprof_binary_free(bin);
+		bin = NULL;
+	}
+	gp_err(0, "%s", saved);
+	return bin;
 }
 
 /* Attaches the processes already running the executable (dev, ino). */
@@ -603,6 +681,18 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 				      GP_MAX_EXE_TARGETS);
 		return gp_err(err, "attach: updating the executable map failed: %s", strerror(-err));
 	}
+	if (s->nr_exes == s->nr_exes_cap) {
+		size_t cap = s->nr_exes_cap ? 2 * s->nr_exes_cap : 4;
+		struct attached_exe *e = realloc(s->exes, cap * sizeof(*e));
+
+		if (!e) {
+			bpf_map__delete_elem(s->skel->maps.exe_targets, &key, sizeof(key), 0);
+			return gp_err(-ENOMEM, "attach: out of memory");
+		}
+		s->exes = e;
+		s->nr_exes_cap = cap;
+	}
+	s->exes[s->nr_exes] = (struct attached_exe){ key.dev, key.ino, link_time_binary(path) };
 	s->nr_exes++;
 	attach_running(s, st.st_dev, st.st_ino);
 	return 0;

@@ -293,10 +293,18 @@ static int locate(struct goprof_symbolizer *sym, int pid, uint64_t ip, struct gp
 		/* A mapping created after we read maps (dlopen, a new JIT region): re-read once. */
 		struct gp_maps fresh;
 
+		/*
+		 * A zombie (exited, not yet reaped) shows no mappings: keep what was read while
+		 * it ran, or every later lookup of its buffered samples would fail.
+		 */
 		if (gp_maps_read(&fresh, pid) == 0) {
-			gp_maps_free(&p->maps);
-			p->maps = fresh;
-			m = gp_maps_find(&p->maps, ip);
+			if (fresh.n) {
+				gp_maps_free(&p->maps);
+				p->maps = fresh;
+				m = gp_maps_find(&p->maps, ip);
+			} else {
+				gp_maps_free(&fresh);
+			}
 		}
 	}
 	if (m && !m->resolved) {
