@@ -17,6 +17,7 @@
 
 #include <goprof/goprof.h>
 
+#include "../otlp-export/otlp_http.h"
 #include "commands.h"
 #include "report.h"
 
@@ -35,6 +36,8 @@ struct record_args {
 	uint32_t features;  /* GOPROF_FEATURE_* */
 	double leak_age_s;  /* goroutines older than this are reported as possible leaks */
 	double budget_pct;  /* overhead budget of the runtime probes, % of the targets' CPU */
+	const char *otlp_url;     /* POST the CPU profile here (OTLP/HTTP), or NULL */
+	const char *service_name; /* OTLP resource service.name */
 	double seconds;     /* 0: until Ctrl-C or the targets exit */
 	const char *out_dir;
 	char **command;     /* argv after "--", or NULL */
@@ -79,6 +82,9 @@ static void record_usage(FILE *out)
 		"      --runtime         --goroutines --gc --heap --sched\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
+		"      --otlp URL        also send the CPU profile to an OTLP/HTTP receiver, e.g.\n"
+		"                        http://127.0.0.1:4318/v1development/profiles\n"
+		"      --service NAME    service.name of the OTLP resource\n"
 		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
 		"\n"
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
@@ -100,6 +106,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "runtime", no_argument, NULL, 'R' },
 		{ "sched", no_argument, NULL, 'S' },
 		{ "overhead-budget", required_argument, NULL, 'B' },
+		{ "otlp", required_argument, NULL, 'O' },
+		{ "service", required_argument, NULL, 'N' },
 		{ "leak-age", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -167,6 +175,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'S':
 			a->features |= GOPROF_FEATURE_SCHED;
+			break;
+		case 'O':
+			a->otlp_url = optarg;
+			break;
+		case 'N':
+			a->service_name = optarg;
 			break;
 		case 'B':
 			a->budget_pct = strtod(optarg, &end);
@@ -329,6 +343,36 @@ static void print_summary(const struct record_args *a, const struct thread_table
 	       (unsigned long long)st->symbol_cache_misses);
 }
 
+/* Sends the CPU profile once to the OTLP/HTTP receiver (examples/otlp-export). */
+static int export_otlp(struct goprof_session *s, const struct record_args *a)
+{
+	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
+	struct otlp_exporter_stats st = { 0 };
+	int err;
+
+	if (!p) {
+		fprintf(stderr, "goprof record: OTLP: %s\n", goprof_last_error());
+		return -1;
+	}
+	{
+		/* The pid only when the profile is of one process. */
+		GOPROF_OPTS(goprof_profile_write_opts, wo, .service_name = a->service_name,
+			    .pid = a->npids == 1 && !a->nexes ? (uint32_t)a->pids[0] : 0);
+
+		err = otlp_export_once(a->otlp_url, p, &wo, 10000, &st);
+	}
+	goprof_profile_free(p);
+	if (err) {
+		fprintf(stderr, "goprof record: OTLP export to %s failed (%s, last status %d, %llu "
+			"retries)\n", a->otlp_url, goprof_last_error(), st.last_status,
+			(unsigned long long)st.retries);
+		return -1;
+	}
+	printf("sent the CPU profile to %s (%llu bytes, %llu retries)\n", a->otlp_url,
+	       (unsigned long long)st.bytes_sent, (unsigned long long)st.retries);
+	return 0;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_args a;
@@ -432,6 +476,8 @@ int cmd_record(int argc, char **argv)
 		rc = 0;
 	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
 					       (uint64_t)(a.leak_age_s * 1e9)))
+		rc = 1;
+	if (a.otlp_url && export_otlp(s, &a))
 		rc = 1;
 out:
 	if (release_fd >= 0)
