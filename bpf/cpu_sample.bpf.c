@@ -276,7 +276,7 @@ static __always_inline void emit_process_event(__u32 type, __u32 pid, const stru
 	struct gp_exec_event *ev = bpf_ringbuf_reserve(&samples, sizeof(*ev), 0);
 
 	if (!ev) {
-		bump(&lost, GP_LOST_RINGBUF_FULL);
+		bump(&lost, GP_LOST_EVENTS);
 		return;
 	}
 	ev->type = type;

@@ -89,7 +89,7 @@ static __always_inline void emit_goroutine(__u32 type, __u64 id, __u64 goid)
 	};
 
 	if (bpf_ringbuf_output(&samples, &ev, sizeof(ev), 0))
-		bump(&lost, GP_LOST_RINGBUF_FULL);
+		bump(&lost, GP_LOST_EVENTS);
 }
 
 SEC("uprobe")
@@ -131,7 +131,7 @@ int go_newproc(struct pt_regs *ctx)
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	if (bpf_ringbuf_output(&samples, ev, size, 0))
-		bump(&lost, GP_LOST_RINGBUF_FULL);
+		bump(&lost, GP_LOST_EVENTS);
 	return 0;
 }
 
@@ -172,7 +172,7 @@ static __always_inline int emit_runtime(__u32 type, __u64 arg)
 	if (!go_target(ev.pid, GP_PROBE_GC))
 		return 0;
 	if (bpf_ringbuf_output(&samples, &ev, sizeof(ev), 0))
-		bump(&lost, GP_LOST_RINGBUF_FULL);
+		bump(&lost, GP_LOST_EVENTS);
 	return 0;
 }
 
@@ -230,7 +230,7 @@ static __always_inline int emit_heap(struct gp_heap_event *ev, __u32 n)
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
 	if (bpf_ringbuf_output(&samples, ev, size, 0))
-		bump(&lost, GP_LOST_RINGBUF_FULL);
+		bump(&lost, GP_LOST_EVENTS);
 	return 0;
 }
 

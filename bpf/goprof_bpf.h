@@ -24,6 +24,7 @@ enum gp_lost_cause {
 	GP_LOST_RINGBUF_FULL = 0,   /* bpf_ringbuf_reserve failed */
 	GP_LOST_THREAD_TABLE_FULL,  /* per-thread count map had no room */
 	GP_LOST_TARGETS_FULL,       /* an exec of an --exe target found the target map full */
+	GP_LOST_EVENTS,             /* exec/exit and Go runtime records: the ring buffer was full */
 	GP_LOST_NR,
 };
 

@@ -20,6 +20,7 @@ struct gp_cpu_table {
 	int64_t start_wall_ns, start_mono_ns;
 	uint32_t *stack;            /* scratch: location ids of one sample */
 	uint64_t samples;
+	uint64_t hits, misses, unsymbolized; /* of earlier intervals' resolvers */
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -121,24 +122,46 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
 
 struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset)
 {
-	struct goprof_profile *copy;
+	struct goprof_profile *copy, *fresh;
 	int64_t now = clock_ns(CLOCK_MONOTONIC);
 
 	gp_profile_set_time(t->prof, t->start_wall_ns, now - t->start_mono_ns);
 	copy = gp_profile_clone(t->prof);
-	if (copy && reset) {
-		gp_profile_reset(t->prof);
-		gp_cpu_table_mark_start(t);
+	if (!copy || !reset)
+		return copy;
+	/*
+	 * A new interval starts from empty tables, symbolization cache included: processes
+	 * come and go (each with its own vDSO address), and a long-running session must not
+	 * keep what no profile refers to any more. The symbolizer keeps its binaries.
+	 */
+	fresh = new_cpu_profile(t->freq_hz);
+	if (fresh) {
+		struct goprof_binary *(*fallback)(void *, uint32_t) = t->locs.fallback;
+		void *fallback_ctx = t->locs.fallback_ctx;
+		struct goprof_symbolizer *sym = t->locs.sym;
+
+		t->hits += t->locs.hits;
+		t->misses += t->locs.misses;
+		t->unsymbolized += t->locs.unsymbolized;
+		gp_loc_resolver_fini(&t->locs);
+		goprof_profile_free(t->prof);
+		t->prof = fresh;
+		gp_loc_resolver_init(&t->locs, sym, fresh);
+		t->locs.fallback = fallback;
+		t->locs.fallback_ctx = fallback_ctx;
+	} else {
+		gp_profile_reset(t->prof); /* out of memory: keep the old tables */
 	}
+	gp_cpu_table_mark_start(t);
 	return copy;
 }
 
 void gp_cpu_table_stats(const struct gp_cpu_table *t, struct gp_cpu_table_stats *st)
 {
 	st->samples = t->samples;
-	st->frames_unsymbolized = t->locs.unsymbolized;
-	st->location_cache_hits = t->locs.hits;
-	st->location_cache_misses = t->locs.misses;
+	st->frames_unsymbolized = t->unsymbolized + t->locs.unsymbolized;
+	st->location_cache_hits = t->hits + t->locs.hits;
+	st->location_cache_misses = t->misses + t->locs.misses;
 }
 
 void gp_cpu_table_forget_pid(struct gp_cpu_table *t, uint32_t pid)

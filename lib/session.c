@@ -837,6 +837,27 @@ static uint64_t sum_percpu(struct bpf_map *map, __u32 idx)
 	return total;
 }
 
+/*
+ * Exit records can be lost when the ring buffer is full; the kernel removes an exiting
+ * process from the target table all the same. A process we think attached that is no
+ * longer there has exited.
+ */
+static void reconcile_exits(struct goprof_session *s)
+{
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		struct attached_process *p = &s->procs[i];
+		struct gp_target t;
+		__u32 key = p->info.pid;
+		struct gp_exec_event ev = { .type = GP_REC_EXIT, .pid = p->info.pid };
+
+		if (!p->attached ||
+		    bpf_map__lookup_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), 0) == 0)
+			continue;
+		handle_exit(s, &ev); /* may prune the list: start over */
+		i = (size_t)-1;
+	}
+}
+
 GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_session_stats *out)
 {
 	struct goprof_session_stats st = { .sz = sizeof(st) };
@@ -848,6 +869,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	if (out->sz < sizeof(out->sz))
 		return gp_err(-EINVAL, "goprof_session_stats: stats->sz must be set to "
 				       "sizeof(struct goprof_session_stats)");
+	reconcile_exits(s);
 	st.attached_pids = s->attached;
 	st.cpu_samples = sum_percpu(s->skel->maps.counters, GP_CNT_SAMPLES);
 	st.samples_delivered = s->delivered;
@@ -855,6 +877,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.lost_thread_table_full = sum_percpu(s->skel->maps.lost, GP_LOST_THREAD_TABLE_FULL);
 	st.lost_targets_full = sum_percpu(s->skel->maps.lost, GP_LOST_TARGETS_FULL);
 	st.lost_aggregation = s->lost_aggregation;
+	st.lost_events = sum_percpu(s->skel->maps.lost, GP_LOST_EVENTS);
 	st.go_context_failed = sum_percpu(s->skel->maps.counters, GP_CNT_GO_CONTEXT_FAILED);
 	gp_cpu_table_stats(s->cpu, &cs);
 	st.frames_unsymbolized = cs.frames_unsymbolized;
@@ -1063,6 +1086,7 @@ GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_p
 	gp_clear_error();
 	if (!s || !fn)
 		return gp_err(-EINVAL, "goprof_session_foreach_process: NULL argument");
+	reconcile_exits(s);
 	for (size_t i = 0; i < s->nr_procs; i++) {
 		int ret = fn(&s->procs[i].info, ctx);
 

@@ -473,7 +473,8 @@ struct goprof_session_stats {
 	uint32_t attached_pids;    /**< processes currently attached */
 	uint64_t cpu_samples;      /**< samples of attached processes taken in the kernel */
 	uint64_t samples_delivered; /**< samples handed to on_sample */
-	uint64_t lost_ringbuf_full; /**< samples not delivered: the ring buffer was full */
+	uint64_t lost_ringbuf_full; /**< samples not delivered: the ring buffer was full
+				       (cpu_samples = samples_delivered + this, once drained) */
 	uint64_t lost_thread_table_full; /**< samples not counted per thread: the table was full */
 	/* since 0.1 */
 	uint64_t lost_targets_full;  /**< processes that exec'd an attached executable but
@@ -491,6 +492,9 @@ struct goprof_session_stats {
 	uint32_t uprobes_installed;   /**< uprobes (entries and RET sites) in place */
 	uint32_t probe_sets_detached; /**< runtime probe sets removed by the overhead budget */
 	uint64_t probe_cost_ns;       /**< estimated time the targets spent in runtime probes */
+	uint64_t lost_events;         /**< exec/exit and Go runtime records lost: the ring
+					   buffer was full (lost exits are recovered from the
+					   kernel's target table) */
 };
 
 /**

@@ -250,7 +250,12 @@ Test(churn, exited_processes_leave_no_state, .timeout = 600)
 	cr_expect_lt(end.unsymbolized * 10, end.samples, "%lld of %lld samples have an "
 		     "unsymbolized leaf", (long long)end.unsymbolized, (long long)end.samples);
 	cr_expect_gt(end.samples, 100, "only %lld samples of 1,800 processes", (long long)end.samples);
-	cr_expect_geq(end.named * 2, end.samples, "only %lld of %lld samples were named "
+	/*
+	 * Measured: 49-50% of the CPU samples of these processes fall in *Spin, the rest in
+	 * the Go runtime's start-up and exit (more than the 1 ms guessed above). A third
+	 * still separates symbols from garbage: wrong or missing symbols give ~0%.
+	 */
+	cr_expect_geq(end.named * 3, end.samples, "only %lld of %lld samples were named "
 		      "main.alphaSpin/betaSpin", (long long)end.named, (long long)end.samples);
 
 	cr_expect_eq(end.fds, warm.fds, "descriptors grew from %d to %d", warm.fds, end.fds);
