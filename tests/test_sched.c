@@ -46,16 +46,14 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
 	child_write_line(&c, "go");
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "started"));
-	for (int i = 0; i < 30; i++)
-		goprof_session_poll(s, 50);
-	/* By creation site while the goroutines live (the site of an exited one is gone). */
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "done"));
+	while (goprof_session_poll(s, 20) > 0)
+		;
+	/* By creation site while the goroutines live (parked; an exited one's site is gone). */
 	p = goprof_session_snapshot_sched(s, 0);
 	cr_assert_not_null(p, "%s", goprof_last_error());
 	goprof_profile_foreach_sample(p, by_site, sites);
 	goprof_profile_free(p);
-	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "done"));
-	while (goprof_session_poll(s, 20) > 0)
-		;
 	st->sz = sizeof(*st);
 	cr_assert_eq(goprof_session_sched_stats(s, c.pid, st), 0, "%s", goprof_last_error());
 	child_close_stdin(&c);
@@ -91,7 +89,9 @@ ParameterizedTest(int *variant, sched, contended_goroutines_wait_longer, .timeou
 		    busy.p99_ns / 1e6, busy.max_ns / 1e6, (unsigned long)idle.waits, idle.p50_ns / 1e6,
 		    idle.p99_ns / 1e6, (unsigned long)busy_sites.waits_at_spin_site,
 		    (unsigned long)busy_sites.waits_total);
-	cr_expect_gt(busy.waits, 20, "go%s: too few measured waits: %lu", ver, (unsigned long)busy.waits);
+	/* Preemptions every 10 ms of 4 spinners for 2 s: ~200 on a quiet machine, far fewer
+	 * when the machine is oversubscribed and the one P's thread waits for a CPU. */
+	cr_expect_gt(busy.waits, 5, "go%s: too few measured waits: %lu", ver, (unsigned long)busy.waits);
 	cr_expect_gt(idle.waits, 500, "go%s: too few measured waits: %lu", ver, (unsigned long)idle.waits);
 	/* Three others' 10 ms slices: several milliseconds at the median. */
 	cr_expect_geq(busy.p50_ns, 4 * 1000 * 1000, "go%s: busy p50 %.3f ms", ver, busy.p50_ns / 1e6);
