@@ -66,6 +66,7 @@ struct goprof_session {
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_probe_budget budget;
 	uint32_t features;
+	bool kernel_stacks;
 	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
@@ -525,6 +526,7 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 	if (!s)
 		return gp_err_null(-ENOMEM, "goprof_session_new: out of memory");
 	s->freq_hz = cfg.freq_hz;
+	s->kernel_stacks = cfg.kernel_depth > 0;
 	s->on_sample = OPTS_GET(opts, on_sample, NULL);
 	s->on_event = OPTS_GET(opts, on_event, NULL);
 	s->ctx = OPTS_GET(opts, ctx, NULL);
@@ -585,7 +587,12 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 		p = add_process(s, (uint32_t)pid);
 	if (!p)
 		return gp_err(-ENOMEM, "attach: out of memory");
-	inspect_process(s, p, &t);
+	/*
+	 * Into the target table first, then inspect: an exec between the two is then seen
+	 * by the kernel (an exec record follows and inspects again); the other way round the
+	 * process could exec unseen and keep the settings of its old image.
+	 */
+	memset(&t, 0, sizeof(t));
 	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
 		if (err == -EEXIST) /* attached meanwhile through an executable */
@@ -595,6 +602,8 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 				      GP_MAX_TARGETS);
 		return gp_err(err, "attach: updating the target map failed: %s", strerror(-err));
 	}
+	inspect_process(s, p, &t);
+	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
 	p->attached = true;
 	p->info.flags &= ~GOPROF_PROCESS_BY_EXE;
 	s->attached++;
@@ -722,7 +731,17 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 		return gp_err(-EINVAL, "goprof_session_start: session is NULL");
 	if (s->started)
 		return gp_err(-EALREADY, "goprof_session_start: the session is already sampling");
-	int err = gp_perf_sampler_start(&s->sampler, s->skel->progs.on_cpu_sample, s->freq_hz);
+	int err;
+
+	if (s->kernel_stacks) {
+		/* Load kernel symbols now, not inside the first poll that meets a kernel frame
+		 * (0.3-0.6 s: short-lived processes would exit before their samples are read). */
+		uint64_t probe = 0;
+
+		goprof_symbolizer_symbolize_kernel(s->sym, &probe, 1, ignore_frame, NULL);
+		gp_clear_error();
+	}
+	err = gp_perf_sampler_start(&s->sampler, s->skel->progs.on_cpu_sample, s->freq_hz);
 	if (err)
 		return err;
 	s->started = true;
