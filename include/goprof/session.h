@@ -472,7 +472,8 @@ struct goprof_session_stats {
 	uint32_t sz;               /**< set by the caller */
 	uint32_t attached_pids;    /**< processes currently attached */
 	uint64_t cpu_samples;      /**< samples of attached processes taken in the kernel */
-	uint64_t samples_delivered; /**< samples handed to on_sample */
+	uint64_t samples_delivered; /**< samples taken in from the ring buffer (into the profile,
+					 and to on_sample if set) */
 	uint64_t lost_ringbuf_full; /**< samples not delivered: the ring buffer was full
 				       (cpu_samples = samples_delivered + this, once drained) */
 	uint64_t lost_thread_table_full; /**< samples not counted per thread: the table was full */
