@@ -146,7 +146,8 @@ ParameterizedTest(struct variant *v, heap, sites_match_design_and_go, .timeout =
 		  before.alloc_big + before.alloc_small < 327.7e6 * 1.2,
 		  "go%s: %.1f MB allocated, designed 327.7 MB (+-20%%)", ver,
 		  (before.alloc_big + before.alloc_small) / 1e6);
-	cr_expect_lt(after.inuse_small, before.inuse_small / 5 + 1,
+	/* Measured: down to 1-2% of what it was; once to 30% on an oversubscribed machine. */
+	cr_expect_lt(after.inuse_small, before.inuse_small / 2 + 1,
 		     "go%s: in-use bytes of the freed site did not fall: %.1f -> %.1f MB", ver,
 		     before.inuse_small / 1e6, after.inuse_small / 1e6);
 	cr_expect_gt(after.inuse_big, before.inuse_big / 2, "go%s: kept objects lost", ver);
