@@ -238,34 +238,46 @@ static __always_inline int emit_heap(struct gp_heap_event *ev, __u32 n)
  * runtime.mProf_Malloc(p, size) (Go <= 1.22) or (mp, p, size) (1.23+): called only for
  * the allocations the runtime samples itself (one per MemProfileRate bytes), so cheap.
  */
+/*
+ * An allocation record with the allocating stack, taken at a function's entry: the
+ * caller's frame is missing from the frame-pointer walk, and its return address (at sp)
+ * takes the place of the function's own address.
+ */
+static __always_inline int emit_alloc(struct pt_regs *ctx, struct gp_heap_event *ev, __u32 type,
+				      __u64 id, __u64 size)
+{
+	__u64 ret = 0;
+	long bytes;
+
+	ev->type = type;
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->size = size;
+	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret)
+		ev->stack[0] = ret;
+	return emit_heap(ev, bytes > 0 ? (__u32)bytes >> 3 : 0);
+}
+
 SEC("uprobe")
 int go_mprof_malloc(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), ret = 0, rbx, rcx;
+	__u64 id = bpf_get_current_pid_tgid(), rbx, rcx;
 	struct gp_heap_event *ev;
 	struct gp_target *t;
 	__u32 zero = 0;
-	long bytes;
 
 	t = go_target(id >> 32, GP_PROBE_HEAP);
 	ev = t ? bpf_map_lookup_elem(&heap_scratch, &zero) : NULL;
 	if (!ev)
 		return 0;
-	ev->type = GP_REC_HEAP_ALLOC;
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->time_ns = bpf_ktime_get_ns();
 	/* Read both registers first: a computed offset into ctx is refused by the verifier. */
 	rbx = ctx->bx;
 	rcx = ctx->cx;
 	barrier_var(rbx);
 	barrier_var(rcx);
-	ev->size = t->malloc_size_arg == 2 ? rcx : rbx;
-	/* Entry: the caller's frame is missing from the walk; its return address is at sp. */
-	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret)
-		ev->stack[0] = ret;
-	return emit_heap(ev, bytes > 0 ? (__u32)bytes >> 3 : 0);
+	return emit_alloc(ctx, ev, GP_REC_HEAP_ALLOC, id, t->malloc_size_arg == 2 ? rcx : rbx);
 }
 
 /* runtime.mProf_Free(b *bucket, size): the stack is the bucket's, after its 48-byte header. */
@@ -366,21 +378,12 @@ int go_casgstatus(struct pt_regs *ctx)
 SEC("uprobe")
 int go_mallocgc(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), ret = 0;
+	__u64 id = bpf_get_current_pid_tgid();
 	struct gp_heap_event *ev;
 	__u32 zero = 0;
-	long bytes;
 
 	ev = go_target(id >> 32, GP_PROBE_MALLOCGC) ? bpf_map_lookup_elem(&heap_scratch, &zero) : NULL;
 	if (!ev)
 		return 0;
-	ev->type = GP_REC_ALLOC_EXACT;
-	ev->pid = id >> 32;
-	ev->tid = (__u32)id;
-	ev->time_ns = bpf_ktime_get_ns();
-	ev->size = ctx->ax;
-	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret)
-		ev->stack[0] = ret;
-	return emit_heap(ev, bytes > 0 ? (__u32)bytes >> 3 : 0);
+	return emit_alloc(ctx, ev, GP_REC_ALLOC_EXACT, id, ctx->ax);
 }

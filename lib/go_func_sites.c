@@ -41,6 +41,30 @@ static int vaddr_to_offset(const struct goprof_binary *bin, uint64_t vaddr, size
 	return -GOPROF_ERRNO_CORRUPT;
 }
 
+/* Offset just past "CMP <sp or r12>, [R14 + 0x10]; JBE", within the first instructions. */
+static uint64_t after_stack_check(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t offset)
+{
+	uint64_t result = offset;
+	cs_insn *insn;
+	size_t n;
+	csh cs;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return offset;
+	n = cs_disasm(cs, code, GP_MIN(len, (size_t)32), vaddr, 4, &insn);
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (insn[i].id == X86_INS_CMP && strstr(insn[i].op_str, "[r14 + 0x10]") &&
+		    insn[i + 1].id == X86_INS_JBE) {
+			result = offset + (insn[i + 1].address + insn[i + 1].size - vaddr);
+			break;
+		}
+	}
+	if (n)
+		cs_free(insn, n);
+	cs_close(&cs);
+	return result;
+}
+
 static int find_rets(const uint8_t *code, size_t len, uint64_t vaddr, uint64_t offset,
 		     struct gp_func_sites *out)
 {
@@ -91,6 +115,7 @@ int gp_go_func_sites(struct goprof_binary *bin, const char *name, bool want_rets
 			      goprof_binary_path(bin), name, (unsigned long long)l.entry);
 	out->entry_vaddr = l.entry;
 	out->end_vaddr = l.end;
+	out->probe_offset = after_stack_check(code, l.end - l.entry, l.entry, out->entry_offset);
 	if (!want_rets)
 		return 0;
 	return find_rets(code, l.end - l.entry, l.entry, out->entry_offset, out);

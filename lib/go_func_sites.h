@@ -18,6 +18,14 @@ struct goprof_binary;
 struct gp_func_sites {
 	uint64_t entry_vaddr, end_vaddr;
 	uint64_t entry_offset;                  /* file offset of the entry */
+	/*
+	 * Where an entry probe goes: right after the prologue's stack check
+	 * (CMP SP, g.stackguard0; JBE morestack) when there is one, else the entry. A probe
+	 * on the entry itself fires twice when the stack must grow first (morestack runs,
+	 * then the function starts over); after the check the frame is still not set up, so
+	 * the caller's return address is still at the stack pointer.
+	 */
+	uint64_t probe_offset;
 	uint64_t ret_offsets[GP_MAX_RET_SITES]; /* file offsets of each RET */
 	uint32_t nr_rets;
 };

@@ -124,7 +124,7 @@ static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, c
 	if (err)
 		return err;
 	if (!at_rets)
-		return attach_at(gp, prog, path, sites.entry_offset, set);
+		return attach_at(gp, prog, path, sites.probe_offset, set);
 	if (!sites.nr_rets)
 		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
 	for (uint32_t i = 0; i < sites.nr_rets && !err; i++)
