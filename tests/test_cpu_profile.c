@@ -192,7 +192,9 @@ ParameterizedTest(struct variant *v, cpu_profile, shares_labels_and_inline_frame
 	 * designed 70% with other builds running, while ours stayed at 70%); compare only
 	 * when the fixture had its CPUs.
 	 */
-	if (cpu_share >= 0.9)
+	/* The sanitizer pass (GOPROF_SANITIZED) checks memory, not accuracy: the plain pass
+	 * makes this comparison. */
+	if (cpu_share >= 0.9 && !getenv("GOPROF_SANITIZED"))
 		cr_expect(ours > go_share - 5 && ours < go_share + 5,
 			  "go%s: main.hot share %.1f%%, Go's own profile says %.1f%% (+-5 points)",
 			  ver, ours, go_share);
