@@ -13,9 +13,14 @@ struct goprof_symbolizer;
 /* Summary over the goroutines of pid (0: all). */
 GOPROF_HIDDEN void gp_sched_summary(struct gp_go_probes *gp, uint32_t pid, struct goprof_sched_stats *st);
 
-/* waits/count + delay/nanoseconds by creation site (goroutines may be NULL: no stacks). */
-GOPROF_HIDDEN struct goprof_profile *gp_sched_by_site(struct gp_go_probes *gp,
-						      struct gp_goroutines *goroutines,
-						      struct goprof_symbolizer *sym);
+/*
+ * Scheduling latency by creation site: builds the profile of goprof_session_snapshot_sched()
+ * (stored in *profile unless profile is NULL) and, if fn is given, calls it once per site
+ * with the site's sample and summary. goroutines may be NULL (no stacks: one site per
+ * process). Returns 0, a negative error with a message, or fn's non-zero value.
+ */
+GOPROF_HIDDEN int gp_sched_foreach_site(struct gp_go_probes *gp, struct gp_goroutines *goroutines,
+					struct goprof_symbolizer *sym, struct goprof_profile **profile,
+					goprof_sched_site_fn fn, void *ctx);
 
 #endif

@@ -1043,7 +1043,22 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_se
 	if (!(s->features & GOPROF_FEATURE_SCHED))
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: the session was created "
 					    "without GOPROF_FEATURE_SCHED");
-	return gp_sched_by_site(s->go_probes, s->goroutines, s->sym);
+	struct goprof_profile *p = NULL;
+	int err = gp_sched_foreach_site(s->go_probes, s->goroutines, s->sym, &p, NULL, NULL);
+
+	return err ? gp_fail_null(err) : p;
+}
+
+GOPROF_API int goprof_session_foreach_sched_site(struct goprof_session *s, goprof_sched_site_fn fn,
+						 void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: session and fn must not be NULL");
+	if (!(s->features & GOPROF_FEATURE_SCHED))
+		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: the session was created "
+				       "without GOPROF_FEATURE_SCHED");
+	return gp_sched_foreach_site(s->go_probes, s->goroutines, s->sym, NULL, fn, ctx);
 }
 
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct goprof_gc_stats *out)

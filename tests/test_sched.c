@@ -14,16 +14,36 @@
 
 struct site_delay {
 	uint64_t waits_at_spin_site, waits_total;
+	struct goprof_sched_stats spin_site; /* the go statement's site, with its histogram */
+	int64_t spin_site_p50_label;        /* p50_delay label of that site's profile sample */
 };
 
-static int by_site(const struct goprof_profile_sample *s, void *ctx)
+static int64_t num_label(const struct goprof_profile_sample *s, const char *key)
+{
+	for (uint32_t i = 0; i < s->nr_labels; i++)
+		if (s->labels[i]->is_num && !strcmp(s->labels[i]->key, key))
+			return s->labels[i]->num;
+	return -1;
+}
+
+static int by_site(const struct goprof_profile_sample *s, const struct goprof_sched_stats *st,
+		   void *ctx)
 {
 	struct site_delay *d = ctx;
+	uint64_t in_hist = 0;
 
-	d->waits_total += s->values[0];
+	for (int i = 0; i < GOPROF_SCHED_HIST_BUCKETS; i++)
+		in_hist += st->hist[i];
+	cr_expect_eq(in_hist, st->waits, "a site's histogram holds %lu of its %lu waits",
+		     (unsigned long)in_hist, (unsigned long)st->waits);
+	cr_expect_eq((uint64_t)s->values[0], st->waits, "the site's sample and summary differ");
+	d->waits_total += st->waits;
 	/* The creation site is main.main (the go statement); its goroutines run main.spin. */
-	if (s->nr_frames && !strcmp(s->frames[0]->function, "main.main"))
-		d->waits_at_spin_site += s->values[0];
+	if (s->nr_frames && !strcmp(s->frames[0]->function, "main.main")) {
+		d->waits_at_spin_site += st->waits;
+		d->spin_site = *st;
+		d->spin_site_p50_label = num_label(s, "p50_delay");
+	}
 	return 0;
 }
 
@@ -50,9 +70,9 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 	while (goprof_session_poll(s, 20) > 0)
 		;
 	/* By creation site while the goroutines live (parked; an exited one's site is gone). */
+	cr_assert_eq(goprof_session_foreach_sched_site(s, by_site, sites), 0, "%s", goprof_last_error());
 	p = goprof_session_snapshot_sched(s, 0);
 	cr_assert_not_null(p, "%s", goprof_last_error());
-	goprof_profile_foreach_sample(p, by_site, sites);
 	goprof_profile_free(p);
 	st->sz = sizeof(*st);
 	cr_assert_eq(goprof_session_sched_stats(s, c.pid, st), 0, "%s", goprof_last_error());
@@ -99,4 +119,18 @@ ParameterizedTest(int *variant, sched, contended_goroutines_wait_longer, .timeou
 		     ver, idle.p50_ns / 1e6, busy.p50_ns / 1e6);
 	cr_expect_gt(busy_sites.waits_at_spin_site, busy_sites.waits_total / 2,
 		     "go%s: waits not attributed to the creation site main.main", ver);
+	/* The site's own histogram: the spinners' site is as slow as the process, the
+	 * nappers' site far faster. */
+	cr_log_info("go%s: spin site p50 %.3f ms p99 %.3f ms; nap site p50 %.3f ms", ver,
+		    busy_sites.spin_site.p50_ns / 1e6, busy_sites.spin_site.p99_ns / 1e6,
+		    idle_sites.spin_site.p50_ns / 1e6);
+	cr_expect_geq(busy_sites.spin_site.p50_ns, 4 * 1000 * 1000, "go%s: busy site p50 %.3f ms", ver,
+		      busy_sites.spin_site.p50_ns / 1e6);
+	cr_expect_eq(busy_sites.spin_site_p50_label, (int64_t)busy_sites.spin_site.p50_ns,
+		     "go%s: the site's p50_delay label differs from its histogram", ver);
+	cr_expect_gt(idle_sites.spin_site.waits, 100, "go%s: nap site has %lu waits", ver,
+		     (unsigned long)idle_sites.spin_site.waits);
+	cr_expect_lt(idle_sites.spin_site.p50_ns * 10, busy_sites.spin_site.p50_ns,
+		     "go%s: nap site p50 %.3f ms is not far below the spin site's %.3f ms", ver,
+		     idle_sites.spin_site.p50_ns / 1e6, busy_sites.spin_site.p50_ns / 1e6);
 }

@@ -213,35 +213,87 @@ static int report_heap(struct goprof_session *s, const char *dir)
 	return rc;
 }
 
+static void write_hist_json(FILE *out, const uint64_t *hist)
+{
+	fprintf(out, "\"hist_log2_us\":[");
+	for (int i = 0; i < GOPROF_SCHED_HIST_BUCKETS; i++)
+		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)hist[i]);
+	fprintf(out, "]");
+}
+
+/* The sites with the most waiting, and every site's histogram in events.jsonl. */
+struct sched_sites {
+	struct {
+		char name[160];
+		struct goprof_sched_stats st;
+	} top[TOP_SITES];
+	int n;
+	FILE *jsonl;
+};
+
+static int collect_sched_site(const struct goprof_profile_sample *s, const struct goprof_sched_stats *st,
+			      void *ctx)
+{
+	struct sched_sites *l = ctx;
+	char name[160];
+	int i;
+
+	site_name(s, name, sizeof(name));
+	if (l->jsonl) {
+		fprintf(l->jsonl, "{\"type\":\"sched_site\",\"site\":\"%s\",\"goroutines\":%u,"
+			"\"waits\":%llu,\"total_ns\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
+			"\"p99_ns\":%llu,\"max_ns\":%llu,", name, st->goroutines,
+			(unsigned long long)st->waits, (unsigned long long)st->total_ns,
+			(unsigned long long)st->p50_ns, (unsigned long long)st->p90_ns,
+			(unsigned long long)st->p99_ns, (unsigned long long)st->max_ns);
+		write_hist_json(l->jsonl, st->hist);
+		fprintf(l->jsonl, "}\n");
+	}
+	if (l->n == TOP_SITES && l->top[TOP_SITES - 1].st.total_ns >= st->total_ns)
+		return 0;
+	i = l->n < TOP_SITES ? l->n++ : TOP_SITES - 1;
+	for (; i > 0 && l->top[i - 1].st.total_ns < st->total_ns; i--)
+		l->top[i] = l->top[i - 1];
+	snprintf(l->top[i].name, sizeof(l->top[i].name), "%s", name);
+	l->top[i].st = *st;
+	return 0;
+}
+
 static int report_sched(struct goprof_session *s, const char *dir, struct runtime_events *ev)
 {
 	struct goprof_sched_stats st = { .sz = sizeof(st) };
 	struct goprof_profile *p = goprof_session_snapshot_sched(s, 0);
-	struct site_list sites = { .value_index = 1, .value2_index = 0 };
+	struct sched_sites sites = { .jsonl = ev->out };
 	int rc;
 
-	if (!p || goprof_session_sched_stats(s, 0, &st)) {
+	if (!p || goprof_session_sched_stats(s, 0, &st) ||
+	    goprof_session_foreach_sched_site(s, collect_sched_site, &sites)) {
 		fprintf(stderr, "goprof record: scheduling latency: %s\n", goprof_last_error());
 		goprof_profile_free(p);
 		return -1;
 	}
 	rc = write_profile(p, dir, "sched.pb.gz");
-	goprof_profile_foreach_sample(p, collect_site, &sites);
 	printf("\nscheduling latency (runnable -> running): %llu waits of %u goroutines, p50 %.3f ms, "
 	       "p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", (unsigned long long)st.waits, st.goroutines,
 	       st.p50_ns / 1e6, st.p90_ns / 1e6, st.p99_ns / 1e6, st.max_ns / 1e6);
-	for (int i = 0; i < sites.n; i++)
-		printf("  %9.1f ms waited in %6lld waits by goroutines created at %s\n",
-		       sites.top[i].value / 1e6, (long long)sites.top[i].value2, sites.top[i].name);
+	if (sites.n)
+		printf("  %10s %8s %9s %9s %9s  goroutines created at\n", "waited ms", "waits",
+		       "p50 ms", "p99 ms", "max ms");
+	for (int i = 0; i < sites.n; i++) {
+		const struct goprof_sched_stats *t = &sites.top[i].st;
+
+		printf("  %10.1f %8llu %9.3f %9.3f %9.3f  %s\n", t->total_ns / 1e6,
+		       (unsigned long long)t->waits, t->p50_ns / 1e6, t->p99_ns / 1e6, t->max_ns / 1e6,
+		       sites.top[i].name);
+	}
 	if (ev->out) {
 		fprintf(ev->out, "{\"type\":\"sched_latency\",\"waits\":%llu,\"p50_ns\":%llu,"
-			"\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,\"hist_log2_us\":[",
+			"\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,",
 			(unsigned long long)st.waits, (unsigned long long)st.p50_ns,
 			(unsigned long long)st.p90_ns, (unsigned long long)st.p99_ns,
 			(unsigned long long)st.max_ns);
-		for (int i = 0; i < GOPROF_SCHED_HIST_BUCKETS; i++)
-			fprintf(ev->out, "%s%llu", i ? "," : "", (unsigned long long)st.hist[i]);
-		fprintf(ev->out, "]}\n");
+		write_hist_json(ev->out, st.hist);
+		fprintf(ev->out, "}\n");
 	}
 	goprof_profile_free(p);
 	return rc;

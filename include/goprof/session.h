@@ -405,12 +405,34 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pi
 
 /**
  * Scheduling latency by the goroutines' creation site (needs GOPROF_FEATURE_SCHED and
- * GOPROF_FEATURE_GOROUTINES; goroutines created before the probes count with an empty
- * stack): sample types waits/count and delay/nanoseconds, numeric label max_delay.
+ * GOPROF_FEATURE_GOROUTINES; goroutines created before the probes count, per process,
+ * with an empty stack): sample types waits/count and delay/nanoseconds, numeric labels
+ * pid, p50_delay, p90_delay, p99_delay and max_delay (nanoseconds). A goroutine that exited
+ * is no longer attributed to its site: read sites while the goroutines live.
  * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *session,
 								uint32_t flags);
+
+/**
+ * Receives one creation site of goprof_session_foreach_sched_site(): @p site is the site's
+ * sample of goprof_session_snapshot_sched() (creation stack, leaf first = the function
+ * that ran the go statement; values and labels), @p stats its full summary and log2
+ * histogram. Both are valid during the call only.
+ * @return 0 to go on; any other value stops the iteration and is returned.
+ */
+typedef int (*goprof_sched_site_fn)(const struct goprof_profile_sample *site,
+				    const struct goprof_sched_stats *stats, void *ctx);
+
+/**
+ * Calls @p fn for every creation site with measured waits: the per-site histograms of
+ * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES).
+ * (since 0.1)
+ * @return 0, fn's non-zero value, or -EINVAL (NULL arguments, GOPROF_FEATURE_SCHED not
+ *         enabled), -ENOMEM.
+ */
+GOPROF_API int goprof_session_foreach_sched_site(struct goprof_session *session,
+						 goprof_sched_site_fn fn, void *ctx);
 
 /** What the session knows about an attached process, handed to goprof_process_fn. */
 struct goprof_process_info {

@@ -196,6 +196,12 @@ GOPROF_HIDDEN int gp_profile_add_location(uint32_t *id, struct goprof_profile *p
  * id, label without key), -ENOMEM. */
 GOPROF_HIDDEN int gp_profile_add_sample(struct goprof_profile *p, const struct gp_sample_in *s);
 
+/* goprof_profile_foreach_sample() with each sample's index (0-based, insertion order:
+ * a sample's index is nr_samples at the moment gp_profile_add_sample() created it). */
+typedef int (*gp_indexed_sample_fn)(const struct goprof_profile_sample *s, uint32_t idx, void *ctx);
+GOPROF_HIDDEN int gp_profile_foreach_sample_idx(const struct goprof_profile *p, gp_indexed_sample_fn fn,
+						void *ctx);
+
 /* Drops every sample; keeps strings, mappings, functions and locations (a symbolization
  * cache: encoders write only what samples reference). */
 GOPROF_HIDDEN void gp_profile_reset(struct goprof_profile *p);

@@ -176,25 +176,45 @@ static int fill_sample(struct goprof_profile_sample *out, struct scratch *sc,
 	return 0;
 }
 
-GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *p,
-					     goprof_profile_sample_fn fn, void *ctx)
+int gp_profile_foreach_sample_idx(const struct goprof_profile *p, gp_indexed_sample_fn fn, void *ctx)
 {
 	struct scratch sc = { 0 };
 	struct goprof_profile_sample sample;
 	uint32_t i;
 	int ret = 0;
 
-	if (!p || !fn)
-		return gp_err(-EINVAL, "goprof_profile_foreach_sample: profile and fn must not be NULL");
-	gp_clear_error();
 	for (i = 0; i < p->nr_samples && !ret; i++) {
 		ret = fill_sample(&sample, &sc, p, i);
 		if (!ret)
-			ret = fn(&sample, ctx);
+			ret = fn(&sample, i, ctx);
 	}
 	free(sc.frames);
 	free(sc.frame_ptrs);
 	free(sc.labels);
 	free(sc.label_ptrs);
 	return ret;
+}
+
+struct plain_ctx {
+	goprof_profile_sample_fn fn;
+	void *ctx;
+};
+
+static int call_plain(const struct goprof_profile_sample *s, uint32_t idx, void *ctx)
+{
+	struct plain_ctx *c = ctx;
+
+	(void)idx;
+	return c->fn(s, c->ctx);
+}
+
+GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *p,
+					     goprof_profile_sample_fn fn, void *ctx)
+{
+	struct plain_ctx c = { fn, ctx };
+
+	if (!p || !fn)
+		return gp_err(-EINVAL, "goprof_profile_foreach_sample: profile and fn must not be NULL");
+	gp_clear_error();
+	return gp_profile_foreach_sample_idx(p, call_plain, &c);
 }
