@@ -67,6 +67,16 @@ extern "C" {
 /** One past the last libgoprof error code. */
 #define GOPROF_ERRNO_END 4006
 
+/** @name Frame kinds (goprof_frame.kind, goprof_profile_frame.kind)
+ * Where a frame's code lives; kept for folded `_[k]` suffixes, flame graph colours and
+ * OTLP's `profile.frame.type`.
+ * @{ */
+#define GOPROF_FRAME_KIND_UNKNOWN 0 /**< not known */
+#define GOPROF_FRAME_KIND_GO 1      /**< Go code (symbolized from the pclntab) */
+#define GOPROF_FRAME_KIND_NATIVE 2  /**< native user-space code (C, cgo, libc, ...; ELF symbols) */
+#define GOPROF_FRAME_KIND_KERNEL 3  /**< kernel code (/proc/kallsyms) */
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

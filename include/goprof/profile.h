@@ -27,16 +27,6 @@ extern "C" {
 /** Opaque profile snapshot. */
 struct goprof_profile;
 
-/** @name Frame kinds (goprof_profile_frame.kind)
- * Where a frame's code lives; kept for folded `_[k]` suffixes, flame graph colours and
- * OTLP's `profile.frame.type`.
- * @{ */
-#define GOPROF_FRAME_KIND_UNKNOWN 0 /**< not known */
-#define GOPROF_FRAME_KIND_GO 1      /**< Go code (symbolized from the pclntab) */
-#define GOPROF_FRAME_KIND_NATIVE 2  /**< native user-space code (C, cgo, libc, ...) */
-#define GOPROF_FRAME_KIND_KERNEL 3  /**< kernel code */
-/** @} */
-
 /** @name Output formats (the @c format argument of goprof_profile_write())
  * @{ */
 /** pprof `perftools.profiles.Profile` protobuf, gzip-compressed (Go's `go tool pprof`). */

@@ -29,13 +29,6 @@
 extern "C" {
 #endif
 
-/** Frame kind: a Go function from the pclntab. */
-#define GOPROF_FRAME_KIND_GO 1
-/** Frame kind: a native (C, assembly, libc) function from ELF symbols. */
-#define GOPROF_FRAME_KIND_NATIVE 2
-/** Frame kind: a kernel function from /proc/kallsyms. */
-#define GOPROF_FRAME_KIND_KERNEL 3
-
 /** Frame flag: the function was inlined into the next frame's function. */
 #define GOPROF_FRAME_INLINED 0x1u
 
