@@ -11,22 +11,7 @@
 #include <goprof/goprof.h>
 
 #include "commands.h"
-
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
+#include "report.h"
 
 /* Prints one PC's frames; returns 0 or a negative error. */
 static int print_pc(struct goprof_binary *bin, uint64_t pc, int json)

@@ -14,10 +14,8 @@ static void usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  record     profile running Go processes (see goprof record --help)\n"
-#ifdef HAVE_CMD_SYMBOLIZE
 		"  symbolize  resolve program counters of a binary to functions, files and lines\n"
 		"  info       show a binary's Go version, pclntab and build IDs\n"
-#endif
 		"  version    print the library version\n");
 }
 
@@ -29,12 +27,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
-#ifdef HAVE_CMD_SYMBOLIZE
 	if (!strcmp(argv[1], "symbolize"))
 		return cmd_symbolize(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
-#endif
 	if (!strcmp(argv[1], "version")) {
 		printf("goprof %s (headers %s)\n", goprof_version_string(), GOPROF_VERSION_STRING);
 		return 0;

@@ -8,6 +8,9 @@
 struct goprof_session;
 struct goprof_event;
 
+/* Writes s as a JSON string (quoted, escaped; NULL as ""). */
+void json_string(FILE *out, const char *s);
+
 /* DIR/events.jsonl, written as runtime events arrive. */
 struct runtime_events {
 	FILE *out;

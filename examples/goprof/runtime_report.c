@@ -133,9 +133,10 @@ static int collect_site(const struct goprof_profile_sample *s, void *ctx)
 		for (uint32_t k = 0; k < s->nr_labels; k++)
 			if (!strcmp(s->labels[k]->key, "oldest_age"))
 				oldest = s->labels[k]->num;
-		fprintf(l->jsonl, "{\"type\":\"goroutine_leak\",\"site\":\"%s\",\"count\":%lld,"
-			"\"mean_age_ns\":%lld,\"oldest_age_ns\":%lld,\"min_age_ns\":%llu}\n",
-			cur.name, (long long)v, (long long)(v ? v2 / v : 0), (long long)oldest,
+		fprintf(l->jsonl, "{\"type\":\"goroutine_leak\",\"site\":");
+		json_string(l->jsonl, cur.name);
+		fprintf(l->jsonl, ",\"count\":%lld,\"mean_age_ns\":%lld,\"oldest_age_ns\":%lld,"
+			"\"min_age_ns\":%llu}\n", (long long)v, (long long)(v ? v2 / v : 0), (long long)oldest,
 			(unsigned long long)l->min_age_ns);
 	}
 	/* Keep the TOP_SITES largest, sorted by value, largest first. */
@@ -240,9 +241,10 @@ static int collect_sched_site(const struct goprof_profile_sample *s, const struc
 
 	site_name(s, name, sizeof(name));
 	if (l->jsonl) {
-		fprintf(l->jsonl, "{\"type\":\"sched_site\",\"site\":\"%s\",\"goroutines\":%u,"
-			"\"waits\":%llu,\"total_ns\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
-			"\"p99_ns\":%llu,\"max_ns\":%llu,", name, st->goroutines,
+		fprintf(l->jsonl, "{\"type\":\"sched_site\",\"site\":");
+		json_string(l->jsonl, name);
+		fprintf(l->jsonl, ",\"goroutines\":%u,\"waits\":%llu,\"total_ns\":%llu,"
+			"\"p50_ns\":%llu,\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,", st->goroutines,
 			(unsigned long long)st->waits, (unsigned long long)st->total_ns,
 			(unsigned long long)st->p50_ns, (unsigned long long)st->p90_ns,
 			(unsigned long long)st->p99_ns, (unsigned long long)st->max_ns);
