@@ -21,6 +21,7 @@ struct gp_cpu_table {
 	uint32_t *stack;            /* scratch: location ids of one sample */
 	uint64_t samples;
 	uint64_t hits, misses, unsymbolized; /* of earlier intervals' resolvers */
+	uint64_t resets;
 };
 
 static int64_t clock_ns(clockid_t c)
@@ -143,6 +144,7 @@ struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset)
 		t->hits += t->locs.hits;
 		t->misses += t->locs.misses;
 		t->unsymbolized += t->locs.unsymbolized;
+		t->resets++;
 		gp_loc_resolver_fini(&t->locs);
 		goprof_profile_free(t->prof);
 		t->prof = fresh;
@@ -162,6 +164,9 @@ void gp_cpu_table_stats(const struct gp_cpu_table *t, struct gp_cpu_table_stats 
 	st->frames_unsymbolized = t->unsymbolized + t->locs.unsymbolized;
 	st->location_cache_hits = t->hits + t->locs.hits;
 	st->location_cache_misses = t->misses + t->locs.misses;
+	st->stacks = t->prof->nr_samples;
+	st->cache_entries = t->locs.nr;
+	st->resets = t->resets;
 }
 
 void gp_cpu_table_forget_pid(struct gp_cpu_table *t, uint32_t pid)

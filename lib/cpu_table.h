@@ -46,6 +46,9 @@ struct gp_cpu_table_stats {
 	uint64_t samples;          /* samples added */
 	uint64_t frames_unsymbolized; /* addresses no symbol was found for */
 	uint64_t location_cache_hits, location_cache_misses;
+	uint64_t stacks;         /* distinct samples in the current profile */
+	uint64_t cache_entries;  /* addresses in the current location cache */
+	uint64_t resets;         /* intervals started by a reset */
 };
 GOPROF_HIDDEN void gp_cpu_table_stats(const struct gp_cpu_table *t, struct gp_cpu_table_stats *st);
 

@@ -13,9 +13,19 @@ struct gc_proc {
 	uint32_t trigger;     /* kind of the last gcStart */
 	struct goprof_event cycle;
 	uint64_t cycles, other_stw;
+	/* Every finished cycle, summed (the ring below keeps only the recent ones). */
+	uint64_t pauses, pause_total_ns, pause_max_ns, cycle_max_ns, first_ns, last_ns;
+	uint64_t pause_hist[GOPROF_GC_HIST_BUCKETS], cycle_hist[GOPROF_GC_HIST_BUCKETS];
 };
 
-struct gc_done { /* a finished cycle, kept for percentiles and histograms */
+/*
+ * Finished cycles kept for the percentiles: the most recent GC_RECENT_CYCLES, in a ring,
+ * so that a session of weeks does not grow with every cycle (a busy service runs
+ * several per second). Counts, totals, maxima and histograms cover every cycle.
+ */
+#define GC_RECENT_CYCLES 4096
+
+struct gc_done {
 	uint32_t pid;
 	uint64_t start, end, pauses[2];
 };
@@ -23,8 +33,8 @@ struct gc_done { /* a finished cycle, kept for percentiles and histograms */
 struct gp_gc_tracker {
 	struct gc_proc *procs;
 	size_t nr_procs, procs_cap;
-	struct gc_done *done;
-	size_t nr_done, done_cap;
+	struct gc_done *done; /* ring of GC_RECENT_CYCLES, allocated at the first cycle */
+	size_t nr_done, next_done;
 };
 
 struct gp_gc_tracker *gp_gc_tracker_new(void)
@@ -62,26 +72,47 @@ static struct gc_proc *proc_of(struct gp_gc_tracker *t, uint32_t pid)
 	return &t->procs[t->nr_procs++];
 }
 
+static unsigned log2_bucket_us(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+
+	while (us > 1 && b + 1 < GOPROF_GC_HIST_BUCKETS) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}
+
 static int finish_cycle(struct gp_gc_tracker *t, struct gc_proc *p, uint64_t end,
 			struct goprof_event *out)
 {
 	struct goprof_event *c = &p->cycle;
+	uint64_t pauses[2] = { c->gc_sweep_term_pause_ns, c->gc_mark_term_pause_ns };
 
 	c->gc_end_ns = end;
 	c->time_ns = end;
 	c->gc_cycle = ++p->cycles;
 	p->cycle_open = false;
-	if (t->nr_done == t->done_cap) {
-		size_t cap = t->done_cap ? 2 * t->done_cap : 64;
-		struct gc_done *d = realloc(t->done, cap * sizeof(*d));
-
-		if (!d)
-			return -ENOMEM;
-		t->done = d;
-		t->done_cap = cap;
+	if (!p->first_ns || c->gc_start_ns < p->first_ns)
+		p->first_ns = c->gc_start_ns;
+	p->last_ns = GP_MAX(p->last_ns, end);
+	p->cycle_hist[log2_bucket_us(end - c->gc_start_ns)]++;
+	p->cycle_max_ns = GP_MAX(p->cycle_max_ns, end - c->gc_start_ns);
+	for (int k = 0; k < 2; k++) {
+		p->pauses++;
+		p->pause_total_ns += pauses[k];
+		p->pause_max_ns = GP_MAX(p->pause_max_ns, pauses[k]);
+		p->pause_hist[log2_bucket_us(pauses[k])]++;
 	}
-	t->done[t->nr_done++] = (struct gc_done){ p->pid, c->gc_start_ns, end,
-						  { c->gc_sweep_term_pause_ns, c->gc_mark_term_pause_ns } };
+	if (!t->done) {
+		t->done = malloc(GC_RECENT_CYCLES * sizeof(*t->done));
+		if (!t->done)
+			return -ENOMEM;
+	}
+	t->done[t->next_done] = (struct gc_done){ p->pid, c->gc_start_ns, end, { pauses[0], pauses[1] } };
+	t->next_done = (t->next_done + 1) % GC_RECENT_CYCLES;
+	t->nr_done = GP_MIN(t->nr_done + 1, (size_t)GC_RECENT_CYCLES);
 	*out = *c;
 	return 1;
 }
@@ -152,47 +183,43 @@ static uint64_t percentile(const uint64_t *sorted, size_t n, unsigned pct)
 	return n ? sorted[(n - 1) * pct / 100] : 0;
 }
 
-static unsigned log2_bucket_us(uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-	unsigned b = 0;
-
-	while (us > 1 && b + 1 < GOPROF_GC_HIST_BUCKETS) {
-		us >>= 1;
-		b++;
-	}
-	return b;
-}
-
 void gp_gc_tracker_stats(const struct gp_gc_tracker *t, uint32_t pid, struct goprof_gc_stats *st)
 {
 	uint64_t *pauses = malloc((2 * t->nr_done + 1) * sizeof(*pauses));
 	uint64_t *cycles = malloc((t->nr_done + 1) * sizeof(*cycles));
 	size_t np = 0, nc = 0;
 
-	for (size_t i = 0; i < t->nr_procs; i++)
-		if (!pid || t->procs[i].pid == pid)
-			st->other_stw += t->procs[i].other_stw;
+	for (size_t i = 0; i < t->nr_procs; i++) {
+		const struct gc_proc *p = &t->procs[i];
+
+		if (pid && p->pid != pid)
+			continue;
+		st->other_stw += p->other_stw;
+		if (!p->cycles)
+			continue;
+		st->cycles += p->cycles;
+		st->pauses += p->pauses;
+		st->pause_total_ns += p->pause_total_ns;
+		st->pause_max_ns = GP_MAX(st->pause_max_ns, p->pause_max_ns);
+		st->cycle_max_ns = GP_MAX(st->cycle_max_ns, p->cycle_max_ns);
+		if (!st->first_cycle_ns || p->first_ns < st->first_cycle_ns)
+			st->first_cycle_ns = p->first_ns;
+		st->last_cycle_ns = GP_MAX(st->last_cycle_ns, p->last_ns);
+		for (int b = 0; b < GOPROF_GC_HIST_BUCKETS; b++) {
+			st->pause_hist[b] += p->pause_hist[b];
+			st->cycle_hist[b] += p->cycle_hist[b];
+		}
+	}
+	/* Percentiles: over the recent cycles the ring holds. */
 	for (size_t i = 0; i < t->nr_done; i++) {
 		const struct gc_done *d = &t->done[i];
 
 		if (pid && d->pid != pid)
 			continue;
-		st->cycles++;
-		if (!st->first_cycle_ns || d->start < st->first_cycle_ns)
-			st->first_cycle_ns = d->start;
-		st->last_cycle_ns = GP_MAX(st->last_cycle_ns, d->end);
 		if (cycles)
 			cycles[nc++] = d->end - d->start;
-		st->cycle_hist[log2_bucket_us(d->end - d->start)]++;
-		for (int k = 0; k < 2; k++) {
-			st->pauses++;
-			st->pause_total_ns += d->pauses[k];
-			st->pause_max_ns = GP_MAX(st->pause_max_ns, d->pauses[k]);
-			st->pause_hist[log2_bucket_us(d->pauses[k])]++;
-			if (pauses)
-				pauses[np++] = d->pauses[k];
-		}
+		for (int k = 0; k < 2 && pauses; k++)
+			pauses[np++] = d->pauses[k];
 	}
 	qsort(pauses, np, sizeof(*pauses), cmp_u64);
 	qsort(cycles, nc, sizeof(*cycles), cmp_u64);
@@ -200,7 +227,6 @@ void gp_gc_tracker_stats(const struct gp_gc_tracker *t, uint32_t pid, struct gop
 	st->pause_p90_ns = percentile(pauses, np, 90);
 	st->pause_p99_ns = percentile(pauses, np, 99);
 	st->cycle_p50_ns = percentile(cycles, nc, 50);
-	st->cycle_max_ns = nc ? cycles[nc - 1] : 0;
 	free(pauses);
 	free(cycles);
 }

@@ -73,6 +73,7 @@ struct goprof_session {
 	unsigned attached;
 	unsigned nr_exes;
 	uint64_t delivered, lost_aggregation, exited;
+	uint64_t events_delivered, ringbuf_high_water, ringbuf_bytes;
 	goprof_sample_fn on_sample;
 	void *ctx;
 	const struct gp_sample_event *current; /* the record on_sample is looking at */
@@ -395,6 +396,8 @@ static int handle_record(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(uint32_t))
 		return 0;
+	if (ev->type != GP_REC_SAMPLE)
+		s->events_delivered++;
 	switch (ev->type) {
 	case GP_REC_EXEC:
 		if (len >= sizeof(struct gp_exec_event))
@@ -472,6 +475,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 			      "attaching the sched_process_exec/exit tracepoints failed: %s",
 			      strerror(-err));
 	s->ringbuf = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
+	s->ringbuf_bytes = (uint64_t)cfg->ringbuf_kib * 1024;
 	if (!s->ringbuf)
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
 	gp_probe_budget_init(&s->budget, cfg->budget_bp);
@@ -821,6 +825,15 @@ static int enforce_budget(struct goprof_session *s)
 	return 0;
 }
 
+/* Buffer pressure: the most data ever found waiting when a poll begins. */
+static void note_ringbuf_fill(struct goprof_session *s)
+{
+	struct ring *r = ring_buffer__ring(s->ringbuf, 0);
+
+	if (r)
+		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
+}
+
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
 	int n;
@@ -828,6 +841,7 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	gp_clear_error();
 	if (!s)
 		return gp_err(-EINVAL, "goprof_session_poll: session is NULL");
+	note_ringbuf_fill(s);
 	n = ring_buffer__poll(s->ringbuf, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
@@ -903,6 +917,12 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.symbol_cache_hits = cs.location_cache_hits;
 	st.symbol_cache_misses = cs.location_cache_misses;
 	st.processes_exited = s->exited;
+	st.events_delivered = s->events_delivered;
+	st.ringbuf_bytes = s->ringbuf_bytes;
+	st.ringbuf_high_water_bytes = s->ringbuf_high_water;
+	st.cpu_profile_stacks = cs.stacks;
+	st.symbol_cache_entries = cs.cache_entries;
+	st.cpu_profile_resets = cs.resets;
 	if (s->goroutines) {
 		struct gp_goroutine_stats gs;
 

@@ -8,7 +8,9 @@
 # env:   GOPROF_BUILD_DIR (default build): where goprof and demo-app are built
 #        SOAK_INTERVAL (10), SOAK_WARMUP (seconds, default 10% of the run, at least 60)
 #        SOAK_OUT (directory for samples.tsv and the recording; default a temp dir)
-#        SOAK_RECORD_ARGS (default: --runtime, every runtime capability the CLI offers)
+#        SOAK_RECORD_ARGS (default: --runtime --interval 10: every runtime capability the
+#        CLI offers, and a profile window written and reset every 10 s as a continuous
+#        profiling agent does; without --interval the CPU profile grows for the whole run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-1800}
@@ -25,8 +27,9 @@ mkdir -p "$out"
 # Every capability: CPU always; goroutines, GC and heap through --runtime when the CLI has it.
 if [ -z "${SOAK_RECORD_ARGS+set}" ]; then
 	SOAK_RECORD_ARGS=
-	# grep -c reads all of the help text (grep -q could end the pipe early: SIGPIPE).
-	if "$goprof" record --help | grep -c -- '--runtime' >/dev/null; then SOAK_RECORD_ARGS=--runtime; fi
+	help=$("$goprof" record --help)
+	case $help in *--runtime*) SOAK_RECORD_ARGS=--runtime ;; esac
+	case $help in *--interval*) SOAK_RECORD_ARGS="$SOAK_RECORD_ARGS --interval 10" ;; esac
 fi
 
 demo_pid= prof_pid=

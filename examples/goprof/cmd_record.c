@@ -39,6 +39,8 @@ struct record_args {
 	const char *otlp_url;     /* POST the CPU profile here (OTLP/HTTP), or NULL */
 	const char *service_name; /* OTLP resource service.name */
 	double seconds;     /* 0: until Ctrl-C or the targets exit */
+	double interval_s;  /* --interval: write and reset the profiles every this often */
+	unsigned keep;      /* --keep: windows kept on disk (0: all) */
 	const char *out_dir;
 	char **command;     /* argv after "--", or NULL */
 };
@@ -85,6 +87,12 @@ static void record_usage(FILE *out)
 		"      --otlp URL        also send the CPU profile to an OTLP/HTTP receiver, e.g.\n"
 		"                        http://127.0.0.1:4318/v1development/profiles\n"
 		"      --service NAME    service.name of the OTLP resource\n"
+		"      --interval SECS   for long runs: every SECS write the CPU profile of that\n"
+		"                        window (and the runtime profiles) to DIR/windows/NNNNNN/,\n"
+		"                        point DIR/latest at it, log it in DIR/windows.tsv, and\n"
+		"                        start the next window from an empty profile (with --otlp:\n"
+		"                        send each window)\n"
+		"      --keep N          windows kept on disk with --interval (default 60; 0: all)\n"
 		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
 		"\n"
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
@@ -109,12 +117,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
 		{ "leak-age", required_argument, NULL, 'L' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "keep", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out", .leak_age_s = 5 };
+	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out", .leak_age_s = 5,
+				   .keep = 60 };
 	while ((c = getopt_long(argc, argv, "+p:e:F:d:o:Uh", longopts, NULL)) != -1) {
 		char *end;
 
@@ -198,6 +209,21 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->leak_age_s = strtod(optarg, &end);
 			if (*end || a->leak_age_s < 0) {
 				fprintf(stderr, "goprof record: --leak-age needs seconds, got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'I':
+			a->interval_s = strtod(optarg, &end);
+			if (*end || a->interval_s < 0.1) {
+				fprintf(stderr, "goprof record: --interval needs seconds (at least 0.1), "
+						"got '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'K':
+			a->keep = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || optarg[0] == '-') {
+				fprintf(stderr, "goprof record: --keep needs a number of windows, got '%s'\n", optarg);
 				return -1;
 			}
 			break;
@@ -343,17 +369,13 @@ static void print_summary(const struct record_args *a, const struct thread_table
 	       (unsigned long long)st->symbol_cache_misses);
 }
 
-/* Sends the CPU profile once to the OTLP/HTTP receiver (examples/otlp-export). */
-static int export_otlp(struct goprof_session *s, const struct record_args *a)
+/* Sends a CPU profile once to the OTLP/HTTP receiver (examples/otlp-export). */
+static int send_otlp(struct goprof_profile *p, void *ctx)
 {
-	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
+	const struct record_args *a = ctx;
 	struct otlp_exporter_stats st = { 0 };
 	int err;
 
-	if (!p) {
-		fprintf(stderr, "goprof record: OTLP: %s\n", goprof_last_error());
-		return -1;
-	}
 	{
 		/* The pid only when the profile is of one process. */
 		GOPROF_OPTS(goprof_profile_write_opts, wo, .service_name = a->service_name,
@@ -361,16 +383,30 @@ static int export_otlp(struct goprof_session *s, const struct record_args *a)
 
 		err = otlp_export_once(a->otlp_url, p, &wo, 10000, &st);
 	}
-	goprof_profile_free(p);
 	if (err) {
 		fprintf(stderr, "goprof record: OTLP export to %s failed (%s, last status %d, %llu "
 			"retries)\n", a->otlp_url, goprof_last_error(), st.last_status,
 			(unsigned long long)st.retries);
 		return -1;
 	}
-	printf("sent the CPU profile to %s (%llu bytes, %llu retries)\n", a->otlp_url,
-	       (unsigned long long)st.bytes_sent, (unsigned long long)st.retries);
+	if (!a->interval_s)
+		printf("sent the CPU profile to %s (%llu bytes, %llu retries)\n", a->otlp_url,
+		       (unsigned long long)st.bytes_sent, (unsigned long long)st.retries);
 	return 0;
+}
+
+static int export_otlp(struct goprof_session *s, const struct record_args *a)
+{
+	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
+	int err;
+
+	if (!p) {
+		fprintf(stderr, "goprof record: OTLP: %s\n", goprof_last_error());
+		return -1;
+	}
+	err = send_otlp(p, (void *)a);
+	goprof_profile_free(p);
+	return err;
 }
 
 int cmd_record(int argc, char **argv)
@@ -380,7 +416,9 @@ int cmd_record(int argc, char **argv)
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct thread_table tab = { 0 };
 	struct runtime_events events = { 0 };
+	struct window_writer win = { 0 };
 	int child = 0, release_fd = -1, rc = 1, err;
+	bool window_failed = false;
 	bool tty = isatty(STDERR_FILENO);
 	double start, elapsed, next_tick = 0;
 
@@ -392,6 +430,10 @@ int cmd_record(int argc, char **argv)
 	}
 	if (a.features && runtime_events_open(&events, a.out_dir))
 		return 1;
+	if (a.interval_s && window_writer_open(&win, a.out_dir, a.interval_s, a.keep, a.features)) {
+		runtime_events_close(&events);
+		return 1;
+	}
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz,
 		    .user_stack_depth = a.user_depth,
 		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth,
@@ -456,6 +498,9 @@ int cmd_record(int argc, char **argv)
 				(unsigned long long)st.goroutines_exited);
 			next_tick += 1.0;
 		}
+		if (a.interval_s && elapsed >= win.next_s &&
+		    window_write(&win, s, elapsed, a.otlp_url ? send_otlp : NULL, &a))
+			window_failed = true; /* reported; the recording goes on */
 		goprof_session_poll(s, 100);
 	}
 	elapsed = now_s() - start;
@@ -472,13 +517,30 @@ int cmd_record(int argc, char **argv)
 	qsort(tab.rows, tab.n, sizeof(*tab.rows), by_samples_desc);
 	print_processes(s);
 	print_summary(&a, &tab, &st, elapsed);
-	if (write_threads_tsv(a.out_dir, &tab) == 0 && write_cpu_report(s, a.out_dir, a.freq_hz) == 0)
+	if (a.interval_s) {
+		/* The last, partial window; the summary shows it. */
+		int werr = window_write(&win, s, elapsed, a.otlp_url ? send_otlp : NULL, &a);
+
+		if (win.last_cpu) {
+			printf("\nlast window (%u of %u written, %llu samples in all):", win.seq,
+			       win.seq, (unsigned long long)win.samples);
+			print_top_functions(win.last_cpu, a.freq_hz);
+		}
+		printf("wrote %u windows to %s/windows (newest: %s/latest), index %s/windows.tsv\n",
+		       win.seq, a.out_dir, a.out_dir, a.out_dir);
+		if (write_threads_tsv(a.out_dir, &tab) == 0 && !werr && !window_failed)
+			rc = 0;
+	} else if (write_threads_tsv(a.out_dir, &tab) == 0 &&
+		   write_cpu_report(s, a.out_dir, a.freq_hz) == 0) {
 		rc = 0;
+	}
 	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
 					       (uint64_t)(a.leak_age_s * 1e9)))
 		rc = 1;
-	if (a.otlp_url && export_otlp(s, &a))
+	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;
+	goprof_session_stats(s, &st);
+	print_session_stats(stdout, &st);
 out:
 	if (release_fd >= 0)
 		close(release_fd);
@@ -492,6 +554,7 @@ out:
 	}
 	goprof_session_free(s);
 	runtime_events_close(&events);
+	window_writer_close(&win);
 	free(tab.rows);
 	return rc;
 }

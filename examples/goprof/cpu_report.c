@@ -74,7 +74,7 @@ static int by_flat_desc(const void *a, const void *b)
 	return x->flat < y->flat ? 1 : x->flat > y->flat ? -1 : strcmp(x->name, y->name);
 }
 
-static void print_top(struct goprof_profile *p, unsigned hz)
+void print_top_functions(struct goprof_profile *p, unsigned hz)
 {
 	struct func_table t = { 0 };
 
@@ -122,7 +122,7 @@ int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
 			rc = -1;
 		}
 	}
-	print_top(p, hz);
+	print_top_functions(p, hz);
 	printf("wrote %s/cpu.pb.gz (go tool pprof), %s/cpu.folded, %s/cpu.svg\n", dir, dir, dir);
 	goprof_profile_free(p);
 	return rc;

@@ -6,7 +6,9 @@
 #include <stdio.h>
 
 struct goprof_session;
+struct goprof_session_stats;
 struct goprof_event;
+struct goprof_profile;
 
 /* Writes s as a JSON string (quoted, escaped; NULL as ""). */
 void json_string(FILE *out, const char *s);
@@ -30,7 +32,37 @@ int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t fea
 
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);
+/* Prints the top functions of a CPU profile (flat and cumulative samples). */
+void print_top_functions(struct goprof_profile *p, unsigned hz);
 /* Prints each attached process: Go version, goroutine context, notes. */
 void print_processes(struct goprof_session *s);
+
+/* Prints every counter of goprof_session_stats(), one "name value" line each. */
+void print_session_stats(FILE *out, const struct goprof_session_stats *st);
+
+/* goprof record --interval (window_report.c). */
+/* Called with each window's CPU profile (e.g. to send it); 0 or -1. */
+typedef int (*window_cpu_fn)(struct goprof_profile *p, void *ctx);
+
+struct window_writer {
+	const char *dir;
+	double interval_s, next_s, last_s; /* seconds since the recording started */
+	double start_unix;
+	unsigned keep, seq;
+	uint32_t features;
+	uint64_t samples;                  /* in every window written */
+	FILE *index;                       /* DIR/windows.tsv */
+	struct goprof_profile *last_cpu;   /* the last window's CPU profile */
+};
+
+int window_writer_open(struct window_writer *w, const char *dir, double interval_s,
+		       unsigned keep, uint32_t features);
+void window_writer_close(struct window_writer *w);
+/*
+ * Ends the current window at elapsed_s: takes the CPU profile with a reset, writes the
+ * window's directory, updates DIR/latest and DIR/windows.tsv, drops windows beyond keep.
+ */
+int window_write(struct window_writer *w, struct goprof_session *s, double elapsed_s,
+		 window_cpu_fn on_cpu, void *ctx);
 
 #endif

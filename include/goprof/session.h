@@ -322,7 +322,9 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 /**
  * GC summary of the attached processes (GOPROF_FEATURE_GC). The caller sets @c sz to
  * sizeof(struct goprof_gc_stats); the library fills the fields within it. Pauses are the
- * stop-the-world pauses of GC cycles (two per cycle).
+ * stop-the-world pauses of GC cycles (two per cycle). Counts, totals, maxima and
+ * histograms cover every cycle; the percentiles cover the most recent 4096 cycles (memory
+ * stays bounded in long sessions).
  */
 struct goprof_gc_stats {
 	uint32_t sz;             /**< set by the caller */
@@ -518,6 +520,19 @@ struct goprof_session_stats {
 	uint64_t lost_events;         /**< exec/exit and Go runtime records lost: the ring
 					   buffer was full (lost exits are recovered from the
 					   kernel's target table) */
+	uint64_t events_delivered;    /**< exec/exit and Go runtime records taken in from the
+					   ring buffer (events seen = this + lost_events) (since 0.1) */
+	uint64_t ringbuf_bytes;       /**< size of the ring buffer (since 0.1) */
+	uint64_t ringbuf_high_water_bytes; /**< the most data found waiting in the ring buffer
+					        when goprof_session_poll() began: near
+					        ringbuf_bytes, samples are about to be lost (poll
+					        more often or enlarge it) (since 0.1) */
+	uint64_t cpu_profile_stacks;  /**< distinct stacks in the CPU profile now (memory of the
+					   aggregation; a GOPROF_SNAPSHOT_RESET empties it) (since 0.1) */
+	uint64_t symbol_cache_entries; /**< addresses in the CPU profile's symbol cache now
+					    (emptied with the profile) (since 0.1) */
+	uint64_t cpu_profile_resets;  /**< CPU profile intervals started by GOPROF_SNAPSHOT_RESET
+					   (since 0.1) */
 };
 
 /**

@@ -55,6 +55,8 @@ struct goprof_symbolizer {
 };
 
 #define KALLSYMS_RELOAD_NS (5ull * 1000000000ull) /* at most one reload per 5 s */
+/* Replaced tables are kept (frames point into them): bound them for long sessions. */
+#define KALLSYMS_MAX_RELOADS 8
 
 static uint64_t now_ns(void)
 {
@@ -391,11 +393,17 @@ static const struct gp_ksym *reload_and_find(struct goprof_symbolizer *sym, uint
 	struct gp_kallsyms fresh, *old;
 	uint64_t t = now_ns();
 
-	if (t - sym->kallsyms_loaded_ns < KALLSYMS_RELOAD_NS)
+	if (t - sym->kallsyms_loaded_ns < KALLSYMS_RELOAD_NS || sym->nold_ksyms >= KALLSYMS_MAX_RELOADS)
 		return NULL;
 	sym->kallsyms_loaded_ns = t;
 	if (gp_kallsyms_load(&fresh, sym->kallsyms_path) != 0)
 		return NULL;
+	if (!gp_kallsyms_find(&fresh, ip)) {
+		/* Not there either (not a symbol at all): keep the table we have, or every
+		 * such address would pin another copy of it. */
+		gp_kallsyms_free(&fresh);
+		return NULL;
+	}
 	old = realloc(sym->old_ksyms, (sym->nold_ksyms + 1) * sizeof(*old));
 	if (!old) {
 		gp_kallsyms_free(&fresh);

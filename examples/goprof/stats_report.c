@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * goprof record's statistics block: every counter of goprof_session_stats(), one line
+ * each ("name value  meaning"), printed at the end of a recording. The names are the
+ * struct's field names, so a script can read them and the docs in session.h apply.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include <goprof/goprof.h>
+
+#include "report.h"
+
+#define FIELD(name, what) { #name, offsetof(struct goprof_session_stats, name), \
+			    sizeof(((struct goprof_session_stats *)0)->name), what }
+
+static const struct {
+	const char *name;
+	size_t offset, size;
+	const char *what;
+} fields[] = {
+	FIELD(attached_pids, "processes attached at the end"),
+	FIELD(cpu_samples, "samples of the targets taken in the kernel"),
+	FIELD(samples_delivered, "samples taken in from the ring buffer"),
+	FIELD(lost_ringbuf_full, "samples lost: ring buffer full"),
+	FIELD(lost_thread_table_full, "samples not counted per thread: thread table full"),
+	FIELD(lost_targets_full, "execs of an attached executable not followed: target table full"),
+	FIELD(lost_aggregation, "samples not added to a profile: out of memory"),
+	FIELD(lost_events, "exec/exit and runtime records lost: ring buffer full"),
+	FIELD(events_delivered, "exec/exit and runtime records taken in"),
+	FIELD(go_context_failed, "samples whose goroutine could not be read"),
+	FIELD(ringbuf_bytes, "ring buffer size"),
+	FIELD(ringbuf_high_water_bytes, "most data waiting in the ring buffer at a poll"),
+	FIELD(cpu_profile_stacks, "distinct stacks in the current CPU profile"),
+	FIELD(cpu_profile_resets, "CPU profile intervals started (--interval windows)"),
+	FIELD(frames_unsymbolized, "addresses without a symbol"),
+	FIELD(symbol_cache_hits, "frame lookups answered from the cache"),
+	FIELD(symbol_cache_misses, "frame lookups that went to the symbolizer"),
+	FIELD(symbol_cache_entries, "addresses in the current symbol cache"),
+	FIELD(processes_exited, "attached processes that exited"),
+	FIELD(goroutines_created, "goroutine creations seen"),
+	FIELD(goroutines_exited, "goroutine exits seen"),
+	FIELD(goroutines_live, "goroutines created since attach and alive"),
+	FIELD(uprobes_installed, "uprobes in place (entries and RET sites)"),
+	FIELD(probe_hits, "uprobe hits in the targets"),
+	FIELD(probe_cost_ns, "estimated target time spent in the probes, ns"),
+	FIELD(probe_sets_detached, "probe sets detached by the overhead budget"),
+};
+
+void print_session_stats(FILE *out, const struct goprof_session_stats *st)
+{
+	fprintf(out, "\nsession statistics:\n");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const unsigned char *p = (const unsigned char *)st + fields[i].offset;
+		unsigned long long v;
+
+		if (fields[i].offset + fields[i].size > st->sz)
+			continue; /* an older library did not fill it */
+		if (fields[i].size == sizeof(uint32_t))
+			v = *(const uint32_t *)(const void *)p;
+		else
+			v = *(const uint64_t *)(const void *)p;
+		fprintf(out, "  %-26s %14llu  %s\n", fields[i].name, v, fields[i].what);
+	}
+}

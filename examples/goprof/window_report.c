@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * goprof record --interval: periodic output for long runs. Every interval the CPU
+ * profile of that window is taken with GOPROF_SNAPSHOT_RESET (the session starts the next
+ * window from empty tables, so its memory does not grow with the run) and written, with
+ * the runtime profiles as they stand at the window's end, to a numbered directory:
+ *
+ *   DIR/windows/000001/cpu.pb.gz, cpu.folded [, heap.pb.gz, goroutines.pb.gz, sched.pb.gz]
+ *   DIR/windows.tsv      one line per window: number, start (Unix s), seconds, samples
+ *   DIR/latest           symlink to the newest complete window (replaced atomically)
+ *
+ * Only the newest --keep windows stay on disk (the agent's collector picks them up), so a
+ * week-long run uses bounded disk as well as bounded memory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <goprof/goprof.h>
+
+#include "report.h"
+
+/* Samples (first value) of a profile. */
+static int sum_samples(const struct goprof_profile_sample *s, void *ctx)
+{
+	*(uint64_t *)ctx += (uint64_t)s->values[0];
+	return 0;
+}
+
+static int write_one(struct goprof_profile *p, const char *dir, const char *file, int format)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (goprof_profile_write_file(p, format, NULL, path) < 0) {
+		fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* The runtime profiles as they stand now (they describe state, not a window). */
+static int write_runtime_profiles(struct goprof_session *s, const char *dir, uint32_t features)
+{
+	static const struct {
+		uint32_t feature;
+		const char *file;
+	} kinds[] = {
+		{ GOPROF_FEATURE_HEAP, "heap.pb.gz" },
+		{ GOPROF_FEATURE_GOROUTINES, "goroutines.pb.gz" },
+		{ GOPROF_FEATURE_SCHED, "sched.pb.gz" },
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct goprof_profile *p;
+
+		if (!(features & kinds[i].feature))
+			continue;
+		p = kinds[i].feature == GOPROF_FEATURE_HEAP ? goprof_session_snapshot_heap(s, 0) :
+		    kinds[i].feature == GOPROF_FEATURE_GOROUTINES ? goprof_session_snapshot_goroutines(s, 0, 0) :
+								    goprof_session_snapshot_sched(s, 0);
+		if (!p) {
+			fprintf(stderr, "goprof record: %s: %s\n", kinds[i].file, goprof_last_error());
+			rc = -1;
+			continue;
+		}
+		rc |= write_one(p, dir, kinds[i].file, GOPROF_FORMAT_PPROF);
+		goprof_profile_free(p);
+	}
+	return rc;
+}
+
+static void remove_window(const char *dir, unsigned seq)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/windows/%06u", dir, seq);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char file[4352];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		unlink(file);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* DIR/latest -> windows/NNNNNN, replaced with rename() so a reader never sees it missing. */
+static void point_latest(const char *dir, unsigned seq)
+{
+	char target[64], tmp[4096], link[4096];
+
+	snprintf(target, sizeof(target), "windows/%06u", seq);
+	snprintf(tmp, sizeof(tmp), "%s/.latest.tmp", dir);
+	snprintf(link, sizeof(link), "%s/latest", dir);
+	unlink(tmp);
+	if (symlink(target, tmp) || rename(tmp, link))
+		fprintf(stderr, "goprof record: updating %s: %s\n", link, strerror(errno));
+}
+
+int window_writer_open(struct window_writer *w, const char *dir, double interval_s,
+		       unsigned keep, uint32_t features)
+{
+	char path[4096];
+
+	*w = (struct window_writer){ .dir = dir, .interval_s = interval_s, .keep = keep,
+				     .features = features, .next_s = interval_s,
+				     .start_unix = (double)time(NULL) };
+	snprintf(path, sizeof(path), "%s/windows", dir);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		fprintf(stderr, "goprof record: cannot create %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/windows.tsv", dir);
+	w->index = fopen(path, "w");
+	if (!w->index) {
+		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(w->index, "window\tstart_unix_s\tseconds\tsamples\tpath\n");
+	fflush(w->index);
+	return 0;
+}
+
+void window_writer_close(struct window_writer *w)
+{
+	if (w->index)
+		fclose(w->index);
+	w->index = NULL;
+	goprof_profile_free(w->last_cpu);
+	w->last_cpu = NULL;
+}
+
+int window_write(struct window_writer *w, struct goprof_session *s, double elapsed_s,
+		 window_cpu_fn on_cpu, void *ctx)
+{
+	struct goprof_profile *p;
+	char path[4096];
+	uint64_t samples = 0;
+	int rc = 0;
+
+	while (goprof_session_poll(s, 0) > 0)
+		; /* the window's samples still in the ring buffer belong to it */
+	p = goprof_session_snapshot_cpu(s, GOPROF_SNAPSHOT_RESET);
+	if (!p) {
+		fprintf(stderr, "goprof record: taking the window's CPU profile: %s\n", goprof_last_error());
+		return -1;
+	}
+	w->seq++;
+	snprintf(path, sizeof(path), "%s/windows/%06u", w->dir, w->seq);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		fprintf(stderr, "goprof record: cannot create %s: %s\n", path, strerror(errno));
+		goprof_profile_free(p);
+		return -1;
+	}
+	goprof_profile_foreach_sample(p, sum_samples, &samples);
+	rc |= write_one(p, path, "cpu.pb.gz", GOPROF_FORMAT_PPROF);
+	rc |= write_one(p, path, "cpu.folded", GOPROF_FORMAT_FOLDED);
+	rc |= write_runtime_profiles(s, path, w->features);
+	if (on_cpu)
+		rc |= on_cpu(p, ctx);
+	fprintf(w->index, "%u\t%.3f\t%.3f\t%llu\twindows/%06u\n", w->seq, w->start_unix + w->last_s,
+		elapsed_s - w->last_s, (unsigned long long)samples, w->seq);
+	fflush(w->index);
+	point_latest(w->dir, w->seq);
+	if (w->keep && w->seq > w->keep)
+		remove_window(w->dir, w->seq - w->keep);
+	w->samples += samples;
+	w->last_s = elapsed_s;
+	while (w->next_s <= elapsed_s)
+		w->next_s += w->interval_s;
+	goprof_profile_free(w->last_cpu);
+	w->last_cpu = p; /* for the summary at the end */
+	return rc;
+}
