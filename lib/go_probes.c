@@ -2,6 +2,7 @@
 /* Loading and attaching the Go runtime uprobes (goroutine lifecycle). */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -17,17 +18,27 @@ struct probed_exe {
 	dev_t dev;
 	ino_t ino;
 	uint32_t notes; /* GP_NOTE_* */
+	uint32_t id;    /* links of this executable carry it */
+};
+
+/* What a link probes. */
+struct link_info {
+	uint8_t set;    /* enum gp_probe_set */
+	uint32_t sites; /* uprobes (entry or RET sites) in the link */
+	uint32_t exe;   /* probed_exe.id */
 };
 
 struct gp_go_probes {
 	struct go_runtime_bpf *skel;
+	bool multi; /* programs loaded for uprobe_multi links (kernel 6.6+) */
 	uint32_t features;
 	bool detached[GP_SET_NR];
 	struct bpf_link **links;
-	uint8_t *link_sets;       /* enum gp_probe_set of each link */
-	size_t nr_links, links_cap, link_sets_cap;
+	struct link_info *link_info; /* of each link */
+	size_t nr_links, links_cap, link_info_cap;
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
+	uint32_t next_exe_id;        /* id of the executable being attached */
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -48,6 +59,22 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+static int load_skel(struct go_runtime_bpf *skel, struct bpf_map *targets, struct bpf_map *ringbuf,
+		     struct bpf_map *lost, bool multi)
+{
+	struct bpf_program *prog;
+	int err = bpf_map__reuse_fd(skel->maps.targets, bpf_map__fd(targets));
+
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.samples, bpf_map__fd(ringbuf));
+	if (!err)
+		err = bpf_map__reuse_fd(skel->maps.lost, bpf_map__fd(lost));
+	bpf_object__for_each_program(prog, skel->obj)
+		if (!err && multi)
+			err = bpf_program__set_expected_attach_type(prog, BPF_TRACE_UPROBE_MULTI);
+	return err ? err : go_runtime_bpf__load(skel);
+}
+
 struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
 				      struct bpf_map *lost, uint32_t features)
 {
@@ -57,19 +84,21 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 	if (!gp)
 		return gp_err_null(-ENOMEM, "out of memory");
 	gp->features = features;
-	gp->skel = go_runtime_bpf__open();
-	if (!gp->skel) {
-		err = -errno;
-		free(gp);
-		return gp_err_null(err, "opening the embedded Go runtime BPF object failed");
+	/* uprobe_multi first (one link per function, removed in one go); the older kernels
+	 * refuse that attach type at load and get one perf-event link per site. */
+	for (int multi = 1; multi >= 0; multi--) {
+		go_runtime_bpf__destroy(gp->skel);
+		gp->skel = go_runtime_bpf__open();
+		if (!gp->skel) {
+			err = -errno;
+			free(gp);
+			return gp_err_null(err, "opening the embedded Go runtime BPF object failed");
+		}
+		err = load_skel(gp->skel, targets, ringbuf, lost, multi);
+		gp->multi = multi && !err;
+		if (!err || err == -EPERM)
+			break;
 	}
-	err = bpf_map__reuse_fd(gp->skel->maps.targets, bpf_map__fd(targets));
-	if (!err)
-		err = bpf_map__reuse_fd(gp->skel->maps.samples, bpf_map__fd(ringbuf));
-	if (!err)
-		err = bpf_map__reuse_fd(gp->skel->maps.lost, bpf_map__fd(lost));
-	if (!err)
-		err = go_runtime_bpf__load(gp->skel);
 	if (err) {
 		gp_go_probes_free(gp);
 		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
@@ -79,17 +108,77 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 	return gp;
 }
 
+/*
+ * Removing a uprobe waits for an RCU grace period in the kernel: 100-250 ms each on a
+ * busy machine, so a session's dozen links took 1-2 s to free one after the other.
+ * Closed from several threads at once the waits overlap and cost about one period.
+ */
+#define DESTROY_THREADS 16
+
+struct destroy_job {
+	struct bpf_link **links;
+	size_t n, first, stride;
+};
+
+static void *destroy_stride(void *arg)
+{
+	struct destroy_job *job = arg;
+
+	for (size_t i = job->first; i < job->n; i += job->stride)
+		bpf_link__destroy(job->links[i]);
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **links, size_t n)
+{
+	struct destroy_job jobs[DESTROY_THREADS];
+	pthread_t threads[DESTROY_THREADS];
+	bool started[DESTROY_THREADS] = { false };
+	size_t nt = GP_MIN(n, (size_t)DESTROY_THREADS);
+
+	for (size_t t = 1; t < nt; t++) {
+		jobs[t] = (struct destroy_job){ links, n, t, nt };
+		started[t] = pthread_create(&threads[t], NULL, destroy_stride, &jobs[t]) == 0;
+	}
+	/* This thread takes stride 0, and the strides of threads that did not start. */
+	for (size_t t = 0; t < nt; t++) {
+		if (t && started[t])
+			continue;
+		jobs[t] = (struct destroy_job){ links, n, t, nt };
+		destroy_stride(&jobs[t]);
+	}
+	for (size_t t = 1; t < nt; t++)
+		if (started[t])
+			pthread_join(threads[t], NULL);
+}
+
 void gp_go_probes_free(struct gp_go_probes *gp)
 {
 	if (!gp)
 		return;
-	for (size_t i = 0; i < gp->nr_links; i++)
-		bpf_link__destroy(gp->links[i]);
+	destroy_links(gp->links, gp->nr_links);
 	free(gp->links);
-	free(gp->link_sets);
+	free(gp->link_info);
 	free(gp->exes);
 	go_runtime_bpf__destroy(gp->skel);
 	free(gp);
+}
+
+static int keep_link(struct gp_go_probes *gp, struct bpf_link *link, enum gp_probe_set set,
+		     uint32_t sites)
+{
+	int err = grow((void **)&gp->links, &gp->links_cap, gp->nr_links + 1, sizeof(*gp->links));
+
+	if (!err)
+		err = grow((void **)&gp->link_info, &gp->link_info_cap, gp->nr_links + 1,
+			   sizeof(*gp->link_info));
+	if (err) {
+		bpf_link__destroy(link);
+		return gp_err(err, "out of memory");
+	}
+	gp->link_info[gp->nr_links] = (struct link_info){ (uint8_t)set, sites, gp->next_exe_id };
+	gp->links[gp->nr_links++] = link;
+	return 0;
 }
 
 static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
@@ -97,21 +186,31 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
 	struct bpf_link *link;
-	int err = grow((void **)&gp->links, &gp->links_cap, gp->nr_links + 1, sizeof(*gp->links));
 
-	if (!err)
-		err = grow((void **)&gp->link_sets, &gp->link_sets_cap, gp->nr_links + 1,
-			   sizeof(*gp->link_sets));
-	if (err)
-		return gp_err(err, "out of memory");
 	/* pid -1: every process running this file; the program filters by target. */
 	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
 			      (unsigned long long)offset, strerror(errno));
-	gp->link_sets[gp->nr_links] = (uint8_t)set;
-	gp->links[gp->nr_links++] = link;
-	return 0;
+	return keep_link(gp, link, set, 1);
+}
+
+/* One uprobe_multi link for every site of a function. */
+static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
+			const uint64_t *offsets, uint32_t n, enum gp_probe_set set)
+{
+	unsigned long offs[GP_MAX_RET_SITES];
+	struct bpf_link *link;
+
+	for (uint32_t i = 0; i < n; i++)
+		offs[i] = (unsigned long)offsets[i];
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cnt = n);
+	/* pid -1: every process running this file; the program filters by target. */
+	link = bpf_program__attach_uprobe_multi(prog, -1, path, NULL, &opts);
+	if (!link)
+		return gp_err(-errno, "uprobes on %s at %u file offsets from 0x%llx: %s", path, n,
+			      (unsigned long long)offsets[0], strerror(errno));
+	return keep_link(gp, link, set, n);
 }
 
 /* Attaches prog at the entry of fn, or at each of its RETs. */
@@ -123,10 +222,13 @@ static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, c
 
 	if (err)
 		return err;
+	if (at_rets && !sites.nr_rets)
+		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
+	if (gp->multi)
+		return at_rets ? attach_multi(gp, prog, path, sites.ret_offsets, sites.nr_rets, set)
+			       : attach_multi(gp, prog, path, &sites.probe_offset, 1, set);
 	if (!at_rets)
 		return attach_at(gp, prog, path, sites.probe_offset, set);
-	if (!sites.nr_rets)
-		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
 	for (uint32_t i = 0; i < sites.nr_rets && !err; i++)
 		err = attach_at(gp, prog, path, sites.ret_offsets[i], set);
 	return err;
@@ -237,11 +339,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));
 	if (err) {
 		/* All or nothing: half a set of probes would report wrong lifetimes. */
-		while (gp->nr_links > first_link)
-			bpf_link__destroy(gp->links[--gp->nr_links]);
+		destroy_links(gp->links + first_link, gp->nr_links - first_link);
+		gp->nr_links = first_link;
 		return err;
 	}
-	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino, *notes };
+	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino, *notes, gp->next_exe_id++ };
 	return 0;
 }
 
@@ -262,7 +364,11 @@ void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits)
 
 unsigned gp_go_probes_count(const struct gp_go_probes *gp)
 {
-	return (unsigned)gp->nr_links;
+	unsigned sites = 0;
+
+	for (size_t i = 0; i < gp->nr_links; i++)
+		sites += gp->link_info[i].sites;
+	return sites;
 }
 
 const char *gp_probe_set_name(enum gp_probe_set set)
@@ -299,20 +405,55 @@ uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
 	}
 }
 
-void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
+/* Removes the links that keep() selects, all at once. */
+static void remove_links(struct gp_go_probes *gp, bool (*keep)(const struct link_info *, uint32_t),
+			 uint32_t arg)
 {
-	size_t kept = 0;
+	struct bpf_link **gone = calloc(gp->nr_links + 1, sizeof(*gone));
+	size_t kept = 0, nr_gone = 0;
 
 	for (size_t i = 0; i < gp->nr_links; i++) {
-		if (gp->link_sets[i] == set) {
-			bpf_link__destroy(gp->links[i]);
+		if (!keep(&gp->link_info[i], arg)) {
+			if (gone)
+				gone[nr_gone++] = gp->links[i];
+			else
+				bpf_link__destroy(gp->links[i]); /* out of memory: one by one */
 			continue;
 		}
 		gp->links[kept] = gp->links[i];
-		gp->link_sets[kept++] = gp->link_sets[i];
+		gp->link_info[kept++] = gp->link_info[i];
 	}
 	gp->nr_links = kept;
+	destroy_links(gone, nr_gone);
+	free(gone);
+}
+
+static bool other_set(const struct link_info *l, uint32_t set)
+{
+	return l->set != set;
+}
+
+static bool other_exe(const struct link_info *l, uint32_t exe)
+{
+	return l->exe != exe;
+}
+
+void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
+{
+	remove_links(gp, other_set, set);
 	gp->detached[set] = true;
+}
+
+int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < gp->nr_exes; i++) {
+		if (gp->exes[i].dev != dev || gp->exes[i].ino != ino)
+			continue;
+		remove_links(gp, other_exe, gp->exes[i].id);
+		gp->exes[i] = gp->exes[--gp->nr_exes];
+		return 0;
+	}
+	return -ENOENT;
 }
 
 bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set)

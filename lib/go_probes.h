@@ -7,6 +7,8 @@
 #ifndef GOPROF_GO_PROBES_H
 #define GOPROF_GO_PROBES_H
 
+#include <sys/types.h>
+
 #include "goprof_bpf.h"
 #include "internal.h"
 
@@ -50,6 +52,12 @@ GOPROF_HIDDEN const char *gp_probe_set_name(enum gp_probe_set set);
 GOPROF_HIDDEN uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set);
 /* Removes every uprobe of a set and installs none of it on executables attached later. */
 GOPROF_HIDDEN void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set);
+/*
+ * Removes the probes of one executable (device and inode as stat() gives them): its
+ * processes stop paying for them. A later gp_go_probes_attach_exe() installs them again.
+ * Returns 0 or -ENOENT if it has none.
+ */
+GOPROF_HIDDEN int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino);
 GOPROF_HIDDEN bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set);
 
 /* Calls fn for every goroutine's scheduling-latency record (GOPROF_FEATURE_SCHED). */

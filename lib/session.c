@@ -42,6 +42,8 @@ struct attached_process {
 	char comm[GOPROF_COMM_LEN]; /* process name: the root frame of folded stacks */
 	int exe;       /* index in exes[] when found through an attached executable, else -1 */
 	bool attached; /* still in the kernel's target map */
+	dev_t exe_dev; /* its executable (stat of /proc/PID/exe at attach or exec) */
+	ino_t exe_ino;
 };
 
 /* An executable attached by path. */
@@ -249,10 +251,15 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 {
 	char exe[64];
 	uint64_t probe = 0;
+	struct stat st;
 
 	snprintf(exe, sizeof(exe), "/proc/%u/comm", p->info.pid);
 	read_comm(exe, p->comm);
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+	if (stat(exe, &st) == 0) {
+		p->exe_dev = st.st_dev;
+		p->exe_ino = st.st_ino;
+	}
 	gp_target_inspect(exe, t, &p->info);
 	attach_go_probes(s, exe, t, &p->info);
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
@@ -301,6 +308,27 @@ static void prune_exited(struct goprof_session *s)
 	s->nr_procs = kept;
 }
 
+static uint64_t kernel_dev(dev_t dev);
+
+/*
+ * Uprobes are per executable file: every process running it takes the trap, attached
+ * or not. When the last attached process of an executable goes (and the executable
+ * itself is not attached by path), its probes are removed.
+ */
+static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone)
+{
+	if (!s->go_probes || !gone->exe_ino)
+		return;
+	for (size_t i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].attached && s->procs[i].exe_dev == gone->exe_dev &&
+		    s->procs[i].exe_ino == gone->exe_ino)
+			return;
+	for (size_t i = 0; i < s->nr_exes; i++)
+		if (s->exes[i].dev == kernel_dev(gone->exe_dev) && s->exes[i].ino == gone->exe_ino)
+			return;
+	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino);
+}
+
 static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 {
 	struct attached_process *p = find_process(s, ev->pid);
@@ -312,6 +340,7 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 	p->attached = false;
 	p->info.flags |= GOPROF_PROCESS_EXITED;
 	s->attached--;
+	release_exe_probes(s, p);
 	/* Its samples are in (the ring buffer keeps order): drop what the PID's reuse would
 	 * get wrong, and what would grow with every process that comes and goes. */
 	if (s->goroutines)
@@ -725,6 +754,7 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0); /* may have exited */
 	p->attached = false;
 	s->attached--;
+	release_exe_probes(s, p);
 	return 0;
 }
 

@@ -80,5 +80,17 @@ Test(stats, full_ring_buffer_keeps_process_accounting, .timeout = 120)
 		     "counted as lost samples", (unsigned long long)st.cpu_samples,
 		     (unsigned long long)st.samples_delivered,
 		     (unsigned long long)st.lost_ringbuf_full);
+	/* Buffer pressure: the buffer was full when polling began. */
+	cr_expect_eq(st.ringbuf_bytes, 4096);
+	cr_expect_geq(st.ringbuf_high_water_bytes, st.ringbuf_bytes / 2,
+		      "high-water %llu of a %llu-byte buffer that overflowed",
+		      (unsigned long long)st.ringbuf_high_water_bytes,
+		      (unsigned long long)st.ringbuf_bytes);
+	cr_expect_leq(st.ringbuf_high_water_bytes, st.ringbuf_bytes);
+	/* Each process exec'd the attached executable and exited: records seen or lost. */
+	cr_expect_geq(st.events_delivered + st.lost_events, PROCESSES,
+		      "%llu process records delivered + %llu lost for %d processes",
+		      (unsigned long long)st.events_delivered, (unsigned long long)st.lost_events,
+		      PROCESSES);
 	goprof_session_free(s);
 }
