@@ -265,6 +265,29 @@ static uint64_t chdr_size(const struct gp_elf *ef, const GElf_Shdr *sh, uint32_t
 	return gp_le64(p + 8);
 }
 
+/*
+ * Sections the line tables do not need and libdwarf (20210528, Debian 12) reads when it
+ * loads a CU: range and location lists. Fuzzing found a double free in its
+ * dwarf_load_rnglists() on a malformed .debug_rnglists (an all-zero unit); a profiled
+ * process's binary is untrusted input, so libdwarf does not get to see them.
+ */
+static bool unneeded_section(const char *name)
+{
+	static const char *const skip[] = { "rnglists", "loclists", "ranges", "loc" };
+
+	if (!strncmp(name, ".debug_", 7))
+		name += 7;
+	else if (!strncmp(name, ".zdebug_", 8))
+		name += 8;
+	else
+		return false;
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (!strcmp(name, skip[i]) || (!strncmp(name, skip[i], strlen(skip[i])) &&
+					       !strcmp(name + strlen(skip[i]), ".dwo")))
+			return true;
+	return false;
+}
+
 static int obj_get_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Section *ret, int *error)
 {
 	struct dw_obj *o = obj;
@@ -280,7 +303,7 @@ static int obj_get_section_info(void *obj, Dwarf_Half idx, Dwarf_Obj_Access_Sect
 	ret->addr = sh.sh_addr;
 	ret->type = sh.sh_type;
 	ret->size = sh.sh_size;
-	ret->name = name;
+	ret->name = unneeded_section(name) ? ".goprof.hidden" : name;
 	ret->link = sh.sh_link;
 	ret->info = sh.sh_info;
 	ret->entrysize = sh.sh_entsize;
