@@ -39,12 +39,14 @@ int gp_probe_budget_check(struct gp_probe_budget *b, struct gp_go_probes *gp, ui
 
 		b->window_hits[s] = hits;
 		b->total_cost_ns += cost;
-		if (!gp_go_probes_set_active(gp, s) || cost < MIN_JUDGED_COST_NS ||
+		/* No target CPU in the window: they exited (or were detached) meanwhile, and
+		 * there is no one left to protect; the hits are from before. */
+		if (!gp_go_probes_set_active(gp, s) || cost < MIN_JUDGED_COST_NS || !cpu ||
 		    cost * 10000 <= (uint64_t)b->budget_bp * cpu)
 			continue;
 		v->set = s;
 		v->hits_per_s = delta * 1e9 / elapsed;
-		v->cost_share = cpu ? (double)cost / cpu : 1.0;
+		v->cost_share = (double)cost / cpu;
 		snprintf(v->message, sizeof(v->message),
 			 "%s detached: %.0f hits/s cost about %.1f%% of the profiled processes' CPU "
 			 "(%llu us per hit estimated), above the budget of %.2f%%",

@@ -83,10 +83,13 @@ static struct goprof_profile *full_cycle(unsigned *samples_out)
 	size_t bytes = 0;
 
 	st.s = new_session(999, on_sample, &st);
-	child_start(&c, argv);
-	cr_assert(child_read_line(&c, line, sizeof(line)), "busy printed nothing");
+	/* Attached and sampling before busy runs: its 1 s of spinning must not be over
+	 * before the session starts (kernel symbols load at start: slow on a loaded host). */
+	child_start_held(&c, argv);
 	cr_assert_eq(goprof_session_attach_pid(st.s, c.pid, NULL), 0, "%s", goprof_last_error());
 	cr_assert_eq(goprof_session_start(st.s), 0, "%s", goprof_last_error());
+	child_release(&c);
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), st.s), "busy printed nothing");
 	while (child_read_line_polling(&c, line, sizeof(line), st.s) && strncmp(line, "done", 4))
 		;
 	cr_assert_eq(child_wait(&c), 0);
