@@ -266,9 +266,11 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 }
 
+static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone);
+
 static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 {
-	struct attached_process *p = find_process(s, ev->pid);
+	struct attached_process *p = find_process(s, ev->pid), before;
 	struct gp_target t;
 	__u32 key = ev->pid;
 
@@ -287,7 +289,10 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	before = *p;
 	inspect_process(s, p, &t);
+	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
+		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
 	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
 }
 
