@@ -141,7 +141,38 @@ struct goprof_session_opts {
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
+	/** What the CPU profile keeps beyond stacks and labels: GOPROF_CPU_PROFILE_* flags;
+	 *  0: neither (since 0.1) */
+	uint32_t cpu_profile_flags;
+	/**
+	 * With GOPROF_CPU_PROFILE_TIMESTAMPS: the most sample timestamps kept per CPU profile
+	 * interval (since the start or the last GOPROF_SNAPSHOT_RESET); 0 means 65536. Each
+	 * costs 28 bytes in the session and again in each snapshot. Samples past the bound
+	 * still count in the profile; their timestamps are counted in
+	 * goprof_profile_info.timestamps_dropped. Size it as rate x CPUs x interval, e.g.
+	 * 99 Hz x 8 CPUs x 60 s = 47520. (since 0.1)
+	 */
+	uint32_t cpu_timestamps_max;
 };
+
+/** @name Flags of goprof_session_opts.cpu_profile_flags
+ * @{ */
+/**
+ * Keep the time of every CPU sample (Unix nanoseconds, converted from the kernel's
+ * CLOCK_MONOTONIC), up to goprof_session_opts.cpu_timestamps_max per interval:
+ * goprof_profile_sample.timestamps, and OTLP `Sample.timestamps_unix_nano` with one value
+ * per timestamp. Off by default: it costs memory per sample, not per stack.
+ */
+#define GOPROF_CPU_PROFILE_TIMESTAMPS 0x1u
+/**
+ * Keep the samples of each thread apart: every sample carries a numeric label
+ * "thread_id" (the TID) and a string label "thread_name" (the thread's comm), written as
+ * pprof labels and as OTLP `thread.id` / `thread.name`. Off by default, as in Go's own
+ * profiles: a stack run by N threads becomes N samples, and a profile of a long-running
+ * program grows with its thread churn.
+ */
+#define GOPROF_CPU_PROFILE_THREADS 0x2u
+/** @} */
 
 /** @name Flags of goprof_session_opts.features
  * @{ */

@@ -119,7 +119,7 @@ Test(model, info_and_sample_types)
 
 	/* An older caller's smaller struct: only its fields are written. */
 	{
-		unsigned char raw[64];
+		unsigned char raw[sizeof(struct goprof_profile_info) + 16];
 		struct goprof_profile_info *old = (void *)raw;
 
 		memset(raw, 0xaa, sizeof(raw));
@@ -136,7 +136,7 @@ Test(model, info_and_sample_types)
 Test(model, interning_and_dedup)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in m = { 0x1000, 0x2000, 0, "/bin/x", "abc" };
+	struct gp_mapping_in m = { 0x1000, 0x2000, 0, "/bin/x", "abc", NULL };
 	struct gp_line_in l = { "f", NULL, "x.c", 3, 1 };
 	uint32_t a, b, m1, m2, l1, l2, l3;
 
@@ -261,7 +261,7 @@ Test(model, reset_keeps_tables_and_clone_compacts)
 Test(model, hundred_thousand_distinct_stacks, .timeout = 60)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in m = { 0x400000, 0x4000000, 0, "/bin/big", "ff" };
+	struct gp_mapping_in m = { 0x400000, 0x4000000, 0, "/bin/big", "ff", NULL };
 	enum { NLOC = 20000, NSTACK = 100000, DEPTH = 32 };
 	uint32_t map, *locs = calloc(NLOC, sizeof(*locs)), stack[DEPTH];
 	struct timespec t0, t1;
@@ -317,11 +317,14 @@ Test(model, public_struct_layout_lp64)
 {
 	if (sizeof(void *) != 8)
 		cr_skip_test("layout figures are for LP64");
-	cr_assert_eq(sizeof(struct goprof_profile_info), 64);
+	cr_assert_eq(sizeof(struct goprof_profile_info), 80);
 	cr_assert_eq(offsetof(struct goprof_profile_info, nr_samples), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_info, period_type), 40);
 	cr_assert_eq(offsetof(struct goprof_profile_info, default_sample_type), 56);
-	cr_assert_eq(sizeof(struct goprof_profile_frame), 104);
+	cr_assert_eq(offsetof(struct goprof_profile_info, nr_timestamps), 64);
+	cr_assert_eq(offsetof(struct goprof_profile_info, timestamps_dropped), 72);
+	cr_assert_eq(sizeof(struct goprof_profile_frame), 112);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, htlhash), 104);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, address), 16);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, function), 24);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, line), 48);
@@ -330,7 +333,10 @@ Test(model, public_struct_layout_lp64)
 	cr_assert_eq(sizeof(struct goprof_profile_label), 40);
 	cr_assert_eq(offsetof(struct goprof_profile_label, key), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_label, num), 24);
-	cr_assert_eq(sizeof(struct goprof_profile_sample), 48);
+	cr_assert_eq(sizeof(struct goprof_profile_sample), 72);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, nr_timestamps), 48);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, timestamps), 56);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, timestamp_values), 64);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, frames), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, nr_values), 16);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, values), 24);
