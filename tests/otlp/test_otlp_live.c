@@ -4,9 +4,12 @@
  * pprof labels part=hot/cold) profiled for about 2 s by a session, written as OTLP and
  * checked by check_otlp.py against the same snapshot read through foreach_sample, plus
  * what only a real profile shows: the resource names the fixture's executable, frames
- * are typed go/kernel, and main.hot outweighs main.cold under its label.
+ * are typed go/kernel, and main.hot outweighs main.cold under its label. The session
+ * keeps timestamps and threads (GOPROF_CPU_PROFILE_*): every sample's time is written,
+ * one value each, and the threads are those the kernel counted samples for.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +20,60 @@
 #include "otlp_test_util.h"
 #include "../test_common.h"
 
-static struct goprof_profile *profile_split(const char *fixture, int *pid)
+/* Samples per thread, as the kernel counted them and as the profile's labels say. */
+#define MAX_TIDS 256
+struct tid_counts {
+	uint32_t n, tid[MAX_TIDS];
+	uint64_t kernel[MAX_TIDS], profile[MAX_TIDS];
+	uint64_t timestamps, samples, unlabelled;
+	int64_t first_ts, last_ts;
+};
+
+static uint32_t tid_slot(struct tid_counts *t, uint32_t tid)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->tid[i] == tid)
+			return i;
+	cr_assert_lt(t->n, MAX_TIDS);
+	t->tid[t->n] = tid;
+	return t->n++;
+}
+
+static int on_thread(const struct goprof_thread_samples *th, void *ctx)
+{
+	((struct tid_counts *)ctx)->kernel[tid_slot(ctx, th->tid)] += th->samples;
+	return 0;
+}
+
+static int on_profile_sample(const struct goprof_profile_sample *s, void *ctx)
+{
+	struct tid_counts *t = ctx;
+	bool found = false;
+
+	for (uint32_t i = 0; i < s->nr_labels; i++)
+		if (!strcmp(s->labels[i]->key, "thread_id") && s->labels[i]->is_num) {
+			t->profile[tid_slot(t, (uint32_t)s->labels[i]->num)] += (uint64_t)s->values[0];
+			found = true;
+		}
+	t->unlabelled += !found;
+	t->samples += (uint64_t)s->values[0];
+	t->timestamps += s->nr_timestamps;
+	for (uint32_t i = 0; i < s->nr_timestamps; i++) {
+		if (!t->first_ts || s->timestamps[i] < t->first_ts)
+			t->first_ts = s->timestamps[i];
+		if (s->timestamps[i] > t->last_ts)
+			t->last_ts = s->timestamps[i];
+	}
+	return 0;
+}
+
+static struct goprof_profile *profile_split(const char *fixture, int *pid,
+					    struct tid_counts *threads, int64_t *wall_ns)
 {
 	char line[256];
 	char *argv[] = { (char *)fixture, "-seconds", "2", "-workers", "2", NULL };
-	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 199);
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 199,
+		    .cpu_profile_flags = GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS);
 	struct goprof_session *s;
 	struct goprof_profile *p;
 	struct child c;
@@ -35,11 +87,14 @@ static struct goprof_profile *profile_split(const char *fixture, int *pid)
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "done", 4),
 		  "fixture: %s", line);
 	*pid = c.pid;
+	/* "done ITERS0 ITERS1 CPU_NS WALL_NS": the fixture's own measure of its run. */
+	cr_assert_eq(sscanf(line, "done %*u %*u %*d %" SCNd64, wall_ns), 1, "%s", line);
 	cr_assert_eq(child_wait(&c), 0);
 	while (goprof_session_poll(s, 100) > 0)
 		;
 	p = goprof_session_snapshot_cpu(s, 0);
 	cr_assert_not_null(p, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_foreach_thread(s, on_thread, threads), 0);
 	goprof_session_free(s);
 	return p;
 }
@@ -91,15 +146,42 @@ Test(otlp_live, split_fixture, .timeout = 120)
 	char *resource, *body, *expect, *out, *text, exe_line[512];
 	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "split-test");
 	struct goprof_profile *p;
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct tid_counts threads = { 0 };
 	struct otlp_expect ex = { 0 };
 	long long hot, cold;
+	int64_t wall_ns;
 	int pid, status;
 
 	require_bpf_privileges();
 	cr_assert_not_null(ver, "no Go versions");
 	fx = fixture_path("split", ver);
-	p = profile_split(fx, &pid);
+	p = profile_split(fx, &pid, &threads, &wall_ns);
 	opts.pid = pid;
+
+	/* Threads and timestamps in the model, against the kernel's per-thread counts and
+	 * the fixture's own run time. */
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_eq(goprof_profile_foreach_sample(p, on_profile_sample, &threads), 0);
+	cr_assert_eq(threads.unlabelled, 0, "samples without a thread_id label");
+	cr_assert_eq(info.timestamps_dropped, 0);
+	cr_assert_eq(threads.timestamps, threads.samples, "one timestamp per sample");
+	cr_assert_eq(info.nr_timestamps, threads.samples);
+	for (uint32_t i = 0; i < threads.n; i++) {
+		cr_assert_gt(threads.kernel[i], 0, "thread %u in the profile but not counted by the "
+			     "kernel", threads.tid[i]);
+		cr_assert_leq(threads.profile[i], threads.kernel[i], "thread %u: %llu samples in the "
+			      "profile, %llu counted by the kernel", threads.tid[i],
+			      (unsigned long long)threads.profile[i],
+			      (unsigned long long)threads.kernel[i]);
+	}
+	fprintf(stderr, "OTLP live: %llu samples on %u threads, timestamps over %.2f s of a %.2f s run",
+		    (unsigned long long)threads.samples, threads.n,
+		    (double)(threads.last_ts - threads.first_ts) / 1e9, (double)wall_ns / 1e9);
+	cr_assert_leq(threads.last_ts - threads.first_ts, wall_ns + 200000000,
+		      "samples spread over more than the fixture ran");
+	cr_assert_geq(threads.last_ts - threads.first_ts, wall_ns / 2,
+		      "samples cover less than half of the fixture's run");
 	/* The library finds the executable and its build ID in the profile's mappings; the
 	 * expectation names what the test knows: the path it started. */
 	cr_assert_neq(asprintf(&resource, "null"), -1);
@@ -126,8 +208,11 @@ Test(otlp_live, split_fixture, .timeout = 120)
 	resource = otlp_resource_json(text, fx, pid, "split-test");
 	ex.resource_json = resource;
 	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-	status = otlp_run_checker(body, expect, &out);
+	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "));
+	cr_assert_not_null(strstr(text, "key_strindex: "));
+	status = otlp_run_checker_args(body, expect, "--timestamps --htlhash-files 1", &out);
 	cr_assert_eq(status, 0, "check_otlp.py (%s, %s):\n%s", body, expect, out);
+	fprintf(stderr, "%s", out);
 	free(out);
 	unlink(body);
 	unlink(expect);
@@ -274,8 +359,70 @@ Test(otlp_live, heap_profile, .timeout = 120)
 	free(expect);
 	ex.resource_json = resource;
 	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-	cr_assert_eq(otlp_run_checker(body, expect, &out), 0, "check_otlp.py (%s, %s):\n%s", body,
-		     expect, out);
+	cr_assert_eq(otlp_run_checker_args(body, expect, "--htlhash-files 1", &out), 0,
+		     "check_otlp.py (%s, %s):\n%s", body, expect, out);
+	unlink(body);
+	unlink(expect);
+	free(out);
+	free(body);
+	free(expect);
+	free(resource);
+	free(text);
+	goprof_profile_free(p);
+}
+
+/*
+ * A third kind: the goroutine profile of the leak fixture (goroutine/count and
+ * age/nanoseconds by creation stack, numeric labels with units) compared with
+ * foreach_sample like the others.
+ */
+Test(otlp_live, goroutine_profile, .timeout = 120)
+{
+	const char *ver = fixture_go_versions()[0], *fx = fixture_path("leak", ver);
+	char *argv[] = { (char *)fx, "5", "3", NULL }, line[64];
+	GOPROF_OPTS(goprof_session_opts, so, .features = GOPROF_FEATURE_GOROUTINES);
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "leak-test");
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct otlp_expect ex = { .resource_json = "{}" };
+	char *resource, *body, *expect, *out, *text;
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct child c;
+	int pid;
+
+	require_bpf_privileges();
+	s = goprof_session_new(&so);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	pid = c.pid;
+	child_write_line(&c, "go");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "started"));
+	for (int i = 0; i < 4; i++)
+		goprof_session_poll(s, 50);
+	p = goprof_session_snapshot_goroutines(s, 0, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_gt(info.nr_samples, 0, "no goroutines");
+	opts.pid = pid;
+
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
+	text = otlp_decode_text(body);
+	cr_assert_not_null(text);
+	cr_assert_not_null(strstr(text, "string_table: \"goroutine\""), "%s", text);
+	resource = otlp_resource_json(text, fx, pid, "leak-test");
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	ex.resource_json = resource;
+	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
+	cr_assert_eq(otlp_run_checker_args(body, expect, "--htlhash-files 1", &out), 0,
+		     "check_otlp.py (%s, %s):\n%s", body, expect, out);
 	unlink(body);
 	unlink(expect);
 	free(out);
