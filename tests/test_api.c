@@ -133,3 +133,12 @@ Test(null_session, every_entry_point_rejects_null)
 	cr_assert_eq(goprof_session_stats(NULL, &st), -EINVAL);
 	cr_assert_eq(goprof_session_foreach_thread(NULL, NULL, NULL), -EINVAL);
 }
+
+Test(opts, unknown_cpu_profile_flags_are_rejected)
+{
+	GOPROF_OPTS(goprof_session_opts, o, .cpu_profile_flags = 0x80);
+
+	cr_assert_null(goprof_session_new(&o));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(strstr(goprof_last_error(), "cpu_profile_flags"), "%s", goprof_last_error());
+}
