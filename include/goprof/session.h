@@ -236,6 +236,7 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 /**
  * Stops sampling, detaches every process, releases all resources. NULL is a no-op.
  * No callback runs after this returns.
+ * @param session the session, or NULL.
  */
 GOPROF_API void goprof_session_free(struct goprof_session *session);
 
@@ -247,6 +248,9 @@ struct goprof_attach_opts {
 /**
  * Profiles process @p pid (all its threads, including ones created later).
  *
+ * @param session the session.
+ * @param pid     process ID.
+ * @param opts    NULL (no options yet).
  * @return 0, or -EINVAL (pid <= 0 or bad opts), -ESRCH (no such process),
  *         -EEXIST (already attached), -ENOSPC (too many processes attached).
  */
@@ -258,6 +262,9 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid
  * those that exec it later (seen in the kernel at exec time). Identity is the file's
  * device and inode, so a rebuilt binary (a new inode) is a different executable.
  *
+ * @param session the session.
+ * @param path    the executable file.
+ * @param opts    NULL (no options yet).
  * @return 0, or -EINVAL (NULL path, bad opts), -ENOENT (no such file), -EEXIST,
  *         -ENOSPC (too many executables attached).
  */
@@ -266,6 +273,8 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const c
 
 /**
  * Stops profiling @p pid. Samples already counted stay in the session.
+ * @param session the session.
+ * @param pid     an attached process.
  * @return 0, or -ENOENT if the process was not attached.
  */
 GOPROF_API int goprof_session_detach_pid(struct goprof_session *session, int pid);
@@ -273,6 +282,7 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *session, int pid
 /**
  * Starts sampling: opens a perf event on every online CPU and attaches the sampling
  * program. Processes may be attached before or after.
+ * @param session the session.
  * @return 0, -EALREADY if started, -EPERM, -EINVAL (frequency above the kernel's
  *         perf_event_max_sample_rate), or another negative errno.
  */
@@ -280,6 +290,7 @@ GOPROF_API int goprof_session_start(struct goprof_session *session);
 
 /**
  * Stops sampling (closes the perf events). Counts are kept; start may be called again.
+ * @param session the session.
  * @return 0, or -EALREADY if not started.
  */
 GOPROF_API int goprof_session_stop(struct goprof_session *session);
@@ -289,6 +300,7 @@ GOPROF_API int goprof_session_stop(struct goprof_session *session);
  * events are waiting,
  * so a host can add the session to its own poll/epoll loop and then call
  * goprof_session_poll(session, 0). Owned by the session: do not close it.
+ * @param session the session.
  * @return the descriptor, or -EINVAL for a NULL session.
  */
 GOPROF_API int goprof_session_fd(const struct goprof_session *session);
@@ -299,6 +311,8 @@ GOPROF_API int goprof_session_fd(const struct goprof_session *session);
  * @p timeout_ms milliseconds for the first record (0: do not wait; -1: indefinitely).
  * Call it regularly (or when goprof_session_fd() is readable): samples that find the
  * ring buffer full are lost (counted in goprof_session_stats()).
+ * @param session    the session.
+ * @param timeout_ms how long to wait for the first record, in milliseconds.
  * @return the number of samples consumed, a negative value returned by the callback,
  *         or a negative errno (-EINTR when interrupted by a signal).
  */
@@ -316,6 +330,7 @@ GOPROF_API int goprof_session_poll(struct goprof_session *session, int timeout_m
  * first to take in what is waiting in the ring buffer.
  *
  * @param flags 0 or GOPROF_SNAPSHOT_RESET.
+ * @param session the session.
  * @return a profile the caller owns (free with goprof_profile_free(); it outlives the
  *         session), or NULL with errno set (EINVAL, ENOMEM).
  */
@@ -326,6 +341,10 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
  * Symbolizes the stacks of a sample handed to on_sample (call it from the callback):
  * @p fn gets the frames leaf first, kernel frames first, inline frames expanded, using the
  * session's symbol caches.
+ * @param session the session.
+ * @param sample  the sample handed to on_sample.
+ * @param fn      receives each frame.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
@@ -341,6 +360,8 @@ GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
  * it, by the place that created them. Needs GOPROF_FEATURE_GOROUTINES.
  *
  * @param flags 0.
+ * @param session    the session.
+ * @param min_age_ns only goroutines at least this old (nanoseconds); 0 for all.
  * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
  *         or unknown flags; ENOMEM).
  */
@@ -378,6 +399,9 @@ struct goprof_gc_stats {
 
 /**
  * Reads the GC summary of process @p pid, or of every attached process for pid 0.
+ * @param session the session.
+ * @param pid     a process, or 0 for all attached processes.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_GC not enabled).
  */
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
@@ -391,6 +415,7 @@ GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
  * for the default MemProfileRate of 512 KiB.
  *
  * @param flags 0.
+ * @param session the session.
  * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
  *         or unknown flags; ENOMEM).
  */
@@ -402,6 +427,8 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_ses
  * (GOPROF_FEATURE_ALLOCS): alloc_objects/count and alloc_space/bytes, exact (not
  * scaled), by allocation site with the runtime's frames trimmed. In-use values are not
  * tracked in this mode and stay 0.
+ * @param session the session.
+ * @param flags   0.
  * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_allocs(struct goprof_session *session,
@@ -429,6 +456,9 @@ struct goprof_sched_stats {
 
 /**
  * Reads the scheduling latency of process @p pid (0: all attached processes).
+ * @param session the session.
+ * @param pid     a process, or 0 for all attached processes.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_SCHED not enabled).
  */
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pid,
@@ -440,6 +470,8 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pi
  * with an empty stack): sample types waits/count and delay/nanoseconds, numeric labels
  * pid, p50_delay, p90_delay, p99_delay and max_delay (nanoseconds). A goroutine that exited
  * is no longer attributed to its site: read sites while the goroutines live.
+ * @param session the session.
+ * @param flags   0.
  * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *session,
@@ -490,6 +522,9 @@ typedef int (*goprof_process_fn)(const struct goprof_process_info *process, void
 
 /**
  * Calls @p fn for every process attached now or earlier in the session.
+ * @param session the session.
+ * @param fn      receives each process.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_foreach_process(struct goprof_session *session,
@@ -512,6 +547,9 @@ typedef int (*goprof_thread_fn)(const struct goprof_thread_samples *thread, void
  * Calls @p fn for every thread of an attached (or formerly attached) process that has
  * samples, in no particular order. Counts are exact: they are kept in the kernel and do
  * not depend on the ring buffer.
+ * @param session the session.
+ * @param fn      receives each thread.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_foreach_thread(struct goprof_session *session,
@@ -553,6 +591,8 @@ struct goprof_session_stats {
 
 /**
  * Reads the session's counters.
+ * @param session the session.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments or @c sz too small to hold @c sz itself).
  */
 GOPROF_API int goprof_session_stats(struct goprof_session *session,
