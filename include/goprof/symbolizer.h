@@ -273,11 +273,11 @@ GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t
 /**
  * Symbolizes one link-time address into an array.
  *
+ * @param bin       the binary.
+ * @param addr      a link-time address.
  * @param frames    out: up to cap frames, innermost first.
  * @param cap       number of elements of frames.
  * @param frame_sz  sizeof(struct goprof_frame) as the caller knows it (the array stride).
- * @param bin  the binary.
- * @param addr a link-time address.
  * @return the number of frames of the address (may exceed cap: then only cap were written),
  *         0 if it is in no function, or a negative error as goprof_binary_symbolize().
  * @note Thread-safe.
