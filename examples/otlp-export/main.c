@@ -174,7 +174,9 @@ int main(int argc, char **argv)
 		return usage();
 
 	{
-		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = hz);
+		/* Each sample's time goes out too (OTLP Sample.timestamps_unix_nano). */
+		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = hz,
+			    .cpu_profile_flags = GOPROF_CPU_PROFILE_TIMESTAMPS);
 		GOPROF_OPTS(goprof_profile_write_opts, wo, .service_name = service, .pid = pid);
 
 		start = now_ms();

@@ -175,6 +175,10 @@ def main():
               "process.pid %d missing" % pid)
     joined = "\n".join(rx.decoded)
     check('string_table: "main.hot"' in joined, "main.hot in no request")
+    # Every sample's time is sent: one timestamp per value, as OTLP wants them paired.
+    stamps = len(re.findall(r"^\s+timestamps_unix_nano: \d+$", joined, re.M))
+    values = len(re.findall(r"^\s+values: -?\d+$", joined, re.M))
+    check(stamps > 0 and stamps == values, "%d timestamps for %d values" % (stamps, values))
     check('string_value: "go"' in joined, "no Go frames typed as go")
     sampled = sum(profile_cpu_ns(d) for d in rx.decoded)
     check_cpu("flaky", sampled, cpu_ns, 4, st["ready_s"])
@@ -195,11 +199,12 @@ def main():
 
     # once: one request for the whole run (otlp_export_once, as a CLI recorder uses it).
     rx = Receiver("ok")
-    st, cpu_ns, _, pid = run(exporter, fixture, rx.url, 2, "--once", "--service", "once")
+    # 3 s: a session start-up of 1.6 s was seen on a host with load 25.
+    st, cpu_ns, _, pid = run(exporter, fixture, rx.url, 3, "--once", "--service", "once")
     rx.shutdown()
     check(st["sent"] == 1 == len(rx.decoded) and st["failed"] == 0, "once: %s" % st)
     check('string_value: "once"' in rx.decoded[0], "once: service.name missing")
-    check_cpu("once", profile_cpu_ns(rx.decoded[0]), cpu_ns, 2, st["ready_s"])
+    check_cpu("once", profile_cpu_ns(rx.decoded[0]), cpu_ns, 3, st["ready_s"])
 
     # down: nothing listens on the port.
     s = socket.socket()

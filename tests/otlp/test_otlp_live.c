@@ -187,7 +187,7 @@ Test(otlp_live, split_fixture, .timeout = 120)
 			      (unsigned long long)threads.profile[i],
 			      (unsigned long long)threads.kernel[i]);
 	}
-	fprintf(stderr, "OTLP live: %llu samples on %u threads, timestamps over %.2f s of a %.2f s run",
+	fprintf(stderr, "OTLP live: %llu samples on %u threads, timestamps over %.2f s of a %.2f s run\n",
 		    (unsigned long long)threads.samples, threads.n,
 		    (double)(threads.last_ts - threads.first_ts) / 1e9, (double)wall_ns / 1e9);
 	/* Kernel monotonic time converted to Unix time: every sample falls in the wall-clock
