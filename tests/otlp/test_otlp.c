@@ -217,65 +217,65 @@ static struct goprof_profile *timed_profile(uint32_t max_ts)
 	return p;
 }
 
-Test(otlp, timestamps_one_value_each_and_threads)
+#define TIMED_RESOURCE                                                                \
+	"{\"process.executable.name\": \"svc\", \"process.executable.path\": \"/opt/app/svc\", " \
+	"\"process.executable.build_id.gnu\": \"abcd\", "                                   \
+	"\"process.executable.build_id.htlhash\": \"00112233445566778899aabbccddeeff\"}"
+
+/* Checks the timed profile with check_otlp.py: it must pass as is, and pass or fail
+ * (timestamps_required_passes) when complete timestamps are required. Returns protoc's
+ * decoding of the body (free it). */
+static char *check_timed(const struct goprof_profile *p, bool timestamps_required_passes)
 {
-	struct goprof_profile *p = timed_profile(100);
-	struct otlp_expect ex = { .resource_json = "{\"process.executable.name\": \"svc\", "
-		"\"process.executable.path\": \"/opt/app/svc\", "
-		"\"process.executable.build_id.gnu\": \"abcd\", "
-		"\"process.executable.build_id.htlhash\": \"00112233445566778899aabbccddeeff\"}" };
-	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct otlp_expect ex = { .resource_json = TIMED_RESOURCE };
 	char *body, *expect, *out, *text;
 
 	require_protoc();
-	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
-	cr_assert_eq(info.nr_timestamps, 12);
-	cr_assert_eq(info.timestamps_dropped, 0);
 	cr_assert_eq(otlp_write_case(p, NULL, &ex, &body, &expect), 0);
-	cr_assert_eq(otlp_run_checker_args(body, expect, "--timestamps", &out), 0, "%s", out);
+	cr_assert_eq(otlp_run_checker(body, expect, &out), 0, "%s", out);
+	free(out);
+	cr_assert_eq(otlp_run_checker_args(body, expect, "--timestamps", &out) == 0,
+		     timestamps_required_passes, "%s", out);
 	free(out);
 	text = otlp_decode_text(body);
 	cr_assert_not_null(text);
-	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "), "%s", text);
-	cr_assert_not_null(strstr(text, "string_value: \"thread.id\"") ?: strstr(text, "\"thread.id\""),
-			   "%s", text);
-	cr_assert_not_null(strstr(text, "int_value: 101"), "thread.id of the second thread:\n%s", text);
-	free(text);
 	unlink(body);
 	unlink(expect);
 	free(body);
 	free(expect);
+	return text;
+}
+
+Test(otlp, timestamps_one_value_each_and_threads)
+{
+	struct goprof_profile *p = timed_profile(100);
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	char *text;
+
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_eq(info.nr_timestamps, 12);
+	cr_assert_eq(info.timestamps_dropped, 0);
+	text = check_timed(p, true);
+	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "), "%s", text);
+	cr_assert_not_null(strstr(text, "string_table: \"thread.id\""), "%s", text);
+	cr_assert_not_null(strstr(text, "int_value: 101"), "thread.id of the second thread:\n%s", text);
+	free(text);
 	goprof_profile_free(p);
 }
 
 Test(otlp, dropped_timestamps_fall_back_to_sums)
 {
 	struct goprof_profile *p = timed_profile(5);
-	struct otlp_expect ex = { .resource_json = "{\"process.executable.name\": \"svc\", "
-		"\"process.executable.path\": \"/opt/app/svc\", "
-		"\"process.executable.build_id.gnu\": \"abcd\", "
-		"\"process.executable.build_id.htlhash\": \"00112233445566778899aabbccddeeff\"}" };
 	struct goprof_profile_info info = { .sz = sizeof(info) };
-	char *body, *expect, *out, *text;
+	char *text;
 
-	require_protoc();
 	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
 	cr_assert_eq(info.nr_timestamps, 5);
 	cr_assert_eq(info.timestamps_dropped, 7);
-	cr_assert_eq(otlp_write_case(p, NULL, &ex, &body, &expect), 0);
-	cr_assert_eq(otlp_run_checker(body, expect, &out), 0, "%s", out);
-	free(out);
-	/* The checker must refuse this profile where complete timestamps are required. */
-	cr_assert_neq(otlp_run_checker_args(body, expect, "--timestamps", &out), 0, "%s", out);
-	free(out);
-	text = otlp_decode_text(body);
-	cr_assert_not_null(text);
+	/* The checker refuses this profile where complete timestamps are required. */
+	text = check_timed(p, false);
 	cr_assert_null(strstr(text, "timestamps_unix_nano"), "incomplete timestamps written:\n%s", text);
 	free(text);
-	unlink(body);
-	unlink(expect);
-	free(body);
-	free(expect);
 	goprof_profile_free(p);
 }
 

@@ -111,7 +111,7 @@ static struct goprof_profile *profile_split(const char *fixture, int *pid,
 	return p;
 }
 
-/* Sum of the "samples" values of the OTLP samples whose part attribute is `part`,
+/* Sum of the default Profile's (cpu/nanoseconds) values of the samples whose part attribute is `part`,
  * read from protoc's text: attribute index of part=VALUE, then the samples using it. */
 static long long part_total(const char *text, const char *part)
 {
@@ -141,29 +141,67 @@ static long long part_total(const char *text, const char *part)
 
 		snprintf(ref, sizeof(ref), "attribute_indices: %lld\n", idx);
 		while ((smp = strstr(smp + 1, "samples {")) && (!next || smp < next)) {
-			const char *send = strstr(smp, "values: ");
+			const char *send = strstr(smp + 1, "samples {"), *v = strstr(smp, "values: ");
 			const char *r = strstr(smp, ref);
 
-			if (r && r < send)
-				sum += atoll(send + 8);
+			if (!r || r > v)
+				continue;
+			/* one value per timestamp: all of this sample's values */
+			for (; v && (!send || v < send) && (!next || v < next); v = strstr(v + 1, "values: "))
+				sum += atoll(v + 8);
 		}
 	}
 	return sum;
+}
+
+/*
+ * Writes the profile as OTLP twice: first to read the build ID the encoder found (the one
+ * resource value the test cannot know), then for check_otlp.py with the whole expected
+ * resource (executable path, pid, service). Asserts the checker passed; returns its
+ * output (free it) and, if text is not NULL, protoc's decoding of the body (free it).
+ */
+static char *check_live(const struct goprof_profile *p, const struct goprof_profile_write_opts *opts,
+			const char *fx, const char *service, const char *args, char **text)
+{
+	struct otlp_expect ex = { .resource_json = "{}" };
+	char *resource, *body, *expect, *out, *decoded;
+
+	cr_assert_eq(otlp_write_case(p, opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
+	decoded = otlp_decode_text(body);
+	cr_assert_not_null(decoded);
+	resource = otlp_resource_json(decoded, fx, (int)opts->pid, service);
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	ex.resource_json = resource;
+	cr_assert_eq(otlp_write_case(p, opts, &ex, &body, &expect), 0);
+	cr_assert_eq(otlp_run_checker_args(body, expect, args, &out), 0,
+		     "%s: check_otlp.py (%s, %s %s):\n%s", fx, body, expect, args, out);
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	free(resource);
+	if (text)
+		*text = decoded;
+	else
+		free(decoded);
+	return out;
 }
 
 Test(otlp_live, split_fixture, .timeout = 120)
 {
 	const char *const *vers = fixture_go_versions();
 	const char *ver = vers[0], *fx;
-	char *resource, *body, *expect, *out, *text, exe_line[512];
+	char *out, *text, exe_line[512];
 	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "split-test");
 	struct goprof_profile *p;
 	struct goprof_profile_info info = { .sz = sizeof(info) };
 	struct tid_counts threads = { 0 };
-	struct otlp_expect ex = { 0 };
 	long long hot, cold;
 	int64_t wall_ns;
-	int pid, status;
+	int pid;
 
 	require_bpf_privileges();
 	cr_assert_not_null(ver, "no Go versions");
@@ -198,43 +236,24 @@ Test(otlp_live, split_fixture, .timeout = 120)
 		      (double)(threads.last_ts - threads.run_end) / 1e9);
 	cr_assert_leq(threads.last_ts - threads.first_ts, wall_ns + 200000000,
 		      "samples spread over more than the fixture ran");
-	/* The library finds the executable and its build ID in the profile's mappings; the
-	 * expectation names what the test knows: the path it started. */
-	cr_assert_neq(asprintf(&resource, "null"), -1);
-	ex.resource_json = resource;
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
-	text = otlp_decode_text(body);
-	cr_assert_not_null(text);
+	/* The whole comparison; the resource names what the test knows: the path it started. */
+	out = check_live(p, &opts, fx, "split-test", "--timestamps --htlhash-files 1", &text);
+	fprintf(stderr, "%s", out);
+	free(out);
 	snprintf(exe_line, sizeof(exe_line), "string_value: \"%s\"", strrchr(fx, '/') + 1);
 	cr_assert_not_null(strstr(text, exe_line), "resource lacks %s", exe_line);
 	cr_assert_not_null(strstr(text, "string_value: \"go\""));
 	cr_assert_not_null(strstr(text, "string_table: \"main.hot\""));
 	cr_assert_not_null(strstr(text, "key: \"process.pid\""));
+	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "));
 	hot = part_total(text, "hot");
 	cold = part_total(text, "cold");
-	cr_log_info("OTLP: %lld samples labelled hot, %lld cold", hot, cold);
+	cr_log_info("OTLP: %lld ns labelled hot, %lld cold", hot, cold);
 	cr_assert_gt(hot, cold, "hot %lld <= cold %lld", hot, cold);
-
-	/* Now the full comparison, with the resource the encoder must have written. */
-	unlink(body);
-	unlink(expect);
-	free(body);
-	free(expect);
-	free(resource);
-	resource = otlp_resource_json(text, fx, pid, "split-test");
-	ex.resource_json = resource;
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "));
-	cr_assert_not_null(strstr(text, "key_strindex: "));
-	status = otlp_run_checker_args(body, expect, "--timestamps --htlhash-files 1", &out);
-	cr_assert_eq(status, 0, "check_otlp.py (%s, %s):\n%s", body, expect, out);
-	fprintf(stderr, "%s", out);
-	free(out);
-	unlink(body);
-	unlink(expect);
-	free(body);
-	free(expect);
-	free(resource);
+	/* profiles[0] is cpu/nanoseconds; runtime work (GC, samples on g0) has no part label */
+	cr_assert_leq(hot + cold, (long long)threads.samples * info.period, "hot %lld + cold %lld "
+		     "ns, the profile has %llu samples of %lld ns", hot, cold,
+		     (unsigned long long)threads.samples, (long long)info.period);
 	free(text);
 	goprof_profile_free(p);
 }
@@ -253,12 +272,10 @@ Test(otlp_live, traced_fixture_links, .timeout = 240)
 	require_bpf_privileges();
 	cr_assert_not_null(dir);
 	for (; *vers; vers++) {
-		char fx[4096], line[256], *spans_path, *resource, *body, *expect, *out, *text,
-			*args;
+		char fx[4096], line[256], *spans_path, *out, *args;
 		char *argv[] = { fx, "-seconds", "2", NULL };
 		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = 199);
 		GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "traced");
-		struct otlp_expect ex = { .resource_json = "{}" };
 		struct goprof_session *s;
 		struct goprof_profile *p;
 		struct child c;
@@ -293,31 +310,13 @@ Test(otlp_live, traced_fixture_links, .timeout = 240)
 		cr_assert_gt(nspans, 4, "Go %s: only %u requests", *vers, nspans);
 		opts.pid = pid;
 
-		/* First pass for the build ID, then the checked one. */
-		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
-		text = otlp_decode_text(body);
-		cr_assert_not_null(text);
-		resource = otlp_resource_json(text, fx, pid, "traced");
-		unlink(body);
-		unlink(expect);
-		free(body);
-		free(expect);
-		ex.resource_json = resource;
-		cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
 		cr_assert_neq(asprintf(&args, "--spans %s --linked main.handleRequest", spans_path), -1);
-		cr_assert_eq(otlp_run_checker_args(body, expect, args, &out), 0,
-			     "Go %s: check_otlp.py (%s, %s, %s):\n%s", *vers, body, expect, spans_path, out);
+		out = check_live(p, &opts, fx, "traced", args, NULL);
 		fprintf(stderr, "Go %s: %s", *vers, out); /* link figures in the test log */
-		unlink(body);
-		unlink(expect);
 		unlink(spans_path);
 		free(args);
 		free(out);
-		free(body);
-		free(expect);
 		free(spans_path);
-		free(resource);
-		free(text);
 		goprof_profile_free(p);
 	}
 }
@@ -335,8 +334,6 @@ Test(otlp_live, heap_profile, .timeout = 120)
 	GOPROF_OPTS(goprof_session_opts, so, .features = GOPROF_FEATURE_HEAP);
 	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "heap-test");
 	struct goprof_profile_info info = { .sz = sizeof(info) };
-	struct otlp_expect ex = { .resource_json = "{}" };
-	char *resource, *body, *expect, *out, *text;
 	struct goprof_session *s;
 	struct goprof_profile *p;
 	struct child c;
@@ -364,26 +361,7 @@ Test(otlp_live, heap_profile, .timeout = 120)
 	cr_assert_gt(info.nr_sample_types, 1, "a heap profile has several sample types");
 	cr_assert_gt(info.nr_samples, 0, "no heap samples");
 	opts.pid = pid;
-
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
-	text = otlp_decode_text(body);
-	cr_assert_not_null(text);
-	resource = otlp_resource_json(text, fx, pid, "heap-test");
-	unlink(body);
-	unlink(expect);
-	free(body);
-	free(expect);
-	ex.resource_json = resource;
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-	cr_assert_eq(otlp_run_checker_args(body, expect, "--htlhash-files 1", &out), 0,
-		     "check_otlp.py (%s, %s):\n%s", body, expect, out);
-	unlink(body);
-	unlink(expect);
-	free(out);
-	free(body);
-	free(expect);
-	free(resource);
-	free(text);
+	free(check_live(p, &opts, fx, "heap-test", "--htlhash-files 1", NULL));
 	goprof_profile_free(p);
 }
 
@@ -399,8 +377,7 @@ Test(otlp_live, goroutine_profile, .timeout = 120)
 	GOPROF_OPTS(goprof_session_opts, so, .features = GOPROF_FEATURE_GOROUTINES);
 	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "leak-test");
 	struct goprof_profile_info info = { .sz = sizeof(info) };
-	struct otlp_expect ex = { .resource_json = "{}" };
-	char *resource, *body, *expect, *out, *text;
+	char *text;
 	struct goprof_session *s;
 	struct goprof_profile *p;
 	struct child c;
@@ -425,26 +402,8 @@ Test(otlp_live, goroutine_profile, .timeout = 120)
 	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
 	cr_assert_gt(info.nr_samples, 0, "no goroutines");
 	opts.pid = pid;
-
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0, "%s", goprof_last_error());
-	text = otlp_decode_text(body);
-	cr_assert_not_null(text);
+	free(check_live(p, &opts, fx, "leak-test", "--htlhash-files 1", &text));
 	cr_assert_not_null(strstr(text, "string_table: \"goroutine\""), "%s", text);
-	resource = otlp_resource_json(text, fx, pid, "leak-test");
-	unlink(body);
-	unlink(expect);
-	free(body);
-	free(expect);
-	ex.resource_json = resource;
-	cr_assert_eq(otlp_write_case(p, &opts, &ex, &body, &expect), 0);
-	cr_assert_eq(otlp_run_checker_args(body, expect, "--htlhash-files 1", &out), 0,
-		     "check_otlp.py (%s, %s):\n%s", body, expect, out);
-	unlink(body);
-	unlink(expect);
-	free(out);
-	free(body);
-	free(expect);
-	free(resource);
 	free(text);
 	goprof_profile_free(p);
 }
