@@ -491,6 +491,9 @@ typedef int (*goprof_sched_site_fn)(const struct goprof_profile_sample *site,
  * Calls @p fn for every creation site with measured waits: the per-site histograms of
  * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES).
  * (since 0.1)
+ * @param session the session.
+ * @param fn      receives each site.
+ * @param ctx     passed to @p fn.
  * @return 0, fn's non-zero value, or -EINVAL (NULL arguments, GOPROF_FEATURE_SCHED not
  *         enabled), -ENOMEM.
  */
