@@ -20,9 +20,9 @@ def main():
     doxygen, doxyfile = sys.argv[1:3]
     if not doxygen:
         if os.environ.get("CI") == "true":
-            print("FAIL (CI must not skip): doxygen is not installed (scripts/setup)")
+            print("FAIL (CI must not skip): no doxygen (install it with scripts/setup; do not configure -Ddocs=disabled)")
             return 1
-        print("SKIP: doxygen is not installed")
+        print("SKIP: no doxygen (not installed, or -Ddocs=disabled)")
         return 77
     with tempfile.TemporaryDirectory() as out:
         conf = open(doxyfile).read() + "\nOUTPUT_DIRECTORY = %s\nWARN_LOGFILE = %s/w.log\n" % (
