@@ -25,8 +25,8 @@ def main():
         print("SKIP: no doxygen (not installed, or -Ddocs=disabled)")
         return 77
     with tempfile.TemporaryDirectory() as out:
-        conf = open(doxyfile).read() + "\nOUTPUT_DIRECTORY = %s\nWARN_LOGFILE = %s/w.log\n" % (
-            out, out)
+        conf = open(doxyfile).read() + ("\nOUTPUT_DIRECTORY = %s\nWARN_LOGFILE = %s/w.log\n"
+                                         "WARN_AS_ERROR = FAIL_ON_WARNINGS\n" % (out, out))
         res = subprocess.run([doxygen, "-"], input=conf, text=True, capture_output=True)
         warnings = open(os.path.join(out, "w.log")).read() if os.path.exists(
             os.path.join(out, "w.log")) else ""
