@@ -207,8 +207,8 @@ def main():
     rx.shutdown()
     check(st["sent"] == 1 == len(rx.decoded) and st["failed"] == 0, "once: %s" % st)
     check('string_value: "once"' in rx.decoded[0], "once: service.name missing")
-    # --threads: the samples name their threads (thread.id, an integer attribute), the
-    # process's main thread (TID = PID) among them: the Go runtime runs there too.
+    # --threads: the samples name their threads (thread.id, an integer attribute): TIDs of
+    # the fixture, allocated at or after its PID (the host does not wrap PIDs in a test).
     strings = re.findall(r'^\s*string_table: "(.*)"$', rx.decoded[0], re.M)
     check("thread.id" in strings, "once --threads: no thread.id key")
     tids = {int(t) for t in re.findall(r"key_strindex: %d\s+value \{\s+int_value: (\d+)"
