@@ -3,13 +3,15 @@
 """The examples of the docs run: each prints its usage (exit 2) without arguments;
 symbolize names main.hot at its address (from `nm`) in the split fixture; cpu_profile
 profiles the running fixture and writes a pprof file (gzip) and an OTLP body that
-protoc decodes, with timestamps; export writes every format.
+protoc decodes, with timestamps; export writes every format, its pprof file with the
+thread labels `go tool pprof` shows.
 
 usage: run_examples.py EXAMPLE...   (env: GOPROF_FIXTURES, GOPROF_GO_VERSIONS,
 GOPROF_OTLP_PROTO; needs BPF privileges for the profiling examples: skips without them,
 fails under CI=true)
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,7 +79,8 @@ def main():
                  % (d.returncode, "main.hot" in d.stdout, "timestamps_unix_nano" in d.stdout,
                     d.stderr))
         child = start_fixture(fixture)
-        r = run([exes["export"], str(child.pid), "2", out])
+        pid = child.pid
+        r = run([exes["export"], str(pid), "2", out])
         child.kill()
         child.wait(30)
         if r.returncode:
@@ -87,6 +90,14 @@ def main():
                 fail("export wrote an empty " + f)
         if "main.hot" not in open(out + "/cpu.folded").read():
             fail("export's folded stacks lack main.hot")
+        go = "/usr/lib/go-%s/bin/go" % os.environ["GOPROF_GO_VERSIONS"].split()[-1]
+        raw = run([go, "tool", "pprof", "-raw", out + "/cpu.pb.gz"], cwd="/tmp",
+                  env=dict(os.environ, HOME="/tmp", GOTOOLCHAIN="local"))
+        tids = {int(t) for t in re.findall(r"thread_id:\[(\d+)\]", raw.stdout)}
+        if raw.returncode or not tids or min(tids) < pid:
+            fail("go tool pprof -raw of export's cpu.pb.gz: exit %d, thread_id labels %s (pid "
+                 "%d) %s" % (raw.returncode, sorted(tids), pid, raw.stderr[-300:]))
+        print("export: pprof thread_id labels %s (pid %d)" % (sorted(tids), pid))
     print("ok")
     return 0
 
