@@ -10,6 +10,7 @@
 #include "cpu_table.h"
 #include "loc_resolver.h"
 #include "goprof/profile.h"
+#include "goprof/session.h"
 #include "goprof/symbolizer.h"
 #include "profile/profile_internal.h"
 
@@ -17,6 +18,8 @@ struct gp_cpu_table {
 	struct goprof_profile *prof;
 	struct gp_loc_resolver locs;
 	unsigned freq_hz;
+	uint32_t flags;             /* GOPROF_CPU_PROFILE_* */
+	uint32_t max_timestamps;    /* with GOPROF_CPU_PROFILE_TIMESTAMPS */
 	int64_t start_wall_ns, start_mono_ns;
 	uint32_t *stack;            /* scratch: location ids of one sample */
 	uint64_t samples;
@@ -32,7 +35,7 @@ static int64_t clock_ns(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct goprof_profile *new_cpu_profile(unsigned freq_hz)
+static struct goprof_profile *new_cpu_profile(const struct gp_cpu_table *t)
 {
 	static const struct gp_value_type types[] = {
 		{ "samples", "count" },
@@ -42,22 +45,26 @@ static struct goprof_profile *new_cpu_profile(unsigned freq_hz)
 		.sample_types = types,
 		.nr_sample_types = 2,
 		.period_type = { "cpu", "nanoseconds" },
-		.period = 1000000000 / freq_hz,
+		.period = 1000000000 / t->freq_hz,
 		.default_sample_type = "cpu",
+		.max_timestamps = t->flags & GOPROF_CPU_PROFILE_TIMESTAMPS ? t->max_timestamps : 0,
 	};
 
 	return gp_profile_new(&desc);
 }
 
-struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz)
+struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz,
+				      uint32_t flags, uint32_t max_timestamps)
 {
 	struct gp_cpu_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return gp_err_null(-ENOMEM, "out of memory");
 	t->freq_hz = freq_hz;
+	t->flags = flags;
+	t->max_timestamps = max_timestamps;
 	t->stack = calloc(2 * GP_MAX_STACK_DEPTH, sizeof(*t->stack));
-	t->prof = new_cpu_profile(freq_hz);
+	t->prof = new_cpu_profile(t);
 	if (!t->stack || !t->prof) {
 		gp_cpu_table_free(t);
 		return gp_err_null(-ENOMEM, "out of memory creating the CPU stack table");
@@ -86,7 +93,7 @@ void gp_cpu_table_mark_start(struct gp_cpu_table *t)
 int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
 		     const char *process_name)
 {
-	struct gp_label_in labels[GP_MAX_LABELS];
+	struct gp_label_in labels[GP_MAX_LABELS + 2];
 	int64_t values[2] = { 1, 1000000000 / t->freq_hz };
 	uint32_t n = 0, nr_uloc = 0, nr_user = GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH),
 		 nr_kernel = GP_MIN(ev->nr_kernel, GP_MAX_STACK_DEPTH);
@@ -106,15 +113,22 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
 	if (err)
 		return err;
 	n += nr_uloc;
-	for (uint32_t i = 0; i < ev->nr_labels && i < GP_MAX_LABELS; i++)
+	s.nr_labels = GP_MIN(ev->nr_labels, GP_MAX_LABELS);
+	for (uint32_t i = 0; i < s.nr_labels; i++)
 		labels[i] = (struct gp_label_in){ .key = ev->labels[i].key, .str = ev->labels[i].value };
 	memcpy(comm, ev->comm, GP_TASK_COMM_LEN);
 	comm[GP_TASK_COMM_LEN] = '\0';
+	if (t->flags & GOPROF_CPU_PROFILE_THREADS) {
+		/* One sample per thread: a deliberate choice of the host (more samples). */
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "thread_id", .num = ev->tid };
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "thread_name", .str = comm };
+	}
+	if (ev->time_ns) /* CLOCK_MONOTONIC (bpf_ktime_get_ns) -> Unix time */
+		s.time_unix_nano = (int64_t)ev->time_ns + (t->start_wall_ns - t->start_mono_ns);
 	s.comm = process_name && process_name[0] ? process_name : comm;
 	s.locations = t->stack;
 	s.nr_locations = n;
 	s.labels = labels;
-	s.nr_labels = GP_MIN(ev->nr_labels, GP_MAX_LABELS);
 	err = gp_profile_add_sample(t->prof, &s);
 	if (!err)
 		t->samples++;
@@ -135,7 +149,7 @@ struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset)
 	 * come and go (each with its own vDSO address), and a long-running session must not
 	 * keep what no profile refers to any more. The symbolizer keeps its binaries.
 	 */
-	fresh = new_cpu_profile(t->freq_hz);
+	fresh = new_cpu_profile(t);
 	if (fresh) {
 		struct goprof_binary *(*fallback)(void *, uint32_t) = t->locs.fallback;
 		void *fallback_ctx = t->locs.fallback_ctx;

@@ -14,7 +14,10 @@ struct goprof_symbolizer;
 struct goprof_profile;
 struct gp_cpu_table;
 
-GOPROF_HIDDEN struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz);
+/* flags: GOPROF_CPU_PROFILE_* (session.h); max_timestamps: the bound per interval with
+ * GOPROF_CPU_PROFILE_TIMESTAMPS. */
+GOPROF_HIDDEN struct gp_cpu_table *gp_cpu_table_new(struct goprof_symbolizer *sym, unsigned freq_hz,
+						    uint32_t flags, uint32_t max_timestamps);
 GOPROF_HIDDEN void gp_cpu_table_free(struct gp_cpu_table *t);
 
 /*

@@ -4,11 +4,13 @@
  * resolved once and its profile location id cached; a sample then costs one hash lookup
  * per frame.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "goprof/profile.h"
 #include "goprof/symbolizer.h"
+#include "htlhash.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"
 #include "proc.h"
@@ -73,6 +75,22 @@ static void build_id_of(const char *path, char *buf, size_t len)
 	goprof_binary_free(bin);
 }
 
+/* The file's htlhash (OTLP), read through the process's root when it is alive (a
+ * container's files), else by the path as we see it. "" for [vdso] and the like. */
+static void htlhash_of(uint32_t pid, const char *path, char hex[GP_HTLHASH_HEX_LEN + 1])
+{
+	char rooted[PATH_MAX];
+
+	hex[0] = '\0';
+	if (path[0] != '/')
+		return;
+	if (snprintf(rooted, sizeof(rooted), "/proc/%u/root%s", pid, path) < (int)sizeof(rooted) &&
+	    !gp_htlhash_path(rooted, hex))
+		return;
+	if (gp_htlhash_path(path, hex))
+		hex[0] = '\0';
+}
+
 /*
  * The run-time range of the mapping holding addr. It keeps locations of two processes
  * apart when a PIE binary is loaded at different addresses: a location is keyed by
@@ -87,7 +105,7 @@ static int mapping_for(struct gp_loc_resolver *r, uint32_t pid, const char *file
 		       uint32_t *id)
 {
 	struct gp_mapping_in m = { .filename = file };
-	char build_id[160];
+	char build_id[160], htlhash[GP_HTLHASH_HEX_LEN + 1];
 	int err;
 
 	for (size_t i = 0; i < r->nr_maps; i++)
@@ -98,6 +116,8 @@ static int mapping_for(struct gp_loc_resolver *r, uint32_t pid, const char *file
 	mapping_range(pid, addr, &m);
 	build_id_of(file, build_id, sizeof(build_id));
 	m.build_id = build_id[0] ? build_id : NULL;
+	htlhash_of(pid, file, htlhash);
+	m.htlhash = htlhash[0] ? htlhash : NULL;
 	err = gp_profile_add_mapping(id, r->prof, &m);
 	if (err)
 		return err;

@@ -114,12 +114,15 @@ static void libbpf_setup_once(void)
 #define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
 #define PROBE_FEATURES KNOWN_FEATURES
+#define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
+#define DEFAULT_CPU_TIMESTAMPS_MAX 65536
 /* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
 #define GO_MEM_PROFILE_RATE (512 * 1024)
 
 struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features, budget_bp;
+	uint32_t cpu_flags, cpu_timestamps_max;
 };
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
@@ -138,7 +141,7 @@ static int validate_depth(uint32_t depth, const char *field, bool allow_none, un
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
-	int err = OPTS_VALID(opts, goprof_session_opts, on_event);
+	int err = OPTS_VALID(opts, goprof_session_opts, cpu_timestamps_max);
 
 	if (err)
 		return err;
@@ -163,6 +166,12 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err && cfg->budget_bp > 10000)
 		err = gp_err(-EINVAL, "goprof_session_opts.overhead_budget_bp: %u is above 10000 "
 				      "(100%% of the targets' CPU)", cfg->budget_bp);
+	cfg->cpu_flags = OPTS_GET(opts, cpu_profile_flags, 0);
+	if (!err && cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS)
+		err = gp_err(-EINVAL, "goprof_session_opts.cpu_profile_flags: unknown flags 0x%x "
+				      "(expected GOPROF_CPU_PROFILE_*)",
+			     cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS);
+	cfg->cpu_timestamps_max = OPTS_GET(opts, cpu_timestamps_max, 0) ?: DEFAULT_CPU_TIMESTAMPS_MAX;
 	return err;
 }
 
@@ -569,7 +578,8 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 	s->on_event = OPTS_GET(opts, on_event, NULL);
 	s->ctx = OPTS_GET(opts, ctx, NULL);
 	s->sym = goprof_symbolizer_new(NULL);
-	s->cpu = s->sym ? gp_cpu_table_new(s->sym, cfg.freq_hz) : NULL;
+	s->cpu = s->sym ? gp_cpu_table_new(s->sym, cfg.freq_hz, cfg.cpu_flags,
+							  cfg.cpu_timestamps_max) : NULL;
 	if (s->cpu)
 		gp_cpu_table_set_fallback(s->cpu, exe_of_pid, s);
 	err = s->cpu ? load_programs(s, &cfg) : -ENOMEM;

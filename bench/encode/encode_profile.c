@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 		.time_nanos = 1764108000000000000LL, .duration_nanos = 60000000000LL,
 	};
 	struct gp_mapping_in m = { 0x400000, 0x4400000, 0, "/usr/local/bin/big-server",
-				   "0123456789abcdef0123456789abcdef01234567" };
+				   "0123456789abcdef0123456789abcdef01234567", NULL };
 	uint32_t *locs = malloc(NFUNC * sizeof(*locs)), (*stacks)[MAX_DEPTH], *depth, map, i, j;
 	const uint32_t formats[] = { GOPROF_FORMAT_PPROF, GOPROF_FORMAT_FOLDED, GOPROF_FORMAT_SVG };
 	const char *names[] = { "pprof", "folded", "svg" };

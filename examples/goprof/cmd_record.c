@@ -84,7 +84,8 @@ static void record_usage(FILE *out)
 		"      --runtime         --goroutines --gc --heap --sched\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
-		"      --otlp URL        also send the CPU profile to an OTLP/HTTP receiver, e.g.\n"
+		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
+		"                        OTLP/HTTP receiver, e.g.\n"
 		"                        http://127.0.0.1:4318/v1development/profiles\n"
 		"      --service NAME    service.name of the OTLP resource\n"
 		"      --interval SECS   for long runs: every SECS write the CPU profile of that\n"
@@ -438,7 +439,9 @@ int cmd_record(int argc, char **argv)
 		    .user_stack_depth = a.user_depth,
 		    .kernel_stack_depth = a.no_kernel ? GOPROF_NO_KERNEL_STACKS : a.kernel_depth,
 		    .features = a.features, .on_event = runtime_event, .ctx = &events,
-		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100));
+		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100),
+		    /* OTLP can carry each sample's time (pprof cannot): keep them for it. */
+		    .cpu_profile_flags = a.otlp_url ? GOPROF_CPU_PROFILE_TIMESTAMPS : 0);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());

@@ -6,7 +6,7 @@
  *   goprof-otlp-export --pid PID [--url http://127.0.0.1:4318/v1development/profiles]
  *                      [--interval-ms 10000] [--duration-ms 0] [--service NAME]
  *                      [--hz 19] [--queue 16] [--retries 5] [--backoff-ms 200] [--no-gzip]
- *                      [--once]
+ *                      [--once] [--threads]
  *
  * The profiler never waits for the network: snapshots go into the exporter's bounded
  * queue, which drops (and counts) what it cannot hold. Ends when the process exits, at
@@ -14,6 +14,8 @@
  * as one line: "export: enqueued N sent N dropped N failed N retries N bytes N".
  * --once: profile until the process exits or --duration-ms, then send one request with
  * otlp_export_once() (what a command-line recorder does).
+ * --threads: samples keep their thread (OTLP thread.id and thread.name; more samples).
+ * Every sample's time is sent (Sample.timestamps_unix_nano).
  */
 #include <errno.h>
 #include <signal.h>
@@ -66,7 +68,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: goprof-otlp-export --pid PID [--url URL] [--interval-ms MS] "
 			"[--duration-ms MS] [--service NAME] [--hz HZ] [--queue N] [--retries N] "
-			"[--backoff-ms MS] [--no-gzip] [--once]\n");
+			"[--backoff-ms MS] [--no-gzip] [--once] [--threads]\n");
 	return 2;
 }
 
@@ -134,6 +136,7 @@ int main(int argc, char **argv)
 	struct goprof_session *s;
 	unsigned hz = 19;
 	int pid = 0, i, ret = 0, once = 0;
+	uint32_t cpu_flags = GOPROF_CPU_PROFILE_TIMESTAMPS;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -144,6 +147,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--once")) {
 			once = 1;
+			continue;
+		}
+		if (!strcmp(a, "--threads")) {
+			cpu_flags |= GOPROF_CPU_PROFILE_THREADS;
 			continue;
 		}
 		if (!v)
@@ -174,7 +181,7 @@ int main(int argc, char **argv)
 		return usage();
 
 	{
-		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = hz);
+		GOPROF_OPTS(goprof_session_opts, so, .cpu_freq_hz = hz, .cpu_profile_flags = cpu_flags);
 		GOPROF_OPTS(goprof_profile_write_opts, wo, .service_name = service, .pid = pid);
 
 		start = now_ms();

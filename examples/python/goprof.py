@@ -65,7 +65,9 @@ class ProfileInfo(ctypes.Structure):
                 ("period", c_i64),
                 ("period_type", c_str),
                 ("period_unit", c_str),
-                ("default_sample_type", c_str)]
+                ("default_sample_type", c_str),
+                ("nr_timestamps", c_u64),
+                ("timestamps_dropped", c_u64)]
 
 
 class Frame(ctypes.Structure):
@@ -84,7 +86,8 @@ class Frame(ctypes.Structure):
                 ("build_id", c_str),
                 ("mapping_start", c_u64),
                 ("mapping_limit", c_u64),
-                ("mapping_offset", c_u64)]
+                ("mapping_offset", c_u64),
+                ("htlhash", c_str)]
 
 
 class Label(ctypes.Structure):
@@ -106,7 +109,11 @@ class Sample(ctypes.Structure):
                 ("nr_labels", c_u32),
                 ("values", ctypes.POINTER(c_i64)),
                 ("labels", ctypes.POINTER(ctypes.POINTER(Label))),
-                ("comm", c_str)]
+                ("comm", c_str),
+                ("nr_timestamps", c_u32),
+                ("reserved0", c_u32),
+                ("timestamps", ctypes.POINTER(c_i64)),
+                ("timestamp_values", ctypes.POINTER(c_i64))]
 
 
 STRUCTS = {"goprof_session_opts": SessionOpts, "goprof_profile_write_opts": WriteOpts,
@@ -243,14 +250,16 @@ class Profile:
                 f = s.frames[i].contents
                 frames.append({"function": f.function.decode(), "file": f.file.decode(),
                                "line": f.line, "kind": FRAME_KINDS.get(f.kind, "?"),
-                               "inlined": bool(f.inlined), "address": f.address})
+                               "inlined": bool(f.inlined), "address": f.address,
+                               "htlhash": f.htlhash.decode()})
             labels = {}
             for i in range(s.nr_labels):
                 lb = s.labels[i].contents
                 labels.setdefault(lb.key.decode(), []).append(
                     lb.num if lb.is_num else lb.str.decode())
             out.append({"frames": frames, "labels": labels, "comm": s.comm.decode(),
-                        "values": [s.values[i] for i in range(s.nr_values)]})
+                        "values": [s.values[i] for i in range(s.nr_values)],
+                        "timestamps": [s.timestamps[i] for i in range(s.nr_timestamps)]})
             return 0
 
         cb = SAMPLE_FN(on_sample)

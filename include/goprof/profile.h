@@ -67,6 +67,13 @@ struct goprof_profile_info {
 	const char *period_type;   /**< e.g. "cpu"; "" if none */
 	const char *period_unit;   /**< e.g. "nanoseconds"; "" if none */
 	const char *default_sample_type; /**< "" if not set */
+	/** Per-event timestamps kept in the profile (see goprof_profile_sample.timestamps);
+	 *  0 when the profile keeps none (since 0.1) */
+	uint64_t nr_timestamps;
+	/** Events whose values were added but whose timestamp was not kept: the profile's
+	 *  bound on timestamps was reached (e.g. goprof_session_opts.cpu_timestamps_max)
+	 *  (since 0.1) */
+	uint64_t timestamps_dropped;
 };
 
 /**
@@ -90,6 +97,10 @@ struct goprof_profile_frame {
 	uint64_t mapping_start; /**< mapping's start address */
 	uint64_t mapping_limit; /**< mapping's end address (exclusive) */
 	uint64_t mapping_offset; /**< file offset the mapping starts at */
+	/** the mapping file's OpenTelemetry `process.executable.build_id.htlhash`: SHA-256 of
+	 *  its first and last 4096 bytes and its length (big-endian u64), first 16 bytes in
+	 *  lowercase hex; "" if the file could not be read (since 0.1) */
+	const char *htlhash;
 };
 
 /**
@@ -120,6 +131,16 @@ struct goprof_profile_sample {
 	const struct goprof_profile_label *const *labels; /**< in a canonical order: labels
 				with the same key are adjacent; a sample's order is stable */
 	const char *comm;   /**< process name the stack belongs to, "" if unknown */
+	/** Entries in @c timestamps: the events of this sample whose time the profile kept
+	 *  (0 if it keeps none; fewer than the events counted when the bound was reached,
+	 *  see goprof_profile_info.timestamps_dropped) (since 0.1) */
+	uint32_t nr_timestamps;
+	uint32_t reserved0; /**< zero (since 0.1) */
+	/** When each event happened, nanoseconds since the Unix epoch, ascending (since 0.1) */
+	const int64_t *timestamps;
+	/** The values of each event: nr_timestamps rows of nr_values, row i belonging to
+	 *  timestamps[i] (for CPU samples {1, period}) (since 0.1) */
+	const int64_t *timestamp_values;
 };
 
 /**
@@ -226,12 +247,18 @@ GOPROF_API int goprof_profile_foreach_sample(const struct goprof_profile *profil
  *   main Go executable (from the profile's mappings), `process.pid` and `service.name`
  *   when given in @p opts, then opts->resource_attrs; one scope "libgoprof"; one Profile
  *   per sample type (OTLP has one type per Profile), the default sample type first.
+ *   The resource also carries `process.executable.build_id.htlhash` of that executable.
  *   Shared dictionary tables whose element 0 is the zero value. Samples carry their pprof
  *   labels as attributes (numeric ones with their unit; several values of one key as an
- *   array), `thread.name` (the sampled task's comm) and, when their labels hold a trace
- *   and span ID (opts->link_keys), a Link; the ID labels that made the link are not
- *   repeated as attributes. Locations carry `profile.frame.type` ("go", "native",
- *   "kernel"); mappings their build ID as `process.executable.build_id.gnu` or `.go`.
+ *   array), `thread.name` (the "thread_name" label if the profile keeps threads, else the
+ *   sample's comm), `thread.id` (from the numeric "thread_id" label of profiles that keep
+ *   threads, see GOPROF_CPU_PROFILE_THREADS) and, when their labels hold a trace and span
+ *   ID (opts->link_keys), a Link; the ID labels that made the link are not repeated as
+ *   attributes. When the profile kept the timestamp of every event (none dropped), each
+ *   sample has `timestamps_unix_nano` and one value per timestamp, as OTLP requires;
+ *   otherwise one summed value. Locations carry `profile.frame.type` ("go", "native",
+ *   "kernel"); mappings their build ID as `process.executable.build_id.gnu` or `.go`,
+ *   and `process.executable.build_id.htlhash`.
  *   Not compressed: an OTLP/HTTP client gzips it with `Content-Encoding: gzip`.
  *
  * @param profile the profile.

@@ -141,7 +141,38 @@ struct goprof_session_opts {
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
+	/** What the CPU profile keeps beyond stacks and labels: GOPROF_CPU_PROFILE_* flags;
+	 *  0: neither (since 0.1) */
+	uint32_t cpu_profile_flags;
+	/**
+	 * With GOPROF_CPU_PROFILE_TIMESTAMPS: the most sample timestamps kept per CPU profile
+	 * interval (since the start or the last GOPROF_SNAPSHOT_RESET); 0 means 65536. Each
+	 * costs 28 bytes in the session and again in each snapshot. Samples past the bound
+	 * still count in the profile; their timestamps are counted in
+	 * goprof_profile_info.timestamps_dropped. Size it as rate x CPUs x interval, e.g.
+	 * 99 Hz x 8 CPUs x 60 s = 47520. (since 0.1)
+	 */
+	uint32_t cpu_timestamps_max;
 };
+
+/** @name Flags of goprof_session_opts.cpu_profile_flags
+ * @{ */
+/**
+ * Keep the time of every CPU sample (Unix nanoseconds, converted from the kernel's
+ * CLOCK_MONOTONIC), up to goprof_session_opts.cpu_timestamps_max per interval:
+ * goprof_profile_sample.timestamps, and OTLP `Sample.timestamps_unix_nano` with one value
+ * per timestamp. Off by default: it costs memory per sample, not per stack.
+ */
+#define GOPROF_CPU_PROFILE_TIMESTAMPS 0x1u
+/**
+ * Keep the samples of each thread apart: every sample carries a numeric label
+ * "thread_id" (the TID) and a string label "thread_name" (the thread's comm), written as
+ * pprof labels and as OTLP `thread.id` / `thread.name`. Off by default, as in Go's own
+ * profiles: a stack run by N threads becomes N samples, and a profile of a long-running
+ * program grows with its thread churn.
+ */
+#define GOPROF_CPU_PROFILE_THREADS 0x2u
+/** @} */
 
 /** @name Flags of goprof_session_opts.features
  * @{ */
@@ -205,6 +236,7 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 /**
  * Stops sampling, detaches every process, releases all resources. NULL is a no-op.
  * No callback runs after this returns.
+ * @param session the session, or NULL.
  */
 GOPROF_API void goprof_session_free(struct goprof_session *session);
 
@@ -216,6 +248,9 @@ struct goprof_attach_opts {
 /**
  * Profiles process @p pid (all its threads, including ones created later).
  *
+ * @param session the session.
+ * @param pid     process ID.
+ * @param opts    NULL (no options yet).
  * @return 0, or -EINVAL (pid <= 0 or bad opts), -ESRCH (no such process),
  *         -EEXIST (already attached), -ENOSPC (too many processes attached).
  */
@@ -227,6 +262,9 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid
  * those that exec it later (seen in the kernel at exec time). Identity is the file's
  * device and inode, so a rebuilt binary (a new inode) is a different executable.
  *
+ * @param session the session.
+ * @param path    the executable file.
+ * @param opts    NULL (no options yet).
  * @return 0, or -EINVAL (NULL path, bad opts), -ENOENT (no such file), -EEXIST,
  *         -ENOSPC (too many executables attached).
  */
@@ -235,6 +273,8 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const c
 
 /**
  * Stops profiling @p pid. Samples already counted stay in the session.
+ * @param session the session.
+ * @param pid     an attached process.
  * @return 0, or -ENOENT if the process was not attached.
  */
 GOPROF_API int goprof_session_detach_pid(struct goprof_session *session, int pid);
@@ -242,6 +282,7 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *session, int pid
 /**
  * Starts sampling: opens a perf event on every online CPU and attaches the sampling
  * program. Processes may be attached before or after.
+ * @param session the session.
  * @return 0, -EALREADY if started, -EPERM, -EINVAL (frequency above the kernel's
  *         perf_event_max_sample_rate), or another negative errno.
  */
@@ -249,6 +290,7 @@ GOPROF_API int goprof_session_start(struct goprof_session *session);
 
 /**
  * Stops sampling (closes the perf events). Counts are kept; start may be called again.
+ * @param session the session.
  * @return 0, or -EALREADY if not started.
  */
 GOPROF_API int goprof_session_stop(struct goprof_session *session);
@@ -258,6 +300,7 @@ GOPROF_API int goprof_session_stop(struct goprof_session *session);
  * events are waiting,
  * so a host can add the session to its own poll/epoll loop and then call
  * goprof_session_poll(session, 0). Owned by the session: do not close it.
+ * @param session the session.
  * @return the descriptor, or -EINVAL for a NULL session.
  */
 GOPROF_API int goprof_session_fd(const struct goprof_session *session);
@@ -268,6 +311,8 @@ GOPROF_API int goprof_session_fd(const struct goprof_session *session);
  * @p timeout_ms milliseconds for the first record (0: do not wait; -1: indefinitely).
  * Call it regularly (or when goprof_session_fd() is readable): samples that find the
  * ring buffer full are lost (counted in goprof_session_stats()).
+ * @param session    the session.
+ * @param timeout_ms how long to wait for the first record, in milliseconds.
  * @return the number of samples consumed, a negative value returned by the callback,
  *         or a negative errno (-EINTR when interrupted by a signal).
  */
@@ -285,6 +330,7 @@ GOPROF_API int goprof_session_poll(struct goprof_session *session, int timeout_m
  * first to take in what is waiting in the ring buffer.
  *
  * @param flags 0 or GOPROF_SNAPSHOT_RESET.
+ * @param session the session.
  * @return a profile the caller owns (free with goprof_profile_free(); it outlives the
  *         session), or NULL with errno set (EINVAL, ENOMEM).
  */
@@ -295,6 +341,10 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
  * Symbolizes the stacks of a sample handed to on_sample (call it from the callback):
  * @p fn gets the frames leaf first, kernel frames first, inline frames expanded, using the
  * session's symbol caches.
+ * @param session the session.
+ * @param sample  the sample handed to on_sample.
+ * @param fn      receives each frame.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
@@ -310,6 +360,8 @@ GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
  * it, by the place that created them. Needs GOPROF_FEATURE_GOROUTINES.
  *
  * @param flags 0.
+ * @param session    the session.
+ * @param min_age_ns only goroutines at least this old (nanoseconds); 0 for all.
  * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
  *         or unknown flags; ENOMEM).
  */
@@ -349,6 +401,9 @@ struct goprof_gc_stats {
 
 /**
  * Reads the GC summary of process @p pid, or of every attached process for pid 0.
+ * @param session the session.
+ * @param pid     a process, or 0 for all attached processes.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_GC not enabled).
  */
 GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
@@ -362,6 +417,7 @@ GOPROF_API int goprof_session_gc_stats(struct goprof_session *session, int pid,
  * for the default MemProfileRate of 512 KiB.
  *
  * @param flags 0.
+ * @param session the session.
  * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
  *         or unknown flags; ENOMEM).
  */
@@ -373,6 +429,8 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_ses
  * (GOPROF_FEATURE_ALLOCS): alloc_objects/count and alloc_space/bytes, exact (not
  * scaled), by allocation site with the runtime's frames trimmed. In-use values are not
  * tracked in this mode and stay 0.
+ * @param session the session.
+ * @param flags   0.
  * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_allocs(struct goprof_session *session,
@@ -400,6 +458,9 @@ struct goprof_sched_stats {
 
 /**
  * Reads the scheduling latency of process @p pid (0: all attached processes).
+ * @param session the session.
+ * @param pid     a process, or 0 for all attached processes.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments, sz too small, GOPROF_FEATURE_SCHED not enabled).
  */
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pid,
@@ -411,6 +472,8 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pi
  * with an empty stack): sample types waits/count and delay/nanoseconds, numeric labels
  * pid, p50_delay, p90_delay, p99_delay and max_delay (nanoseconds). A goroutine that exited
  * is no longer attributed to its site: read sites while the goroutines live.
+ * @param session the session.
+ * @param flags   0.
  * @return a profile the caller owns, or NULL with errno set (EINVAL, ENOMEM).
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *session,
@@ -430,6 +493,9 @@ typedef int (*goprof_sched_site_fn)(const struct goprof_profile_sample *site,
  * Calls @p fn for every creation site with measured waits: the per-site histograms of
  * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES).
  * (since 0.1)
+ * @param session the session.
+ * @param fn      receives each site.
+ * @param ctx     passed to @p fn.
  * @return 0, fn's non-zero value, or -EINVAL (NULL arguments, GOPROF_FEATURE_SCHED not
  *         enabled), -ENOMEM.
  */
@@ -461,6 +527,9 @@ typedef int (*goprof_process_fn)(const struct goprof_process_info *process, void
 
 /**
  * Calls @p fn for every process attached now or earlier in the session.
+ * @param session the session.
+ * @param fn      receives each process.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_foreach_process(struct goprof_session *session,
@@ -483,6 +552,9 @@ typedef int (*goprof_thread_fn)(const struct goprof_thread_samples *thread, void
  * Calls @p fn for every thread of an attached (or formerly attached) process that has
  * samples, in no particular order. Counts are exact: they are kept in the kernel and do
  * not depend on the ring buffer.
+ * @param session the session.
+ * @param fn      receives each thread.
+ * @param ctx     passed to @p fn.
  * @return 0, the callback's non-zero return, or a negative errno.
  */
 GOPROF_API int goprof_session_foreach_thread(struct goprof_session *session,
@@ -537,6 +609,8 @@ struct goprof_session_stats {
 
 /**
  * Reads the session's counters.
+ * @param session the session.
+ * @param stats   filled in; set stats->sz first.
  * @return 0, or -EINVAL (NULL arguments or @c sz too small to hold @c sz itself).
  */
 GOPROF_API int goprof_session_stats(struct goprof_session *session,

@@ -181,22 +181,33 @@ struct goprof_binary;
  */
 GOPROF_API struct goprof_binary *goprof_binary_open(const char *path, const struct goprof_binary_opts *opts);
 
-/** Closes a binary; NULL is ignored. No other call on it may run concurrently. */
+/**
+ * Closes a binary; NULL is ignored. No other call on it may run concurrently.
+ * @param bin the binary, or NULL.
+ */
 GOPROF_API void goprof_binary_free(struct goprof_binary *bin);
 
-/** @return 1 if the binary has a usable Go pclntab, 0 if not (or bin is NULL). */
+/**
+ * @param bin the binary.
+ * @return 1 if the binary has a usable Go pclntab, 0 if not (or bin is NULL).
+ */
 GOPROF_API int goprof_binary_is_go(const struct goprof_binary *bin);
 
-/** @return the path the binary was opened from; never NULL for a valid handle. */
+/**
+ * @param bin the binary.
+ * @return the path the binary was opened from; never NULL for a valid handle.
+ */
 GOPROF_API const char *goprof_binary_path(const struct goprof_binary *bin);
 
 /**
+ * @param bin the binary.
  * @return the exact Go version from .go.buildinfo ("go1.21.5"), or NULL if the binary
  *         has no build info (non-Go, or older than Go 1.13).
  */
 GOPROF_API const char *goprof_binary_go_version(const struct goprof_binary *bin);
 
 /**
+ * @param bin the binary.
  * @return the module information text of .go.buildinfo, as `go version -m` prints it
  *         (lines "path", "mod", "dep", "build"), or NULL if absent.
  */
@@ -206,18 +217,27 @@ GOPROF_API const char *goprof_binary_go_modinfo(const struct goprof_binary *bin)
  * Looks up one value of the build information: "path" (main package path), "mod" (main
  * module path), or any build setting key ("GOOS", "-ldflags", "vcs.revision", ...).
  *
+ * @param bin  the binary.
+ * @param key  what to look up.
  * @param buf  receives the NUL-terminated value (truncated to len - 1 bytes); may be NULL if len is 0.
+ * @param len  size of @p buf in bytes.
  * @return the value's full length, or -ENOENT if absent, -EINVAL if bin or key is NULL.
  */
 GOPROF_API int goprof_binary_go_build_info(const struct goprof_binary *bin, const char *key,
 					   char *buf, size_t len);
 
-/** @return the Go build ID ("actionID/contentID..."), or NULL if absent. */
+/**
+ * @param bin the binary.
+ * @return the Go build ID ("actionID/contentID..."), or NULL if absent.
+ */
 GOPROF_API const char *goprof_binary_go_build_id(const struct goprof_binary *bin);
 
 /**
  * Copies the GNU build ID (NT_GNU_BUILD_ID note) bytes.
  *
+ * @param bin the binary.
+ * @param buf receives the ID bytes.
+ * @param len size of @p buf in bytes.
  * @return the ID's length in bytes (copies at most len), -ENOENT if there is none,
  *         -EINVAL if bin is NULL.
  */
@@ -227,6 +247,7 @@ GOPROF_API int goprof_binary_gnu_build_id(const struct goprof_binary *bin, uint8
  * Describes the binary's Go function table.
  *
  * @param info  out: set info->sz first; at most info->sz bytes are written.
+ * @param bin the binary.
  * @return 0, -GOPROF_ERRNO_NOT_GO if the binary has no pclntab, -EINVAL on NULL.
  */
 GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struct goprof_pclntab_info *info);
@@ -236,6 +257,11 @@ GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struc
  * receives its frames innermost first; an address in no function produces no call.
  * Go functions come from the pclntab (with inline frames), others from ELF symbols.
  *
+ * @param bin   the binary.
+ * @param addrs link-time addresses.
+ * @param n     entries in @p addrs.
+ * @param cb    receives the frames of each address.
+ * @param ctx   passed to @p cb.
  * @return 0, cb's non-zero return value if it stopped early, or a negative error:
  *         -EINVAL (NULL arguments), -GOPROF_ERRNO_CORRUPT (an address hit a damaged table
  *         entry; the frames of earlier addresses were delivered).
@@ -247,6 +273,8 @@ GOPROF_API int goprof_binary_symbolize(struct goprof_binary *bin, const uint64_t
 /**
  * Symbolizes one link-time address into an array.
  *
+ * @param bin       the binary.
+ * @param addr      a link-time address.
  * @param frames    out: up to cap frames, innermost first.
  * @param cap       number of elements of frames.
  * @param frame_sz  sizeof(struct goprof_frame) as the caller knows it (the array stride).
@@ -261,6 +289,9 @@ GOPROF_API int goprof_binary_symbolize_addr(struct goprof_binary *bin, uint64_t 
  * Lists the binary's functions in address order: the Go functions of the pclntab, or for
  * a non-Go binary its ELF function symbols.
  *
+ * @param bin the binary.
+ * @param cb  receives each function.
+ * @param ctx passed to @p cb.
  * @return 0, cb's non-zero value if it stopped, or a negative error.
  */
 GOPROF_API int goprof_binary_foreach_function(struct goprof_binary *bin, goprof_function_fn cb, void *ctx);
@@ -282,12 +313,16 @@ struct goprof_symbolizer;
 
 /**
  * Creates a symbolizer.
+ * @param opts options, or NULL for the defaults.
  * @return the handle, or NULL with errno set (ENOMEM, EINVAL for bad opts).
  * @note Every function on the handle is thread-safe.
  */
 GOPROF_API struct goprof_symbolizer *goprof_symbolizer_new(const struct goprof_symbolizer_opts *opts);
 
-/** Frees a symbolizer and every binary it cached; NULL is ignored. */
+/**
+ * Frees a symbolizer and every binary it cached; NULL is ignored.
+ * @param sym the symbolizer, or NULL.
+ */
 GOPROF_API void goprof_symbolizer_free(struct goprof_symbolizer *sym);
 
 /**
@@ -300,6 +335,12 @@ GOPROF_API void goprof_symbolizer_free(struct goprof_symbolizer *sym);
  * addr and the file's link-time address in vaddr. Needs read access to /proc/PID/maps
  * (and, for map_files, CAP_SYS_ADMIN or ptrace access; otherwise the path is used).
  *
+ * @param sym   the symbolizer.
+ * @param pid   the process.
+ * @param addrs run-time addresses.
+ * @param n     entries in @p addrs.
+ * @param cb    receives the frames of each address.
+ * @param ctx   passed to @p cb.
  * @return 0, cb's non-zero value, or a negative error: -ESRCH (no such process and none
  *         cached), -EACCES (maps not readable), -EINVAL.
  */
@@ -310,6 +351,11 @@ GOPROF_API int goprof_symbolizer_symbolize_pid(struct goprof_symbolizer *sym, in
 /**
  * Symbolizes kernel addresses from /proc/kallsyms (loaded on first use; modules included).
  *
+ * @param sym   the symbolizer.
+ * @param addrs kernel addresses.
+ * @param n     entries in @p addrs.
+ * @param cb    receives the frames of each address.
+ * @param ctx   passed to @p cb.
  * @return 0, cb's non-zero value, or a negative error: -EACCES if kallsyms shows no
  *         addresses (needs CAP_SYSLOG or kernel.kptr_restrict=0), -ENOENT.
  */
@@ -320,6 +366,8 @@ GOPROF_API int goprof_symbolizer_symbolize_kernel(struct goprof_symbolizer *sym,
  * Drops the cached mappings of pid (call when the process has exited and its samples are
  * no longer needed). Opened binaries stay cached until goprof_symbolizer_free(), so frame
  * strings already handed out remain valid.
+ * @param sym the symbolizer.
+ * @param pid the process.
  * @return 0, or -ENOENT if pid was not cached.
  */
 GOPROF_API int goprof_symbolizer_forget_pid(struct goprof_symbolizer *sym, int pid);

@@ -65,6 +65,7 @@
 #define F_S_ATTRS 2
 #define F_S_LINK 3
 #define F_S_VALUES 4
+#define F_S_TIMESTAMPS 5
 /* Mapping */
 #define F_M_START 1
 #define F_M_LIMIT 2
@@ -97,6 +98,11 @@
 /* Semantic-convention keys and values. */
 #define K_FRAME_TYPE "profile.frame.type"
 #define K_THREAD_NAME "thread.name"
+#define K_THREAD_ID "thread.id"
+#define K_BUILD_ID_HTLHASH "process.executable.build_id.htlhash"
+/* The model's labels of profiles that keep threads (GOPROF_CPU_PROFILE_THREADS). */
+#define LABEL_THREAD_ID "thread_id"
+#define LABEL_THREAD_NAME "thread_name"
 #define K_EXE_NAME "process.executable.name"
 #define K_EXE_PATH "process.executable.path"
 #define K_BUILD_ID_GNU "process.executable.build_id.gnu"
@@ -127,13 +133,15 @@ struct otlp_enc {
 	struct otlp_dict d;
 	struct dense loc, fn, map;
 	int32_t *loc_attr;       /* by OTLP location index: frame-type attribute, 0 none */
-	int32_t *map_attr;       /* by OTLP mapping index: build-id attribute, 0 none */
+	int32_t (*map_attr)[2];  /* by OTLP mapping index: build-id attributes, 0 none */
 	int32_t frame_attr[GOPROF_FRAME_KIND_KERNEL + 1];
 	struct otlp_sample *samples;
 	int32_t *sample_attrs;
 	size_t nr_sample_attrs, sample_attrs_cap;
 	int32_t *stack_buf;      /* one sample's stack while interning it */
 	uint32_t main_map;       /* model id of the main executable's mapping, 0 unknown */
+	struct gp_ts_index ts;   /* timestamps by sample */
+	bool timestamps;         /* write per-event timestamps and values */
 };
 
 static int dense_init(struct dense *r, uint32_t nr_model)
@@ -212,7 +220,13 @@ static int32_t use_mapping(struct otlp_enc *e, uint32_t model_id)
 		const struct gp_mapping *mp = gp_map(e->p, model_id);
 		const char *bid = gp_str(e->p, mp->build_id);
 
-		e->map_attr[m] = *bid ? (int32_t)otlp_dict_attr_str(&e->d, build_id_key(bid), bid) : 0;
+		const char *htl = gp_str(e->p, mp->htlhash);
+		int n = 0;
+
+		if (*bid)
+			e->map_attr[m][n++] = (int32_t)otlp_dict_attr_str(&e->d, build_id_key(bid), bid);
+		if (*htl)
+			e->map_attr[m][n++] = (int32_t)otlp_dict_attr_str(&e->d, K_BUILD_ID_HTLHASH, htl);
 	}
 	return m;
 }
@@ -301,6 +315,16 @@ static bool push_attr(struct otlp_enc *e, int32_t a)
 	return true;
 }
 
+/* The semantic-convention key of a label, when it has one. */
+static const char *attr_key(const char *label_key)
+{
+	if (!strcmp(label_key, LABEL_THREAD_ID))
+		return K_THREAD_ID;
+	if (!strcmp(label_key, LABEL_THREAD_NAME))
+		return K_THREAD_NAME;
+	return label_key;
+}
+
 /* Labels -> attributes: labels with one key are adjacent (canonical order), and OTLP
  * wants each key once per sample, so a key with several values becomes an array. */
 static int sample_attrs(struct otlp_enc *e, const struct gp_sample *s, struct otlp_sample *os,
@@ -314,7 +338,7 @@ static int sample_attrs(struct otlp_enc *e, const struct gp_sample *s, struct ot
 	os->attr_off = e->nr_sample_attrs;
 	while (i < s->nr_labels) {
 		const struct gp_label *first = &p->labels[s->label_off + i];
-		const char *key = gp_str(p, first->key);
+		const char *key = attr_key(gp_str(p, first->key));
 		/* The link carries these now; an ID per sample would bloat the table. */
 		bool skip = (tk && !strcmp(key, tk)) || (sk && !strcmp(key, sk));
 
@@ -447,7 +471,8 @@ static void write_dictionary(struct otlp_enc *e, struct pb_buf *b)
 			pb_uint64_nz(b, F_M_LIMIT, mp->limit);
 			pb_uint64_nz(b, F_M_OFFSET, mp->offset);
 			pb_int64_nz(b, F_M_FILENAME, otlp_dict_str(&e->d, gp_str(p, mp->filename)));
-			packed_int32(b, F_M_ATTRS, &e->map_attr[i], e->map_attr[i] ? 1 : 0);
+			packed_int32(b, F_M_ATTRS, e->map_attr[i],
+				     (size_t)(e->map_attr[i][0] != 0) + (e->map_attr[i][1] != 0));
 		}
 		pb_end(b, m);
 	}
@@ -516,7 +541,7 @@ static void write_profile(struct otlp_enc *e, struct pb_buf *b, uint32_t type)
 {
 	const struct goprof_profile *p = e->p;
 	size_t pm = pb_begin(b, F_SP_PROFILES), m, k;
-	uint32_t i;
+	uint32_t i, t;
 
 	write_value_type(e, b, F_P_SAMPLE_TYPE, p->type_ids[type], p->unit_ids[type]);
 	for (i = 0; i < p->nr_samples; i++) {
@@ -527,8 +552,20 @@ static void write_profile(struct otlp_enc *e, struct pb_buf *b, uint32_t type)
 		packed_int32(b, F_S_ATTRS, e->sample_attrs + os->attr_off, os->nr_attrs);
 		pb_int64_nz(b, F_S_LINK, os->link);
 		k = pb_begin(b, F_S_VALUES);
-		pb_varint(b, (uint64_t)gp_sample_values(p, i)[type]);
+		if (e->timestamps) {
+			/* OTLP: values and timestamps of equal length, one per event. */
+			for (t = e->ts.off[i]; t < e->ts.off[i + 1]; t++)
+				pb_varint(b, (uint64_t)p->ts_values[(size_t)e->ts.ev[t] * p->nr_types + type]);
+		} else {
+			pb_varint(b, (uint64_t)gp_sample_values(p, i)[type]);
+		}
 		pb_end(b, k);
+		if (e->timestamps) {
+			k = pb_begin(b, F_S_TIMESTAMPS); /* packed fixed64 */
+			for (t = e->ts.off[i]; t < e->ts.off[i + 1]; t++)
+				pb_raw_fixed64(b, (uint64_t)p->ts_time[e->ts.ev[t]]);
+			pb_end(b, k);
+		}
 		pb_end(b, m);
 	}
 	if (p->time_nanos)
@@ -572,9 +609,15 @@ static void write_resource(struct otlp_enc *e, struct pb_buf *b,
 			written[nw++] = K_EXE_NAME;
 			written[nw++] = K_EXE_PATH;
 		}
+		const char *htl = gp_str(e->p, mp->htlhash);
+
 		if (*bid) {
 			write_kv_str(b, build_id_key(bid), bid);
 			written[nw++] = build_id_key(bid);
+		}
+		if (*htl) {
+			write_kv_str(b, K_BUILD_ID_HTLHASH, htl);
+			written[nw++] = K_BUILD_ID_HTLHASH;
 		}
 	}
 	if (pid) {
@@ -663,6 +706,11 @@ int gp_otlp_serialize(const struct goprof_profile *p, const struct goprof_profil
 	e.stack_buf = calloc((size_t)max_depth + 1, sizeof(*e.stack_buf));
 	if (!e.loc_attr || !e.map_attr || !e.samples || !e.stack_buf)
 		goto out;
+	if (gp_ts_index_build(p, &e.ts))
+		goto out;
+	/* Timestamps only when they account for every value (OTLP: one value per timestamp;
+	 * all samples of a profile in one shape); else summed values, as without them. */
+	e.timestamps = gp_ts_complete(p, &e.ts);
 	err = build(&e);
 	if (err)
 		goto out;
@@ -680,6 +728,7 @@ out:
 	free(e.samples);
 	free(e.sample_attrs);
 	free(e.stack_buf);
+	gp_ts_index_free(&e.ts);
 	return err;
 }
 

@@ -108,15 +108,20 @@ void pb_bool_nz(struct pb_buf *b, uint32_t field, bool v)
 		pb_uint64(b, field, 1);
 }
 
-void pb_fixed64(struct pb_buf *b, uint32_t field, uint64_t v)
+void pb_raw_fixed64(struct pb_buf *b, uint64_t v)
 {
 	uint8_t le[8];
 	int i;
 
 	for (i = 0; i < 8; i++)
 		le[i] = (uint8_t)(v >> (8 * i));
-	pb_tag(b, field, PB_WT_I64);
 	pb_raw(b, le, sizeof(le));
+}
+
+void pb_fixed64(struct pb_buf *b, uint32_t field, uint64_t v)
+{
+	pb_tag(b, field, PB_WT_I64);
+	pb_raw_fixed64(b, v);
 }
 
 void pb_bytes(struct pb_buf *b, uint32_t field, const void *p, size_t n)

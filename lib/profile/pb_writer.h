@@ -43,6 +43,8 @@ GOPROF_HIDDEN void pb_int64_nz(struct pb_buf *b, uint32_t field, int64_t v);
 GOPROF_HIDDEN void pb_sint64_nz(struct pb_buf *b, uint32_t field, int64_t v);
 GOPROF_HIDDEN void pb_bool_nz(struct pb_buf *b, uint32_t field, bool v);
 GOPROF_HIDDEN void pb_fixed64(struct pb_buf *b, uint32_t field, uint64_t v);
+/* A fixed64 without a tag: an element of a packed repeated fixed64 field. */
+GOPROF_HIDDEN void pb_raw_fixed64(struct pb_buf *b, uint64_t v);
 GOPROF_HIDDEN void pb_bytes(struct pb_buf *b, uint32_t field, const void *p, size_t n);
 /* A string field; NULL is written as "" (repeated string entries must not be skipped). */
 GOPROF_HIDDEN void pb_string(struct pb_buf *b, uint32_t field, const char *s);

@@ -117,6 +117,7 @@ struct goprof_profile *gp_profile_new(const struct gp_profile_desc *desc)
 	    gp_profile_intern(&p->default_sample_type, p, desc->default_sample_type))
 		goto nomem;
 	p->period = desc->period;
+	p->max_ts = desc->max_timestamps;
 	p->time_nanos = desc->time_nanos;
 	p->duration_nanos = desc->duration_nanos;
 	return p;
@@ -146,6 +147,9 @@ GOPROF_API void goprof_profile_free(struct goprof_profile *p)
 	free(p->loc_ids);
 	free(p->labels);
 	free(p->values);
+	free(p->ts_sample);
+	free(p->ts_time);
+	free(p->ts_values);
 	free(p);
 }
 
@@ -160,6 +164,8 @@ void gp_profile_reset(struct goprof_profile *p)
 	p->nr_samples = 0;
 	p->nr_loc_ids = 0;
 	p->nr_labels = 0;
+	p->nr_ts = 0;
+	p->ts_dropped = 0;
 	gp_idmap_clear(&p->sample_idx);
 }
 
@@ -171,7 +177,7 @@ static uint32_t mapping_hash(const struct gp_mapping *m)
 
 	h = gp_hash_mix(h, m->offset);
 	h = gp_hash_mix(h, ((uint64_t)m->filename << 32) | m->build_id);
-	return gp_hash_fold(h);
+	return gp_hash_fold(gp_hash_mix(h, m->htlhash));
 }
 
 static bool mapping_eq(const void *tables, uint32_t id, const void *key)
@@ -179,7 +185,7 @@ static bool mapping_eq(const void *tables, uint32_t id, const void *key)
 	const struct gp_mapping *a = gp_map(tables, id), *b = key;
 
 	return a->start == b->start && a->limit == b->limit && a->offset == b->offset &&
-	       a->filename == b->filename && a->build_id == b->build_id;
+	       a->filename == b->filename && a->build_id == b->build_id && a->htlhash == b->htlhash;
 }
 
 int gp_profile_add_mapping(uint32_t *id, struct goprof_profile *p, const struct gp_mapping_in *in)
@@ -188,7 +194,8 @@ int gp_profile_add_mapping(uint32_t *id, struct goprof_profile *p, const struct 
 	uint32_t hash, found;
 
 	if (gp_profile_intern(&m.filename, p, in->filename) ||
-	    gp_profile_intern(&m.build_id, p, in->build_id))
+	    gp_profile_intern(&m.build_id, p, in->build_id) ||
+	    gp_profile_intern(&m.htlhash, p, in->htlhash))
 		return -ENOMEM;
 	hash = mapping_hash(&m);
 	found = gp_idmap_find(&p->mapping_idx, hash, mapping_eq, p, &m);
@@ -459,7 +466,42 @@ static int append_sample(struct goprof_profile *p, const struct sample_key *k, u
 	return 0;
 }
 
-int gp_profile_add_sample(struct goprof_profile *p, const struct gp_sample_in *in)
+/* Keeps one event's time and values for sample idx, within the profile's bound. */
+static int add_timestamp(struct goprof_profile *p, uint32_t idx, int64_t time,
+			 const int64_t *values)
+{
+	if (p->nr_ts >= p->max_ts) {
+		p->ts_dropped++;
+		return 0;
+	}
+	if (p->nr_ts == p->ts_cap) {
+		size_t cap = p->ts_cap ? 2 * p->ts_cap : 256;
+		uint32_t *si;
+		int64_t *t, *v;
+
+		cap = GP_MIN(cap, (size_t)p->max_ts);
+		si = realloc(p->ts_sample, cap * sizeof(*si));
+		if (si)
+			p->ts_sample = si;
+		t = realloc(p->ts_time, cap * sizeof(*t));
+		if (t)
+			p->ts_time = t;
+		v = realloc(p->ts_values, cap * p->nr_types * sizeof(*v));
+		if (v)
+			p->ts_values = v;
+		if (!si || !t || !v)
+			return oom("a timestamp");
+		p->ts_cap = cap;
+	}
+	p->ts_sample[p->nr_ts] = idx;
+	p->ts_time[p->nr_ts] = time;
+	memcpy(p->ts_values + p->nr_ts * p->nr_types, values, p->nr_types * sizeof(*values));
+	p->nr_ts++;
+	return 0;
+}
+
+/* gp_profile_add_sample(), telling which sample (index) the values went to. */
+static int add_sample(struct goprof_profile *p, const struct gp_sample_in *in, uint32_t *idx)
 {
 	struct gp_label small[16], *labels = small;
 	struct sample_key k;
@@ -498,13 +540,91 @@ int gp_profile_add_sample(struct goprof_profile *p, const struct gp_sample_in *i
 
 		for (i = 0; i < p->nr_types; i++)
 			v[i] += in->values[i];
+		*idx = found - 1;
 	} else {
 		err = append_sample(p, &k, hash, in->values);
+		*idx = p->nr_samples - 1;
 	}
+	if (!err && in->time_unix_nano && p->max_ts)
+		err = add_timestamp(p, *idx, in->time_unix_nano, in->values);
 out:
 	if (labels != small)
 		free(labels);
 	return err;
+}
+
+int gp_profile_add_sample(struct goprof_profile *p, const struct gp_sample_in *in)
+{
+	uint32_t idx;
+
+	return add_sample(p, in, &idx);
+}
+
+/* ---- timestamps, for readers ---- */
+
+int gp_ts_index_build(const struct goprof_profile *p, struct gp_ts_index *ix)
+{
+	size_t i;
+	uint32_t s;
+
+	ix->off = calloc((size_t)p->nr_samples + 1, sizeof(*ix->off));
+	ix->ev = calloc(p->nr_ts + 1, sizeof(*ix->ev));
+	if (!ix->off || !ix->ev) {
+		gp_ts_index_free(ix);
+		return -ENOMEM;
+	}
+	/* Counting sort by sample (stable: arrival order), then by time within a sample. */
+	for (i = 0; i < p->nr_ts; i++)
+		ix->off[p->ts_sample[i] + 1]++;
+	for (s = 0; s < p->nr_samples; s++)
+		ix->off[s + 1] += ix->off[s];
+	{
+		uint32_t *next = calloc((size_t)p->nr_samples + 1, sizeof(*next));
+
+		if (!next) {
+			gp_ts_index_free(ix);
+			return -ENOMEM;
+		}
+		memcpy(next, ix->off, (size_t)p->nr_samples * sizeof(*next));
+		for (i = 0; i < p->nr_ts; i++)
+			ix->ev[next[p->ts_sample[i]]++] = (uint32_t)i;
+		free(next);
+	}
+	/* Insertion sort: events arrive nearly in time order (one ring buffer). */
+	for (s = 0; s < p->nr_samples; s++)
+		for (uint32_t a = ix->off[s] + 1; a < ix->off[s + 1]; a++) {
+			uint32_t x = ix->ev[a], b;
+
+			for (b = a; b > ix->off[s] && p->ts_time[ix->ev[b - 1]] > p->ts_time[x]; b--)
+				ix->ev[b] = ix->ev[b - 1];
+			ix->ev[b] = x;
+		}
+	return 0;
+}
+
+void gp_ts_index_free(struct gp_ts_index *ix)
+{
+	free(ix->off);
+	free(ix->ev);
+	ix->off = ix->ev = NULL;
+}
+
+bool gp_ts_complete(const struct goprof_profile *p, const struct gp_ts_index *ix)
+{
+	uint32_t s, t, a;
+
+	if (!p->nr_ts || p->ts_dropped)
+		return false;
+	for (s = 0; s < p->nr_samples; s++)
+		for (t = 0; t < p->nr_types; t++) {
+			int64_t sum = 0;
+
+			for (a = ix->off[s]; a < ix->off[s + 1]; a++)
+				sum += p->ts_values[(size_t)ix->ev[a] * p->nr_types + t];
+			if (sum != gp_sample_values(p, s)[t])
+				return false;
+		}
+	return true;
 }
 
 /* ---- snapshot ---- */
@@ -525,6 +645,7 @@ static int clone_location(uint32_t *id, struct goprof_profile *dst,
 				.start = m->start, .limit = m->limit, .offset = m->offset,
 				.filename = gp_str(src, m->filename),
 				.build_id = gp_str(src, m->build_id),
+				.htlhash = gp_str(src, m->htlhash),
 			};
 
 			err = gp_profile_add_mapping(&map_ids[loc->mapping], dst, &in);
@@ -565,8 +686,10 @@ struct goprof_profile *gp_profile_clone(const struct goprof_profile *src)
 		.duration_nanos = src->duration_nanos,
 		.default_sample_type = gp_str(src, src->default_sample_type),
 		.nr_sample_types = src->nr_types,
+		.max_timestamps = src->max_ts,
 	};
 	uint32_t *loc_ids = NULL, *map_ids = NULL, *stack = NULL, max_stack = 0, max_labels = 0;
+	uint32_t *sample_ids = NULL;
 	struct gp_label_in *labels = NULL;
 	struct goprof_profile *dst = NULL;
 	uint32_t i, j;
@@ -581,7 +704,8 @@ struct goprof_profile *gp_profile_clone(const struct goprof_profile *src)
 	}
 	stack = calloc((size_t)max_stack + 1, sizeof(*stack));
 	labels = calloc((size_t)max_labels + 1, sizeof(*labels));
-	if (!types || !loc_ids || !map_ids || !stack || !labels)
+	sample_ids = calloc((size_t)src->nr_samples + 1, sizeof(*sample_ids));
+	if (!types || !loc_ids || !map_ids || !stack || !labels || !sample_ids)
 		goto fail;
 	for (i = 0; i < src->nr_types; i++) {
 		types[i].type = gp_str(src, src->type_ids[i]);
@@ -620,10 +744,18 @@ struct goprof_profile *gp_profile_clone(const struct goprof_profile *src)
 			labels[j].num = l->num;
 			labels[j].num_unit = gp_str(src, l->num_unit);
 		}
-		err = gp_profile_add_sample(dst, &in);
+		err = add_sample(dst, &in, &sample_ids[i]);
 		if (err)
 			goto fail;
 	}
+	for (size_t e = 0; e < src->nr_ts; e++) {
+		err = add_timestamp(dst, sample_ids[src->ts_sample[e]], src->ts_time[e],
+				    src->ts_values + e * src->nr_types);
+		if (err)
+			goto fail;
+	}
+	dst->ts_dropped += src->ts_dropped;
+	free(sample_ids);
 	free(types);
 	free(loc_ids);
 	free(map_ids);
@@ -632,6 +764,7 @@ struct goprof_profile *gp_profile_clone(const struct goprof_profile *src)
 	return dst;
 fail:
 	goprof_profile_free(dst);
+	free(sample_ids);
 	free(types);
 	free(loc_ids);
 	free(map_ids);

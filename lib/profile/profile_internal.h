@@ -12,6 +12,10 @@
  *             frame kind (GOPROF_FRAME_KIND_*)
  *   samples   keyed by (stack of location ids leaf first, canonical label set, comm);
  *             adding an existing key sums the values.
+ *   timestamps (opt-in, desc.max_timestamps > 0) one entry per event added with a time:
+ *             (sample index, Unix ns, the event's values), in arrival order, at most
+ *             max_timestamps; later events still add their values but their timestamps
+ *             are counted in ts_dropped. 12 + 8 * nr_types bytes each (28 for CPU).
  * Every insert is amortized O(1) (hash indexes, see idmap.h).
  *
  * Not thread-safe: one writer at a time; readers only after the last write.
@@ -42,6 +46,7 @@ struct gp_profile_desc {
 	int64_t time_nanos;                       /* wall-clock start, ns since the epoch */
 	int64_t duration_nanos;
 	const char *default_sample_type;          /* NULL: not set */
+	uint32_t max_timestamps;                  /* per-event timestamps kept; 0: none */
 };
 
 struct gp_mapping_in {
@@ -50,6 +55,7 @@ struct gp_mapping_in {
 	uint64_t offset;       /* file offset of start */
 	const char *filename;  /* e.g. "/usr/bin/app", "[vdso]", "[kernel.kallsyms]" */
 	const char *build_id;  /* hex GNU build ID or Go build ID; NULL if none */
+	const char *htlhash;   /* OTel htlhash of the file in hex (htlhash.h); NULL if none */
 };
 
 struct gp_line_in {
@@ -74,13 +80,15 @@ struct gp_sample_in {
 	const struct gp_label_in *labels;
 	uint32_t nr_labels;
 	const char *comm;               /* process name: root frame of folded/SVG; NULL: none */
+	int64_t time_unix_nano;         /* when the event happened; 0: unknown. Kept with the
+					   values if the profile keeps timestamps */
 };
 
 /* ---- Stored records ---- */
 
 struct gp_mapping {
 	uint64_t start, limit, offset;
-	uint32_t filename, build_id; /* string ids */
+	uint32_t filename, build_id, htlhash; /* string ids */
 };
 
 struct gp_function {
@@ -156,6 +164,14 @@ struct goprof_profile {
 	size_t nr_labels, labels_cap;
 	int64_t *values;         /* nr_types per sample */
 	size_t values_cap;       /* in samples */
+
+	/* Per-event timestamps, in arrival order (see the table list above). */
+	uint32_t max_ts;
+	uint32_t *ts_sample;     /* sample index of each event */
+	int64_t *ts_time;        /* Unix ns */
+	int64_t *ts_values;      /* nr_types per event */
+	size_t nr_ts, ts_cap;
+	uint64_t ts_dropped;     /* events past max_ts: values summed, time not kept */
 };
 
 /* ---- Internal API used by the session ---- */
@@ -201,6 +217,20 @@ GOPROF_HIDDEN int gp_profile_add_sample(struct goprof_profile *p, const struct g
 typedef int (*gp_indexed_sample_fn)(const struct goprof_profile_sample *s, uint32_t idx, void *ctx);
 GOPROF_HIDDEN int gp_profile_foreach_sample_idx(const struct goprof_profile *p, gp_indexed_sample_fn fn,
 						void *ctx);
+
+/* The timestamps of each sample, for readers: ev[off[i] .. off[i + 1]) are the event
+ * indexes of sample i in time order. */
+struct gp_ts_index {
+	uint32_t *off; /* nr_samples + 1 */
+	uint32_t *ev;  /* nr_ts */
+};
+
+/* Builds the index (empty arrays when the profile has no timestamps). 0 or -ENOMEM. */
+GOPROF_HIDDEN int gp_ts_index_build(const struct goprof_profile *p, struct gp_ts_index *ix);
+GOPROF_HIDDEN void gp_ts_index_free(struct gp_ts_index *ix);
+/* True when every sample's values are exactly the sums of its events' values: each
+ * event of the profile has its timestamp (none dropped, none added without a time). */
+GOPROF_HIDDEN bool gp_ts_complete(const struct goprof_profile *p, const struct gp_ts_index *ix);
 
 /* Drops every sample; keeps strings, mappings, functions and locations (a symbolization
  * cache: encoders write only what samples reference). */

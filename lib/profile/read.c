@@ -25,6 +25,8 @@ GOPROF_API int goprof_profile_get_info(const struct goprof_profile *p,
 	full.period_type = gp_str(p, p->period_type);
 	full.period_unit = gp_str(p, p->period_unit);
 	full.default_sample_type = gp_str(p, p->default_sample_type);
+	full.nr_timestamps = p->nr_ts;
+	full.timestamps_dropped = p->ts_dropped;
 	/* Copy only what the caller's (possibly older, smaller) struct has room for. */
 	full.sz = (uint32_t)GP_MIN((size_t)info->sz, sizeof(full));
 	memcpy(info, &full, full.sz);
@@ -56,6 +58,8 @@ struct scratch {
 	struct goprof_profile_label *labels;
 	const struct goprof_profile_label **label_ptrs;
 	size_t labels_cap;
+	struct gp_ts_index ts;  /* the profile's timestamps by sample */
+	int64_t *times, *time_values; /* one sample's, in time order */
 };
 
 static int reserve_frames(struct scratch *s, size_t n)
@@ -103,12 +107,13 @@ static void fill_frame(struct goprof_profile_frame *f, const struct goprof_profi
 	f->sz = sizeof(*f);
 	f->kind = loc->kind;
 	f->address = loc->address;
-	f->function = f->system_name = f->file = f->mapping_file = f->build_id = "";
+	f->function = f->system_name = f->file = f->mapping_file = f->build_id = f->htlhash = "";
 	if (loc->mapping) {
 		const struct gp_mapping *m = gp_map(p, loc->mapping);
 
 		f->mapping_file = gp_str(p, m->filename);
 		f->build_id = gp_str(p, m->build_id);
+		f->htlhash = gp_str(p, m->htlhash);
 		f->mapping_start = m->start;
 		f->mapping_limit = m->limit;
 		f->mapping_offset = m->offset;
@@ -173,6 +178,16 @@ static int fill_sample(struct goprof_profile_sample *out, struct scratch *sc,
 	out->nr_labels = s->nr_labels;
 	out->labels = sc->label_ptrs;
 	out->comm = gp_str(p, s->comm);
+	out->nr_timestamps = sc->ts.off[idx + 1] - sc->ts.off[idx];
+	for (j = 0; j < out->nr_timestamps; j++) {
+		uint32_t e = sc->ts.ev[sc->ts.off[idx] + j];
+
+		sc->times[j] = p->ts_time[e];
+		memcpy(sc->time_values + (size_t)j * p->nr_types, p->ts_values + (size_t)e * p->nr_types,
+		       p->nr_types * sizeof(int64_t));
+	}
+	out->timestamps = sc->times;
+	out->timestamp_values = sc->time_values;
 	return 0;
 }
 
@@ -183,6 +198,11 @@ int gp_profile_foreach_sample_idx(const struct goprof_profile *p, gp_indexed_sam
 	uint32_t i;
 	int ret = 0;
 
+	/* Room for the timestamps of any one sample: at most all of them. */
+	sc.times = calloc(p->nr_ts + 1, sizeof(*sc.times));
+	sc.time_values = calloc((p->nr_ts + 1) * p->nr_types, sizeof(*sc.time_values));
+	if (!sc.times || !sc.time_values || gp_ts_index_build(p, &sc.ts))
+		ret = gp_err(-ENOMEM, "goprof_profile_foreach_sample: out of memory");
 	for (i = 0; i < p->nr_samples && !ret; i++) {
 		ret = fill_sample(&sample, &sc, p, i);
 		if (!ret)
@@ -192,6 +212,9 @@ int gp_profile_foreach_sample_idx(const struct goprof_profile *p, gp_indexed_sam
 	free(sc.frame_ptrs);
 	free(sc.labels);
 	free(sc.label_ptrs);
+	free(sc.times);
+	free(sc.time_values);
+	gp_ts_index_free(&sc.ts);
 	return ret;
 }
 

@@ -9,16 +9,25 @@ as JSON by the C test: this script applies the documented mapping rules itself (
 attributes, trace labels to links, comm to thread.name, frame kinds to profile.frame.type)
 and compares sample by sample. It also checks the dictionary invariants of the spec:
 element 0 of every table is the zero value, no duplicates, every index in range, unique
-attribute keys per sample.
+attribute keys per sample. Timestamps: when every event of the profile kept its time,
+each OTLP sample must carry them with one value per timestamp (and fall within the
+profile's interval); otherwise one summed value and none. Each
+process.executable.build_id.htlhash of a file that exists here is recomputed with hashlib
+from the specification's definition.
 
 usage: check_otlp.py PROTO BODY EXPECT.json [--gzip] [--spans FILE --linked FUNCTION]
+                     [--htlhash-files N] [--timestamps]
+With --htlhash-files N, at least N distinct files' htlhashes must have been recomputed;
+with --timestamps, the profile must have carried timestamps.
 With --spans (lines "span KEY TRACE_ID SPAN_ID" a traced process printed) and --linked,
 every link must be one of those spans, and every sample whose stack holds FUNCTION must
 carry a link.
 Exit status 0 if everything matches; otherwise 1 with the differences on stderr.
 """
 import gzip
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -26,7 +35,31 @@ from collections import Counter
 REQ = "opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest"
 KINDS = {1: "go", 2: "native", 3: "kernel"}
 DEFAULT_LINK_KEYS = ["trace_id", "span_id", "otel.traceid", "otel.spanid"]
+HTLHASH = "process.executable.build_id.htlhash"
+# Labels of profiles that keep threads, and their semantic-convention attribute keys.
+THREAD_KEYS = {"thread_id": "thread.id", "thread_name": "thread.name"}
 errors = []
+htlhash_checked = set()
+
+
+def htlhash(path):
+    """The OTel profiles specification's htlhash (profiles/mappings.md), from scratch."""
+    data = open(path, "rb").read()
+    digest = hashlib.sha256(data[:4096] + data[-4096:] + len(data).to_bytes(8, "big"))
+    return digest.digest()[:16].hex()
+
+
+def check_htlhash(path, value, what):
+    """Recomputes the htlhash of a file we can read; files that do not exist (synthetic
+    profiles) are skipped."""
+    if not path.startswith("/") or not os.path.isfile(path):
+        return
+    if path in htlhash_checked:
+        return
+    want = htlhash(path)
+    if value != want:
+        fail("%s: htlhash of %s is %r, hashlib says %r" % (what, path, value, want))
+    htlhash_checked.add(path)
 
 
 def fail(msg):
@@ -185,8 +218,13 @@ def main():
         if key in resource:
             fail("resource attribute %s twice" % key)
         resource[key] = any_value(one(kv, "value", {}))
-    if resource != exp["resource"]:
-        fail("resource %r != expected %r" % (resource, exp["resource"]))
+    exp_res = dict(exp["resource"])
+    path = resource.get("process.executable.path", "")
+    if HTLHASH in resource and HTLHASH not in exp_res and os.path.isfile(path):
+        exp_res[HTLHASH] = htlhash(path)  # the independent truth
+        htlhash_checked.add(path)
+    if resource != exp_res:
+        fail("resource %r != expected %r" % (resource, exp_res))
     sps = rp.get("scope_profiles", [])
     if len(sps) != 1 or one(one(sps[0], "scope", {}), "name", b"") != b"libgoprof":
         fail("expected one scope named libgoprof")
@@ -210,6 +248,14 @@ def main():
     if link_keys is None:
         link_keys = DEFAULT_LINK_KEYS
     expected = [Counter() for _ in types]
+    expected_ts = [{} for _ in types]
+    # OTLP's rule: timestamps only if they account for every value of every sample.
+    timed = exp.get("nr_timestamps", 0) > 0 and exp.get("timestamps_dropped", 0) == 0 and all(
+        [sum(v[t] for _, v in smp["timestamps"]) for t in range(len(types))] == smp["values"]
+        for smp in exp["samples"])
+    if "--timestamps" in sys.argv[4:] and not timed:
+        fail("the profile was expected to carry complete timestamps (%d kept, %d dropped)"
+             % (exp.get("nr_timestamps", 0), exp.get("timestamps_dropped", 0)))
     for smp in exp["samples"]:
         labels = smp["labels"]
         strlab = {}
@@ -228,19 +274,23 @@ def main():
                 continue
             v = l["str"] if "str" in l else l["num"]
             unit = "" if "str" in l else l.get("unit", "")
-            if l["key"] in a:
-                old = a[l["key"]][0]
-                a[l["key"]] = ((old if isinstance(old, list) else [old]) + [v], a[l["key"]][1])
+            k = THREAD_KEYS.get(l["key"], l["key"])
+            if k in a:
+                old = a[k][0]
+                a[k] = ((old if isinstance(old, list) else [old]) + [v], a[k][1])
             else:
-                a[l["key"]] = (v, unit)
+                a[k] = (v, unit)
         if smp["comm"] and "thread.name" not in a:
             a["thread.name"] = (smp["comm"], "")
         frames = [frame_key(f["function"], f["system_name"], f["file"], f["line"],
                             f["start_line"], f["address"], KINDS.get(f["kind"]),
-                            f["mapping_file"], f["build_id"]) for f in smp["frames"]]
+                            f["mapping_file"], f["build_id"], f["htlhash"])
+                  for f in smp["frames"]]
         key = json.dumps([frames, sorted(a.items()), link])
         for t in range(len(types)):
             expected[t][key] += smp["values"][t]
+            if timed:
+                expected_ts[t][key] = [(ts, v[t]) for ts, v in smp["timestamps"]]
 
     # Decode each Profile's samples the same way.
     for pi, p in enumerate(profiles):
@@ -265,6 +315,23 @@ def main():
             key = json.dumps([frames, sorted(a.items()), link])
             ids[key] += 1
             vals = smp.get("values", [])
+            stamps = smp.get("timestamps_unix_nano", [])
+            if timed:
+                if len(vals) != len(stamps) or not stamps:
+                    fail("sample has %d values and %d timestamps, expected one value per "
+                         "timestamp" % (len(vals), len(stamps)))
+                    continue
+                t0, dur = exp["time_nanos"], exp["duration_nanos"]
+                for ts in stamps:
+                    if not t0 <= ts < t0 + dur:
+                        fail("timestamp %d outside the profile's [%d, %d)" % (ts, t0, t0 + dur))
+                if list(zip(stamps, vals)) != expected_ts[t].get(key):
+                    fail("profile %d: sample %s: timestamps/values %r, expected %r"
+                         % (pi, key, list(zip(stamps, vals))[:5], expected_ts[t].get(key, [])[:5]))
+                got[key] += sum(vals)
+                continue
+            if stamps:
+                fail("sample has %d timestamps; the profile's are incomplete" % len(stamps))
             if len(vals) != 1:
                 fail("sample has %d values, expected 1" % len(vals))
                 continue
@@ -293,6 +360,13 @@ def main():
         check_spans(sys.argv[sys.argv.index("--spans") + 1],
                     sys.argv[sys.argv.index("--linked") + 1], profiles, stacks, locs, fns, s,
                     links)
+    if "--htlhash-files" in sys.argv:
+        need = int(sys.argv[sys.argv.index("--htlhash-files") + 1])
+        if len(htlhash_checked) < need:
+            fail("htlhash recomputed for %d files (%s), expected at least %d"
+                 % (len(htlhash_checked), sorted(htlhash_checked), need))
+        else:
+            print("htlhash: %d files recomputed with hashlib" % len(htlhash_checked))
     return report()
 
 
@@ -340,19 +414,22 @@ def is_id(s, n):
         return False
 
 
-def frame_key(function, system_name, file, line, start_line, address, kind, mfile, bid):
-    return [function, system_name, file, line, start_line, address, kind, mfile, bid]
+def frame_key(function, system_name, file, line, start_line, address, kind, mfile, bid, htl):
+    return [function, system_name, file, line, start_line, address, kind, mfile, bid, htl]
 
 
 def location_frames(loc, maps, fns, s, attr_list):
     a = attr_list(loc.get("attribute_indices", []), "location")
     kind = a.get("profile.frame.type", (None, ""))[0]
-    mfile = bid = ""
+    mfile = bid = htl = ""
     mi = one(loc, "mapping_index")
     if mi and in_range(mi, maps, "mapping"):
         m = maps[mi]
         mfile = s(one(m, "filename_strindex"))
         ma = attr_list(m.get("attribute_indices", []), "mapping")
+        htl = ma.pop(HTLHASH, ("", ""))[0]
+        if htl:
+            check_htlhash(mfile, htl, "mapping")
         ids = [v[0] for k, v in ma.items() if k.startswith("process.executable.build_id.")]
         bid = ids[0] if ids else ""
         for k, v in ma.items():
@@ -364,14 +441,14 @@ def location_frames(loc, maps, fns, s, attr_list):
     addr = one(loc, "address")
     lines = loc.get("lines", [])
     if not lines:
-        return [frame_key("", "", "", 0, 0, addr, kind, mfile, bid)]
+        return [frame_key("", "", "", 0, 0, addr, kind, mfile, bid, htl)]
     out = []
     for ln in lines:
         fi = one(ln, "function_index")
         f = fns[fi] if in_range(fi, fns, "function") else {}
         out.append(frame_key(s(one(f, "name_strindex")), s(one(f, "system_name_strindex")),
                              s(one(f, "filename_strindex")), one(ln, "line"),
-                             one(f, "start_line"), addr, kind, mfile, bid))
+                             one(f, "start_line"), addr, kind, mfile, bid, htl))
     return out
 
 

@@ -84,7 +84,17 @@ static int dump_sample(const struct goprof_profile_sample *s, void *ctx)
 		json_str(f, fr->mapping_file);
 		fprintf(f, ", \"build_id\": ");
 		json_str(f, fr->build_id);
+		fprintf(f, ", \"htlhash\": ");
+		json_str(f, fr->htlhash);
 		fputc('}', f);
+	}
+	fprintf(f, "],\n \"timestamps\": [");
+	for (i = 0; i < s->nr_timestamps; i++) {
+		fprintf(f, "%s[%" PRId64 ", [", i ? ", " : "", s->timestamps[i]);
+		for (uint32_t j = 0; j < s->nr_values; j++)
+			fprintf(f, "%s%" PRId64, j ? ", " : "",
+				s->timestamp_values[(size_t)i * s->nr_values + j]);
+		fprintf(f, "]]");
 	}
 	fprintf(f, "]}");
 	return 0;
@@ -142,6 +152,8 @@ int otlp_write_case(const struct goprof_profile *p, const struct goprof_profile_
 	json_str(d.f, info.period_unit);
 	fprintf(d.f, "], \"time_nanos\": %" PRId64 ", \"duration_nanos\": %" PRId64 ",\n",
 		info.time_nanos, info.duration_nanos);
+	fprintf(d.f, "\"nr_timestamps\": %" PRIu64 ", \"timestamps_dropped\": %" PRIu64 ",\n",
+		info.nr_timestamps, info.timestamps_dropped);
 	if (ex->link_keys) {
 		fprintf(d.f, "\"link_keys\": [");
 		for (k = ex->link_keys; *k; k++) {

@@ -156,7 +156,8 @@ def main():
 
     # flaky: retries deliver everything.
     rx = Receiver("flaky")
-    st, cpu_ns, wall, pid = run(exporter, fixture, rx.url, 4, "--interval-ms", "500",
+    # 6 s: the session's start-up alone took 3.1 s on a host with load 20.
+    st, cpu_ns, wall, pid = run(exporter, fixture, rx.url, 6, "--interval-ms", "500",
                                 "--service", "export-test", "--backoff-ms", "50")
     rx.shutdown()
     check(st["failed"] == 0 and st["dropped"] == 0, "flaky: lost requests: %s" % st)
@@ -175,31 +176,46 @@ def main():
               "process.pid %d missing" % pid)
     joined = "\n".join(rx.decoded)
     check('string_table: "main.hot"' in joined, "main.hot in no request")
+    # Every sample's time is sent: one timestamp per value, as OTLP wants them paired.
+    stamps = len(re.findall(r"^\s+timestamps_unix_nano: \d+$", joined, re.M))
+    values = len(re.findall(r"^\s+values: -?\d+$", joined, re.M))
+    check(stamps > 0 and stamps == values, "%d timestamps for %d values" % (stamps, values))
     check('string_value: "go"' in joined, "no Go frames typed as go")
     sampled = sum(profile_cpu_ns(d) for d in rx.decoded)
-    check_cpu("flaky", sampled, cpu_ns, 4, st["ready_s"])
+    check_cpu("flaky", sampled, cpu_ns, 6, st["ready_s"])
 
     # slow: the queue overflows, drops are counted, the profiler keeps its pace.
     rx = Receiver("slow")
-    st, _, wall, _ = run(exporter, fixture, rx.url, 4, "--interval-ms", "100", "--queue", "1")
+    # 6 s: the session's start-up alone took 2.9 s on a host with load 18.
+    st, _, wall, _ = run(exporter, fixture, rx.url, 6, "--interval-ms", "100", "--queue", "1")
     rx.shutdown()
-    # Profiling time: the fixture's 4 s minus the session's start-up (slow on a busy host).
-    profiled = 4 - st["ready_s"]
+    # Profiling time: the fixture's 6 s minus the session's start-up (slow on a busy host).
+    profiled = 6 - st["ready_s"]
     check(profiled > 1.5, "slow: the session took %.1f s to start" % st["ready_s"])
     check(st["dropped"] > 0, "slow: nothing dropped with a 1-slot queue: %s" % st)
     check(st["enqueued"] + st["dropped"] >= profiled * 10 * 0.6, "slow: intervals missing: %s" % st)
     check(st["sent"] >= 1, "slow: %s" % st)
     # The run + at most two 1.5 s requests at the flush; a profiler that waited for the
-    # receiver would take 1.5 s per interval (about 60 s).
-    check(wall < 4 + 3 + 2, "slow: the exporter took %.1f s" % wall)
+    # receiver would take 1.5 s per interval (about 90 s).
+    check(wall < 6 + 3 + 2, "slow: the exporter took %.1f s" % wall)
 
     # once: one request for the whole run (otlp_export_once, as a CLI recorder uses it).
     rx = Receiver("ok")
-    st, cpu_ns, _, pid = run(exporter, fixture, rx.url, 2, "--once", "--service", "once")
+    # 3 s: a session start-up of 1.6 s was seen on a host with load 25.
+    st, cpu_ns, _, pid = run(exporter, fixture, rx.url, 3, "--once", "--service", "once",
+                             "--threads")
     rx.shutdown()
     check(st["sent"] == 1 == len(rx.decoded) and st["failed"] == 0, "once: %s" % st)
     check('string_value: "once"' in rx.decoded[0], "once: service.name missing")
-    check_cpu("once", profile_cpu_ns(rx.decoded[0]), cpu_ns, 2, st["ready_s"])
+    # --threads: the samples name their threads (thread.id, an integer attribute): TIDs of
+    # the fixture, allocated at or after its PID (the host does not wrap PIDs in a test).
+    strings = re.findall(r'^\s*string_table: "(.*)"$', rx.decoded[0], re.M)
+    check("thread.id" in strings, "once --threads: no thread.id key")
+    tids = {int(t) for t in re.findall(r"key_strindex: %d\s+value \{\s+int_value: (\d+)"
+                                       % strings.index("thread.id"), rx.decoded[0])}
+    print("  once --threads: thread.id values %s (pid %d)" % (sorted(tids), pid))
+    check(tids and all(t >= pid for t in tids), "once --threads: thread IDs %s" % tids)
+    check_cpu("once", profile_cpu_ns(rx.decoded[0]), cpu_ns, 3, st["ready_s"])
 
     # down: nothing listens on the port.
     s = socket.socket()

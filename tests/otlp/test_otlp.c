@@ -49,7 +49,7 @@ static struct goprof_profile *traced_profile(void)
 {
 	struct goprof_profile *p = fx_cpu_profile();
 	struct gp_mapping_in gobin = { 0x10000, 0x90000, 0, "/opt/app/gobin",
-				       "GxTpL9mN0qR1sT2uV3w_/abcDEF-ghiJKL01234mnop" };
+				       "GxTpL9mN0qR1sT2uV3w_/abcDEF-ghiJKL01234mnop", NULL };
 	const struct gp_line_in handler = { "main.handle", NULL, "/src/app/main.go", 20, 18 };
 	uint32_t mg, lh, hot[3];
 	const uint32_t *stack;
@@ -98,7 +98,8 @@ static struct goprof_profile *traced_profile(void)
 #define SERVER_RESOURCE                                                           \
 	"{\"process.executable.name\": \"server\", "                              \
 	"\"process.executable.path\": \"/usr/local/bin/server\", "                \
-	"\"process.executable.build_id.gnu\": \"4f1c2d3e5a6b7c8d9e0f11223344556677889900\""
+	"\"process.executable.build_id.gnu\": \"4f1c2d3e5a6b7c8d9e0f11223344556677889900\", " \
+	"\"process.executable.build_id.htlhash\": \"0a1b2c3d4e5f60718293a4b5c6d7e8f9\""
 
 Test(otlp, fixture_profile_matches_public_api)
 {
@@ -172,6 +173,109 @@ Test(otlp, empty_profile)
 	struct otlp_expect ex = { .resource_json = "{}" };
 
 	check_case(p, NULL, &ex);
+	goprof_profile_free(p);
+}
+
+/*
+ * A profile that keeps per-event timestamps (at most max_ts) and threads, built the way
+ * the CPU table builds it: 12 events on two stacks and two threads, out of time order.
+ */
+static struct goprof_profile *timed_profile(uint32_t max_ts)
+{
+	static const struct gp_value_type types[] = { { "samples", "count" }, { "cpu", "nanoseconds" } };
+	struct gp_profile_desc desc = {
+		.sample_types = types, .nr_sample_types = 2, .period_type = { "cpu", "nanoseconds" },
+		.period = FX_PERIOD, .time_nanos = FX_TIME_NANOS, .duration_nanos = FX_DURATION_NANOS,
+		.default_sample_type = "cpu", .max_timestamps = max_ts,
+	};
+	struct goprof_profile *p = gp_profile_new(&desc);
+	struct gp_mapping_in m = { 0x400000, 0x500000, 0, "/opt/app/svc", "abcd", "00112233445566778899aabbccddeeff" };
+	const struct gp_line_in work = { "main.work", NULL, "/src/main.go", 10, 8 };
+	const struct gp_line_in idle = { "main.idle", NULL, "/src/main.go", 20, 18 };
+	int64_t values[2] = { 1, FX_PERIOD };
+	uint32_t mid, locs[2];
+
+	cr_assert_not_null(p);
+	cr_assert_eq(gp_profile_add_mapping(&mid, p, &m), 0);
+	locs[0] = fx_location(p, mid, 0x401000, GOPROF_FRAME_KIND_GO, &work, 1);
+	locs[1] = fx_location(p, mid, 0x402000, GOPROF_FRAME_KIND_GO, &idle, 1);
+	for (int i = 0; i < 12; i++) {
+		int tid = 100 + i % 2;
+		struct gp_label_in labels[] = {
+			{ .key = "thread_id", .num = tid },
+			{ .key = "thread_name", .str = tid == 100 ? "svc" : "worker" },
+		};
+		struct gp_sample_in s = {
+			.locations = &locs[i % 3 == 0], .nr_locations = 1, .values = values,
+			.labels = labels, .nr_labels = 2, .comm = "svc",
+			/* 10 ms apart, every third one early: not in arrival order */
+			.time_unix_nano = FX_TIME_NANOS + 1000000 + (i % 3 == 2 ? 0 : (int64_t)i * 10000000),
+		};
+
+		cr_assert_eq(gp_profile_add_sample(p, &s), 0, "%s", goprof_last_error());
+	}
+	return p;
+}
+
+#define TIMED_RESOURCE                                                                \
+	"{\"process.executable.name\": \"svc\", \"process.executable.path\": \"/opt/app/svc\", " \
+	"\"process.executable.build_id.gnu\": \"abcd\", "                                   \
+	"\"process.executable.build_id.htlhash\": \"00112233445566778899aabbccddeeff\"}"
+
+/* Checks the timed profile with check_otlp.py: it must pass as is, and pass or fail
+ * (timestamps_required_passes) when complete timestamps are required. Returns protoc's
+ * decoding of the body (free it). */
+static char *check_timed(const struct goprof_profile *p, bool timestamps_required_passes)
+{
+	struct otlp_expect ex = { .resource_json = TIMED_RESOURCE };
+	char *body, *expect, *out, *text;
+
+	require_protoc();
+	cr_assert_eq(otlp_write_case(p, NULL, &ex, &body, &expect), 0);
+	cr_assert_eq(otlp_run_checker(body, expect, &out), 0, "%s", out);
+	free(out);
+	cr_assert_eq(otlp_run_checker_args(body, expect, "--timestamps", &out) == 0,
+		     timestamps_required_passes, "%s", out);
+	free(out);
+	text = otlp_decode_text(body);
+	cr_assert_not_null(text);
+	unlink(body);
+	unlink(expect);
+	free(body);
+	free(expect);
+	return text;
+}
+
+Test(otlp, timestamps_one_value_each_and_threads)
+{
+	struct goprof_profile *p = timed_profile(100);
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	char *text;
+
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_eq(info.nr_timestamps, 12);
+	cr_assert_eq(info.timestamps_dropped, 0);
+	text = check_timed(p, true);
+	cr_assert_not_null(strstr(text, "timestamps_unix_nano: "), "%s", text);
+	cr_assert_not_null(strstr(text, "string_table: \"thread.id\""), "%s", text);
+	cr_assert_not_null(strstr(text, "int_value: 101"), "thread.id of the second thread:\n%s", text);
+	free(text);
+	goprof_profile_free(p);
+}
+
+Test(otlp, dropped_timestamps_fall_back_to_sums)
+{
+	struct goprof_profile *p = timed_profile(5);
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	char *text;
+
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_eq(info.nr_timestamps, 5);
+	cr_assert_eq(info.timestamps_dropped, 7);
+	/* The checker refuses this profile where complete timestamps are required. */
+	text = check_timed(p, false);
+	cr_assert_null(strstr(text, "timestamps_unix_nano"), "incomplete timestamps written:\n%s", text);
+	free(text);
 	goprof_profile_free(p);
 }
 

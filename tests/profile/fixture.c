@@ -58,12 +58,12 @@ struct goprof_profile *fx_cpu_profile(void)
 	struct goprof_profile *p = fx_empty_cpu_profile();
 	struct gp_mapping_in server = {
 		0x400000, 0x9a0000, 0, "/usr/local/bin/server",
-		"4f1c2d3e5a6b7c8d9e0f11223344556677889900" };
+		"4f1c2d3e5a6b7c8d9e0f11223344556677889900", "0a1b2c3d4e5f60718293a4b5c6d7e8f9" };
 	struct gp_mapping_in libc = {
 		0x7f1234560000, 0x7f1234700000, 0x28000, "/usr/lib/x86_64-linux-gnu/libc.so.6",
-		"e7b4c1a0d2f3e4b5c6d7e8f9a0b1c2d3e4f5a6b7" };
+		"e7b4c1a0d2f3e4b5c6d7e8f9a0b1c2d3e4f5a6b7", NULL };
 	struct gp_mapping_in kernel = {
-		0xffffffff81000000, 0xffffffff83000000, 0, "[kernel.kallsyms]", NULL };
+		0xffffffff81000000, 0xffffffff83000000, 0, "[kernel.kallsyms]", NULL, NULL };
 	uint32_t ms, ml, mk;
 	const struct gp_line_in hash_compute[] = {
 		{ "main.hash", NULL, SRC "main.go", 12, 10 },   /* inlined into main.compute */

@@ -61,20 +61,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct gp_value_type types[] = { { "samples", "count" }, { "cpu", "nanoseconds" } };
 	struct gp_profile_desc desc = { .sample_types = types, .nr_sample_types = 2,
-					.period_type = { "cpu", "nanoseconds" }, .period = 1 };
+					.period_type = { "cpu", "nanoseconds" }, .period = 1,
+					.max_timestamps = 8 }; /* a few kept, the rest dropped */
 	struct input in = { data, size };
 	struct goprof_profile *p = gp_profile_new(&desc);
 	uint32_t locs[64], nlocs = 0, stack[300], maps[4] = { 0 }, i, j;
 	char names[4][48], keybuf[48], valbuf[48];
 	long long want = 0, got = 0;
 	struct text folded = { 0 };
-	const uint32_t formats[] = { GOPROF_FORMAT_PPROF, GOPROF_FORMAT_FOLDED, GOPROF_FORMAT_SVG };
+	const uint32_t formats[] = { GOPROF_FORMAT_PPROF, GOPROF_FORMAT_FOLDED, GOPROF_FORMAT_SVG,
+				     GOPROF_FORMAT_OTLP };
 
 	if (!p)
 		return 0;
 	for (i = 0; i < 4; i++) {
 		struct gp_mapping_in m = { take(&in, 0), take(&in, 0), take(&in, 0),
-					   take_name(&in, names[0]), NULL };
+					   take_name(&in, names[0]), NULL, NULL };
 
 		if (gp_profile_add_mapping(&maps[i], p, &m))
 			goto out;
@@ -98,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     (int64_t)take(&in, 0), NULL };
 		struct gp_sample_in s = { .locations = stack, .nr_locations = depth, .values = v,
 					  .labels = &label, .nr_labels = label.key[0] ? 1 : 0,
-					  .comm = take(&in, 2) ? "comm" : NULL };
+					  .comm = take(&in, 2) ? "comm" : NULL,
+					  .time_unix_nano = (int64_t)take(&in, 0) };
 
 		for (j = 0; j < depth; j++)
 			stack[j] = locs[take(&in, nlocs)];
@@ -108,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < p->nr_samples; i++)
 		if (gp_sample_values(p, i)[0] > 0)
 			want += gp_sample_values(p, i)[0];
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		struct text t = { 0 };
 
 		/* Keep the folded text (chunks may split lines) to check its counts below. */

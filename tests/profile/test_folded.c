@@ -47,7 +47,7 @@ Test(folded, other_value_index_counts_nanoseconds)
 Test(folded, format_rules_on_messy_names)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in lib = { 0x7f0000000000, 0x7f0000100000, 0, "/usr/lib/libweird.so.1", NULL };
+	struct gp_mapping_in lib = { 0x7f0000000000, 0x7f0000100000, 0, "/usr/lib/libweird.so.1", NULL, NULL };
 	struct gp_line_in nl = { "line\nbreak;and;semis", NULL, NULL, 0, 0 };
 	struct gp_line_in sp = { "with space", NULL, NULL, 0, 0 };
 	uint32_t ml, a, b, c, d, s1[3], s2[2];

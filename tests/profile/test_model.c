@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* The profile model: interning, aggregation, labels, reset, snapshots, public reads. */
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ Test(model, info_and_sample_types)
 
 	/* An older caller's smaller struct: only its fields are written. */
 	{
-		unsigned char raw[64];
+		unsigned char raw[sizeof(struct goprof_profile_info) + 16];
 		struct goprof_profile_info *old = (void *)raw;
 
 		memset(raw, 0xaa, sizeof(raw));
@@ -136,7 +137,7 @@ Test(model, info_and_sample_types)
 Test(model, interning_and_dedup)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in m = { 0x1000, 0x2000, 0, "/bin/x", "abc" };
+	struct gp_mapping_in m = { 0x1000, 0x2000, 0, "/bin/x", "abc", NULL };
 	struct gp_line_in l = { "f", NULL, "x.c", 3, 1 };
 	uint32_t a, b, m1, m2, l1, l2, l3;
 
@@ -261,7 +262,7 @@ Test(model, reset_keeps_tables_and_clone_compacts)
 Test(model, hundred_thousand_distinct_stacks, .timeout = 60)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in m = { 0x400000, 0x4000000, 0, "/bin/big", "ff" };
+	struct gp_mapping_in m = { 0x400000, 0x4000000, 0, "/bin/big", "ff", NULL };
 	enum { NLOC = 20000, NSTACK = 100000, DEPTH = 32 };
 	uint32_t map, *locs = calloc(NLOC, sizeof(*locs)), stack[DEPTH];
 	struct timespec t0, t1;
@@ -312,16 +313,132 @@ Test(model, hundred_thousand_distinct_stacks, .timeout = 60)
 	goprof_profile_free(p);
 }
 
+/* A profile keeping timestamps: each event's time and values, in time order per sample,
+ * through clone (the snapshot) and foreach; bounded, with the rest counted; reset empties. */
+struct ts_seen {
+	uint64_t samples, stamps, sorted;
+	int64_t sum_values;
+};
+
+static int collect_ts(const struct goprof_profile_sample *s, void *ctx)
+{
+	struct ts_seen *t = ctx;
+	int64_t sum = 0;
+
+	t->samples++;
+	t->stamps += s->nr_timestamps;
+	for (uint32_t i = 0; i < s->nr_timestamps; i++) {
+		sum += s->timestamp_values[(size_t)i * s->nr_values];
+		t->sorted += i == 0 || s->timestamps[i - 1] <= s->timestamps[i];
+	}
+	cr_assert_eq(sum, s->values[0], "a sample's events sum to its value");
+	t->sum_values += sum;
+	return 0;
+}
+
+static struct goprof_profile *ts_profile(uint32_t max_ts)
+{
+	static const struct gp_value_type types[] = { { "samples", "count" }, { "cpu", "nanoseconds" } };
+	struct gp_profile_desc desc = { .sample_types = types, .nr_sample_types = 2,
+					.max_timestamps = max_ts };
+	struct goprof_profile *p = gp_profile_new(&desc);
+
+	cr_assert_not_null(p);
+	return p;
+}
+
+static void add_timed(struct goprof_profile *p, uint32_t loc, int64_t t)
+{
+	int64_t v[2] = { 1, FX_PERIOD };
+	struct gp_sample_in s = { .locations = &loc, .nr_locations = 1, .values = v,
+				  .time_unix_nano = t };
+
+	cr_assert_eq(gp_profile_add_sample(p, &s), 0);
+}
+
+Test(model, timestamps_kept_sorted_bounded_and_cloned)
+{
+	struct goprof_profile *p = ts_profile(1000), *c;
+	const struct gp_line_in f = { "main.f", NULL, "/f.go", 1, 1 };
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct ts_seen seen = { 0 };
+	uint32_t loc[3];
+
+	for (int i = 0; i < 3; i++)
+		loc[i] = fx_location(p, 0, 0xffffffff81000000ull + (uint64_t)i, GOPROF_FRAME_KIND_KERNEL, &f, 1);
+	for (int i = 0; i < 1200; i++) /* decreasing times: the reader must sort */
+		add_timed(p, loc[i % 3], 2000000000000LL - i);
+	c = gp_profile_clone(p);
+	cr_assert_not_null(c);
+	cr_assert_eq(goprof_profile_get_info(c, &info), 0);
+	cr_assert_eq(info.nr_timestamps, 1000);
+	cr_assert_eq(info.timestamps_dropped, 200);
+	/* Sums no longer match with 200 dropped: check a complete profile instead. */
+	goprof_profile_free(c);
+	gp_profile_reset(p);
+	cr_assert_eq(p->nr_ts, 0);
+	cr_assert_eq(p->ts_dropped, 0);
+	for (int i = 0; i < 900; i++)
+		add_timed(p, loc[i % 3], 2000000000000LL - i);
+	c = gp_profile_clone(p);
+	cr_assert_eq(goprof_profile_foreach_sample(c, collect_ts, &seen), 0);
+	cr_assert_eq(seen.samples, 3);
+	cr_assert_eq(seen.stamps, 900);
+	cr_assert_eq(seen.sorted, 900, "timestamps out of order");
+	cr_assert_eq(seen.sum_values, 900);
+	goprof_profile_free(c);
+	goprof_profile_free(p);
+}
+
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd; /* large arrays are mmapped */
+}
+
+/* What a kept timestamp costs, measured on the heap: the documented 28 bytes for a CPU
+ * profile (12 + 8 per sample type), plus array growth slack. */
+Test(model, timestamp_memory_per_sample)
+{
+	const struct gp_line_in f = { "main.f", NULL, "/f.go", 1, 1 };
+	struct goprof_profile *p = ts_profile(1u << 20), *q = ts_profile(0);
+	uint32_t lp, lq;
+	size_t before, after, without;
+	double per;
+
+	lp = fx_location(p, 0, 0xffffffff81000000ull, GOPROF_FRAME_KIND_KERNEL, &f, 1);
+	lq = fx_location(q, 0, 0xffffffff81000000ull, GOPROF_FRAME_KIND_KERNEL, &f, 1);
+	before = heap_bytes();
+	for (int i = 0; i < 1000000; i++)
+		add_timed(q, lq, 1 + i);
+	without = heap_bytes() - before;
+	before = heap_bytes();
+	for (int i = 0; i < 1000000; i++)
+		add_timed(p, lp, 1 + i);
+	after = heap_bytes();
+	per = (double)(after - before) / 1e6;
+	printf("model: 1M samples of one stack: %zu bytes without timestamps, %.1f bytes per "
+	       "kept timestamp\n", without, per);
+	cr_assert_lt(without, 4096, "aggregated samples grew the heap");
+	cr_assert_leq(per, 28 * 1.25, "%.1f bytes per timestamp", per);
+	goprof_profile_free(p);
+	goprof_profile_free(q);
+}
+
 /* FFI users describe these structs by hand (issue 8): the LP64 layout is part of the ABI. */
 Test(model, public_struct_layout_lp64)
 {
 	if (sizeof(void *) != 8)
 		cr_skip_test("layout figures are for LP64");
-	cr_assert_eq(sizeof(struct goprof_profile_info), 64);
+	cr_assert_eq(sizeof(struct goprof_profile_info), 80);
 	cr_assert_eq(offsetof(struct goprof_profile_info, nr_samples), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_info, period_type), 40);
 	cr_assert_eq(offsetof(struct goprof_profile_info, default_sample_type), 56);
-	cr_assert_eq(sizeof(struct goprof_profile_frame), 104);
+	cr_assert_eq(offsetof(struct goprof_profile_info, nr_timestamps), 64);
+	cr_assert_eq(offsetof(struct goprof_profile_info, timestamps_dropped), 72);
+	cr_assert_eq(sizeof(struct goprof_profile_frame), 112);
+	cr_assert_eq(offsetof(struct goprof_profile_frame, htlhash), 104);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, address), 16);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, function), 24);
 	cr_assert_eq(offsetof(struct goprof_profile_frame, line), 48);
@@ -330,7 +447,10 @@ Test(model, public_struct_layout_lp64)
 	cr_assert_eq(sizeof(struct goprof_profile_label), 40);
 	cr_assert_eq(offsetof(struct goprof_profile_label, key), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_label, num), 24);
-	cr_assert_eq(sizeof(struct goprof_profile_sample), 48);
+	cr_assert_eq(sizeof(struct goprof_profile_sample), 72);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, nr_timestamps), 48);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, timestamps), 56);
+	cr_assert_eq(offsetof(struct goprof_profile_sample, timestamp_values), 64);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, frames), 8);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, nr_values), 16);
 	cr_assert_eq(offsetof(struct goprof_profile_sample, values), 24);

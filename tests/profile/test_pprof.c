@@ -161,8 +161,8 @@ Test(pprof, traces_and_top, .timeout = 120)
 Test(pprof, unsymbolized_frames_and_numeric_label_units, .timeout = 120)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();
-	struct gp_mapping_in app = { 0x400000, 0x500000, 0, "/nonexistent/app", "aa11" };
-	struct gp_mapping_in lib = { 0x7f0000000000, 0x7f0000100000, 0x1000, "/nonexistent/libx.so", NULL };
+	struct gp_mapping_in app = { 0x400000, 0x500000, 0, "/nonexistent/app", "aa11", NULL };
+	struct gp_mapping_in lib = { 0x7f0000000000, 0x7f0000100000, 0x1000, "/nonexistent/libx.so", NULL, NULL };
 	struct gp_line_in main_ = { "main.main", NULL, "/src/main.go", 10, 9 };
 	struct gp_label_in size = { "request_size", NULL, 2048, "bytes" };
 	uint32_t ma, ml, locs[2];
@@ -343,7 +343,7 @@ Test(pprof, random_profiles_round_trip, .timeout = 300)
 		for (i = 0; i < 4; i++) {
 			struct gp_mapping_in m = { 0x400000 + (uint64_t)i * 0x1000000,
 						   0x400000 + (uint64_t)(i + 1) * 0x1000000, i * 0x1000,
-						   NULL, i % 2 ? "deadbeef" : NULL };
+						   NULL, i % 2 ? "deadbeef" : NULL, NULL };
 
 			snprintf(file, sizeof(file), "/opt/app/lib%u.so", i);
 			m.filename = file;

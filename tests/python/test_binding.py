@@ -9,6 +9,7 @@ usage: test_binding.py   (env: GOPROF_LIB, GOPROF_SOURCE_ROOT, GOPROF_FIXTURES,
                           GOPROF_GO_VERSIONS; CI=true turns skips into failures)
 Exit 0 pass, 77 skip (meson's convention), 1 fail.
 """
+import hashlib
 import os
 import select
 import subprocess
@@ -98,6 +99,14 @@ def main():
         cold = sum(s["values"][0] for s in samples
                    if any(f["function"] == "main.cold" for f in s["frames"]))
         check(any(s["labels"].get("part") == ["hot"] for s in samples), "no part=hot label")
+        # The executable's htlhash, recomputed here from the OTel specification.
+        exe = open(fixture, "rb").read()
+        want = hashlib.sha256(exe[:4096] + exe[-4096:] + len(exe).to_bytes(8, "big")).digest()
+        got = {f["htlhash"] for s in samples for f in s["frames"] if f["function"] == "main.hot"}
+        check(got == {want[:16].hex()}, "htlhash of main.hot frames %r, hashlib %s"
+              % (got, want[:16].hex()))
+        check(info.nr_timestamps == 0 and all(not s["timestamps"] for s in samples),
+              "timestamps kept without GOPROF_CPU_PROFILE_TIMESTAMPS")
 
     with tempfile.NamedTemporaryFile(suffix=".pb.gz") as f:
         f.write(data)

@@ -37,7 +37,8 @@ static const struct field fields[] = {
 	F(goprof_profile_info, nr_samples), F(goprof_profile_info, time_nanos),
 	F(goprof_profile_info, duration_nanos), F(goprof_profile_info, period),
 	F(goprof_profile_info, period_type), F(goprof_profile_info, period_unit),
-	F(goprof_profile_info, default_sample_type),
+	F(goprof_profile_info, default_sample_type), F(goprof_profile_info, nr_timestamps),
+	F(goprof_profile_info, timestamps_dropped),
 
 	F(goprof_profile_frame, sz), F(goprof_profile_frame, kind),
 	F(goprof_profile_frame, inlined), F(goprof_profile_frame, symbolized),
@@ -46,7 +47,7 @@ static const struct field fields[] = {
 	F(goprof_profile_frame, line), F(goprof_profile_frame, start_line),
 	F(goprof_profile_frame, mapping_file), F(goprof_profile_frame, build_id),
 	F(goprof_profile_frame, mapping_start), F(goprof_profile_frame, mapping_limit),
-	F(goprof_profile_frame, mapping_offset),
+	F(goprof_profile_frame, mapping_offset), F(goprof_profile_frame, htlhash),
 
 	F(goprof_profile_label, sz), F(goprof_profile_label, is_num),
 	F(goprof_profile_label, key), F(goprof_profile_label, str),
@@ -56,6 +57,8 @@ static const struct field fields[] = {
 	F(goprof_profile_sample, frames), F(goprof_profile_sample, nr_values),
 	F(goprof_profile_sample, nr_labels), F(goprof_profile_sample, values),
 	F(goprof_profile_sample, labels), F(goprof_profile_sample, comm),
+	F(goprof_profile_sample, nr_timestamps), F(goprof_profile_sample, reserved0),
+	F(goprof_profile_sample, timestamps), F(goprof_profile_sample, timestamp_values),
 };
 
 static const struct {
