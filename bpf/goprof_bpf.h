@@ -228,23 +228,30 @@ struct gp_exec_event {
  */
 #define GP_OFFCPU_MAX_THREADS 65536 /* threads off CPU at the same time */
 #define GP_OFFCPU_MAX_ENTRIES 16384 /* distinct (process, user stack, kernel stack) */
-#define GP_OFFCPU_MAX_STACKS 16384  /* distinct stacks in the stack map */
+#define GP_OFFCPU_MAX_STACKS 8192   /* distinct stacks (a full table is counted) */
+
+/* A stack, stored once under a 64-bit hash of its addresses (0: no stack). */
+struct gp_offcpu_stack {
+	__u32 nr;   /* addresses in ips[], leaf first */
+	__u32 pad;
+	__u64 ips[GP_MAX_STACK_DEPTH];
+};
 
 /* A thread switched out: kept until it runs again. */
 struct gp_offcpu_start {
 	__u64 time_ns;      /* bpf_ktime_get_ns at the switch-out */
+	__u64 user_stack;   /* stack hashes; 0: not captured */
+	__u64 kernel_stack;
 	__u32 pid;
-	__s32 user_stack;   /* stack map ids; negative: not captured */
-	__s32 kernel_stack;
 	__u32 generation;   /* of the attach that recorded it: older ones are stale */
 	__u64 weight;       /* 1-in-N sampling: N */
 };
 
 struct gp_offcpu_key {
 	__u32 pid;
-	__s32 user_stack;   /* negative: not captured (GP_OFFCPU_CNT_STACK_LOST) */
-	__s32 kernel_stack;
 	__u32 pad;
+	__u64 user_stack;   /* 0: not captured (GP_OFFCPU_CNT_STACK_LOST) */
+	__u64 kernel_stack;
 };
 
 struct gp_offcpu_value {
@@ -258,7 +265,7 @@ enum gp_offcpu_counter {
 	GP_OFFCPU_CNT_SAMPLED,      /* of those, kept by the 1-in-N sampling */
 	GP_OFFCPU_CNT_RECORDED,     /* intervals added to the table */
 	GP_OFFCPU_CNT_FILTERED,     /* intervals outside [min, max] */
-	GP_OFFCPU_CNT_STACK_LOST,   /* stacks not stored (stack map full or bucket taken) */
+	GP_OFFCPU_CNT_STACK_LOST,   /* stacks not stored: the stack table was full */
 	GP_OFFCPU_CNT_NR,
 };
 

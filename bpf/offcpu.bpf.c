@@ -4,6 +4,8 @@
  * tracepoint. When a target thread is switched out its time and stacks (user and
  * kernel, as stack map ids) are kept per thread; when it is switched in again the
  * interval is added to an in-kernel table keyed by (process, user stack, kernel stack).
+ * Stacks are stored once each under a 64-bit hash of their addresses (a hash table, not
+ * a BPF stack map, whose buckets collide long before it is full).
  * The table's values only grow: user space reads differences and never deletes an entry
  * a CPU may be adding to.
  *
@@ -22,13 +24,12 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define EFAULT 14 /* bpf_get_stackid: no stack to walk (not an error worth counting) */
 
 /* Set before load. */
 const volatile __u64 min_ns = 1000;  /* shorter intervals are dropped */
 const volatile __u64 max_ns = 0;     /* longer intervals are dropped; 0: no limit */
-const volatile __u32 user_stacks = 1;
-const volatile __u32 kernel_stacks = 1;
+const volatile __u32 user_stack_bytes = GP_MAX_STACK_DEPTH * 8;
+const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8; /* 0: none */
 
 /* Changed by user space while running. */
 __u32 sample_every = 1;  /* keep 1 switch-out in N (the overhead budget may raise it) */
@@ -59,11 +60,19 @@ struct {
 } offcpu_start SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GP_OFFCPU_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GP_MAX_STACK_DEPTH * sizeof(__u64)); /* resized by the loader */
+	__type(key, __u64);
+	__type(value, struct gp_offcpu_stack);
 } offcpu_stacks SEC(".maps");
+
+/* Where a stack is taken before it is hashed and stored. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gp_offcpu_stack);
+} stack_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -87,6 +96,40 @@ static __always_inline void bump(void *map, __u32 idx)
 		(*v)++; /* per-CPU slot: no atomics needed */
 }
 
+/*
+ * Takes the current task's user (BPF_F_USER_STACK) or kernel stack, stores it under the
+ * FNV-1a hash of its addresses if it is new, and returns the hash (0: no stack).
+ */
+static __always_inline __u64 store_stack(void *ctx, __u32 bytes, __u64 flags)
+{
+	__u64 h = 0xcbf29ce484222325ull ^ flags;
+	struct gp_offcpu_stack *st;
+	__u32 zero = 0;
+	long n;
+
+	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!st || !bytes)
+		return 0;
+	n = bpf_get_stack(ctx, st->ips, bytes, flags);
+	if (n <= 0)
+		return 0;
+	st->nr = (__u32)n / 8;
+	for (__u32 i = 0; i < GP_MAX_STACK_DEPTH; i++) {
+		if (i >= st->nr)
+			break;
+		h = (h ^ st->ips[i]) * 0x100000001b3ull;
+	}
+	h = h ?: 1;
+	if (bpf_map_lookup_elem(&offcpu_stacks, &h))
+		return h;
+	if (bpf_map_update_elem(&offcpu_stacks, &h, st, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&offcpu_stacks, &h)) {
+		bump(&offcpu_counters, GP_OFFCPU_CNT_STACK_LOST);
+		return 0;
+	}
+	return h;
+}
+
 /* The thread being switched out (current) belongs to a target: note when and where. */
 static __always_inline void switch_out(void *ctx, __u32 pid, __u32 tid)
 {
@@ -105,11 +148,8 @@ static __always_inline void switch_out(void *ctx, __u32 pid, __u32 tid)
 	st.pid = pid;
 	st.generation = generation;
 	st.weight = every ? every : 1;
-	st.user_stack = user_stacks ? bpf_get_stackid(ctx, &offcpu_stacks, BPF_F_USER_STACK) : -1;
-	st.kernel_stack = kernel_stacks ? bpf_get_stackid(ctx, &offcpu_stacks, 0) : -1;
-	if ((user_stacks && st.user_stack < 0 && st.user_stack != -EFAULT) ||
-	    (kernel_stacks && st.kernel_stack < 0 && st.kernel_stack != -EFAULT))
-		bump(&offcpu_counters, GP_OFFCPU_CNT_STACK_LOST);
+	st.user_stack = store_stack(ctx, user_stack_bytes, BPF_F_USER_STACK);
+	st.kernel_stack = store_stack(ctx, kernel_stack_bytes, 0);
 	/* LRU: never fails for want of room (65536 threads off CPU at once would evict). */
 	bpf_map_update_elem(&offcpu_start, &tid, &st, BPF_ANY);
 }

@@ -25,7 +25,6 @@ struct gp_offcpu {
 	struct bpf_program *prog;   /* the flavour that loaded */
 	const char *flavour;
 	struct bpf_link *link;
-	uint32_t stack_depth;       /* frames per stack map entry */
 
 	struct goprof_profile *prof;
 	struct gp_loc_resolver locs;
@@ -37,7 +36,7 @@ struct gp_offcpu {
 	uint32_t nr_rows, rows_cap;
 	struct gp_idmap row_idx;
 
-	uint64_t *stack;            /* scratch: one stack map entry */
+	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
 	uint32_t *loc_ids;          /* scratch: locations of one sample */
 	uint64_t lost_aggregation;
 
@@ -116,12 +115,10 @@ static int try_flavour(struct gp_offcpu *o, const struct flavour *f, struct bpf_
 		bpf_program__set_autoload(flavour_prog(o->skel, &flavours[i]), &flavours[i] == f);
 	o->skel->rodata->min_ns = cfg->min_ns;
 	o->skel->rodata->max_ns = cfg->max_ns;
-	o->skel->rodata->user_stacks = cfg->user_depth > 0;
-	o->skel->rodata->kernel_stacks = cfg->kernel_depth > 0;
+	o->skel->rodata->user_stack_bytes = cfg->user_depth * 8;
+	o->skel->rodata->kernel_stack_bytes = cfg->kernel_depth * 8;
 	o->skel->data->sample_every = cfg->sample_every > 1 ? cfg->sample_every : 1;
-	err = bpf_map__set_value_size(o->skel->maps.offcpu_stacks, o->stack_depth * sizeof(__u64));
-	if (!err)
-		err = bpf_map__reuse_fd(o->skel->maps.targets, bpf_map__fd(targets));
+	err = bpf_map__reuse_fd(o->skel->maps.targets, bpf_map__fd(targets));
 	if (!err)
 		err = bpf_map__reuse_fd(o->skel->maps.lost, bpf_map__fd(lost));
 	if (!err)
@@ -152,21 +149,28 @@ struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
 {
 	struct gp_offcpu *o = calloc(1, sizeof(*o));
 	char why[ARRAY_SIZE(flavours)][96];
-	int err = 0;
+	int err = -ENOENT;
 
 	if (!o)
 		return gp_err_null(-ENOMEM, "out of memory");
-	o->stack_depth = GP_MAX(GP_MAX(cfg->user_depth, cfg->kernel_depth), 1u);
-	o->stack = calloc(o->stack_depth, sizeof(*o->stack));
+	if (cfg->only_flavour && strcmp(cfg->only_flavour, "tp_btf") &&
+	    strcmp(cfg->only_flavour, "raw_tp") && strcmp(cfg->only_flavour, "tracepoint")) {
+		free(o);
+		return gp_err_null(-EINVAL, "GOPROF_OFFCPU_ATTACH=%s: not one of tp_btf, raw_tp, "
+				   "tracepoint", cfg->only_flavour);
+	}
 	o->loc_ids = calloc(2 * (size_t)GP_MAX_STACK_DEPTH * 8, sizeof(*o->loc_ids));
 	o->prof = new_offcpu_profile();
-	if (!o->stack || !o->loc_ids || !o->prof) {
+	if (!o->loc_ids || !o->prof) {
 		gp_offcpu_free(o);
 		return gp_err_null(-ENOMEM, "out of memory creating the off-CPU profile");
 	}
 	gp_loc_resolver_init(&o->locs, sym, o->prof);
 	mark_start(o);
 	for (size_t i = 0; i < ARRAY_SIZE(flavours); i++) {
+		snprintf(why[i], sizeof(why[i]), "not tried");
+		if (cfg->only_flavour && strcmp(cfg->only_flavour, flavours[i].name))
+			continue;
 		err = try_flavour(o, &flavours[i], targets, lost, cfg, why[i], sizeof(why[i]));
 		if (!err)
 			return o;
@@ -192,7 +196,6 @@ void gp_offcpu_free(struct gp_offcpu *o)
 	goprof_profile_free(o->prof);
 	gp_idmap_free(&o->row_idx);
 	free(o->rows);
-	free(o->stack);
 	free(o->loc_ids);
 	free(o);
 }
@@ -278,17 +281,32 @@ static struct row *find_row(struct gp_offcpu *o, const struct gp_offcpu_key *k)
 	return &o->rows[o->nr_rows++];
 }
 
-/* Reads stack id into o->stack; returns its depth (0 if gone or not captured). */
-static uint32_t read_stack(struct gp_offcpu *o, int32_t id)
+/* Reads the stack stored under hash into o->stack; returns its depth (0: none). */
+static uint32_t read_stack(struct gp_offcpu *o, uint64_t hash)
 {
-	uint32_t n = 0;
-
-	if (id < 0 || bpf_map__lookup_elem(o->skel->maps.offcpu_stacks, &id, sizeof(id), o->stack,
-					   o->stack_depth * sizeof(*o->stack), 0))
+	if (!hash || bpf_map__lookup_elem(o->skel->maps.offcpu_stacks, &hash, sizeof(hash),
+					  &o->stack, sizeof(o->stack), 0))
 		return 0;
-	while (n < o->stack_depth && o->stack[n])
-		n++;
-	return n;
+	return GP_MIN(o->stack.nr, GP_MAX_STACK_DEPTH);
+}
+
+/* Function of a location's outermost line ("" if unsymbolized). */
+static const char *loc_function(const struct goprof_profile *p, uint32_t id, uint32_t line)
+{
+	const struct gp_location *loc = id ? gp_loc(p, id) : NULL;
+
+	if (!loc || line >= loc->nr_lines)
+		return "";
+	return gp_str(p, gp_func(p, p->lines[loc->line_off + line].function)->name);
+}
+
+/* The tracing machinery on top of every kernel stack taken in the tracepoint (our
+ * program, bpf_trace_run*, perf_trace_*): not where the thread blocked. */
+static bool is_tracing_frame(const char *fn)
+{
+	return !strncmp(fn, "bpf_", 4) || !strncmp(fn, "__bpf_trace", 11) ||
+	       !strncmp(fn, "perf_trace", 10) || !strncmp(fn, "trace_call_bpf", 14) ||
+	       !strncmp(fn, "__traceiter", 11);
 }
 
 /*
@@ -304,10 +322,8 @@ static bool is_idle_go_thread(const struct goprof_profile *p, const uint32_t *id
 	};
 
 	for (uint32_t i = 0; i < n; i++) {
-		const struct gp_location *loc = gp_loc(p, ids[i]);
-
-		for (uint32_t l = 0; l < loc->nr_lines; l++) {
-			const char *fn = gp_str(p, gp_func(p, p->lines[loc->line_off + l].function)->name);
+		for (uint32_t l = 0; l < gp_loc(p, ids[i])->nr_lines; l++) {
+			const char *fn = loc_function(p, ids[i], l);
 
 			for (size_t k = 0; k < ARRAY_SIZE(idle); k++)
 				if (strcmp(fn, idle[k]) == 0)
@@ -331,13 +347,15 @@ static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_
 	/* Leaf first: kernel frames (the switch happened in the kernel), then user frames. */
 	depth = read_stack(o, k->kernel_stack);
 	for (uint32_t i = 0; i < depth; i++) {
-		err = gp_loc_resolve(&o->locs, k->pid, o->stack[i], i > 0, true, &o->loc_ids[n]);
+		err = gp_loc_resolve(&o->locs, k->pid, o->stack.ips[i], i > 0, true, &o->loc_ids[n]);
 		if (err)
 			return err;
+		if (n == 0 && is_tracing_frame(loc_function(o->prof, o->loc_ids[0], 0)))
+			continue;
 		n++;
 	}
 	depth = read_stack(o, k->user_stack);
-	err = gp_loc_resolve_user_stack(&o->locs, k->pid, o->stack, depth, false, o->loc_ids + n,
+	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth, false, o->loc_ids + n,
 					&nr_user);
 	if (err)
 		return err;

@@ -22,6 +22,7 @@ struct gp_offcpu_config {
 	uint64_t min_ns, max_ns;     /* thresholds; max_ns 0: none */
 	uint32_t sample_every;       /* 1-in-N switch-outs; 0 or 1: all */
 	uint32_t user_depth, kernel_depth; /* frames; kernel_depth 0: no kernel stacks */
+	const char *only_flavour;    /* "tp_btf", "raw_tp", "tracepoint": no fallback; NULL: any */
 };
 
 /* Names a process for the root frame of folded stacks (NULL: none known). */

@@ -492,6 +492,8 @@ static int load_offcpu(struct goprof_session *s, const struct session_config *cf
 		.sample_every = cfg->offcpu_sample_every,
 		.user_depth = cfg->user_depth,
 		.kernel_depth = cfg->kernel_depth,
+		/* A knob for tests and for debugging a kernel: one attach flavour, no fallback. */
+		.only_flavour = getenv("GOPROF_OFFCPU_ATTACH"),
 	};
 
 	s->offcpu = gp_offcpu_new(s->skel->maps.targets, s->skel->maps.lost, s->sym, &oc);

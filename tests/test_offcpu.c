@@ -179,6 +179,46 @@ ParameterizedTest(struct variant *v, offcpu, sites_match_fixture, .timeout = 60)
 	goprof_session_free(s);
 }
 
+/* Each attach flavour of sched_switch measures the same (GOPROF_OFFCPU_ATTACH forces one:
+ * the session fails rather than fall back). */
+ParameterizedTestParameters(offcpu, every_attach_flavour)
+{
+	static int flavour[] = { 0, 1, 2 };
+
+	return cr_make_param_array(int, flavour, 3);
+}
+
+ParameterizedTest(int *flavour, offcpu, every_attach_flavour, .timeout = 60)
+{
+	static const char *const names[] = { "tp_btf", "raw_tp", "tracepoint" };
+	struct goprof_session *s;
+	struct site_sums sums;
+	struct truth t;
+	struct child c;
+
+	require_bpf_privileges();
+	setenv("GOPROF_OFFCPU_ATTACH", names[*flavour], 1); /* this test's own process */
+	s = new_offcpu_session();
+	cr_log_info("attached through %s", names[*flavour]);
+	run_fixture(s, &c, fixture_path("offcpu", fixture_go_versions()[0]), "wait", &t);
+	take_sums(s, &sums);
+	assert_sites_match(&sums, &t);
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+}
+
+Test(offcpu, unknown_attach_flavour_fails_clearly)
+{
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_OFFCPU);
+
+	require_bpf_privileges();
+	setenv("GOPROF_OFFCPU_ATTACH", "kprobe", 1);
+	cr_assert_null(goprof_session_new(&opts));
+	cr_expect_eq(errno, EINVAL);
+	cr_expect(strstr(goprof_last_error(), "GOPROF_OFFCPU_ATTACH"), "%s", goprof_last_error());
+}
+
 /* The target exits before the snapshot: what was measured stays, symbolized. */
 Test(offcpu, exited_target_keeps_its_time, .timeout = 60)
 {
