@@ -72,8 +72,8 @@ GOPROF_HIDDEN uint32_t gp_offcpu_sample_every(const struct gp_offcpu *o);
  * budget_bp (basis points), sampling goes to 1 in N (a power of two) with N large enough,
  * or, beyond 1 in GP_OFFCPU_MAX_SAMPLE_EVERY, the program is detached.
  */
-#define GP_OFFCPU_SAMPLED_NS 3000ull
-#define GP_OFFCPU_SKIPPED_NS 300ull
+#define GP_OFFCPU_SAMPLED_NS 4000ull
+#define GP_OFFCPU_SKIPPED_NS 500ull
 #define GP_OFFCPU_MAX_SAMPLE_EVERY 1024u
 
 enum gp_offcpu_verdict {

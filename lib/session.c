@@ -1041,6 +1041,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);
 		st.offcpu_attached = gp_offcpu_attached(s->offcpu);
 		st.probe_cost_ns += gp_offcpu_cost_ns(s->offcpu);
+		st.probe_sets_detached = s->budget.sets_detached; /* the off-CPU program counts */
 	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);

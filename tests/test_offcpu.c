@@ -272,6 +272,70 @@ Test(offcpu, reset_starts_a_new_interval, .timeout = 60)
 	goprof_session_free(s);
 }
 
+struct budget_events {
+	int detached, throttled;
+	char message[256];
+};
+
+static int on_budget_event(const struct goprof_event *e, void *ctx)
+{
+	struct budget_events *ev = ctx;
+
+	if (e->type == GOPROF_EVENT_PROBE_DETACHED)
+		ev->detached++;
+	else if (e->type == GOPROF_EVENT_OFFCPU_THROTTLED)
+		ev->throttled++;
+	else
+		return 0;
+	snprintf(ev->message, sizeof(ev->message), "%s", e->message);
+	return 0;
+}
+
+/*
+ * A program that switches thousands of times a second, under a budget of 0.01% of its
+ * CPU: even 1 in 1024 costs too much (the skipped switch-outs still cost), so the
+ * program is detached with an event naming it; what was measured before stays.
+ */
+Test(offcpu, budget_detaches_a_costly_profile, .timeout = 60)
+{
+	char *argv[] = { (char *)fixture_path("offcpu", fixture_go_versions()[0]), "wait", "4",
+			 "1", "1", NULL };
+	struct budget_events ev = { 0 };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_OFFCPU,
+		    .overhead_budget_bp = 1, .on_event = on_budget_event, .ctx = &ev);
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct child c;
+	char line[160];
+
+	require_bpf_privileges();
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	child_write_line(&c, "go");
+	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done"))
+		;
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_log_info("%d detached, %d throttled: %s", ev.detached, ev.throttled, ev.message);
+	cr_expect_eq(ev.detached, 1, "no detach event (%d throttle events)", ev.throttled);
+	cr_expect(strstr(ev.message, "sched_switch"), "%s", ev.message);
+	cr_expect_eq(st.offcpu_attached, 0);
+	cr_expect_geq(st.probe_sets_detached, 1);
+	p = goprof_session_snapshot_offcpu(s, 0);
+	cr_assert_not_null(p);
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_expect_gt(info.nr_samples, 0, "what was measured before the detach is gone");
+	goprof_profile_free(p);
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+}
+
 Test(offcpu, bad_options_are_rejected)
 {
 	GOPROF_OPTS(goprof_session_opts, inverted, .features = GOPROF_FEATURE_OFFCPU,
