@@ -170,11 +170,15 @@ static __always_inline void switch_in(__u32 tid)
 	key.kernel_stack = st->kernel_stack;
 	init.count = st->weight;
 	init.total_ns = delta * st->weight;
-	if (st->generation != generation) {
+	if (st->generation != generation) { /* recorded before a detach: it ran unseen */
 		bpf_map_delete_elem(&offcpu_start, &tid);
 		return;
 	}
 	bpf_map_delete_elem(&offcpu_start, &tid);
+	/* Detached, or exiting: the process left the target table when its main thread
+	 * exited, and the session has read its rows; a thread woken to die adds none. */
+	if (!bpf_map_lookup_elem(&targets, &key.pid))
+		return;
 	if (delta < min_ns || (max_ns && delta > max_ns)) {
 		bump(&offcpu_counters, GP_OFFCPU_CNT_FILTERED);
 		return;

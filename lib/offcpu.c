@@ -441,16 +441,9 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	/* A new interval starts from empty tables, the symbolization cache included. */
 	fresh = new_offcpu_profile();
 	if (fresh) {
-		gp_fallback_binary_fn fallback = o->locs.fallback;
-		void *fallback_ctx = o->locs.fallback_ctx;
-		struct goprof_symbolizer *sym = o->locs.sym;
-
-		gp_loc_resolver_fini(&o->locs);
+		gp_loc_resolver_restart(&o->locs, fresh);
 		goprof_profile_free(o->prof);
 		o->prof = fresh;
-		gp_loc_resolver_init(&o->locs, sym, fresh);
-		o->locs.fallback = fallback;
-		o->locs.fallback_ctx = fallback_ctx;
 	} else {
 		gp_profile_reset(o->prof);
 	}

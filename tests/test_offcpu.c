@@ -70,12 +70,11 @@ static struct goprof_session *new_offcpu_session(void)
 	return s;
 }
 
-/* Runs the fixture attached until it prints its totals; leaves it waiting (mode wait)
- * or exiting (mode exit). */
-static void run_fixture(struct goprof_session *s, struct child *c, const char *path,
-			const char *mode, struct truth *t)
+/* Runs the fixture attached (argv: offcpu MODE SECONDS SLEEP_MS WRITE_MS) until it
+ * prints its totals; leaves it waiting (mode wait) or exiting (mode exit). */
+static void run_fixture_argv(struct goprof_session *s, struct child *c, char *const argv[],
+			     struct truth *t)
 {
-	char *argv[] = { (char *)path, (char *)mode, RUN_SECONDS, SLEEP_MS, WRITE_MS, NULL };
 	char line[160];
 
 	child_start(c, argv);
@@ -90,6 +89,14 @@ static void run_fixture(struct goprof_session *s, struct child *c, const char *p
 		     4, "unexpected fixture output: %s", line);
 	cr_assert(child_read_line_polling(c, line, sizeof(line), s) && !strcmp(line, "done"));
 	cr_assert(t->sleeps > 10 && t->reads > 10, "the fixture barely ran: %s", line);
+}
+
+static void run_fixture(struct goprof_session *s, struct child *c, const char *path,
+			const char *mode, struct truth *t)
+{
+	char *argv[] = { (char *)path, (char *)mode, RUN_SECONDS, SLEEP_MS, WRITE_MS, NULL };
+
+	run_fixture_argv(s, c, argv, t);
 }
 
 static void take_sums(struct goprof_session *s, struct site_sums *sums)
@@ -307,19 +314,13 @@ Test(offcpu, budget_detaches_a_costly_profile, .timeout = 60)
 	struct goprof_session *s;
 	struct goprof_profile *p;
 	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct truth t;
 	struct child c;
-	char line[160];
 
 	require_bpf_privileges();
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
-	child_start(&c, argv);
-	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
-	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
-	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
-	child_write_line(&c, "go");
-	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done"))
-		;
+	run_fixture_argv(s, &c, argv, &t);
 	cr_assert_eq(goprof_session_stats(s, &st), 0);
 	cr_log_info("%d detached, %d throttled: %s", ev.detached, ev.throttled, ev.message);
 	cr_expect_eq(ev.detached, 1, "no detach event (%d throttle events)", ev.throttled);
