@@ -244,12 +244,16 @@ struct gp_offcpu_start {
 	__u64 kernel_stack;
 	__u32 pid;
 	__u32 generation;   /* of the attach that recorded it: older ones are stale */
-	__u64 weight;       /* 1-in-N sampling: N */
+	__u32 flags;        /* GP_OFFCPU_F_* */
+	__u32 weight;       /* 1-in-N sampling: N */
 };
+
+#define GP_OFFCPU_F_RUNNABLE 1u /* switched out still runnable (preempted, yield): waiting
+				  * for a CPU, not blocked */
 
 struct gp_offcpu_key {
 	__u32 pid;
-	__u32 pad;
+	__u32 flags;        /* GP_OFFCPU_F_* */
 	__u64 user_stack;   /* 0: not captured (GP_OFFCPU_CNT_STACK_LOST) */
 	__u64 kernel_stack;
 };

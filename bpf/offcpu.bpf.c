@@ -130,6 +130,18 @@ static __always_inline __u64 store_stack(void *ctx, __u32 bytes, __u64 flags)
 	return h;
 }
 
+/* Kernels before 5.14 call task_struct.__state "state". */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool still_runnable(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->__state))
+		return BPF_CORE_READ(task, __state) == 0; /* TASK_RUNNING */
+	return BPF_CORE_READ((struct task_struct___pre514 *)task, state) == 0;
+}
+
 /* The thread being switched out (current) belongs to a target: note when and where. */
 static __always_inline void switch_out(void *ctx, __u32 pid, __u32 tid)
 {
@@ -148,6 +160,7 @@ static __always_inline void switch_out(void *ctx, __u32 pid, __u32 tid)
 	st.pid = pid;
 	st.generation = generation;
 	st.weight = every ? every : 1;
+	st.flags = still_runnable(task) ? GP_OFFCPU_F_RUNNABLE : 0;
 	st.user_stack = store_stack(ctx, user_stack_bytes, BPF_F_USER_STACK);
 	st.kernel_stack = store_stack(ctx, kernel_stack_bytes, 0);
 	/* LRU: never fails for want of room (65536 threads off CPU at once would evict). */
@@ -168,6 +181,7 @@ static __always_inline void switch_in(__u32 tid)
 	key.pid = st->pid;
 	key.user_stack = st->user_stack;
 	key.kernel_stack = st->kernel_stack;
+	key.flags = st->flags;
 	init.count = st->weight;
 	init.total_ns = delta * st->weight;
 	if (st->generation != generation) { /* recorded before a detach: it ran unseen */

@@ -311,10 +311,11 @@ static bool is_tracing_frame(const char *fn)
 
 /*
  * Threads of the Go scheduler waiting for work (an idle M in stopm, sysmon's sleeps, the
- * scheduler's netpoll wait): off CPU, but not the program waiting. Their samples get a
- * label and a root of their own so that they can be told apart or filtered.
+ * scheduler's netpoll wait): off CPU, but not the program waiting. Returns the runtime
+ * function that makes the stack one of those, or NULL. Their samples get labels and a
+ * root of their own so that they can be told apart or filtered.
  */
-static bool is_idle_go_thread(const struct goprof_profile *p, const uint32_t *ids, uint32_t n)
+static const char *go_idle_function(const struct goprof_profile *p, const uint32_t *ids, uint32_t n)
 {
 	static const char *const idle[] = {
 		"runtime.stopm", "runtime.sysmon", "runtime.templateThread",
@@ -327,20 +328,20 @@ static bool is_idle_go_thread(const struct goprof_profile *p, const uint32_t *id
 
 			for (size_t k = 0; k < ARRAY_SIZE(idle); k++)
 				if (strcmp(fn, idle[k]) == 0)
-					return true;
+					return idle[k];
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* Adds one row's growth (count, ns) to the profile. */
 static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_t count, int64_t ns)
 {
 	int64_t values[2] = { count, ns };
-	struct gp_label_in label = { .key = "thread", .str = "go-scheduler-idle" };
-	struct gp_sample_in s = { .values = values, .locations = o->loc_ids };
+	struct gp_label_in labels[3];
+	struct gp_sample_in s = { .values = values, .locations = o->loc_ids, .labels = labels };
 	uint32_t n = 0, nr_user = 0, depth;
-	const char *name = o->name ? o->name(o->cb_ctx, k->pid) : NULL;
+	const char *name = o->name ? o->name(o->cb_ctx, k->pid) : NULL, *idle;
 	char root[GOPROF_COMM_LEN + 32];
 	int err;
 
@@ -355,18 +356,22 @@ static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_
 		n++;
 	}
 	depth = read_stack(o, k->user_stack);
-	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth, false, o->loc_ids + n,
-					&nr_user);
+	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth,
+					false, o->loc_ids + n, &nr_user);
 	if (err)
 		return err;
 	n += nr_user;
 	s.nr_locations = n;
 	s.comm = name;
-	if (is_idle_go_thread(o->prof, o->loc_ids + (n - nr_user), nr_user)) {
+	/* Preempted or yielding: ready to run, waiting for a CPU rather than for an event. */
+	if (k->flags & GP_OFFCPU_F_RUNNABLE)
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "state", .str = "runnable" };
+	idle = go_idle_function(o->prof, o->loc_ids + (n - nr_user), nr_user);
+	if (idle) {
 		snprintf(root, sizeof(root), "%s [idle Go threads]", name ? name : "");
 		s.comm = root;
-		s.labels = &label;
-		s.nr_labels = 1;
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "thread", .str = "go-scheduler-idle" };
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "idle_in", .str = idle };
 	}
 	return gp_profile_add_sample(o->prof, &s);
 }
@@ -499,7 +504,10 @@ enum gp_offcpu_verdict gp_offcpu_budget_check(struct gp_offcpu *o, uint64_t now_
 	o->window_cpu_ns = target_cpu_ns;
 	o->window_out = st.counters[GP_OFFCPU_CNT_TARGET_OUT];
 	o->window_sampled = st.counters[GP_OFFCPU_CNT_SAMPLED];
-	if (!o->link || cost < MIN_JUDGED_COST_NS || cost * 10000 <= (uint64_t)budget_bp * cpu)
+	/* A budget of 100% is no limit: the program's cost is part of the targets' CPU time
+	 * (it runs in their context switches), so only the estimate could exceed it. */
+	if (!o->link || budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS ||
+	    cost * 10000 <= (uint64_t)budget_bp * cpu)
 		return GP_OFFCPU_WITHIN_BUDGET;
 	/* Sampled cost shrinks with N; the skipped switch-outs' cost does not. */
 	every = gp_offcpu_sample_every(o);

@@ -27,9 +27,20 @@ struct truth {
 
 /* What our profile says about the same two sites. */
 struct site_sums {
-	int64_t sleep_ns, sleeps, read_ns, reads, total_ns;
+	int64_t sleep_ns, sleeps, read_ns, reads, total_ns, idle_ns;
+	int64_t no_user_ns, no_kernel_ns; /* diagnostics: time without one of the stacks */
 	bool sleep_kernel_named, read_kernel_named;
+	int idle_mislabelled; /* idle samples whose stack lacks their idle_in function */
+	int sites_labelled_idle; /* nanosleep/pipe samples labelled idle */
 };
+
+static const char *string_label(const struct goprof_profile_sample *s, const char *key)
+{
+	for (uint32_t i = 0; i < s->nr_labels; i++)
+		if (!s->labels[i]->is_num && !strcmp(s->labels[i]->key, key))
+			return s->labels[i]->str;
+	return NULL;
+}
 
 static bool has_function(const struct goprof_profile_sample *s, const char *fn, uint32_t kind)
 {
@@ -39,23 +50,53 @@ static bool has_function(const struct goprof_profile_sample *s, const char *fn, 
 	return false;
 }
 
+static void log_stack(const char *why, const struct goprof_profile_sample *s)
+{
+	char buf[2048];
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < s->nr_frames && n < sizeof(buf) - 64; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", s->frames[i]->function);
+	cr_log_info("%s (%.1f ms):%s", why, s->values[1] / 1e6, buf);
+}
+
 static int sum_sites(const struct goprof_profile_sample *s, void *ctx)
 {
 	struct site_sums *sums = ctx;
 
+	const char *idle = string_label(s, "idle_in");
+
 	sums->total_ns += s->values[1];
+	if (!has_function(s, "", GOPROF_FRAME_KIND_GO))
+		sums->no_user_ns += s->values[1];
+	if (!has_function(s, "", GOPROF_FRAME_KIND_KERNEL))
+		sums->no_kernel_ns += s->values[1];
+	if (idle) {
+		sums->idle_ns += s->values[1];
+		sums->idle_mislabelled += !has_function(s, idle, GOPROF_FRAME_KIND_GO);
+		sums->idle_mislabelled += strcmp(string_label(s, "thread") ?: "", "go-scheduler-idle") != 0;
+	}
 	/* Kernel frames of this kernel: do_nanosleep <- hrtimer_nanosleep <- ...nanosleep. */
 	if (has_function(s, "main.sleeper", GOPROF_FRAME_KIND_GO) &&
 	    has_function(s, "nanosleep", GOPROF_FRAME_KIND_KERNEL)) {
 		sums->sleep_ns += s->values[1];
-		sums->sleeps += s->values[0];
+		/* Blocked intervals: one per call (preempted on the way out adds runnable ones). */
+		if (!string_label(s, "state"))
+			sums->sleeps += s->values[0];
 		sums->sleep_kernel_named |= has_function(s, "do_nanosleep", GOPROF_FRAME_KIND_KERNEL);
+		sums->sites_labelled_idle += idle != NULL;
+		if (idle)
+			log_stack("nanosleep site labelled idle", s);
 	}
 	if (has_function(s, "main.reader", GOPROF_FRAME_KIND_GO) &&
 	    has_function(s, "pipe_read", GOPROF_FRAME_KIND_KERNEL)) {
 		sums->read_ns += s->values[1];
-		sums->reads += s->values[0];
+		if (!string_label(s, "state"))
+			sums->reads += s->values[0];
 		sums->read_kernel_named |= has_function(s, "schedule", GOPROF_FRAME_KIND_KERNEL);
+		sums->sites_labelled_idle += idle != NULL;
+		if (idle)
+			log_stack("pipe read site labelled idle", s);
 	}
 	return 0;
 }
@@ -130,9 +171,11 @@ static void assert_within(const char *what, int64_t ours, int64_t truth, double 
 
 static void assert_sites_match(const struct site_sums *ours, const struct truth *t)
 {
+	cr_log_info("off-CPU total %.1f ms, %.1f ms without Go frames, %.1f ms without kernel "
+		    "frames", ours->total_ns / 1e6, ours->no_user_ns / 1e6, ours->no_kernel_ns / 1e6);
 	assert_within("nanosleep site", ours->sleep_ns, t->sleep_ns, 0.10);
 	assert_within("pipe read site", ours->read_ns, t->read_ns, 0.10);
-	/* One off-CPU interval per blocking call (a wake-up without data could add one). */
+	/* One blocked interval per blocking call (a wake-up without data could add one). */
 	cr_expect(ours->sleeps >= t->sleeps * 9 / 10 && ours->sleeps <= t->sleeps * 11 / 10 + 1,
 		  "nanosleep site: %" PRId64 " intervals for %" PRId64 " calls", ours->sleeps,
 		  t->sleeps);
@@ -140,6 +183,10 @@ static void assert_sites_match(const struct site_sums *ours, const struct truth 
 		  "pipe read site: %" PRId64 " intervals for %" PRId64 " calls", ours->reads, t->reads);
 	cr_expect(ours->sleep_kernel_named, "no do_nanosleep frame on the nanosleep site");
 	cr_expect(ours->read_kernel_named, "no schedule frame on the pipe read site");
+	/* sysmon sleeps all the time: idle scheduler threads are always there, apart. */
+	cr_expect_gt(ours->idle_ns, 0, "no off-CPU time labelled as idle Go threads");
+	cr_expect_eq(ours->idle_mislabelled, 0, "idle labels on stacks without their function");
+	cr_expect_eq(ours->sites_labelled_idle, 0, "the program's own waits labelled idle");
 }
 
 struct variant {

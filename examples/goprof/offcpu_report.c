@@ -63,10 +63,19 @@ static const char *kernel_reason(const struct goprof_profile_sample *s)
 	return NULL;
 }
 
+/* A string label's value, or NULL. */
+static const char *label(const struct goprof_profile_sample *s, const char *key)
+{
+	for (uint32_t i = 0; i < s->nr_labels; i++)
+		if (!s->labels[i]->is_num && !strcmp(s->labels[i]->key, key))
+			return s->labels[i]->str;
+	return NULL;
+}
+
 static int add_stack(const struct goprof_profile_sample *s, void *ctx)
 {
 	struct stack_table *t = ctx;
-	const char *reason = kernel_reason(s);
+	const char *reason = kernel_reason(s), *idle = label(s, "idle_in");
 	struct stack_row *r;
 
 	if (t->n == t->cap) {
@@ -81,8 +90,10 @@ static int add_stack(const struct goprof_profile_sample *s, void *ctx)
 	r = &t->rows[t->n++];
 	r->count = s->values[0];
 	r->delay_ns = s->values[1];
-	snprintf(r->where, sizeof(r->where), "%s: %s%s%s%s", s->comm[0] ? s->comm : "?",
-		 user_site(s), reason ? " <- " : "", reason ? reason : "", reason ? " [k]" : "");
+	/* An idle scheduler thread is named by where it idles, not by the goroutine it ran. */
+	snprintf(r->where, sizeof(r->where), "%s: %s%s%s%s%s", s->comm[0] ? s->comm : "?",
+		 idle ? idle : user_site(s), reason ? " <- " : "", reason ? reason : "",
+		 reason ? " [k]" : "", label(s, "state") ? " (runnable: waiting for a CPU)" : "");
 	t->total_ns += r->delay_ns;
 	return 0;
 }

@@ -144,7 +144,8 @@ struct goprof_session_opts {
 	 * Overhead budget of the runtime probes, in basis points of the profiled processes'
 	 * CPU time; 0 means 100 (1%). A probe set whose estimated cost goes above it over a
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
-	 * (since 0.1)
+	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
+	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 0.1)
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
@@ -218,8 +219,10 @@ struct goprof_session_opts {
  * threads blocked in the kernel (system calls, page faults, cgo) and the runtime's own
  * idle threads - an idle M sleeping in futex (runtime.stopm/mPark/notesleep), sysmon,
  * the scheduler's netpoll wait - whose time is not the program waiting. Those samples
- * carry the string label thread=go-scheduler-idle and the root frame
- * "<process> [idle Go threads]". (since 0.1)
+ * carry the string labels thread=go-scheduler-idle and idle_in=<the runtime function,
+ * e.g. runtime.stopm> and the root frame "<process> [idle Go threads]". Threads switched
+ * out while still runnable (preempted, sched_yield: waiting for a CPU, not for an event)
+ * carry state=runnable. Goroutine-level blocking is a separate view. (since 0.1)
  */
 #define GOPROF_FEATURE_OFFCPU 0x20u
 /** @} */
