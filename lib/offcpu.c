@@ -39,6 +39,7 @@ struct gp_offcpu {
 	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
 	uint32_t *loc_ids;          /* scratch: locations of one sample */
 	uint64_t lost_aggregation;
+	uint64_t stacks_missing;    /* rows whose stack was gone when read (see forget_pid) */
 
 	/* Overhead budget window */
 	uint64_t window_start_ns, window_cpu_ns, window_out, window_sampled;
@@ -284,9 +285,13 @@ static struct row *find_row(struct gp_offcpu *o, const struct gp_offcpu_key *k)
 /* Reads the stack stored under hash into o->stack; returns its depth (0: none). */
 static uint32_t read_stack(struct gp_offcpu *o, uint64_t hash)
 {
-	if (!hash || bpf_map__lookup_elem(o->skel->maps.offcpu_stacks, &hash, sizeof(hash),
-					  &o->stack, sizeof(o->stack), 0))
+	if (!hash)
 		return 0;
+	if (bpf_map__lookup_elem(o->skel->maps.offcpu_stacks, &hash, sizeof(hash), &o->stack,
+				 sizeof(o->stack), 0)) {
+		o->stacks_missing++;
+		return 0;
+	}
 	return GP_MIN(o->stack.nr, GP_MAX_STACK_DEPTH);
 }
 
@@ -409,28 +414,55 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 	return ret;
 }
 
+static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
+{
+	for (uint32_t i = 0; i < o->nr_rows; i++)
+		if (o->rows[i].key.user_stack == hash || o->rows[i].key.kernel_stack == hash)
+			return true;
+	return false;
+}
+
 void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 {
 	int fd = bpf_map__fd(o->skel->maps.offcpu_table);
-	uint32_t kept = 0;
+	int stacks_fd = bpf_map__fd(o->skel->maps.offcpu_stacks);
+	uint32_t kept = 0, nr_gone;
+	struct row *gone;
 
 	/* Kernel rows and their mirror go together: a row the kernel adds back later (a
-	 * last interval) starts from zero on both sides. */
+	 * last interval) starts from zero on both sides. The process's rows move to the end. */
 	for (uint32_t i = 0; i < o->nr_rows; i++) {
-		if (o->rows[i].key.pid == pid) {
-			bpf_map_delete_elem(fd, &o->rows[i].key);
+		struct row r = o->rows[i];
+
+		if (r.key.pid == pid) {
+			bpf_map_delete_elem(fd, &r.key);
 			continue;
 		}
-		o->rows[kept++] = o->rows[i];
+		o->rows[i] = o->rows[kept];
+		o->rows[kept++] = r;
 	}
-	if (kept != o->nr_rows) {
-		o->nr_rows = kept;
-		gp_idmap_clear(&o->row_idx);
-		for (uint32_t i = 0; i < kept; i++)
-			if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1))
-				o->nr_rows = i; /* out of memory: forget the rest, counted below */
-		o->lost_aggregation += kept - o->nr_rows;
+	if (kept == o->nr_rows)
+		goto out;
+	gone = o->rows + kept;
+	nr_gone = o->nr_rows - kept;
+	o->nr_rows = kept;
+	/* Stacks no other process's row refers to go too, so that processes coming and going
+	 * (each PIE process with addresses of its own) do not fill the stack table. A live
+	 * process switched out on one of them before having a row loses that one stack
+	 * (counted in stacks_missing); its next switch-out stores it again. */
+	for (uint32_t i = 0; i < nr_gone; i++) {
+		uint64_t stacks[2] = { gone[i].key.user_stack, gone[i].key.kernel_stack };
+
+		for (int k = 0; k < 2; k++)
+			if (stacks[k] && !stack_in_use(o, stacks[k]))
+				bpf_map_delete_elem(stacks_fd, &stacks[k]);
 	}
+	gp_idmap_clear(&o->row_idx);
+	for (uint32_t i = 0; i < kept; i++)
+		if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1))
+			o->nr_rows = i; /* out of memory: forget the rest, counted below */
+	o->lost_aggregation += kept - o->nr_rows;
+out:
 	gp_loc_resolver_forget_pid(&o->locs, pid);
 }
 
@@ -463,6 +495,7 @@ void gp_offcpu_stats(struct gp_offcpu *o, struct gp_offcpu_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	st->lost_aggregation = o->lost_aggregation;
+	st->stacks_missing = o->stacks_missing;
 	for (__u32 i = 0; vals && i < GP_OFFCPU_CNT_NR; i++) {
 		if (bpf_map__lookup_elem(o->skel->maps.offcpu_counters, &i, sizeof(i), vals,
 					 (size_t)ncpus * sizeof(*vals), 0))

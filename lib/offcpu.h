@@ -54,7 +54,8 @@ GOPROF_HIDDEN void gp_offcpu_set_callbacks(struct gp_offcpu *o, gp_offcpu_name_f
  * negative errno (ENOMEM: counted in *lost_aggregation of gp_offcpu_stats). */
 GOPROF_HIDDEN int gp_offcpu_drain(struct gp_offcpu *o);
 
-/* After a final drain: drops the kernel entries and caches of an exited process. */
+/* After a final drain: drops the kernel rows and caches of an exited process, and the
+ * stacks no other process's row refers to. */
 GOPROF_HIDDEN void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid);
 
 /* Drains, then copies the profile (the caller owns it); reset starts a new interval. */
@@ -98,6 +99,7 @@ GOPROF_HIDDEN uint64_t gp_offcpu_cost_ns(const struct gp_offcpu *o);
 struct gp_offcpu_stats {
 	uint64_t counters[GP_OFFCPU_CNT_NR]; /* summed over CPUs */
 	uint64_t lost_aggregation;           /* table rows not added to the profile (ENOMEM) */
+	uint64_t stacks_missing;             /* stacks gone when their row was read */
 };
 GOPROF_HIDDEN void gp_offcpu_stats(struct gp_offcpu *o, struct gp_offcpu_stats *st);
 

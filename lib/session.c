@@ -1035,7 +1035,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.offcpu_switch_outs = os.counters[GP_OFFCPU_CNT_TARGET_OUT];
 		st.offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
 		st.offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
-		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST];
+		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
 		st.lost_offcpu = sum_percpu(s->skel->maps.lost, GP_LOST_OFFCPU);
 		st.lost_aggregation += os.lost_aggregation;
 		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);

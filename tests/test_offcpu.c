@@ -226,6 +226,7 @@ ParameterizedTest(struct variant *v, offcpu, sites_match_fixture, .timeout = 60)
 	cr_expect(st.offcpu_switches >= st.offcpu_switch_outs && st.offcpu_switch_outs > 0);
 	cr_expect(st.offcpu_intervals >= (uint64_t)(t.sleeps + t.reads));
 	cr_expect_eq(st.lost_offcpu, 0);
+	cr_expect_eq(st.offcpu_stacks_lost, 0);
 	cr_expect_eq(st.offcpu_attached, 1);
 	cr_expect_eq(st.offcpu_sample_every, 1);
 	child_close_stdin(&c);

@@ -581,8 +581,8 @@ struct goprof_session_stats {
 	uint64_t offcpu_switch_outs;  /**< of those, switch-outs of attached processes' threads */
 	uint64_t offcpu_intervals;    /**< off-CPU intervals counted (sampled ones) */
 	uint64_t offcpu_filtered;     /**< intervals outside [offcpu_min_us, offcpu_max_us] */
-	uint64_t offcpu_stacks_lost;  /**< switch-outs whose stack could not be stored (the
-					   stack table was full or a hash bucket taken): their
+	uint64_t offcpu_stacks_lost;  /**< stacks not stored (the stack table was full) or gone
+					   when read (a process sharing it had just exited): the
 					   time counts without that stack */
 	uint64_t lost_offcpu;         /**< intervals not counted: the kernel table was full */
 	uint32_t offcpu_sample_every; /**< current 1-in-N sampling (raised by the budget) */
