@@ -60,6 +60,20 @@ static void log_stack(const char *why, const struct goprof_profile_sample *s)
 	cr_log_info("%s (%.1f ms):%s", why, s->values[1] / 1e6, buf);
 }
 
+static void add_to_site(struct site_sums *sums, const struct goprof_profile_sample *s,
+			const char *idle, const char *kernel_fn, int64_t *ns, int64_t *blocked,
+			bool *kernel_named)
+{
+	*ns += s->values[1];
+	/* Blocked intervals: one per call (preempted on the way out adds runnable ones). */
+	if (!string_label(s, "state"))
+		*blocked += s->values[0];
+	*kernel_named |= has_function(s, kernel_fn, GOPROF_FRAME_KIND_KERNEL);
+	sums->sites_labelled_idle += idle != NULL;
+	if (idle)
+		log_stack("the program's own wait labelled idle", s);
+}
+
 static int sum_sites(const struct goprof_profile_sample *s, void *ctx)
 {
 	struct site_sums *sums = ctx;
@@ -78,26 +92,13 @@ static int sum_sites(const struct goprof_profile_sample *s, void *ctx)
 	}
 	/* Kernel frames of this kernel: do_nanosleep <- hrtimer_nanosleep <- ...nanosleep. */
 	if (has_function(s, "main.sleeper", GOPROF_FRAME_KIND_GO) &&
-	    has_function(s, "nanosleep", GOPROF_FRAME_KIND_KERNEL)) {
-		sums->sleep_ns += s->values[1];
-		/* Blocked intervals: one per call (preempted on the way out adds runnable ones). */
-		if (!string_label(s, "state"))
-			sums->sleeps += s->values[0];
-		sums->sleep_kernel_named |= has_function(s, "do_nanosleep", GOPROF_FRAME_KIND_KERNEL);
-		sums->sites_labelled_idle += idle != NULL;
-		if (idle)
-			log_stack("nanosleep site labelled idle", s);
-	}
+	    has_function(s, "nanosleep", GOPROF_FRAME_KIND_KERNEL))
+		add_to_site(sums, s, idle, "do_nanosleep", &sums->sleep_ns, &sums->sleeps,
+			    &sums->sleep_kernel_named);
 	if (has_function(s, "main.reader", GOPROF_FRAME_KIND_GO) &&
-	    has_function(s, "pipe_read", GOPROF_FRAME_KIND_KERNEL)) {
-		sums->read_ns += s->values[1];
-		if (!string_label(s, "state"))
-			sums->reads += s->values[0];
-		sums->read_kernel_named |= has_function(s, "schedule", GOPROF_FRAME_KIND_KERNEL);
-		sums->sites_labelled_idle += idle != NULL;
-		if (idle)
-			log_stack("pipe read site labelled idle", s);
-	}
+	    has_function(s, "pipe_read", GOPROF_FRAME_KIND_KERNEL))
+		add_to_site(sums, s, idle, "schedule", &sums->read_ns, &sums->reads,
+			    &sums->read_kernel_named);
 	return 0;
 }
 
