@@ -151,20 +151,13 @@ struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset)
 	 */
 	fresh = new_cpu_profile(t);
 	if (fresh) {
-		struct goprof_binary *(*fallback)(void *, uint32_t) = t->locs.fallback;
-		void *fallback_ctx = t->locs.fallback_ctx;
-		struct goprof_symbolizer *sym = t->locs.sym;
-
 		t->hits += t->locs.hits;
 		t->misses += t->locs.misses;
 		t->unsymbolized += t->locs.unsymbolized;
 		t->resets++;
-		gp_loc_resolver_fini(&t->locs);
+		gp_loc_resolver_restart(&t->locs, fresh);
 		goprof_profile_free(t->prof);
 		t->prof = fresh;
-		gp_loc_resolver_init(&t->locs, sym, fresh);
-		t->locs.fallback = fallback;
-		t->locs.fallback_ctx = fallback_ctx;
 	} else {
 		gp_profile_reset(t->prof); /* out of memory: keep the old tables */
 	}

@@ -43,6 +43,18 @@ void gp_loc_resolver_fini(struct gp_loc_resolver *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void gp_loc_resolver_restart(struct gp_loc_resolver *r, struct goprof_profile *prof)
+{
+	struct goprof_symbolizer *sym = r->sym;
+	gp_fallback_binary_fn fallback = r->fallback;
+	void *fallback_ctx = r->fallback_ctx;
+
+	gp_loc_resolver_fini(r);
+	gp_loc_resolver_init(r, sym, prof);
+	r->fallback = fallback;
+	r->fallback_ctx = fallback_ctx;
+}
+
 static bool key_eq(const void *tables, uint32_t id, const void *key)
 {
 	const struct gp_loc_key *a = &((const struct gp_loc_resolver *)tables)->keys[id - 1], *b = key;

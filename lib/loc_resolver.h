@@ -48,6 +48,8 @@ struct gp_loc_resolver {
 GOPROF_HIDDEN void gp_loc_resolver_init(struct gp_loc_resolver *r, struct goprof_symbolizer *sym,
 					struct goprof_profile *prof);
 GOPROF_HIDDEN void gp_loc_resolver_fini(struct gp_loc_resolver *r);
+/* Empties the cache and points it at a new profile; keeps the symbolizer and fallback. */
+GOPROF_HIDDEN void gp_loc_resolver_restart(struct gp_loc_resolver *r, struct goprof_profile *prof);
 
 /*
  * The location of addr: kernel (pid ignored) or user address of pid; is_return for

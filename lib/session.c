@@ -23,6 +23,7 @@
 #include "go_probes.h"
 #include "gc_tracker.h"
 #include "heap_table.h"
+#include "offcpu.h"
 #include "probe_budget.h"
 #include "sched_latency.h"
 #include "goroutines.h"
@@ -66,6 +67,8 @@ struct goprof_session {
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
+	struct gp_offcpu *offcpu;         /* GOPROF_FEATURE_OFFCPU */
+	uint64_t offcpu_drained_ns;       /* CLOCK_MONOTONIC of its last periodic read */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -111,11 +114,13 @@ static void libbpf_setup_once(void)
 	libbpf_set_print(libbpf_print);
 }
 
-#define KNOWN_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
+/* Features served by the Go runtime uprobes (lib/go_probes.c). */
+#define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
-#define PROBE_FEATURES KNOWN_FEATURES
+#define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
+#define MAX_OFFCPU_SAMPLE_EVERY (1u << 20)
 /* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
 #define GO_MEM_PROFILE_RATE (512 * 1024)
 
@@ -123,7 +128,28 @@ struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features, budget_bp;
 	uint32_t cpu_flags, cpu_timestamps_max;
+	uint32_t offcpu_min_us, offcpu_max_us, offcpu_sample_every;
 };
+
+static int validate_offcpu_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
+{
+	cfg->offcpu_min_us = OPTS_GET(opts, offcpu_min_us, 0);
+	cfg->offcpu_max_us = OPTS_GET(opts, offcpu_max_us, 0);
+	cfg->offcpu_sample_every = OPTS_GET(opts, offcpu_sample_every, 0);
+	if (!(cfg->features & GOPROF_FEATURE_OFFCPU) &&
+	    (cfg->offcpu_min_us || cfg->offcpu_max_us || cfg->offcpu_sample_every))
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_*: set without "
+				       "GOPROF_FEATURE_OFFCPU in features");
+	if (cfg->offcpu_max_us && cfg->offcpu_max_us < GP_MAX(cfg->offcpu_min_us, 1u))
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_max_us: %u us is below "
+				       "offcpu_min_us (%u us): no interval could be counted",
+			      cfg->offcpu_max_us, GP_MAX(cfg->offcpu_min_us, 1u));
+	if (cfg->offcpu_sample_every > MAX_OFFCPU_SAMPLE_EVERY)
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_sample_every: 1 in %u is above "
+				       "the maximum of 1 in %u", cfg->offcpu_sample_every,
+			      MAX_OFFCPU_SAMPLE_EVERY);
+	return 0;
+}
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
 {
@@ -141,7 +167,7 @@ static int validate_depth(uint32_t depth, const char *field, bool allow_none, un
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
-	int err = OPTS_VALID(opts, goprof_session_opts, cpu_timestamps_max);
+	int err = OPTS_VALID(opts, goprof_session_opts, offcpu_sample_every);
 
 	if (err)
 		return err;
@@ -172,7 +198,7 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 				      "(expected GOPROF_CPU_PROFILE_*)",
 			     cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS);
 	cfg->cpu_timestamps_max = OPTS_GET(opts, cpu_timestamps_max, 0) ?: DEFAULT_CPU_TIMESTAMPS_MAX;
-	return err;
+	return err ? err : validate_offcpu_opts(opts, cfg);
 }
 
 static struct attached_process *find_process(struct goprof_session *s, uint32_t pid)
@@ -362,6 +388,11 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
+	if (s->offcpu) {
+		/* Its off-CPU time is in the kernel table: read it while its symbols are here. */
+		gp_offcpu_drain(s->offcpu);
+		gp_offcpu_forget_pid(s->offcpu, ev->pid);
+	}
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	prune_exited(s);
 }
@@ -492,6 +523,32 @@ static int handle_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static const char *process_name(void *ctx, uint32_t pid)
+{
+	struct attached_process *p = find_process(ctx, pid);
+
+	return p && p->comm[0] ? p->comm : NULL;
+}
+
+static int load_offcpu(struct goprof_session *s, const struct session_config *cfg)
+{
+	struct gp_offcpu_config oc = {
+		.min_ns = (uint64_t)GP_MAX(cfg->offcpu_min_us, 1u) * 1000,
+		.max_ns = (uint64_t)cfg->offcpu_max_us * 1000,
+		.sample_every = cfg->offcpu_sample_every,
+		.user_depth = cfg->user_depth,
+		.kernel_depth = cfg->kernel_depth,
+		/* A knob for tests and for debugging a kernel: one attach flavour, no fallback. */
+		.only_flavour = getenv("GOPROF_OFFCPU_ATTACH"),
+	};
+
+	s->offcpu = gp_offcpu_new(s->skel->maps.targets, s->skel->maps.lost, s->sym, &oc);
+	if (!s->offcpu)
+		return errno ? -errno : -ENOMEM;
+	gp_offcpu_set_callbacks(s->offcpu, process_name, exe_of_pid, s);
+	return 0;
+}
+
 static int load_programs(struct goprof_session *s, const struct session_config *cfg)
 {
 	int err;
@@ -549,6 +606,8 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->allocs)
 			return -ENOMEM;
 	}
+	if (cfg->features & GOPROF_FEATURE_OFFCPU)
+		return load_offcpu(s, cfg);
 	return 0;
 }
 
@@ -602,6 +661,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_gc_tracker_free(s->gc);
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
+	gp_offcpu_free(s->offcpu);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	for (unsigned i = 0; i < s->nr_exes; i++)
@@ -793,6 +853,13 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 	err = gp_perf_sampler_start(&s->sampler, s->skel->progs.on_cpu_sample, s->freq_hz);
 	if (err)
 		return err;
+	if (s->offcpu) {
+		err = gp_offcpu_attach(s->offcpu);
+		if (err) {
+			gp_perf_sampler_stop(&s->sampler);
+			return err;
+		}
+	}
 	s->started = true;
 	gp_cpu_table_mark_start(s->cpu);
 	return 0;
@@ -806,6 +873,8 @@ GOPROF_API int goprof_session_stop(struct goprof_session *s)
 	if (!s->started)
 		return gp_err(-EALREADY, "goprof_session_stop: the session is not sampling");
 	gp_perf_sampler_stop(&s->sampler);
+	if (s->offcpu)
+		gp_offcpu_detach(s->offcpu);
 	s->started = false;
 	return 0;
 }
@@ -879,6 +948,37 @@ static void note_ringbuf_fill(struct goprof_session *s)
 		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
 }
 
+/*
+ * Once a second: takes in the off-CPU table (symbolizing while the processes run) and
+ * holds the off-CPU program to the overhead budget.
+ */
+static int offcpu_tick(struct goprof_session *s)
+{
+	struct goprof_event ev = { .sz = sizeof(ev) };
+	enum gp_offcpu_verdict verdict;
+	struct timespec now;
+	char msg[256];
+	uint64_t now_ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	if (now_ns - s->offcpu_drained_ns < 1000000000ull)
+		return 0;
+	s->offcpu_drained_ns = now_ns;
+	gp_offcpu_drain(s->offcpu); /* failures are counted */
+	verdict = gp_offcpu_budget_check(s->offcpu, now_ns, targets_cpu_ns(s), s->budget.budget_bp,
+					 msg, sizeof(msg));
+	if (verdict == GP_OFFCPU_WITHIN_BUDGET)
+		return 0;
+	if (verdict == GP_OFFCPU_DETACHED)
+		s->budget.sets_detached++;
+	ev.type = verdict == GP_OFFCPU_THROTTLED ? GOPROF_EVENT_OFFCPU_THROTTLED
+						  : GOPROF_EVENT_PROBE_DETACHED;
+	ev.time_ns = now_ns;
+	ev.message = msg;
+	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
+}
+
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
 	int n;
@@ -892,6 +992,12 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
 	if (n >= 0 && s->go_probes) {
 		int ret = enforce_budget(s);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (n >= 0 && s->offcpu) {
+		int ret = offcpu_tick(s);
 
 		if (ret < 0)
 			return ret;
@@ -986,6 +1092,22 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.probe_sets_detached = s->budget.sets_detached;
 		st.probe_cost_ns = s->budget.total_cost_ns;
 	}
+	if (s->offcpu) {
+		struct gp_offcpu_stats os;
+
+		gp_offcpu_stats(s->offcpu, &os);
+		st.offcpu_switches = os.counters[GP_OFFCPU_CNT_SWITCHES];
+		st.offcpu_switch_outs = os.counters[GP_OFFCPU_CNT_TARGET_OUT];
+		st.offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
+		st.offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
+		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
+		st.lost_offcpu = sum_percpu(s->skel->maps.lost, GP_LOST_OFFCPU);
+		st.lost_aggregation += os.lost_aggregation;
+		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);
+		st.offcpu_attached = gp_offcpu_attached(s->offcpu);
+		st.probe_cost_ns += gp_offcpu_cost_ns(s->offcpu);
+		st.probe_sets_detached = s->budget.sets_detached; /* the off-CPU program counts */
+	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -1035,6 +1157,24 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
 	if (!p)
 		return gp_fail_null(errno ? -errno : -ENOMEM);
 	return p;
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_offcpu(struct goprof_session *s,
+								 uint32_t flags)
+{
+	struct goprof_profile *p;
+
+	gp_clear_error();
+	if (!s)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: session is NULL");
+	if (flags & ~GOPROF_SNAPSHOT_RESET)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: unknown flags 0x%x",
+				   flags & ~GOPROF_SNAPSHOT_RESET);
+	if (!s->offcpu)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: the session was "
+					    "created without GOPROF_FEATURE_OFFCPU");
+	p = gp_offcpu_snapshot(s->offcpu, flags & GOPROF_SNAPSHOT_RESET);
+	return p ? p : gp_fail_null(errno ? -errno : -ENOMEM);
 }
 
 GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *s,

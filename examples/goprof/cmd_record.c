@@ -35,6 +35,7 @@ struct record_args {
 	bool no_kernel;
 	uint32_t features;  /* GOPROF_FEATURE_* */
 	double leak_age_s;  /* goroutines older than this are reported as possible leaks */
+	unsigned offcpu_min_us, offcpu_max_us; /* --offcpu thresholds, 0: library default */
 	double budget_pct;  /* overhead budget of the runtime probes, % of the targets' CPU */
 	const char *otlp_url;     /* POST the CPU profile here (OTLP/HTTP), or NULL */
 	const char *service_name; /* OTLP resource service.name */
@@ -82,6 +83,10 @@ static void record_usage(FILE *out)
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
 		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
 		"      --runtime         --goroutines --gc --heap --sched\n"
+		"      --offcpu          thread off-CPU time by user and kernel stack:\n"
+		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
+		"      --offcpu-min-us N count off-CPU intervals of at least N us (default 1)\n"
+		"      --offcpu-max-us N ... and at most N us (default: no limit)\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -120,6 +125,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "leak-age", required_argument, NULL, 'L' },
 		{ "interval", required_argument, NULL, 'I' },
 		{ "keep", required_argument, NULL, 'K' },
+		{ "offcpu", no_argument, NULL, 'f' },
+		{ "offcpu-min-us", required_argument, NULL, 'm' },
+		{ "offcpu-max-us", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -205,6 +213,20 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'R':
 			a->features |= GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC |
 				       GOPROF_FEATURE_HEAP | GOPROF_FEATURE_SCHED;
+			break;
+		case 'f':
+			a->features |= GOPROF_FEATURE_OFFCPU;
+			break;
+		case 'm':
+		case 'x':
+			*(c == 'm' ? &a->offcpu_min_us : &a->offcpu_max_us) =
+				(unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "goprof record: --offcpu-%s-us needs microseconds, got '%s'\n",
+					c == 'm' ? "min" : "max", optarg);
+				return -1;
+			}
+			a->features |= GOPROF_FEATURE_OFFCPU;
 			break;
 		case 'L':
 			a->leak_age_s = strtod(optarg, &end);
@@ -441,7 +463,8 @@ int cmd_record(int argc, char **argv)
 		    .features = a.features, .on_event = runtime_event, .ctx = &events,
 		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100),
 		    /* OTLP can carry each sample's time (pprof cannot): keep them for it. */
-		    .cpu_profile_flags = a.otlp_url ? GOPROF_CPU_PROFILE_TIMESTAMPS : 0);
+		    .cpu_profile_flags = a.otlp_url ? GOPROF_CPU_PROFILE_TIMESTAMPS : 0,
+		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
@@ -540,6 +563,11 @@ int cmd_record(int argc, char **argv)
 	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
 					       (uint64_t)(a.leak_age_s * 1e9)))
 		rc = 1;
+	if (a.features & GOPROF_FEATURE_OFFCPU) {
+		print_offcpu_stats(&st);
+		if (write_offcpu_report(s, a.out_dir))
+			rc = 1;
+	}
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;
 	goprof_session_stats(s, &st);

@@ -34,6 +34,12 @@ int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t fea
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);
 /* Prints the top functions of a CPU profile (flat and cumulative samples). */
 void print_top_functions(struct goprof_profile *p, unsigned hz);
+/* --offcpu: writes DIR/offcpu.pb.gz, offcpu.folded, offcpu.svg and prints the top
+ * off-CPU stacks; 0 or -1. */
+int write_offcpu_report(struct goprof_session *s, const char *dir);
+struct goprof_session_stats;
+/* One line of off-CPU counters (switches seen, intervals, losses, sampling). */
+void print_offcpu_stats(const struct goprof_session_stats *st);
 /* Prints each attached process: Go version, goroutine context, notes. */
 void print_processes(struct goprof_session *s);
 

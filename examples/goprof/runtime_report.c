@@ -45,10 +45,11 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 {
 	struct runtime_events *ev = ctx;
 
-	if (e->type == GOPROF_EVENT_PROBE_DETACHED) {
+	if (e->type == GOPROF_EVENT_PROBE_DETACHED || e->type == GOPROF_EVENT_OFFCPU_THROTTLED) {
 		fprintf(stderr, "goprof record: %s\n", e->message);
 		if (ev->out) {
-			fprintf(ev->out, "{\"type\":\"probe_detached\",\"time_ns\":%llu,\"message\":\"",
+			fprintf(ev->out, "{\"type\":\"%s\",\"time_ns\":%llu,\"message\":\"",
+				e->type == GOPROF_EVENT_PROBE_DETACHED ? "probe_detached" : "offcpu_throttled",
 				(unsigned long long)e->time_ns);
 			for (const char *c = e->message; *c; c++)
 				fprintf(ev->out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);

@@ -74,6 +74,13 @@ struct goprof_sample {
 #define GOPROF_EVENT_GC_CYCLE 3         /**< a GC cycle ended: the gc_* fields (GOPROF_FEATURE_GC) */
 /** A set of runtime probes went over the overhead budget and was detached: message. */
 #define GOPROF_EVENT_PROBE_DETACHED 4
+/**
+ * The off-CPU profile went over the overhead budget and now keeps only 1 switch-out in N
+ * (values are scaled by N, so totals stay estimates of the whole): message says N, the
+ * rate and the budget. If even 1 in 1024 is over budget the program is detached with a
+ * GOPROF_EVENT_PROBE_DETACHED event instead. (since 0.1)
+ */
+#define GOPROF_EVENT_OFFCPU_THROTTLED 40
 /** @} */
 
 /** @name GC triggers (goprof_event.gc_trigger), Go's gcTriggerKind
@@ -137,7 +144,8 @@ struct goprof_session_opts {
 	 * Overhead budget of the runtime probes, in basis points of the profiled processes'
 	 * CPU time; 0 means 100 (1%). A probe set whose estimated cost goes above it over a
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
-	 * (since 0.1)
+	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
+	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 0.1)
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
@@ -153,6 +161,23 @@ struct goprof_session_opts {
 	 * 99 Hz x 8 CPUs x 60 s = 47520. (since 0.1)
 	 */
 	uint32_t cpu_timestamps_max;
+	/**
+	 * GOPROF_FEATURE_OFFCPU: off-CPU intervals shorter than this many microseconds are
+	 * not counted; 0 means 1. (since 0.1)
+	 */
+	uint32_t offcpu_min_us;
+	/**
+	 * GOPROF_FEATURE_OFFCPU: intervals longer than this many microseconds are not counted
+	 * (to leave out threads parked for good); 0 means no limit; if set, at least
+	 * offcpu_min_us. (since 0.1)
+	 */
+	uint32_t offcpu_max_us;
+	/**
+	 * GOPROF_FEATURE_OFFCPU: keep 1 switch-out in N (chosen at random) to bound the cost
+	 * on programs that switch very often; counts and times are multiplied by N. 0 or 1:
+	 * every switch-out; at most 1048576. The overhead budget may raise it. (since 0.1)
+	 */
+	uint32_t offcpu_sample_every;
 };
 
 /** @name Flags of goprof_session_opts.cpu_profile_flags
@@ -214,6 +239,23 @@ struct goprof_session_opts {
  * Enables goprof_session_snapshot_allocs().
  */
 #define GOPROF_FEATURE_ALLOCS 0x10u
+/**
+ * Thread off-CPU profile: time the attached processes' threads spend switched out, by
+ * user and kernel stack, from the scheduler's sched_switch tracepoint (BTF tracepoint,
+ * else raw or classic tracepoint; goprof_session_new() fails with GOPROF_ERRNO_KERNEL if
+ * none attaches). Thresholds and sampling: offcpu_min_us, offcpu_max_us,
+ * offcpu_sample_every. Enables goprof_session_snapshot_offcpu().
+ *
+ * In Go most waiting parks a goroutine without blocking its thread, so this view shows
+ * threads blocked in the kernel (system calls, page faults, cgo) and the runtime's own
+ * idle threads - an idle M sleeping in futex (runtime.stopm/mPark/notesleep), sysmon,
+ * the scheduler's netpoll wait - whose time is not the program waiting. Those samples
+ * carry the string labels thread=go-scheduler-idle and idle_in=<the runtime function,
+ * e.g. runtime.stopm> and the root frame "<process> [idle Go threads]". Threads switched
+ * out while still runnable (preempted, sched_yield: waiting for a CPU, not for an event)
+ * carry state=runnable. Goroutine-level blocking is a separate view. (since 0.1)
+ */
+#define GOPROF_FEATURE_OFFCPU 0x20u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -336,6 +378,21 @@ GOPROF_API int goprof_session_poll(struct goprof_session *session, int timeout_m
  */
 GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_session *session,
 							      uint32_t flags);
+
+/**
+ * Takes the thread off-CPU profile (GOPROF_FEATURE_OFFCPU) since the session started
+ * (or the last reset): sample types contentions/count (off-CPU intervals) and
+ * delay/nanoseconds (their time), by kernel stack (leaf first, where the thread left the
+ * CPU) and user stack (Go inline frames expanded), like Go's block profile. Intervals
+ * are counted when the thread runs again, so a thread still off CPU at the snapshot
+ * counts later. Data of processes that exited stays.
+ *
+ * @param flags 0 or GOPROF_SNAPSHOT_RESET.
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_offcpu(struct goprof_session *session,
+								 uint32_t flags);
 
 /**
  * Symbolizes the stacks of a sample handed to on_sample (call it from the callback):
@@ -605,6 +662,18 @@ struct goprof_session_stats {
 					    (emptied with the profile) (since 0.1) */
 	uint64_t cpu_profile_resets;  /**< CPU profile intervals started by GOPROF_SNAPSHOT_RESET
 					   (since 0.1) */
+	/* since 0.1: off-CPU profile (GOPROF_FEATURE_OFFCPU) */
+	uint64_t offcpu_switches;     /**< sched_switch hits: every context switch of the machine
+					   while the program was attached */
+	uint64_t offcpu_switch_outs;  /**< of those, switch-outs of attached processes' threads */
+	uint64_t offcpu_intervals;    /**< off-CPU intervals counted (sampled ones) */
+	uint64_t offcpu_filtered;     /**< intervals outside [offcpu_min_us, offcpu_max_us] */
+	uint64_t offcpu_stacks_lost;  /**< stacks not stored (the stack table was full) or gone
+					   when read (a process sharing it had just exited): the
+					   time counts without that stack */
+	uint64_t lost_offcpu;         /**< intervals not counted: the kernel table was full */
+	uint32_t offcpu_sample_every; /**< current 1-in-N sampling (raised by the budget) */
+	uint32_t offcpu_attached;     /**< 1 while the sched_switch program is attached */
 };
 
 /**

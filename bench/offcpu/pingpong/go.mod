@@ -1,0 +1,3 @@
+module goprof.bench/pingpong
+
+go 1.19

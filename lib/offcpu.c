@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Thread off-CPU profile: loader, flavour detection, kernel table -> profile. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "goprof/error.h"
+#include "goprof/profile.h"
+#include "goprof/session.h"
+#include "offcpu.h"
+#include "offcpu.skel.h"
+#include "profile/idmap.h"
+#include "profile/profile_internal.h"
+
+/* A row of the kernel table and the values it had when last read. */
+struct row {
+	struct gp_offcpu_key key;
+	struct gp_offcpu_value seen;
+};
+
+struct gp_offcpu {
+	struct offcpu_bpf *skel;
+	struct bpf_program *prog;   /* the flavour that loaded */
+	const char *flavour;
+	struct bpf_link *link;
+
+	struct goprof_profile *prof;
+	struct gp_loc_resolver locs;
+	gp_offcpu_name_fn name;
+	void *cb_ctx;
+	int64_t start_wall_ns, start_mono_ns;
+
+	struct row *rows;
+	uint32_t nr_rows, rows_cap;
+	struct gp_idmap row_idx;
+
+	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
+	uint32_t *loc_ids;          /* scratch: locations of one sample */
+	uint64_t lost_aggregation;
+	uint64_t stacks_missing;    /* rows whose stack was gone when read (see forget_pid) */
+
+	/* Overhead budget window */
+	uint64_t window_start_ns, window_cpu_ns, window_out, window_sampled;
+	uint64_t cost_ns;
+};
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct goprof_profile *new_offcpu_profile(void)
+{
+	/* Go's block-profile conventions, so pprof shows it like one. */
+	static const struct gp_value_type types[] = {
+		{ "contentions", "count" },
+		{ "delay", "nanoseconds" },
+	};
+	struct gp_profile_desc desc = {
+		.sample_types = types,
+		.nr_sample_types = 2,
+		.period_type = { "contentions", "count" },
+		.period = 1,
+		.default_sample_type = "delay",
+	};
+
+	return gp_profile_new(&desc);
+}
+
+static void mark_start(struct gp_offcpu *o)
+{
+	o->start_wall_ns = clock_ns(CLOCK_REALTIME);
+	o->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* One attach flavour: the program and what it needs from the kernel. */
+struct flavour {
+	const char *name;
+	size_t prog_offset; /* offsetof(struct offcpu_bpf, progs.X) */
+};
+
+static const struct flavour flavours[] = {
+	{ "tp_btf", offsetof(struct offcpu_bpf, progs.offcpu_tp_btf) },
+	{ "raw_tp", offsetof(struct offcpu_bpf, progs.offcpu_raw_tp) },
+	{ "tracepoint", offsetof(struct offcpu_bpf, progs.offcpu_tracepoint) },
+};
+
+static struct bpf_program *flavour_prog(struct offcpu_bpf *skel, const struct flavour *f)
+{
+	return *(struct bpf_program **)((char *)skel + f->prog_offset);
+}
+
+/*
+ * Opens, configures and loads the object with only flavour f's program, and checks that
+ * it attaches. Returns 0 (o->skel loaded) or a negative errno with *why set.
+ */
+static int try_flavour(struct gp_offcpu *o, const struct flavour *f, struct bpf_map *targets,
+		       struct bpf_map *lost, const struct gp_offcpu_config *cfg, char *why,
+		       size_t why_len)
+{
+	struct bpf_link *link;
+	int err;
+
+	o->skel = offcpu_bpf__open();
+	if (!o->skel) {
+		err = -errno;
+		snprintf(why, why_len, "open: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(flavours); i++)
+		bpf_program__set_autoload(flavour_prog(o->skel, &flavours[i]), &flavours[i] == f);
+	o->skel->rodata->min_ns = cfg->min_ns;
+	o->skel->rodata->max_ns = cfg->max_ns;
+	o->skel->rodata->user_stack_bytes = cfg->user_depth * 8;
+	o->skel->rodata->kernel_stack_bytes = cfg->kernel_depth * 8;
+	o->skel->data->sample_every = cfg->sample_every > 1 ? cfg->sample_every : 1;
+	err = bpf_map__reuse_fd(o->skel->maps.targets, bpf_map__fd(targets));
+	if (!err)
+		err = bpf_map__reuse_fd(o->skel->maps.lost, bpf_map__fd(lost));
+	if (!err)
+		err = offcpu_bpf__load(o->skel);
+	if (err) {
+		snprintf(why, why_len, "load: %s", strerror(-err));
+		goto fail;
+	}
+	/* Attach once now: a kernel that loads but cannot attach is found at creation. */
+	link = bpf_program__attach(flavour_prog(o->skel, f));
+	if (!link) {
+		err = -errno;
+		snprintf(why, why_len, "attach: %s", strerror(-err));
+		goto fail;
+	}
+	bpf_link__destroy(link);
+	o->prog = flavour_prog(o->skel, f);
+	o->flavour = f->name;
+	return 0;
+fail:
+	offcpu_bpf__destroy(o->skel);
+	o->skel = NULL;
+	return err;
+}
+
+struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
+				struct goprof_symbolizer *sym, const struct gp_offcpu_config *cfg)
+{
+	struct gp_offcpu *o = calloc(1, sizeof(*o));
+	char why[ARRAY_SIZE(flavours)][96];
+	int err = -ENOENT;
+
+	if (!o)
+		return gp_err_null(-ENOMEM, "out of memory");
+	if (cfg->only_flavour && strcmp(cfg->only_flavour, "tp_btf") &&
+	    strcmp(cfg->only_flavour, "raw_tp") && strcmp(cfg->only_flavour, "tracepoint")) {
+		free(o);
+		return gp_err_null(-EINVAL, "GOPROF_OFFCPU_ATTACH=%s: not one of tp_btf, raw_tp, "
+				   "tracepoint", cfg->only_flavour);
+	}
+	o->loc_ids = calloc(2 * (size_t)GP_MAX_STACK_DEPTH * 8, sizeof(*o->loc_ids));
+	o->prof = new_offcpu_profile();
+	if (!o->loc_ids || !o->prof) {
+		gp_offcpu_free(o);
+		return gp_err_null(-ENOMEM, "out of memory creating the off-CPU profile");
+	}
+	gp_loc_resolver_init(&o->locs, sym, o->prof);
+	mark_start(o);
+	for (size_t i = 0; i < ARRAY_SIZE(flavours); i++) {
+		snprintf(why[i], sizeof(why[i]), "not tried");
+		if (cfg->only_flavour && strcmp(cfg->only_flavour, flavours[i].name))
+			continue;
+		err = try_flavour(o, &flavours[i], targets, lost, cfg, why[i], sizeof(why[i]));
+		if (!err)
+			return o;
+		if (err == -EPERM) /* no flavour will do better */
+			break;
+	}
+	gp_offcpu_free(o);
+	if (err == -EPERM)
+		return gp_err_null(-EPERM, "off-CPU profile: loading the sched_switch program: "
+				   "permission denied: needs CAP_BPF and CAP_PERFMON, or root");
+	return gp_err_null(-GOPROF_ERRNO_KERNEL, "off-CPU profile: no way to attach to the "
+			   "sched_switch tracepoint on this kernel (tp_btf: %s; raw_tp: %s; "
+			   "tracepoint: %s); GOPROF_DEBUG=1 shows libbpf's log", why[0], why[1], why[2]);
+}
+
+void gp_offcpu_free(struct gp_offcpu *o)
+{
+	if (!o)
+		return;
+	bpf_link__destroy(o->link);
+	offcpu_bpf__destroy(o->skel);
+	gp_loc_resolver_fini(&o->locs);
+	goprof_profile_free(o->prof);
+	gp_idmap_free(&o->row_idx);
+	free(o->rows);
+	free(o->loc_ids);
+	free(o);
+}
+
+const char *gp_offcpu_flavour(const struct gp_offcpu *o)
+{
+	return o->flavour;
+}
+
+int gp_offcpu_attach(struct gp_offcpu *o)
+{
+	if (o->link)
+		return 0;
+	/* Start records of an earlier attach describe intervals we did not see end. */
+	o->skel->data->generation++;
+	o->link = bpf_program__attach(o->prog);
+	if (!o->link)
+		return gp_err(-errno, "off-CPU profile: attaching to sched_switch (%s) failed: %s",
+			      o->flavour, strerror(errno));
+	return 0;
+}
+
+void gp_offcpu_detach(struct gp_offcpu *o)
+{
+	bpf_link__destroy(o->link);
+	o->link = NULL;
+}
+
+bool gp_offcpu_attached(const struct gp_offcpu *o)
+{
+	return o->link != NULL;
+}
+
+void gp_offcpu_set_callbacks(struct gp_offcpu *o, gp_offcpu_name_fn name,
+			     gp_fallback_binary_fn fallback, void *ctx)
+{
+	o->name = name;
+	o->cb_ctx = ctx;
+	o->locs.fallback = fallback;
+	o->locs.fallback_ctx = ctx;
+}
+
+void gp_offcpu_set_sample_every(struct gp_offcpu *o, uint32_t n)
+{
+	o->skel->data->sample_every = n ? n : 1;
+}
+
+uint32_t gp_offcpu_sample_every(const struct gp_offcpu *o)
+{
+	return o->skel->data->sample_every;
+}
+
+static uint32_t row_hash(const struct gp_offcpu_key *k)
+{
+	return gp_hash_fold(gp_hash_bytes(k, sizeof(*k), 0x0ffc));
+}
+
+static bool row_eq(const void *tables, uint32_t id, const void *key)
+{
+	const struct gp_offcpu *o = tables;
+
+	return memcmp(&o->rows[id - 1].key, key, sizeof(struct gp_offcpu_key)) == 0;
+}
+
+static struct row *find_row(struct gp_offcpu *o, const struct gp_offcpu_key *k)
+{
+	uint32_t hash = row_hash(k), id = gp_idmap_find(&o->row_idx, hash, row_eq, o, k);
+
+	if (id)
+		return &o->rows[id - 1];
+	if (o->nr_rows == o->rows_cap) {
+		uint32_t cap = o->rows_cap ? 2 * o->rows_cap : 64;
+		struct row *r = realloc(o->rows, cap * sizeof(*r));
+
+		if (!r)
+			return NULL;
+		o->rows = r;
+		o->rows_cap = cap;
+	}
+	if (gp_idmap_insert(&o->row_idx, hash, o->nr_rows + 1))
+		return NULL;
+	o->rows[o->nr_rows] = (struct row){ .key = *k };
+	return &o->rows[o->nr_rows++];
+}
+
+/* Reads the stack stored under hash into o->stack; returns its depth (0: none). */
+static uint32_t read_stack(struct gp_offcpu *o, uint64_t hash)
+{
+	if (!hash)
+		return 0;
+	if (bpf_map__lookup_elem(o->skel->maps.offcpu_stacks, &hash, sizeof(hash), &o->stack,
+				 sizeof(o->stack), 0)) {
+		o->stacks_missing++;
+		return 0;
+	}
+	return GP_MIN(o->stack.nr, GP_MAX_STACK_DEPTH);
+}
+
+/* Function of a location's outermost line ("" if unsymbolized). */
+static const char *loc_function(const struct goprof_profile *p, uint32_t id, uint32_t line)
+{
+	const struct gp_location *loc = id ? gp_loc(p, id) : NULL;
+
+	if (!loc || line >= loc->nr_lines)
+		return "";
+	return gp_str(p, gp_func(p, p->lines[loc->line_off + line].function)->name);
+}
+
+/* The tracing machinery on top of every kernel stack taken in the tracepoint (our
+ * program, bpf_trace_run*, perf_trace_*): not where the thread blocked. */
+static bool is_tracing_frame(const char *fn)
+{
+	return !strncmp(fn, "bpf_", 4) || !strncmp(fn, "__bpf_trace", 11) ||
+	       !strncmp(fn, "perf_trace", 10) || !strncmp(fn, "trace_call_bpf", 14) ||
+	       !strncmp(fn, "__traceiter", 11);
+}
+
+/*
+ * Threads of the Go scheduler waiting for work (an idle M in stopm, sysmon's sleeps, the
+ * scheduler's netpoll wait): off CPU, but not the program waiting. Returns the runtime
+ * function that makes the stack one of those, or NULL. Their samples get labels and a
+ * root of their own so that they can be told apart or filtered.
+ */
+static const char *go_idle_function(const struct goprof_profile *p, const uint32_t *ids, uint32_t n)
+{
+	static const char *const idle[] = {
+		"runtime.stopm", "runtime.sysmon", "runtime.templateThread",
+		"runtime.findRunnable", "runtime.findrunnable", "runtime.stoplockedm",
+	};
+
+	for (uint32_t i = 0; i < n; i++) {
+		for (uint32_t l = 0; l < gp_loc(p, ids[i])->nr_lines; l++) {
+			const char *fn = loc_function(p, ids[i], l);
+
+			for (size_t k = 0; k < ARRAY_SIZE(idle); k++)
+				if (strcmp(fn, idle[k]) == 0)
+					return idle[k];
+		}
+	}
+	return NULL;
+}
+
+/* Adds one row's growth (count, ns) to the profile. */
+static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_t count, int64_t ns)
+{
+	int64_t values[2] = { count, ns };
+	struct gp_label_in labels[3];
+	struct gp_sample_in s = { .values = values, .locations = o->loc_ids, .labels = labels };
+	uint32_t n = 0, nr_user = 0, depth;
+	const char *name = o->name ? o->name(o->cb_ctx, k->pid) : NULL, *idle;
+	char root[GOPROF_COMM_LEN + 32];
+	int err;
+
+	/* Leaf first: kernel frames (the switch happened in the kernel), then user frames. */
+	depth = read_stack(o, k->kernel_stack);
+	for (uint32_t i = 0; i < depth; i++) {
+		err = gp_loc_resolve(&o->locs, k->pid, o->stack.ips[i], i > 0, true, &o->loc_ids[n]);
+		if (err)
+			return err;
+		if (n == 0 && is_tracing_frame(loc_function(o->prof, o->loc_ids[0], 0)))
+			continue;
+		n++;
+	}
+	depth = read_stack(o, k->user_stack);
+	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth,
+					false, o->loc_ids + n, &nr_user);
+	if (err)
+		return err;
+	n += nr_user;
+	s.nr_locations = n;
+	s.comm = name;
+	/* Preempted or yielding: ready to run, waiting for a CPU rather than for an event. */
+	if (k->flags & GP_OFFCPU_F_RUNNABLE)
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "state", .str = "runnable" };
+	idle = go_idle_function(o->prof, o->loc_ids + (n - nr_user), nr_user);
+	if (idle) {
+		snprintf(root, sizeof(root), "%s [idle Go threads]", name ? name : "");
+		s.comm = root;
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "thread", .str = "go-scheduler-idle" };
+		labels[s.nr_labels++] = (struct gp_label_in){ .key = "idle_in", .str = idle };
+	}
+	return gp_profile_add_sample(o->prof, &s);
+}
+
+int gp_offcpu_drain(struct gp_offcpu *o)
+{
+	int fd = bpf_map__fd(o->skel->maps.offcpu_table), ret = 0;
+	struct gp_offcpu_key key, next, *prev = NULL;
+	struct gp_offcpu_value v;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct row *r;
+		int err;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		r = find_row(o, &key);
+		if (!r) {
+			o->lost_aggregation++;
+			ret = -ENOMEM;
+			continue;
+		}
+		if (v.count == r->seen.count && v.total_ns == r->seen.total_ns)
+			continue;
+		err = add_sample(o, &key, (int64_t)(v.count - r->seen.count),
+				 (int64_t)(v.total_ns - r->seen.total_ns));
+		if (err) {
+			o->lost_aggregation++;
+			ret = err;
+		}
+		r->seen = v; /* added or counted as lost: never twice */
+	}
+	return ret;
+}
+
+static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
+{
+	for (uint32_t i = 0; i < o->nr_rows; i++)
+		if (o->rows[i].key.user_stack == hash || o->rows[i].key.kernel_stack == hash)
+			return true;
+	return false;
+}
+
+void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
+{
+	int fd = bpf_map__fd(o->skel->maps.offcpu_table);
+	int stacks_fd = bpf_map__fd(o->skel->maps.offcpu_stacks);
+	uint32_t kept = 0, nr_gone;
+	struct row *gone;
+
+	/* Kernel rows and their mirror go together: a row the kernel adds back later (a
+	 * last interval) starts from zero on both sides. The process's rows move to the end. */
+	for (uint32_t i = 0; i < o->nr_rows; i++) {
+		struct row r = o->rows[i];
+
+		if (r.key.pid == pid) {
+			bpf_map_delete_elem(fd, &r.key);
+			continue;
+		}
+		o->rows[i] = o->rows[kept];
+		o->rows[kept++] = r;
+	}
+	if (kept == o->nr_rows)
+		goto out;
+	gone = o->rows + kept;
+	nr_gone = o->nr_rows - kept;
+	o->nr_rows = kept;
+	/* Stacks no other process's row refers to go too, so that processes coming and going
+	 * (each PIE process with addresses of its own) do not fill the stack table. A live
+	 * process switched out on one of them before having a row loses that one stack
+	 * (counted in stacks_missing); its next switch-out stores it again. */
+	for (uint32_t i = 0; i < nr_gone; i++) {
+		uint64_t stacks[2] = { gone[i].key.user_stack, gone[i].key.kernel_stack };
+
+		for (int k = 0; k < 2; k++)
+			if (stacks[k] && !stack_in_use(o, stacks[k]))
+				bpf_map_delete_elem(stacks_fd, &stacks[k]);
+	}
+	gp_idmap_clear(&o->row_idx);
+	for (uint32_t i = 0; i < kept; i++)
+		if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1))
+			o->nr_rows = i; /* out of memory: forget the rest, counted below */
+	o->lost_aggregation += kept - o->nr_rows;
+out:
+	gp_loc_resolver_forget_pid(&o->locs, pid);
+}
+
+struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
+{
+	struct goprof_profile *copy, *fresh;
+
+	gp_offcpu_drain(o); /* failures are counted */
+	gp_profile_set_time(o->prof, o->start_wall_ns, clock_ns(CLOCK_MONOTONIC) - o->start_mono_ns);
+	copy = gp_profile_clone(o->prof);
+	if (!copy || !reset)
+		return copy;
+	/* A new interval starts from empty tables, the symbolization cache included. */
+	fresh = new_offcpu_profile();
+	if (fresh) {
+		gp_loc_resolver_restart(&o->locs, fresh);
+		goprof_profile_free(o->prof);
+		o->prof = fresh;
+	} else {
+		gp_profile_reset(o->prof);
+	}
+	mark_start(o);
+	return copy;
+}
+
+void gp_offcpu_stats(struct gp_offcpu *o, struct gp_offcpu_stats *st)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *vals = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*vals)) : NULL;
+
+	memset(st, 0, sizeof(*st));
+	st->lost_aggregation = o->lost_aggregation;
+	st->stacks_missing = o->stacks_missing;
+	for (__u32 i = 0; vals && i < GP_OFFCPU_CNT_NR; i++) {
+		if (bpf_map__lookup_elem(o->skel->maps.offcpu_counters, &i, sizeof(i), vals,
+					 (size_t)ncpus * sizeof(*vals), 0))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			st->counters[i] += vals[c];
+	}
+	free(vals);
+}
+
+#define BUDGET_WINDOW_NS 1000000000ull
+/* Below this estimated cost per window nothing is judged (as for the runtime probes). */
+#define MIN_JUDGED_COST_NS 2000000ull
+
+enum gp_offcpu_verdict gp_offcpu_budget_check(struct gp_offcpu *o, uint64_t now_ns,
+					      uint64_t target_cpu_ns, uint32_t budget_bp,
+					      char *msg, size_t msg_len)
+{
+	struct gp_offcpu_stats st;
+	uint64_t out, sampled, cost, cpu, elapsed, every, need;
+
+	gp_offcpu_stats(o, &st);
+	if (!o->window_start_ns || now_ns < o->window_start_ns) {
+		o->window_start_ns = now_ns;
+		o->window_cpu_ns = target_cpu_ns;
+		o->window_out = st.counters[GP_OFFCPU_CNT_TARGET_OUT];
+		o->window_sampled = st.counters[GP_OFFCPU_CNT_SAMPLED];
+		return GP_OFFCPU_WITHIN_BUDGET;
+	}
+	elapsed = now_ns - o->window_start_ns;
+	if (elapsed < BUDGET_WINDOW_NS)
+		return GP_OFFCPU_WITHIN_BUDGET;
+	out = st.counters[GP_OFFCPU_CNT_TARGET_OUT] - o->window_out;
+	sampled = st.counters[GP_OFFCPU_CNT_SAMPLED] - o->window_sampled;
+	cost = sampled * GP_OFFCPU_SAMPLED_NS + (out - GP_MIN(out, sampled)) * GP_OFFCPU_SKIPPED_NS;
+	cpu = target_cpu_ns > o->window_cpu_ns ? target_cpu_ns - o->window_cpu_ns : 0;
+	o->cost_ns += cost;
+	o->window_start_ns = now_ns;
+	o->window_cpu_ns = target_cpu_ns;
+	o->window_out = st.counters[GP_OFFCPU_CNT_TARGET_OUT];
+	o->window_sampled = st.counters[GP_OFFCPU_CNT_SAMPLED];
+	/* A budget of 100% is no limit: the program's cost is part of the targets' CPU time
+	 * (it runs in their context switches), so only the estimate could exceed it. */
+	if (!o->link || budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS ||
+	    cost * 10000 <= (uint64_t)budget_bp * cpu)
+		return GP_OFFCPU_WITHIN_BUDGET;
+	/* Sampled cost shrinks with N; the skipped switch-outs' cost does not. */
+	every = gp_offcpu_sample_every(o);
+	need = (uint64_t)budget_bp * cpu / 10000; /* affordable ns in a window */
+	while (every < 2 * GP_OFFCPU_MAX_SAMPLE_EVERY &&
+	       (sampled * GP_OFFCPU_SAMPLED_NS * gp_offcpu_sample_every(o) / every +
+		out * GP_OFFCPU_SKIPPED_NS) > need)
+		every *= 2;
+	if (every > GP_OFFCPU_MAX_SAMPLE_EVERY) {
+		gp_offcpu_detach(o);
+		snprintf(msg, msg_len, "off-CPU profile (sched_switch) detached: %.0f switch-outs/s "
+			 "cost about %.1f%% of the profiled processes' CPU, above the budget of "
+			 "%.2f%% even when sampling 1 in %u", out * 1e9 / elapsed,
+			 cpu ? 100.0 * cost / cpu : 100.0, budget_bp / 100.0, GP_OFFCPU_MAX_SAMPLE_EVERY);
+		return GP_OFFCPU_DETACHED;
+	}
+	snprintf(msg, msg_len, "off-CPU profile (sched_switch) throttled to 1 switch-out in %llu: "
+		 "%.0f switch-outs/s cost about %.1f%% of the profiled processes' CPU, above the "
+		 "budget of %.2f%%", (unsigned long long)every, out * 1e9 / elapsed,
+		 cpu ? 100.0 * cost / cpu : 100.0, budget_bp / 100.0);
+	gp_offcpu_set_sample_every(o, (uint32_t)every);
+	return GP_OFFCPU_THROTTLED;
+}
+
+uint64_t gp_offcpu_cost_ns(const struct gp_offcpu *o)
+{
+	return o->cost_ns;
+}
