@@ -14,20 +14,13 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "shared.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set before load: stack bytes to capture (multiples of 8, at most the buffers). */
 const volatile __u32 user_stack_bytes = GP_MAX_STACK_DEPTH * 8;
 const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8;
-
-/* Attached processes: tgid -> what to read from them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GP_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, struct gp_target);
-} targets SEC(".maps");
 
 /* Executables attached by path: (dev, inode) -> target settings for its processes. */
 struct {
@@ -44,11 +37,6 @@ struct {
 	__type(value, struct gp_thread_count);
 } thread_counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* resized by the loader */
-} samples SEC(".maps");
-
 /* Where a sample is assembled before its used part is copied to the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -63,21 +51,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_LOST_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
-
-static __always_inline void bump(void *map, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		(*v)++; /* per-CPU slot: no atomics needed */
-}
 
 static __always_inline void count_thread(__u32 pid, __u32 tid)
 {
@@ -185,20 +158,12 @@ static __always_inline void read_labels_slice(__u64 labels, struct gp_sample_eve
 	ev->nr_labels = n;
 }
 
-/*
- * The goroutine running on this thread: g from TLS (fsbase - 8, valid even when R14 is
- * not g at the sampled instruction), then g.m.curg, which is the user goroutine also
- * while the thread runs on g0 or gsignal (0 when none, e.g. in the scheduler).
- */
+/* The goroutine running on this thread (current_curg()): its ID and pprof labels. */
 static __always_inline void read_go_context(const struct gp_target *t, struct gp_sample_event *ev)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
-	__u64 g = 0, m = 0, curg = 0, labels = 0;
+	__u64 curg = 0, labels = 0;
 
-	if (!fsbase || bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase - 8)) || !g ||
-	    bpf_probe_read_user(&m, sizeof(m), (void *)(g + t->g_m)) || !m ||
-	    bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + t->m_curg))) {
+	if (current_curg(t, &curg)) {
 		bump(&counters, GP_CNT_GO_CONTEXT_FAILED);
 		return;
 	}

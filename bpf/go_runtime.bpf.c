@@ -13,27 +13,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "shared.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GP_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, struct gp_target);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} samples SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_LOST_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* Hits per probe (GP_PROBE_*), for the overhead budget. */
 struct {
@@ -49,14 +31,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct gp_newproc_event);
 } newproc_scratch SEC(".maps");
-
-static __always_inline void bump(void *map, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		(*v)++;
-}
 
 /* The attached Go process this probe hit belongs to, or NULL. */
 static __always_inline struct gp_target *go_target(__u32 pid, __u32 probe)

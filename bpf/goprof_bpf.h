@@ -26,7 +26,8 @@ enum gp_lost_cause {
 	GP_LOST_TARGETS_FULL,       /* an exec of an --exe target found the target map full */
 	GP_LOST_EVENTS,             /* exec/exit and Go runtime records: the ring buffer was full */
 	GP_LOST_OFFCPU = 4,         /* off-CPU intervals not aggregated: a table was full */
-	GP_LOST_NR = 10,            /* causes 5-9 are taken by other features */
+	GP_LOST_TCP = 7,            /* TCP records: the ring buffer was full (bpf/tcp.bpf.c) */
+	GP_LOST_NR = 10,            /* causes 5-6, 8-9 are assigned to other modules */
 };
 
 /* Per-CPU counters of the sampling program. */
@@ -98,6 +99,10 @@ enum gp_record_type {
 	GP_REC_HEAP_ALLOC = 13,       /* runtime.mProf_Malloc: a sampled allocation (our stack) */
 	GP_REC_HEAP_FREE = 14,        /* runtime.mProf_Free: a sampled object freed (the bucket's stack) */
 	GP_REC_ALLOC_EXACT = 15,      /* runtime.mallocgc: every allocation (opt-in, expensive) */
+	/* TCP connections (struct gp_tcp_event, bpf/tcp.bpf.c) */
+	GP_REC_TCP_CONNECT = 35,      /* an outgoing connection was established, or failed */
+	GP_REC_TCP_ACCEPT = 36,       /* accept() returned a connection */
+	GP_REC_TCP_CLOSE = 37,        /* a tracked connection reached TCP_CLOSE */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -271,6 +276,57 @@ enum gp_offcpu_counter {
 	GP_OFFCPU_CNT_FILTERED,     /* intervals outside [min, max] */
 	GP_OFFCPU_CNT_STACK_LOST,   /* stacks not stored: the stack table was full */
 	GP_OFFCPU_CNT_NR,
+};
+
+/* TCP: sockets of attached processes, tracked from connect() or accept() to TCP_CLOSE. */
+#define GP_MAX_TCP_SOCKS 65536
+
+#define GP_TCP_F_ACCEPTED 1u   /* passive open: the entry was made by accept() */
+#define GP_TCP_F_RESET_RECEIVED 2u /* the peer sent a RST (tcp:tcp_receive_reset) */
+#define GP_TCP_F_ABORTED 4u    /* closed from ESTABLISHED/CLOSE_WAIT straight to CLOSE
+				  without an error: the local side sent a RST */
+
+/* A tracked socket (map value, keyed by the kernel's struct sock address). */
+struct gp_tcp_sock {
+	__u32 pid;             /* the process that connected or accepted */
+	__u32 tid;             /* and its thread */
+	__u64 start_ns;        /* SYN_SENT (connect) or accept() returning */
+	__u64 established_ns;  /* SYN_SENT -> ESTABLISHED; 0 before (and for accepted sockets) */
+	__u32 flags;           /* GP_TCP_F_* */
+	__u32 pad;
+	__u64 conn_id;         /* 1, 2, ... in the order sockets were tracked */
+	__u64 goid;            /* Go: the goroutine that connected or accepted; else 0 */
+};
+
+/* Counters of bpf/tcp.bpf.c (per-CPU array tcp_counters). */
+enum gp_tcp_counter {
+	GP_TCP_CNT_TRACKED = 0,  /* sockets of attached processes entered in the table */
+	GP_TCP_CNT_TABLE_FULL,   /* sockets not tracked: the table was full */
+	GP_TCP_CNT_HOOK_RUNS,    /* runs of the state-change and accept hooks, every process */
+	GP_TCP_CNT_NR,
+};
+
+/* GP_REC_TCP_CONNECT / ACCEPT / CLOSE. */
+struct gp_tcp_event {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u16 family;          /* AF_INET or AF_INET6 */
+	__u16 flags;           /* GP_TCP_F_* */
+	__u64 time_ns;
+	__u64 conn_id;         /* gp_tcp_sock.conn_id: the same for every event of a socket */
+	__u64 goid;            /* gp_tcp_sock.goid */
+	__u8 local_addr[16];   /* IPv4: the first 4 bytes; network byte order */
+	__u8 remote_addr[16];
+	__u16 local_port;      /* host byte order */
+	__u16 remote_port;
+	__s32 error;           /* 0, or the socket's error at TCP_CLOSE (ECONNREFUSED, ...) */
+	__u64 handshake_ns;    /* CONNECT: SYN_SENT -> ESTABLISHED */
+	__u64 duration_ns;     /* CLOSE: from connect or accept to TCP_CLOSE */
+	__u64 bytes_sent;      /* payload bytes sent, retransmissions not counted twice */
+	__u64 bytes_received;  /* payload bytes received (the FIN not counted) */
+	__u32 retransmits;     /* segments retransmitted (tcp_sock.total_retrans) */
+	__u32 srtt_us;         /* the kernel's smoothed RTT estimate */
 };
 
 #endif

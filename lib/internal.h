@@ -60,6 +60,10 @@ GOPROF_HIDDEN bool gp_opts_tail_is_zero(const void *opts, size_t known_sz, size_
 GOPROF_HIDDEN int gp_opts_validate(const void *opts, size_t user_sz, size_t known_sz,
 				   const char *type_name);
 
+/* Sum over CPUs of entry idx of a per-CPU array map (0 if unreadable). */
+struct bpf_map;
+GOPROF_HIDDEN uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx);
+
 /* Bounded string copy that always terminates dst (dst_len > 0). */
 GOPROF_HIDDEN void gp_strlcpy(char *dst, const char *src, size_t dst_len);
 

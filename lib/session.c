@@ -32,6 +32,7 @@
 #include "proc.h"
 #include "sym/symbolizer_internal.h"
 #include "target.h"
+#include "tcp_tracker.h"
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_FREQ_HZ 10000
@@ -69,6 +70,7 @@ struct goprof_session {
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_offcpu *offcpu;         /* GOPROF_FEATURE_OFFCPU */
 	uint64_t offcpu_drained_ns;       /* CLOCK_MONOTONIC of its last periodic read */
+	struct gp_tcp_tracker *tcp;       /* GOPROF_FEATURE_TCP */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -117,7 +119,7 @@ static void libbpf_setup_once(void)
 /* Features served by the Go runtime uprobes (lib/go_probes.c). */
 #define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
-#define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU)
+#define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
 #define MAX_OFFCPU_SAMPLE_EVERY (1u << 20)
@@ -470,7 +472,9 @@ static int handle_record(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(uint32_t))
 		return 0;
-	if (ev->type != GP_REC_SAMPLE)
+	/* TCP records are counted apart (tcp_events, lost_tcp_events). */
+	if (ev->type != GP_REC_SAMPLE &&
+	    (ev->type < GP_REC_TCP_CONNECT || ev->type > GP_REC_TCP_CLOSE))
 		s->events_delivered++;
 	switch (ev->type) {
 	case GP_REC_EXEC:
@@ -504,6 +508,10 @@ static int handle_record(void *ctx, void *data, size_t len)
 			if (gp_heap_table_add(s->allocs, data, proc ? proc->comm : NULL))
 				s->lost_aggregation++;
 		}
+		return 0;
+	case GP_REC_TCP_CONNECT ... GP_REC_TCP_CLOSE:
+		if (s->tcp && len >= sizeof(struct gp_tcp_event))
+			return gp_tcp_tracker_record(s->tcp, data, s->on_event, s->ctx);
 		return 0;
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
@@ -586,6 +594,12 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->go_probes)
 			return errno ? -errno : -ENOMEM;
 	}
+	if (cfg->features & GOPROF_FEATURE_TCP) {
+		s->tcp = gp_tcp_tracker_new(s->skel->maps.targets, s->skel->maps.samples,
+					    s->skel->maps.lost);
+		if (!s->tcp)
+			return errno ? -errno : -ENOMEM;
+	}
 	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
 		s->goroutines = gp_goroutines_new(s->sym);
 		if (!s->goroutines)
@@ -657,6 +671,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
+	gp_tcp_tracker_free(s->tcp);
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
 	gp_heap_table_free(s->heap);
@@ -1005,7 +1020,7 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	return n;
 }
 
-static uint64_t sum_percpu(struct bpf_map *map, __u32 idx)
+uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	uint64_t total = 0;
@@ -1055,14 +1070,14 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 				       "sizeof(struct goprof_session_stats)");
 	reconcile_exits(s);
 	st.attached_pids = s->attached;
-	st.cpu_samples = sum_percpu(s->skel->maps.counters, GP_CNT_SAMPLES);
+	st.cpu_samples = gp_map_sum_percpu(s->skel->maps.counters, GP_CNT_SAMPLES);
 	st.samples_delivered = s->delivered;
-	st.lost_ringbuf_full = sum_percpu(s->skel->maps.lost, GP_LOST_RINGBUF_FULL);
-	st.lost_thread_table_full = sum_percpu(s->skel->maps.lost, GP_LOST_THREAD_TABLE_FULL);
-	st.lost_targets_full = sum_percpu(s->skel->maps.lost, GP_LOST_TARGETS_FULL);
+	st.lost_ringbuf_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_RINGBUF_FULL);
+	st.lost_thread_table_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_THREAD_TABLE_FULL);
+	st.lost_targets_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_TARGETS_FULL);
 	st.lost_aggregation = s->lost_aggregation;
-	st.lost_events = sum_percpu(s->skel->maps.lost, GP_LOST_EVENTS);
-	st.go_context_failed = sum_percpu(s->skel->maps.counters, GP_CNT_GO_CONTEXT_FAILED);
+	st.lost_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_EVENTS);
+	st.go_context_failed = gp_map_sum_percpu(s->skel->maps.counters, GP_CNT_GO_CONTEXT_FAILED);
 	gp_cpu_table_stats(s->cpu, &cs);
 	st.frames_unsymbolized = cs.frames_unsymbolized;
 	st.symbol_cache_hits = cs.location_cache_hits;
@@ -1101,12 +1116,17 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
 		st.offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
 		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
-		st.lost_offcpu = sum_percpu(s->skel->maps.lost, GP_LOST_OFFCPU);
+		st.lost_offcpu = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_OFFCPU);
 		st.lost_aggregation += os.lost_aggregation;
 		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);
 		st.offcpu_attached = gp_offcpu_attached(s->offcpu);
 		st.probe_cost_ns += gp_offcpu_cost_ns(s->offcpu);
 		st.probe_sets_detached = s->budget.sets_detached; /* the off-CPU program counts */
+	}
+	if (s->tcp) {
+		gp_tcp_tracker_stats(s->tcp, &st);
+		st.lost_tcp_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_TCP);
+		st.lost_aggregation += gp_tcp_tracker_lost_peers(s->tcp);
 	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
@@ -1333,4 +1353,16 @@ GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_p
 			return ret;
 	}
 	return 0;
+}
+
+GOPROF_API int goprof_session_foreach_tcp_peer(struct goprof_session *s, goprof_tcp_peer_fn fn,
+					       void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: NULL argument");
+	if (!s->tcp)
+		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: the session was created "
+				       "without GOPROF_FEATURE_TCP");
+	return gp_tcp_tracker_foreach_peer(s->tcp, fn, ctx);
 }

@@ -58,6 +58,17 @@ const char *const *fixture_go_versions(void)
 	return versions;
 }
 
+size_t fixture_variants(struct fixture_variant *v, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; fixture_go_versions()[i] && n + 2 <= max; i++) {
+		v[n++] = (struct fixture_variant){ i, 0 };
+		v[n++] = (struct fixture_variant){ i, 1 };
+	}
+	return n;
+}
+
 static void start(struct child *c, char *const argv[], bool held)
 {
 	int fds[2], gate[2] = { -1, -1 }, in[2];

@@ -57,6 +57,14 @@ void child_kill(struct child *c);
  * that oversubscription distorts are made only then. */
 bool machine_is_quiet(void);
 
+/* A fixture build for parameterized tests: index in fixture_go_versions(), stripped or not. */
+struct fixture_variant {
+	int version_index;
+	int stripped;
+};
+/* Fills v with every Go version, plain and stripped (at most max); returns the count. */
+size_t fixture_variants(struct fixture_variant *v, size_t max);
+
 /* Seconds on CLOCK_MONOTONIC. */
 double mono_seconds(void);
 

@@ -138,7 +138,14 @@ func loadClient(base string, stop <-chan struct{}, id int) {
 			return
 		default:
 		}
-		resp, err := client.Get(base + paths[i%len(paths)])
+		req, err := http.NewRequest("GET", base+paths[i%len(paths)], nil)
+		if err != nil {
+			panic(err)
+		}
+		// Every 20th request on a connection of its own, so that connection set-up and
+		// teardown show up too (goprof record --tcp).
+		req.Close = i%20 == 0
+		resp, err := client.Do(req)
 		if err != nil {
 			time.Sleep(10 * time.Millisecond)
 			continue

@@ -87,6 +87,8 @@ static void record_usage(FILE *out)
 		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
 		"      --offcpu-min-us N count off-CPU intervals of at least N us (default 1)\n"
 		"      --offcpu-max-us N ... and at most N us (default: no limit)\n"
+		"      --tcp             TCP connects, accepts and closes into events.jsonl, and a\n"
+		"                        table of the traffic per peer\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -119,6 +121,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
 		{ "sched", no_argument, NULL, 'S' },
+		{ "tcp", no_argument, NULL, 'T' },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -195,6 +198,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'S':
 			a->features |= GOPROF_FEATURE_SCHED;
+			break;
+		case 'T':
+			a->features |= GOPROF_FEATURE_TCP;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -540,7 +546,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	goprof_session_stats(s, &st);
-	qsort(tab.rows, tab.n, sizeof(*tab.rows), by_samples_desc);
+	if (tab.n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(tab.rows, tab.n, sizeof(*tab.rows), by_samples_desc);
 	print_processes(s);
 	print_summary(&a, &tab, &st, elapsed);
 	if (a.interval_s) {
@@ -568,6 +575,8 @@ int cmd_record(int argc, char **argv)
 		if (write_offcpu_report(s, a.out_dir))
 			rc = 1;
 	}
+	if (a.features & GOPROF_FEATURE_TCP && write_tcp_report(s, events.out))
+		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;
 	goprof_session_stats(s, &st);

@@ -2,6 +2,7 @@
 #ifndef GOPROF_CLI_REPORT_H
 #define GOPROF_CLI_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,6 +30,12 @@ int runtime_event(const struct goprof_event *e, void *ctx);
  */
 int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
 			 struct runtime_events *ev, uint64_t leak_age_ns);
+
+/* TCP (tcp_report.c): one events.jsonl line per connect/accept/close event. */
+bool is_tcp_event(const struct goprof_event *e);
+int write_tcp_event(FILE *out, const struct goprof_event *e);
+/* Prints the per-peer table and writes it to jsonl (may be NULL); 0 or -1. */
+int write_tcp_report(struct goprof_session *s, FILE *jsonl);
 
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);

@@ -57,6 +57,8 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 		}
 		return 0;
 	}
+	if (is_tcp_event(e))
+		return write_tcp_event(ev->out, e);
 	if (!ev->out || e->type != GOPROF_EVENT_GC_CYCLE)
 		return 0; /* goroutine events are summarised, not listed */
 	fprintf(ev->out,

@@ -45,6 +45,11 @@ static const struct {
 	FIELD(probe_hits, "uprobe hits in the targets"),
 	FIELD(probe_cost_ns, "estimated target time spent in the probes, ns"),
 	FIELD(probe_sets_detached, "probe sets detached by the overhead budget"),
+	FIELD(tcp_sockets_tracked, "TCP sockets of the targets tracked (--tcp)"),
+	FIELD(tcp_events, "TCP connect/accept/close events taken in"),
+	FIELD(lost_tcp_events, "TCP events lost: ring buffer full"),
+	FIELD(lost_tcp_untracked, "TCP sockets not tracked: socket table full"),
+	FIELD(tcp_hook_runs, "runs of the TCP kernel hooks, all processes"),
 };
 
 void print_session_stats(FILE *out, const struct goprof_session_stats *st)

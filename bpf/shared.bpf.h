@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * What every BPF object of a session shares (include after vmlinux.h, the libbpf
+ * headers and goprof_bpf.h). The maps: the CPU sampler's object creates them; the others
+ * are loaded with bpf_map__reuse_fd() on the sampler's descriptors, so these
+ * declarations must match. And helpers.
+ */
+#ifndef GOPROF_SHARED_BPF_H
+#define GOPROF_SHARED_BPF_H
+
+/* Attached processes: tgid -> what to read from them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GP_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct gp_target);
+} targets SEC(".maps");
+
+/* Every record for user space (samples, process and runtime events); resized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} samples SEC(".maps");
+
+/* Records lost, by cause (GP_LOST_*). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_LOST_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Adds one to entry idx of a per-CPU array. */
+static __always_inline void bump(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		(*v)++; /* per-CPU slot: no atomics needed */
+}
+
+/*
+ * The user goroutine of the current thread of Go process t: g from TLS (fsbase - 8, valid
+ * even when R14 is not g at the interrupted instruction), then g.m.curg, which is the user
+ * goroutine also while the thread runs on g0 or gsignal. Returns 0 and sets *curg (0 when
+ * the thread runs none, e.g. in the scheduler), or -1 if the runtime was unreadable.
+ */
+static __always_inline int current_curg(const struct gp_target *t, __u64 *curg)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), g = 0, m = 0;
+
+	*curg = 0;
+	if (!fsbase || bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase - 8)) || !g ||
+	    bpf_probe_read_user(&m, sizeof(m), (void *)(g + t->g_m)) || !m ||
+	    bpf_probe_read_user(curg, sizeof(*curg), (void *)(m + t->m_curg)))
+		return -1;
+	return 0;
+}
+
+#endif
