@@ -82,6 +82,9 @@ static void record_usage(FILE *out)
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
 		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
 		"      --runtime         --goroutines --gc --heap --sched\n"
+		"      --block           goroutine blocking by wait reason and site: block.pb.gz\n"
+		"      --channels        per-channel statistics table (implies --block; probes every\n"
+		"                        channel operation, under the overhead budget)\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -99,6 +102,9 @@ static void record_usage(FILE *out)
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
 }
 
+/* Long options without a short letter (letters are scarce: each branch adds some). */
+enum { OPT_BLOCK = 0x100, OPT_CHANNELS };
+
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	static const struct option longopts[] = {
@@ -114,6 +120,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
 		{ "sched", no_argument, NULL, 'S' },
+		{ "block", no_argument, NULL, OPT_BLOCK },
+		{ "channels", no_argument, NULL, OPT_CHANNELS },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -187,6 +195,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'S':
 			a->features |= GOPROF_FEATURE_SCHED;
+			break;
+		case OPT_BLOCK:
+			a->features |= GOPROF_FEATURE_BLOCK;
+			break;
+		case OPT_CHANNELS:
+			a->features |= GOPROF_FEATURE_BLOCK | GOPROF_FEATURE_CHANNELS;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -539,6 +553,9 @@ int cmd_record(int argc, char **argv)
 	}
 	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
 					       (uint64_t)(a.leak_age_s * 1e9)))
+		rc = 1;
+	if (a.features & GOPROF_FEATURE_BLOCK &&
+	    write_block_report(s, a.out_dir, a.features, events.out))
 		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;

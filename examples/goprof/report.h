@@ -30,6 +30,19 @@ int runtime_event(const struct goprof_event *e, void *ctx);
 int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
 			 struct runtime_events *ev, uint64_t leak_age_ns);
 
+/*
+ * GOPROF_FEATURE_BLOCK: writes DIR/block.pb.gz, block.folded, block.svg and prints the
+ * blocked time by wait reason and site; GOPROF_FEATURE_CHANNELS: prints the channel table
+ * and writes one "channel" object per channel to jsonl (if not NULL). 0 or -1.
+ */
+int write_block_report(struct goprof_session *s, const char *dir, uint32_t features, FILE *jsonl);
+
+struct goprof_profile;
+/* Writes DIR/NAME.pb.gz, NAME.folded and NAME.svg (those two counting sample value
+ * value_index; title: the SVG's, NULL for a default); 0 or -1 (said on stderr). */
+int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
+			uint32_t value_index, const char *title);
+
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);
 /* Prints the top functions of a CPU profile (flat and cumulative samples). */
