@@ -361,3 +361,5 @@ int go_mallocgc(struct pt_regs *ctx)
 		return 0;
 	return emit_alloc(ctx, ev, GP_REC_ALLOC_EXACT, id, ctx->ax);
 }
+
+#include "go_block.bpf.h"

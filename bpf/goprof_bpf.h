@@ -27,7 +27,9 @@ enum gp_lost_cause {
 	GP_LOST_EVENTS,             /* exec/exit and Go runtime records: the ring buffer was full */
 	GP_LOST_OFFCPU = 4,         /* off-CPU intervals not aggregated: a table was full */
 	GP_LOST_TCP = 7,            /* TCP records: the ring buffer was full (bpf/tcp.bpf.c) */
-	GP_LOST_NR = 10,            /* causes 5-6, 8-9 are assigned to other modules */
+	GP_LOST_BLOCK_RECORDS = 5,  /* goroutine block records: the ring buffer was full */
+	GP_LOST_CHANNELS_FULL = 6,  /* channel operations not counted: the channel map was full */
+	GP_LOST_NR = 10,            /* 8-9: assigned to HTTP */
 };
 
 /* Per-CPU counters of the sampling program. */
@@ -57,7 +59,10 @@ struct gp_target {
 	__u16 g_goid;          /* g.goid */
 	__u16 g_labels;        /* g.labels */
 	__u8 malloc_size_arg;  /* runtime.mProf_Malloc's size argument: 1 = RBX (<= 1.22), 2 = RCX */
-	__u8 pad[5];
+	__u8 hchan_lock;       /* hchan.lock: gopark's lock argument - this = the channel */
+	__u8 wait_chan_send;   /* waitReasonChanSend of this Go release */
+	__u8 wait_chan_recv;   /* waitReasonChanReceive */
+	__u8 pad[2];
 };
 
 /* Key of an executable attached by path: the kernel's dev_t (MKDEV) and inode. */
@@ -103,6 +108,7 @@ enum gp_record_type {
 	GP_REC_TCP_CONNECT = 35,      /* an outgoing connection was established, or failed */
 	GP_REC_TCP_ACCEPT = 36,       /* accept() returned a connection */
 	GP_REC_TCP_CLOSE = 37,        /* a tracked connection reached TCP_CLOSE */
+	GP_REC_BLOCK = 25,            /* a parked goroutine was made runnable (struct gp_block_event) */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -114,6 +120,9 @@ enum gp_go_probe {
 	GP_PROBE_HEAP,          /* runtime.mProf_Malloc and runtime.mProf_Free */
 	GP_PROBE_SCHED,         /* runtime.casgstatus */
 	GP_PROBE_MALLOCGC,      /* runtime.mallocgc (opt-in per-allocation mode) */
+	GP_PROBE_GOPARK,        /* runtime.gopark (goroutine blocking) */
+	GP_PROBE_BLOCK_WAKE,    /* runtime.casgstatus for goroutine blocking */
+	GP_PROBE_CHANOPS,       /* runtime.chansend and runtime.chanrecv */
 	GP_PROBE_NR,
 };
 
@@ -181,6 +190,60 @@ struct gp_goroutine_event {
 	__u32 pad;
 	__u64 time_ns;
 	__u64 goid;
+};
+
+/*
+ * Goroutine blocking: a goroutine parks (runtime.gopark) and is made runnable again
+ * (runtime.casgstatus from _Gwaiting). The park record is kept per goroutine in an LRU
+ * map and sent to the ring buffer as it is at the wake, with the wake time filled in.
+ */
+#define GP_BLOCK_STACK_DEPTH 32
+#define GP_MAX_PARKED 32768 /* goroutines parked at once (LRU: leaked ones are evicted) */
+#define GP_BLOCK_F_NO_STACK 1u /* the parked stack could not be unwound */
+#define GP_BLOCK_F_TRUNCATED 2u /* the stack filled GP_BLOCK_STACK_DEPTH */
+
+struct gp_block_event {
+	__u32 type;     /* GP_REC_BLOCK */
+	__u32 pid;
+	__u32 tid;      /* thread that parked */
+	__u32 nr_stack;
+	__u64 park_ns;  /* CLOCK_MONOTONIC */
+	__u64 wake_ns;
+	__u64 goid;
+	__u64 chan;     /* chan send/receive: the channel (hchan address), else 0 */
+	__u8 reason;    /* Go's waitReason (numbering per release) */
+	__u8 pad[3];
+	__u32 flags;    /* GP_BLOCK_F_* */
+	__u64 stack[GP_BLOCK_STACK_DEPTH]; /* return addresses, leaf first (gopark's caller) */
+};
+#define GP_BLOCK_EVENT_SIZE(n) ((unsigned long)&((struct gp_block_event *)0)->stack[n])
+
+/* Per-channel statistics, aggregated in the kernel (key: process and hchan address). */
+#define GP_MAX_CHANNELS 8192
+#define GP_CHAN_BUCKETS 32 /* log2 microsecond buckets of blocked time; a power of two */
+#define GP_CHAN_STACK_DEPTH 16
+
+struct gp_chan_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct gp_chan_stats {
+	__u64 first_ns;       /* first seen */
+	__u64 sends, recvs;   /* runtime.chansend / chanrecv calls (GOPROF_FEATURE_CHANNELS) */
+	__u64 blocked_sends, blocked_recvs; /* ... that parked (GOPROF_FEATURE_BLOCK) */
+	__u64 blocked_ns;     /* summed parked time of both */
+	__u64 send_blocked_ns; /* ... of the sends */
+	__u64 max_blocked_ns;
+	__u64 sum_qcount;     /* buffered elements seen at each operation: mean occupancy */
+	__u32 capacity;       /* hchan.dataqsiz */
+	__u32 max_qcount;     /* highest hchan.qcount seen */
+	__u32 nr_stack;       /* first use: stack[] entries, return addresses, leaf first */
+	__u32 pad;
+	__u64 send_hist[GP_CHAN_BUCKETS]; /* blocked sends: [2^i, 2^(i+1)) microseconds */
+	__u64 recv_hist[GP_CHAN_BUCKETS];
+	__u64 stack[GP_CHAN_STACK_DEPTH];
 };
 
 #define GP_SAMPLE_F_GO 1u             /* goid and labels were read */

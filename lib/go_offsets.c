@@ -4,11 +4,13 @@
 #include <stdlib.h>
 
 #include "go_offsets.h"
+#include "wait_reasons.h"
 
 struct go_release_offsets {
 	int minor;
 	__u16 g_m, m_curg, g_goid, g_labels;
 	__u8 labels_layout;
+	__u8 hchan_lock; /* hchan.lock (1.23 added hchan.timer before it) */
 };
 
 /*
@@ -17,11 +19,11 @@ struct go_release_offsets {
  * never measured here, and 1.25 moved m.curg.
  */
 static const struct go_release_offsets table[] = {
-	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP },
-	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP },
-	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP },
-	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP },
-	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE },
+	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP, 88 },
+	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
+	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
+	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP, 96 },
+	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE, 96 },
 };
 
 int gp_go_minor_version(const char *version, int *minor)
@@ -40,6 +42,7 @@ int gp_go_minor_version(const char *version, int *minor)
 
 int gp_go_offsets(const char *version, struct gp_target *t)
 {
+	const struct gp_wait_reasons *w;
 	int minor;
 
 	if (gp_go_minor_version(version, &minor))
@@ -57,6 +60,12 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 		t->labels_layout = table[i].labels_layout;
 		/* runtime.mProf_Malloc gained a leading mp argument in Go 1.23. */
 		t->malloc_size_arg = minor >= 23 ? 2 : 1;
+		t->hchan_lock = table[i].hchan_lock;
+		/* Channel wait reasons when the release's numbering is known (else 0: blocking
+		 * is still recorded, without channels). */
+		w = gp_wait_reasons_find(version);
+		t->wait_chan_send = w ? w->chan_send : 0;
+		t->wait_chan_recv = w ? w->chan_recv : 0;
 		return 0;
 	}
 	return gp_err(-GOPROF_ERRNO_GO_VERSION,

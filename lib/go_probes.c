@@ -94,6 +94,7 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 			free(gp);
 			return gp_err_null(err, "opening the embedded Go runtime BPF object failed");
 		}
+		gp->skel->rodata->track_channels = !!(features & GOPROF_FEATURE_CHANNELS);
 		err = load_skel(gp->skel, targets, ringbuf, lost, multi);
 		gp->multi = multi && !err;
 		if (!err || err == -EPERM)
@@ -272,6 +273,16 @@ static const struct probe_spec sched_probes[] = {
 	PROBE("runtime.casgstatus", false, go_casgstatus),
 };
 
+static const struct probe_spec block_probes[] = {
+	PROBE("runtime.gopark", false, go_gopark),
+	PROBE("runtime.casgstatus", false, go_block_wake),
+};
+
+static const struct probe_spec channel_probes[] = {
+	PROBE("runtime.chansend", false, go_chansend),
+	PROBE("runtime.chanrecv", false, go_chanrecv),
+};
+
 static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
 		      const struct probe_spec *specs, size_t n, enum gp_probe_set set)
 {
@@ -329,6 +340,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		err = attach_set(gp, bin, path, alloc_probes, ARRAY_SIZE(alloc_probes), GP_SET_ALLOCS);
 	if (!err && gp->features & GOPROF_FEATURE_SCHED)
 		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
+	if (!err && gp->features & GOPROF_FEATURE_BLOCK)
+		err = attach_set(gp, bin, path, block_probes, ARRAY_SIZE(block_probes), GP_SET_BLOCK);
+	if (!err && gp->features & GOPROF_FEATURE_CHANNELS)
+		err = attach_set(gp, bin, path, channel_probes, ARRAY_SIZE(channel_probes),
+				 GP_SET_CHANNELS);
 	if (!err && gp->features & GOPROF_FEATURE_HEAP) {
 		if (memory_profiling_on(bin))
 			err = attach_set(gp, bin, path, heap_probes, ARRAY_SIZE(heap_probes), GP_SET_HEAP);
@@ -380,6 +396,8 @@ const char *gp_probe_set_name(enum gp_probe_set set)
 		[GP_SET_HEAP] = "runtime.mProf_Malloc/mProf_Free (heap)",
 		[GP_SET_SCHED] = "runtime.casgstatus (scheduling latency)",
 		[GP_SET_ALLOCS] = "runtime.mallocgc (every allocation)",
+		[GP_SET_BLOCK] = "runtime.gopark/casgstatus (goroutine blocking)",
+		[GP_SET_CHANNELS] = "runtime.chansend/chanrecv (channel statistics)",
 	};
 
 	return set < GP_SET_NR ? names[set] : "?";
@@ -401,6 +419,10 @@ uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
 		return hits[GP_PROBE_SCHED];
 	case GP_SET_ALLOCS:
 		return hits[GP_PROBE_MALLOCGC];
+	case GP_SET_BLOCK:
+		return hits[GP_PROBE_GOPARK] + hits[GP_PROBE_BLOCK_WAKE];
+	case GP_SET_CHANNELS:
+		return hits[GP_PROBE_CHANOPS];
 	default:
 		return 0;
 	}
@@ -465,25 +487,111 @@ bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set se
 		[GP_SET_HEAP] = GOPROF_FEATURE_HEAP,
 		[GP_SET_SCHED] = GOPROF_FEATURE_SCHED,
 		[GP_SET_ALLOCS] = GOPROF_FEATURE_ALLOCS,
+		[GP_SET_BLOCK] = GOPROF_FEATURE_BLOCK,
+		[GP_SET_CHANNELS] = GOPROF_FEATURE_CHANNELS,
 	};
 
 	return (gp->features & feature_of[set]) && !gp->detached[set];
 }
 
-int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ctx)
+/*
+ * Walks a hash map: for each entry still there, its key and value are copied into key
+ * and val (key_sz bytes of key, at most 16) and visit(walk) is called; a non-zero return
+ * stops the walk and is returned.
+ */
+static int walk_map(struct bpf_map *map, void *key, size_t key_sz, void *val,
+		    int (*visit)(void *walk), void *walk)
 {
-	struct gp_goroutine_key key, next, *prev = NULL;
-	struct gp_sched_stats st;
-	int fd = bpf_map__fd(gp->skel->maps.sched), ret;
+	char cur[16], next[16];
+	int fd = bpf_map__fd(map), ret;
+	bool first = true;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		ret = fn(&key, &st, ctx);
+	if (key_sz > sizeof(cur))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, first ? NULL : cur, next) == 0) {
+		memcpy(cur, next, key_sz);
+		first = false;
+		memcpy(key, cur, key_sz);
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue; /* deleted meanwhile */
+		ret = visit(walk);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+struct sched_walk {
+	struct gp_goroutine_key key;
+	struct gp_sched_stats st;
+	gp_sched_fn fn;
+	void *ctx;
+};
+
+static int visit_sched(void *walk)
+{
+	struct sched_walk *w = walk;
+
+	return w->fn(&w->key, &w->st, w->ctx);
+}
+
+int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ctx)
+{
+	struct sched_walk w = { .fn = fn, .ctx = ctx };
+
+	return walk_map(gp->skel->maps.sched, &w.key, sizeof(w.key), &w.st, visit_sched, &w);
+}
+
+struct chan_walk {
+	struct gp_chan_key key;
+	struct gp_chan_stats st;
+	gp_chan_fn fn;
+	void *ctx;
+};
+
+static int visit_chan(void *walk)
+{
+	struct chan_walk *w = walk;
+
+	return w->fn(&w->key, &w->st, w->ctx);
+}
+
+int gp_go_probes_foreach_channel(struct gp_go_probes *gp, gp_chan_fn fn, void *ctx)
+{
+	struct chan_walk *w = malloc(sizeof(*w)); /* the value is about 800 bytes */
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	*w = (struct chan_walk){ .fn = fn, .ctx = ctx };
+	ret = walk_map(gp->skel->maps.channels, &w->key, sizeof(w->key), &w->st, visit_chan, w);
+	free(w);
+	return ret;
+}
+
+void gp_go_probes_delete_channel(struct gp_go_probes *gp, const struct gp_chan_key *key)
+{
+	bpf_map_delete_elem(bpf_map__fd(gp->skel->maps.channels), key);
+}
+
+void gp_go_probes_forget_parked(struct gp_go_probes *gp, uint32_t pid)
+{
+	struct gp_goroutine_key key, next, *stale = NULL;
+	int fd = bpf_map__fd(gp->skel->maps.parked);
+	size_t n = 0, cap = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		key = next;
+		first = false;
+		if (key.pid != pid)
+			continue;
+		if (n == cap && grow((void **)&stale, &cap, n + 1, sizeof(*stale)))
+			break; /* out of memory: the LRU evicts them in time */
+		stale[n++] = key;
+	}
+	/* Deleted after the walk: deleting the current key would restart it. */
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+	free(stale);
 }

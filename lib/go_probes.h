@@ -43,6 +43,8 @@ enum gp_probe_set {
 	GP_SET_HEAP,           /* runtime.mProf_Malloc / mProf_Free */
 	GP_SET_SCHED,          /* runtime.casgstatus */
 	GP_SET_ALLOCS,         /* runtime.mallocgc (opt-in) */
+	GP_SET_BLOCK,          /* runtime.gopark, runtime.casgstatus (goroutine blocking) */
+	GP_SET_CHANNELS,       /* runtime.chansend, runtime.chanrecv */
 	GP_SET_NR,
 };
 
@@ -64,6 +66,18 @@ GOPROF_HIDDEN bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum g
 typedef int (*gp_sched_fn)(const struct gp_goroutine_key *key, const struct gp_sched_stats *st,
 			   void *ctx);
 GOPROF_HIDDEN int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ctx);
+
+/* Calls fn for every channel record (GOPROF_FEATURE_CHANNELS / BLOCK); fn may delete
+ * the record it is given with gp_go_probes_delete_channel(). */
+typedef int (*gp_chan_fn)(const struct gp_chan_key *key, const struct gp_chan_stats *st, void *ctx);
+GOPROF_HIDDEN int gp_go_probes_foreach_channel(struct gp_go_probes *gp, gp_chan_fn fn, void *ctx);
+GOPROF_HIDDEN void gp_go_probes_delete_channel(struct gp_go_probes *gp, const struct gp_chan_key *key);
+
+/*
+ * Process pid exited: drops its goroutines still parked (leaked or waiting forever), so
+ * that a new process reusing the PID cannot wake one of them. GOPROF_FEATURE_BLOCK.
+ */
+GOPROF_HIDDEN void gp_go_probes_forget_parked(struct gp_go_probes *gp, uint32_t pid);
 
 /* Hits of each probe (GP_PROBE_*) summed over CPUs; hits[] has GP_PROBE_NR entries. */
 GOPROF_HIDDEN void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits);

@@ -63,22 +63,6 @@ void gp_heap_table_free(struct gp_heap_table *t)
 	free(t);
 }
 
-/* Function id of the physical (outermost) frame of a location, 0 if unsymbolized. */
-static uint32_t physical_function(const struct goprof_profile *p, uint32_t loc_id)
-{
-	const struct gp_location *l = gp_loc(p, loc_id);
-
-	return l->nr_lines ? p->lines[l->line_off + l->nr_lines - 1].function : 0;
-}
-
-/* The physical function of a location starts with "runtime." (Go's allocator frames). */
-static bool is_runtime_frame(const struct goprof_profile *p, uint32_t loc_id)
-{
-	uint32_t fn = physical_function(p, loc_id);
-
-	return fn && !strncmp(gp_str(p, gp_func(p, fn)->name), "runtime.", 8);
-}
-
 /*
  * The runtime's bucket stacks list one PC per logical frame: an inlined call adds the PC
  * of its inline mark in the same physical function. A frame-pointer stack has one per
@@ -91,9 +75,9 @@ static uint32_t collapse_inline_marks(const struct goprof_profile *p, uint32_t *
 	uint32_t out = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t fn = physical_function(p, ids[i]);
+		uint32_t fn = gp_loc_physical_function(p, ids[i]);
 
-		if (out && fn && fn == physical_function(p, ids[out - 1]))
+		if (out && fn && fn == gp_loc_physical_function(p, ids[out - 1]))
 			continue;
 		/* Go statement wrappers (pkg.f.gowrapN, Go 1.21+) are elided from the
 		 * runtime's tracebacks: drop them from ours too. */
@@ -122,7 +106,7 @@ int gp_heap_table_add(struct gp_heap_table *t, const struct gp_heap_event *ev, c
 	if (err)
 		return err;
 	n = collapse_inline_marks(t->prof, ids, n);
-	while (first < n && is_runtime_frame(t->prof, ids[first]))
+	while (first < n && gp_loc_is_runtime(t->prof, ids[first]))
 		first++;
 	s.locations = ids + first;
 	s.nr_locations = GP_MIN(n - first, SITE_DEPTH);

@@ -300,3 +300,17 @@ int gp_loc_resolve_user_stack(struct gp_loc_resolver *r, uint32_t pid, const uin
 	*n = out;
 	return 0;
 }
+
+uint32_t gp_loc_physical_function(const struct goprof_profile *p, uint32_t loc_id)
+{
+	const struct gp_location *l = gp_loc(p, loc_id);
+
+	return l->nr_lines ? p->lines[l->line_off + l->nr_lines - 1].function : 0;
+}
+
+bool gp_loc_is_runtime(const struct goprof_profile *p, uint32_t loc_id)
+{
+	uint32_t fn = gp_loc_physical_function(p, loc_id);
+
+	return fn && !strncmp(gp_str(p, gp_func(p, fn)->name), "runtime.", 8);
+}

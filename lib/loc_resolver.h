@@ -72,4 +72,9 @@ GOPROF_HIDDEN int gp_loc_resolve_user_stack(struct gp_loc_resolver *r, uint32_t 
 					    const uint64_t *stack, uint32_t nr, bool all_returns,
 					    uint32_t *ids, uint32_t *n);
 
+/* Function id of the physical (outermost) frame of location loc_id, 0 if unsymbolized. */
+GOPROF_HIDDEN uint32_t gp_loc_physical_function(const struct goprof_profile *p, uint32_t loc_id);
+/* The physical function of a location is Go's runtime ("runtime."). */
+GOPROF_HIDDEN bool gp_loc_is_runtime(const struct goprof_profile *p, uint32_t loc_id);
+
 #endif

@@ -23,12 +23,11 @@ static void merge_record(struct goprof_sched_stats *st, const struct gp_sched_st
 		st->hist[i] += s->hist[i];
 }
 
-/* Upper bound of the bucket holding the pct-th percentile, in ns. */
-static uint64_t hist_percentile(const uint64_t *hist, uint64_t total, unsigned pct)
+uint64_t gp_hist_percentile(const uint64_t *hist, int nr_buckets, uint64_t total, unsigned pct)
 {
 	uint64_t seen = 0, want = (total * pct + 99) / 100;
 
-	for (int i = 0; i < GOPROF_SCHED_HIST_BUCKETS; i++) {
+	for (int i = 0; i < nr_buckets; i++) {
 		seen += hist[i];
 		if (seen >= want && seen)
 			return (2ull << i) * 1000;
@@ -39,9 +38,9 @@ static uint64_t hist_percentile(const uint64_t *hist, uint64_t total, unsigned p
 static void finish_percentiles(struct goprof_sched_stats *st)
 {
 	st->sz = sizeof(*st);
-	st->p50_ns = GP_MIN(hist_percentile(st->hist, st->waits, 50), st->max_ns);
-	st->p90_ns = GP_MIN(hist_percentile(st->hist, st->waits, 90), st->max_ns);
-	st->p99_ns = GP_MIN(hist_percentile(st->hist, st->waits, 99), st->max_ns);
+	st->p50_ns = GP_MIN(gp_hist_percentile(st->hist, GOPROF_SCHED_HIST_BUCKETS, st->waits, 50), st->max_ns);
+	st->p90_ns = GP_MIN(gp_hist_percentile(st->hist, GOPROF_SCHED_HIST_BUCKETS, st->waits, 90), st->max_ns);
+	st->p99_ns = GP_MIN(gp_hist_percentile(st->hist, GOPROF_SCHED_HIST_BUCKETS, st->waits, 99), st->max_ns);
 }
 
 struct summary_ctx {

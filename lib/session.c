@@ -19,6 +19,8 @@
 #include "goprof/session.h"
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
+#include "block_table.h"
+#include "chan_stats.h"
 #include "cpu_table.h"
 #include "go_probes.h"
 #include "gc_tracker.h"
@@ -33,6 +35,7 @@
 #include "sym/symbolizer_internal.h"
 #include "target.h"
 #include "tcp_tracker.h"
+#include "wait_reasons.h"
 
 #define DEFAULT_FREQ_HZ 99
 #define MAX_FREQ_HZ 10000
@@ -46,6 +49,7 @@ struct attached_process {
 	bool attached; /* still in the kernel's target map */
 	dev_t exe_dev; /* its executable (stat of /proc/PID/exe at attach or exec) */
 	ino_t exe_ino;
+	const struct gp_wait_reasons *wait; /* Go release's wait reasons, NULL if unknown */
 };
 
 /* An executable attached by path. */
@@ -71,6 +75,8 @@ struct goprof_session {
 	struct gp_offcpu *offcpu;         /* GOPROF_FEATURE_OFFCPU */
 	uint64_t offcpu_drained_ns;       /* CLOCK_MONOTONIC of its last periodic read */
 	struct gp_tcp_tracker *tcp;       /* GOPROF_FEATURE_TCP */
+	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
+	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -118,7 +124,8 @@ static void libbpf_setup_once(void)
 
 /* Features served by the Go runtime uprobes (lib/go_probes.c). */
 #define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
-			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
+			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_BLOCK | \
+			GOPROF_FEATURE_CHANNELS)
 #define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
@@ -190,6 +197,10 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err && cfg->features & ~KNOWN_FEATURES)
 		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
 			     cfg->features & ~KNOWN_FEATURES);
+	if (!err && cfg->features & GOPROF_FEATURE_CHANNELS && !(cfg->features & GOPROF_FEATURE_BLOCK))
+		err = gp_err(-EINVAL, "goprof_session_opts.features: GOPROF_FEATURE_CHANNELS needs "
+				      "GOPROF_FEATURE_BLOCK (blocked channel operations are timed by "
+				      "the blocking probes)");
 	cfg->budget_bp = OPTS_GET(opts, overhead_budget_bp, 0);
 	if (!err && cfg->budget_bp > 10000)
 		err = gp_err(-EINVAL, "goprof_session_opts.overhead_budget_bp: %u is above 10000 "
@@ -298,6 +309,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->exe_ino = st.st_ino;
 	}
 	gp_target_inspect(exe, t, &p->info);
+	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
@@ -395,6 +407,10 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 		gp_offcpu_drain(s->offcpu);
 		gp_offcpu_forget_pid(s->offcpu, ev->pid);
 	}
+	gp_block_table_forget_pid(s->block, ev->pid);
+	if (s->block)
+		gp_go_probes_forget_parked(s->go_probes, ev->pid);
+	gp_chan_table_harvest_pid(s->chans, ev->pid); /* symbolized before the pid is forgotten */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	prune_exited(s);
 }
@@ -464,6 +480,17 @@ static int handle_gc(struct goprof_session *s, const struct gp_runtime_event *ev
 	return 0;
 }
 
+static int handle_block(struct goprof_session *s, const struct gp_block_event *ev)
+{
+	struct attached_process *proc = find_process(s, ev->pid);
+	char buf[32];
+	const char *reason = gp_wait_reason_name(proc ? proc->wait : NULL, ev->reason, buf, sizeof(buf));
+
+	if (gp_block_table_add(s->block, ev, reason, proc ? proc->comm : NULL))
+		s->lost_aggregation++;
+	return 0;
+}
+
 static int handle_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
@@ -512,6 +539,12 @@ static int handle_record(void *ctx, void *data, size_t len)
 	case GP_REC_TCP_CONNECT ... GP_REC_TCP_CLOSE:
 		if (s->tcp && len >= sizeof(struct gp_tcp_event))
 			return gp_tcp_tracker_record(s->tcp, data, s->on_event, s->ctx);
+		return 0;
+	case GP_REC_BLOCK:
+		if (s->block && len >= GP_BLOCK_EVENT_SIZE(0) &&
+		    len >= GP_BLOCK_EVENT_SIZE(GP_MIN(((struct gp_block_event *)data)->nr_stack,
+						      GP_BLOCK_STACK_DEPTH)))
+			return handle_block(s, data);
 		return 0;
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
@@ -620,6 +653,16 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->allocs)
 			return -ENOMEM;
 	}
+	if (cfg->features & GOPROF_FEATURE_BLOCK) {
+		s->block = gp_block_table_new(s->sym);
+		if (!s->block)
+			return -ENOMEM;
+	}
+	if (cfg->features & GOPROF_FEATURE_CHANNELS) {
+		s->chans = gp_chan_table_new(s->sym, s->go_probes);
+		if (!s->chans)
+			return -ENOMEM;
+	}
 	if (cfg->features & GOPROF_FEATURE_OFFCPU)
 		return load_offcpu(s, cfg);
 	return 0;
@@ -677,6 +720,8 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
 	gp_offcpu_free(s->offcpu);
+	gp_block_table_free(s->block);
+	gp_chan_table_free(s->chans);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	for (unsigned i = 0; i < s->nr_exes; i++)
@@ -1128,6 +1173,9 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.lost_tcp_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_TCP);
 		st.lost_aggregation += gp_tcp_tracker_lost_peers(s->tcp);
 	}
+	st.block_events = gp_block_table_events(s->block);
+	st.lost_block_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_BLOCK_RECORDS);
+	st.lost_channels = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_CHANNELS_FULL);
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -1365,4 +1413,28 @@ GOPROF_API int goprof_session_foreach_tcp_peer(struct goprof_session *s, goprof_
 		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: the session was created "
 				       "without GOPROF_FEATURE_TCP");
 	return gp_tcp_tracker_foreach_peer(s->tcp, fn, ctx);
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_block(struct goprof_session *s, uint32_t flags)
+{
+	gp_clear_error();
+	if (!s || flags)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_block: invalid argument");
+	if (!s->block)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_block: the session was created "
+					    "without GOPROF_FEATURE_BLOCK");
+	return gp_block_table_snapshot(s->block);
+}
+
+GOPROF_API int goprof_session_foreach_channel(struct goprof_session *s, goprof_channel_fn fn,
+					      void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_channel: NULL argument");
+	if (!(s->features & GOPROF_FEATURE_CHANNELS))
+		return gp_err(-EINVAL, "goprof_session_foreach_channel: the session was created "
+				       "without GOPROF_FEATURE_CHANNELS");
+	reconcile_exits(s); /* exited processes' channels are harvested first */
+	return gp_chan_table_foreach(s->chans, fn, ctx);
 }

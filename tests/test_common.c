@@ -207,3 +207,54 @@ void drop_all_capabilities(void)
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	cr_assert_eq(syscall(SYS_capset, &hdr, data), 0, "capset: %s", strerror(errno));
 }
+
+void go_pprof_top(const char *profile, const char *options, const char *const *names, int n,
+		  double *flat_pct, double *cum_pct)
+{
+	char cmd[4096], line[1024];
+	FILE *p;
+
+	for (int i = 0; i < n; i++)
+		flat_pct[i] = cum_pct[i] = -1;
+	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -top -nodecount=1000 "
+		 "%s %s 2>/dev/null", options, profile);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	while (fgets(line, sizeof(line), p)) {
+		double flatp, sum, cump;
+		char flat[64], cum[64], name[512];
+
+		/* flat flat% sum% cum cum% name; flat and cum may carry a unit (1.5s, 300ms) */
+		if (sscanf(line, " %63s %lf%% %lf%% %63s %lf%% %511s", flat, &flatp, &sum, cum, &cump,
+			   name) != 6)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (!strcmp(name, names[i])) {
+				flat_pct[i] = flatp;
+				cum_pct[i] = cump;
+			}
+	}
+	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+}
+
+void child_start_attached(struct child *c, char *const argv[], struct goprof_session *s)
+{
+	char line[64];
+
+	child_start(c, argv);
+	cr_assert(child_read_line(c, line, sizeof(line)) && !strcmp(line, "waiting"),
+		  "%s did not start", argv[0]);
+	cr_assert_eq(goprof_session_attach_pid(s, c->pid, NULL), 0, "%s", goprof_last_error());
+	child_write_line(c, "go");
+}
+
+size_t fixture_variant_params(int *v, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; fixture_go_versions()[i] && n + 2 <= max; i++) {
+		v[n++] = 2 * i;
+		v[n++] = 2 * i + 1;
+	}
+	return n;
+}

@@ -19,6 +19,13 @@ const char *fixture_path(const char *name, const char *go_version);
 /* The Go versions fixtures were built with ($GOPROF_GO_VERSIONS), NULL-terminated. */
 const char *const *fixture_go_versions(void);
 
+/*
+ * Parameters of a test run on every fixture Go version, plain and stripped: fills v with
+ * 2 * i (plain) and 2 * i + 1 (stripped) for version i of fixture_go_versions(); returns
+ * the count (at most max).
+ */
+size_t fixture_variant_params(int *v, size_t max);
+
 /* A child process with its standard output readable line by line. */
 struct child {
 	pid_t pid;
@@ -48,6 +55,11 @@ struct goprof_session;
  * while it waits, as a host's event loop would.
  */
 bool child_read_line_polling(struct child *c, char *buf, size_t len, struct goprof_session *s);
+/*
+ * Starts a fixture that prints "waiting" and then waits for a line on stdin: attaches
+ * session s to it and tells it to go. Fails the test on error.
+ */
+void child_start_attached(struct child *c, char *const argv[], struct goprof_session *s);
 /* Waits for the child; returns its exit status, or -1 if killed by a signal. */
 int child_wait(struct child *c);
 /* Kills (SIGKILL) and reaps the child if it still runs. */
@@ -67,6 +79,14 @@ size_t fixture_variants(struct fixture_variant *v, size_t max);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double mono_seconds(void);
+
+/*
+ * Runs Go 1.23's `go tool pprof -top -nodecount=1000 OPTIONS PROFILE` and gives, for each
+ * of names[0..n), its flat and cum percentages (-1 when the function is not listed).
+ * Fails the test if pprof fails.
+ */
+void go_pprof_top(const char *profile, const char *options, const char *const *names, int n,
+		  double *flat_pct, double *cum_pct);
 
 /* Drops every capability of this process (effective, permitted, inheritable, ambient). */
 void drop_all_capabilities(void);

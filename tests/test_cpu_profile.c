@@ -116,30 +116,13 @@ static struct goprof_profile *profile_split(const char *fixture, const char *go_
 /* Share of main.hot in `go tool pprof -top -cum` of Go's own profile, in percent. */
 static double go_pprof_hot_share(const char *profile)
 {
-	char cmd[4096], line[512];
-	double hot = -1, cold = -1;
-	FILE *p;
+	static const char *const names[] = { "main.hot", "main.cold" };
+	double flat[2], cum[2];
 
-	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -top -cum "
-		 "-nodecount=1000 %s 2>/dev/null", profile);
-	p = popen(cmd, "r");
-	cr_assert(p);
-	while (fgets(line, sizeof(line), p)) {
-		double flat, flatp, sum, cum, cump;
-		char name[256];
-
-		/* flat flat% sum% cum cum% name (units stripped by %*[a-z]) */
-		if (sscanf(line, " %lf%*[a-z] %lf%% %lf%% %lf%*[a-z] %lf%% %255s", &flat, &flatp,
-			   &sum, &cum, &cump, name) != 6)
-			continue;
-		if (!strcmp(name, "main.hot"))
-			hot = cump;
-		else if (!strcmp(name, "main.cold"))
-			cold = cump;
-	}
-	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
-	cr_assert(hot > 0 && cold > 0, "Go's profile lacks main.hot/main.cold (%.1f/%.1f)", hot, cold);
-	return 100.0 * hot / (hot + cold);
+	go_pprof_top(profile, "-cum", names, 2, flat, cum);
+	cr_assert(cum[0] > 0 && cum[1] > 0, "Go's profile lacks main.hot/main.cold (%.1f/%.1f)",
+		  cum[0], cum[1]);
+	return 100.0 * cum[0] / (cum[0] + cum[1]);
 }
 
 struct variant {

@@ -21,7 +21,7 @@ Test(go_offsets, table_matches_dwarf_of_every_toolchain)
 	cr_assert(tools, "GOPROF_TOOLS not set");
 	for (int i = 0; versions[i]; i++) {
 		char cmd[4096], line[256], version[64] = "";
-		int g_m = -1, g_goid = -1, g_labels = -1, m_curg = -1, v;
+		int g_m = -1, g_goid = -1, g_labels = -1, m_curg = -1, hchan_lock = -1, v;
 		struct gp_target t;
 		FILE *p;
 
@@ -33,6 +33,7 @@ Test(go_offsets, table_matches_dwarf_of_every_toolchain)
 			else if (sscanf(line, "g.goid %d", &v) == 1) g_goid = v;
 			else if (sscanf(line, "g.labels %d", &v) == 1) g_labels = v;
 			else if (sscanf(line, "m.curg %d", &v) == 1) m_curg = v;
+			else if (sscanf(line, "hchan.lock %d", &v) == 1) hchan_lock = v;
 			else sscanf(line, "version %63s", version);
 		}
 		cr_assert_eq(pclose(p), 0, "%s failed", cmd);
@@ -41,6 +42,7 @@ Test(go_offsets, table_matches_dwarf_of_every_toolchain)
 		cr_expect_eq(t.g_goid, g_goid, "%s g.goid", version);
 		cr_expect_eq(t.g_labels, g_labels, "%s g.labels", version);
 		cr_expect_eq(t.m_curg, m_curg, "%s m.curg", version);
+		cr_expect_eq(t.hchan_lock, hchan_lock, "%s hchan.lock", version);
 		cr_expect_eq(t.labels_layout, GP_LABELS_HMAP, "%s keeps labels in a map", version);
 	}
 }

@@ -54,29 +54,13 @@ static struct sites snapshot_sites(struct goprof_session *s)
 /* main.allocBig's share of alloc_space in Go's own heap profile, percent. */
 static double go_alloc_share(const char *path)
 {
-	char cmd[4096], line[512];
-	double big = -1, small = -1;
-	FILE *p;
+	static const char *const names[] = { "main.allocBig", "main.allocSmall" };
+	double flat[2], cum[2];
 
-	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -sample_index=alloc_space "
-		 "-top -nodecount=1000 %s 2>/dev/null", path);
-	p = popen(cmd, "r");
-	cr_assert(p);
-	while (fgets(line, sizeof(line), p)) {
-		double flat, flatp, sum, cum, cump;
-		char name[256];
-
-		if (sscanf(line, " %lf%*[a-zA-Z] %lf%% %lf%% %lf%*[a-zA-Z] %lf%% %255s", &flat, &flatp,
-			   &sum, &cum, &cump, name) != 6)
-			continue;
-		if (!strcmp(name, "main.allocBig"))
-			big = flatp;
-		else if (!strcmp(name, "main.allocSmall"))
-			small = flatp;
-	}
-	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
-	cr_assert(big > 0 && small > 0, "Go's heap profile lacks the sites (%.1f/%.1f)", big, small);
-	return 100.0 * big / (big + small);
+	go_pprof_top(path, "-sample_index=alloc_space", names, 2, flat, cum);
+	cr_assert(flat[0] > 0 && flat[1] > 0, "Go's heap profile lacks the sites (%.1f/%.1f)",
+		  flat[0], flat[1]);
+	return 100.0 * flat[0] / (flat[0] + flat[1]);
 }
 
 struct variant {
@@ -115,10 +99,7 @@ ParameterizedTest(struct variant *v, heap, sites_match_design_and_go, .timeout =
 	close(fd);
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
-	child_start(&c, argv);
-	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
-	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
-	child_write_line(&c, "go");
+	child_start_attached(&c, argv, s);
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "allocated"));
 	before = snapshot_sites(s);
 	child_write_line(&c, "free");
@@ -205,10 +186,7 @@ Test(heap, per_allocation_mode_sees_every_allocation, .timeout = 60)
 	snprintf(count, sizeof(count), "%d", 3000);
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
-	child_start(&c, argv);
-	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
-	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
-	child_write_line(&c, "go");
+	child_start_attached(&c, argv, s);
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "allocated"));
 	while (goprof_session_poll(s, 50) > 0)
 		;

@@ -61,10 +61,7 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
-	child_start(&c, argv);
-	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
-	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
-	child_write_line(&c, "go");
+	child_start_attached(&c, argv, s);
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "started"));
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "done"));
 	while (goprof_session_poll(s, 20) > 0)
@@ -84,13 +81,8 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 ParameterizedTestParameters(sched, contended_goroutines_wait_longer)
 {
 	static int v[32];
-	size_t n = 0;
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = 2 * i;     /* plain */
-		v[n++] = 2 * i + 1; /* stripped */
-	}
-	return cr_make_param_array(int, v, n);
+	return cr_make_param_array(int, v, fixture_variant_params(v, 32));
 }
 
 ParameterizedTest(int *variant, sched, contended_goroutines_wait_longer, .timeout = 60)

@@ -26,6 +26,8 @@
 
 #include <goprof/goprof.h>
 
+#include "../bench_stats.h"
+
 enum { BASE, GOPROF_99, GOPROF_999, GO_PPROF, GOPROF_RUNTIME, GOPROF_ALLOCS, NR_CONFIGS };
 static const char *const config_names[] = { "unprofiled", "libgoprof 99 Hz", "libgoprof 999 Hz",
 					     "runtime/pprof 100 Hz", "runtime probes",
@@ -157,19 +159,6 @@ static int run_once(const char *work, const char *iters, int config, struct run 
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
@@ -217,22 +206,22 @@ int main(int argc, char **argv)
 		fclose(stats_knob);
 	}
 
-	base = median(target[BASE], rounds);
+	base = bench_median(target[BASE], rounds);
 	printf("\n%-22s %10s %10s %16s %14s\n", "configuration", "median s", "slowdown",
 	       "lib us/sample", "lib % of core");
 	for (int c = 0; c < NR_CONFIGS; c++) {
-		double m = median(target[c], rounds);
+		double m = bench_median(target[c], rounds);
 
 		printf("%-22s %10.3f %9.2f%% ", config_names[c], m, 100.0 * (m / base - 1));
 		if (c == GOPROF_99 || c == GOPROF_999 || c == GOPROF_RUNTIME || c == GOPROF_ALLOCS)
-			printf("%16.1f %13.2f%%\n", median(cpu_per_sample[c], rounds),
-			       median(core_share[c], rounds));
+			printf("%16.1f %13.2f%%\n", bench_median(cpu_per_sample[c], rounds),
+			       bench_median(core_share[c], rounds));
 		else
 			printf("%16s %14s\n", "-", "-");
 	}
 	printf("\nratio libgoprof 99 Hz / runtime/pprof slowdown: %.3f (target run time %.4f / %.4f)\n",
-	       median(target[GOPROF_99], rounds) / median(target[GO_PPROF], rounds),
-	       median(target[GOPROF_99], rounds), median(target[GO_PPROF], rounds));
+	       bench_median(target[GOPROF_99], rounds) / bench_median(target[GO_PPROF], rounds),
+	       bench_median(target[GOPROF_99], rounds), bench_median(target[GO_PPROF], rounds));
 	printf("samples: %llu at 99 Hz, %llu at 999 Hz\n", (unsigned long long)samples[GOPROF_99],
 	       (unsigned long long)samples[GOPROF_999]);
 	if (bpf_runs)

@@ -89,6 +89,9 @@ static void record_usage(FILE *out)
 		"      --offcpu-max-us N ... and at most N us (default: no limit)\n"
 		"      --tcp             TCP connects, accepts and closes into events.jsonl, and a\n"
 		"                        table of the traffic per peer\n"
+		"      --block           goroutine blocking by wait reason and site: block.pb.gz\n"
+		"      --channels        per-channel statistics table (implies --block; probes every\n"
+		"                        channel operation, under the overhead budget)\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -106,6 +109,9 @@ static void record_usage(FILE *out)
 		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
 }
 
+/* Long options without a short letter (letters are scarce: each branch adds some). */
+enum { OPT_BLOCK = 0x100, OPT_CHANNELS };
+
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	static const struct option longopts[] = {
@@ -122,6 +128,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "runtime", no_argument, NULL, 'R' },
 		{ "sched", no_argument, NULL, 'S' },
 		{ "tcp", no_argument, NULL, 'T' },
+		{ "block", no_argument, NULL, OPT_BLOCK },
+		{ "channels", no_argument, NULL, OPT_CHANNELS },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -201,6 +209,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'T':
 			a->features |= GOPROF_FEATURE_TCP;
+			break;
+		case OPT_BLOCK:
+			a->features |= GOPROF_FEATURE_BLOCK;
+			break;
+		case OPT_CHANNELS:
+			a->features |= GOPROF_FEATURE_BLOCK | GOPROF_FEATURE_CHANNELS;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -576,6 +590,9 @@ int cmd_record(int argc, char **argv)
 			rc = 1;
 	}
 	if (a.features & GOPROF_FEATURE_TCP && write_tcp_report(s, events.out))
+		rc = 1;
+	if (a.features & GOPROF_FEATURE_BLOCK &&
+	    write_block_report(s, a.out_dir, a.features, events.out))
 		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;

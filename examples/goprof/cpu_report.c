@@ -96,32 +96,42 @@ out:
 	free(t.rows);
 }
 
-int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
+int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
+			uint32_t value_index, const char *title)
 {
 	static const struct {
-		const char *file;
-		int format;
+		const char *suffix;
+		uint32_t format;
 	} outputs[] = {
-		{ "cpu.pb.gz", GOPROF_FORMAT_PPROF },
-		{ "cpu.folded", GOPROF_FORMAT_FOLDED },
-		{ "cpu.svg", GOPROF_FORMAT_SVG },
+		{ "pb.gz", GOPROF_FORMAT_PPROF },
+		{ "folded", GOPROF_FORMAT_FOLDED },
+		{ "svg", GOPROF_FORMAT_SVG },
 	};
-	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .value_index = value_index, .title = title);
 	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s.%s", dir, name, outputs[i].suffix);
+		if (goprof_profile_write_file(p, outputs[i].format, &opts, path) < 0) {
+			fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
+{
+	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
+	int rc;
 
 	if (!p) {
 		fprintf(stderr, "goprof record: taking the CPU profile: %s\n", goprof_last_error());
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, outputs[i].file);
-		if (goprof_profile_write_file(p, outputs[i].format, NULL, path) < 0) {
-			fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
-			rc = -1;
-		}
-	}
+	rc = write_profile_files(p, dir, "cpu", 0, NULL);
 	print_top_functions(p, hz);
 	printf("wrote %s/cpu.pb.gz (go tool pprof), %s/cpu.folded, %s/cpu.svg\n", dir, dir, dir);
 	goprof_profile_free(p);

@@ -37,6 +37,19 @@ int write_tcp_event(FILE *out, const struct goprof_event *e);
 /* Prints the per-peer table and writes it to jsonl (may be NULL); 0 or -1. */
 int write_tcp_report(struct goprof_session *s, FILE *jsonl);
 
+/*
+ * GOPROF_FEATURE_BLOCK: writes DIR/block.pb.gz, block.folded, block.svg and prints the
+ * blocked time by wait reason and site; GOPROF_FEATURE_CHANNELS: prints the channel table
+ * and writes one "channel" object per channel to jsonl (if not NULL). 0 or -1.
+ */
+int write_block_report(struct goprof_session *s, const char *dir, uint32_t features, FILE *jsonl);
+
+struct goprof_profile;
+/* Writes DIR/NAME.pb.gz, NAME.folded and NAME.svg (those two counting sample value
+ * value_index; title: the SVG's, NULL for a default); 0 or -1 (said on stderr). */
+int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
+			uint32_t value_index, const char *title);
+
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);
 /* Prints the top functions of a CPU profile (flat and cumulative samples). */

@@ -311,6 +311,23 @@ struct goprof_session_opts {
  * before the process was attached are not seen. (since 0.1)
  */
 #define GOPROF_FEATURE_TCP 0x100u
+/**
+ * Goroutine blocking profile (since 0.1): the time goroutines spend parked, by the stack
+ * where they parked and by Go's wait reason ("chan send", "chan receive", "select",
+ * "sync.Mutex.Lock", "semacquire", "sleep", "IO wait", ...), until they are made runnable
+ * again. Uprobes on runtime.gopark and runtime.casgstatus; runs under the overhead
+ * budget. Enables goprof_session_snapshot_block(). Wait reasons are known for Go 1.19
+ * and 1.21-1.23; other releases are recorded as "unknown wait reason N".
+ */
+#define GOPROF_FEATURE_BLOCK 0x40u
+/**
+ * Channel statistics (since 0.1): per channel, operations, capacity and occupancy
+ * through uprobes on runtime.chansend and runtime.chanrecv - every channel operation, so
+ * the overhead budget detaches them from channel-heavy programs. Blocked operations and
+ * their times come from the blocking probes: needs GOPROF_FEATURE_BLOCK. Enables
+ * goprof_session_foreach_channel().
+ */
+#define GOPROF_FEATURE_CHANNELS 0x80u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -742,6 +759,11 @@ struct goprof_session_stats {
 					   every process of the machine (the cost of
 					   GOPROF_FEATURE_TCP: about 0.3-0.8 us each measured on
 					   our loaded 2-core VMs) */
+
+	uint64_t block_events;        /**< parked-then-woken goroutines measured (since 0.1) */
+	uint64_t lost_block_events;   /**< ... lost: the ring buffer was full (since 0.1) */
+	uint64_t lost_channels;       /**< channel operations not counted: the channel table
+					   was full (GOPROF_MAX_CHANNELS per session) (since 0.1) */
 };
 
 /**
@@ -795,6 +817,95 @@ typedef int (*goprof_tcp_peer_fn)(const struct goprof_tcp_peer *peer, void *ctx)
  */
 GOPROF_API int goprof_session_foreach_tcp_peer(struct goprof_session *session,
 					       goprof_tcp_peer_fn fn, void *ctx);
+
+/**
+ * Takes the goroutine blocking profile (GOPROF_FEATURE_BLOCK) in the format of Go's own
+ * block profile: sample types contentions/count and delay/nanoseconds, by the stack where
+ * the goroutines parked (the runtime's own frames trimmed to the outermost one, as Go
+ * shows "runtime.chansend1" or "runtime.selectgo"), with the string label "wait_reason"
+ * (Go's string), "channel" (hexadecimal address) for channel operations, and
+ * "unwind" = "failed" on samples whose stack could not be read (kept, without frames).
+ * Unlike Go's profile every reason is here, sleep and network waits too. A block counts
+ * when the goroutine is made runnable again; goroutines still parked are not in it.
+ *
+ * @param session the session.
+ * @param flags 0.
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_block(struct goprof_session *session,
+								uint32_t flags);
+
+/** Channels tracked per session; operations on more are counted in lost_channels. */
+#define GOPROF_MAX_CHANNELS 8192
+/** Buckets of the histograms of goprof_channel_stats. */
+#define GOPROF_CHANNEL_HIST_BUCKETS 32
+
+/** @name Flags of goprof_channel_stats.flags
+ * @{ */
+/** sends/recvs are counted: the channel probes were still attached when the statistics
+ *  were read (or the process exited); without it, the overhead budget detached them and
+ *  the counts stopped then (sends/recvs are then at least the blocked ones) */
+#define GOPROF_CHANNEL_OPS_COUNTED 0x1u
+#define GOPROF_CHANNEL_EXITED 0x2u      /**< the process has exited */
+/** @} */
+
+/**
+ * Statistics of one channel, handed to goprof_channel_fn; valid during the callback.
+ * A channel is identified by its process, its address and the stack that first used it
+ * (an address reused by a later channel adds to the same record). Times are nanoseconds;
+ * percentiles are the upper bounds of log2 buckets, capped at the maximum. Read a field
+ * only if it lies within @c sz. (since 0.1)
+ */
+struct goprof_channel_stats {
+	uint32_t sz;            /**< bytes filled in by the library */
+	uint32_t pid;           /**< process */
+	uint64_t address;       /**< the channel (runtime hchan) address */
+	uint32_t flags;         /**< GOPROF_CHANNEL_* */
+	uint32_t capacity;      /**< buffer size: 0 for an unbuffered channel */
+	uint64_t sends;         /**< send operations (runtime.chansend; select cases are not
+				     counted unless they block on their own) */
+	uint64_t recvs;         /**< receive operations (runtime.chanrecv) */
+	uint64_t blocked_sends; /**< sends that parked the goroutine */
+	uint64_t blocked_recvs; /**< receives that parked the goroutine */
+	uint64_t blocked_ns;    /**< summed parked time of both */
+	uint64_t send_blocked_ns; /**< the part of blocked_ns spent in sends (producers
+				       waiting: the sign of a contended channel) */
+	uint64_t max_blocked_ns; /**< longest park */
+	uint64_t send_p50_ns;   /**< median blocked time of the blocked sends */
+	uint64_t send_p90_ns;   /**< 90th percentile */
+	uint64_t send_p99_ns;   /**< 99th percentile */
+	uint64_t recv_p50_ns;   /**< the same for blocked receives */
+	uint64_t recv_p90_ns;   /**< 90th percentile of the blocked receives */
+	uint64_t recv_p99_ns;   /**< 99th percentile of the blocked receives */
+	uint64_t max_occupancy; /**< most buffered elements seen at an operation */
+	uint64_t occupancy_sum; /**< buffered elements summed over operations: / (sends + recvs)
+				     is the mean occupancy */
+	uint64_t first_seen_ns; /**< CLOCK_MONOTONIC time of the first operation seen */
+	/** send_hist[i]: blocked sends of [2^i, 2^(i+1)) microseconds (bucket 0 includes < 1 us) */
+	uint64_t send_hist[GOPROF_CHANNEL_HIST_BUCKETS];
+	uint64_t recv_hist[GOPROF_CHANNEL_HIST_BUCKETS]; /**< the same for receives */
+	/** first use: the first frame outside Go's runtime, "function (file:line)"; "" if unknown */
+	const char *site;
+	/** first use: the stack, root first, frames separated by ';' (folded format) */
+	const char *stack;
+};
+
+/** Receives one channel. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_channel_fn)(const struct goprof_channel_stats *channel, void *ctx);
+
+/**
+ * Calls @p fn for every channel seen in attached processes (GOPROF_FEATURE_CHANNELS), in
+ * no particular order; channels of processes that exited stay, with
+ * GOPROF_CHANNEL_EXITED. (since 0.1)
+ * @param session the session.
+ * @param fn called once per channel.
+ * @param ctx passed to fn.
+ * @return 0, the callback's non-zero return, or a negative errno (-EINVAL: NULL
+ *         arguments or feature not enabled).
+ */
+GOPROF_API int goprof_session_foreach_channel(struct goprof_session *session,
+					      goprof_channel_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

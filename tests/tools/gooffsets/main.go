@@ -16,6 +16,7 @@ import (
 var wanted = map[string][]string{
 	"runtime.g": {"m", "goid", "labels", "atomicstatus"},
 	"runtime.m": {"curg"},
+	"runtime.hchan": {"lock"},
 }
 
 func main() {

@@ -1,0 +1,3 @@
+module goprof.bench/chanwork
+
+go 1.19
