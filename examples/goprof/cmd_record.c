@@ -87,6 +87,8 @@ static void record_usage(FILE *out)
 		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
 		"      --offcpu-min-us N count off-CPU intervals of at least N us (default 1)\n"
 		"      --offcpu-max-us N ... and at most N us (default: no limit)\n"
+		"      --http            net/http requests into events.jsonl, latency and CPU per\n"
+		"                        endpoint, http.method/http.path labels in cpu.pb.gz\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -119,6 +121,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
 		{ "sched", no_argument, NULL, 'S' },
+		{ "http", no_argument, NULL, 'W' },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -195,6 +198,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'S':
 			a->features |= GOPROF_FEATURE_SCHED;
+			break;
+		case 'W':
+			a->features |= GOPROF_FEATURE_HTTP;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -568,6 +574,8 @@ int cmd_record(int argc, char **argv)
 		if (write_offcpu_report(s, a.out_dir))
 			rc = 1;
 	}
+	if (a.features & GOPROF_FEATURE_HTTP && write_http_report(s))
+		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;
 	goprof_session_stats(s, &st);

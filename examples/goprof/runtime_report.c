@@ -57,6 +57,8 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 		}
 		return 0;
 	}
+	if (e->type == GOPROF_EVENT_HTTP_REQUEST || e->type == GOPROF_EVENT_HTTP_CLIENT_REQUEST)
+		return http_event_jsonl(e, ev->out);
 	if (!ev->out || e->type != GOPROF_EVENT_GC_CYCLE)
 		return 0; /* goroutine events are summarised, not listed */
 	fprintf(ev->out,
