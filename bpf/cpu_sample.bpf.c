@@ -21,6 +21,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set before load: stack bytes to capture (multiples of 8, at most the buffers). */
 const volatile __u32 user_stack_bytes = GP_MAX_STACK_DEPTH * 8;
 const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8;
+/* GOPROF_FEATURE_HTTP: label samples of goroutines serving a request (else dead code). */
+const volatile bool http_labels = false;
 
 /* Executables attached by path: (dev, inode) -> target settings for its processes. */
 struct {
@@ -51,6 +53,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/*
+ * net/http server requests in flight per goroutine, written by bpf/go_http.bpf.c (which
+ * reuses this map); sized down by the loader when GOPROF_FEATURE_HTTP is off.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GP_HTTP_MAX_ACTIVE);
+	__type(key, struct gp_goroutine_key);
+	__type(value, struct gp_http_active);
+} http_active SEC(".maps");
 
 static __always_inline void count_thread(__u32 pid, __u32 tid)
 {
@@ -179,6 +192,36 @@ static __always_inline void read_go_context(const struct gp_target *t, struct gp
 		read_labels_slice(labels, ev);
 }
 
+/* Appends one label; false when the sample's labels are full. */
+static __always_inline bool add_label(struct gp_sample_event *ev, const char *key, __u32 key_len,
+				      const char *value, __u32 value_len)
+{
+	__u32 n = ev->nr_labels;
+
+	if (n >= GP_MAX_LABELS) {
+		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
+		return false;
+	}
+	n &= GP_MAX_LABELS - 1;
+	__builtin_memset(ev->labels[n].key, 0, GP_LABEL_KEY_LEN);
+	__builtin_memcpy(ev->labels[n].key, key, key_len);
+	bpf_probe_read_kernel_str(ev->labels[n].value, value_len, value);
+	ev->nr_labels++;
+	return true;
+}
+
+/* The method and path of the request the sampled goroutine serves, as pprof labels. */
+static __always_inline void add_http_labels(__u32 pid, struct gp_sample_event *ev)
+{
+	struct gp_goroutine_key key = { .pid = pid, .goid = ev->goid };
+	struct gp_http_active *a = bpf_map_lookup_elem(&http_active, &key);
+
+	if (!a)
+		return;
+	if (add_label(ev, "http.method", sizeof("http.method"), a->method, GP_HTTP_METHOD_LEN))
+		add_label(ev, "http.path", sizeof("http.path"), a->path, GP_HTTP_PATH_LEN);
+}
+
 SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
@@ -223,8 +266,11 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	ev->nr_user = nr_user;
 	ev->nr_kernel = nr_kernel;
 
-	if (t->is_go)
+	if (t->is_go) {
 		read_go_context(t, ev);
+		if (http_labels && ev->goid)
+			add_http_labels(pid, ev);
+	}
 	size = GP_SAMPLE_EVENT_SIZE(nr_user, nr_kernel);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);

@@ -29,7 +29,10 @@ enum gp_lost_cause {
 	GP_LOST_TCP = 7,            /* TCP records: the ring buffer was full (bpf/tcp.bpf.c) */
 	GP_LOST_BLOCK_RECORDS = 5,  /* goroutine block records: the ring buffer was full */
 	GP_LOST_CHANNELS_FULL = 6,  /* channel operations not counted: the channel map was full */
-	GP_LOST_NR = 10,            /* 8-9: assigned to HTTP */
+	GP_LOST_HTTP_RINGBUF = 8,   /* a finished HTTP request: the ring buffer was full */
+	GP_LOST_HTTP_UNFINISHED = 9, /* a request whose end was never seen (the handler
+				      * panicked): found when its connection ended */
+	GP_LOST_NR = 10,
 };
 
 /* Per-CPU counters of the sampling program. */
@@ -109,6 +112,8 @@ enum gp_record_type {
 	GP_REC_TCP_ACCEPT = 36,       /* accept() returned a connection */
 	GP_REC_TCP_CLOSE = 37,        /* a tracked connection reached TCP_CLOSE */
 	GP_REC_BLOCK = 25,            /* a parked goroutine was made runnable (struct gp_block_event) */
+	GP_REC_HTTP_SERVER = 40,      /* a net/http server request finished (struct gp_http_event) */
+	GP_REC_HTTP_CLIENT = 41,      /* a net/http client request finished */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -390,6 +395,78 @@ struct gp_tcp_event {
 	__u64 bytes_received;  /* payload bytes received (the FIN not counted) */
 	__u32 retransmits;     /* segments retransmitted (tcp_sock.total_retrans) */
 	__u32 srtt_us;         /* the kernel's smoothed RTT estimate */
+};
+
+/*
+ * net/http request tracing (GOPROF_FEATURE_HTTP). Strings are copied bounded (sizes are
+ * powers of two: indexes are masked) with the full length kept, so user space can say
+ * "truncated". Paths are bounded to what fits a pprof label value, the key the CPU
+ * samples and the endpoint table share.
+ */
+#define GP_HTTP_METHOD_LEN 16
+#define GP_HTTP_PATH_LEN GP_LABEL_VALUE_LEN
+#define GP_HTTP_HOST_LEN 64
+#define GP_HTTP_MAX_ACTIVE 16384    /* requests in flight tracked at once (LRU) */
+#define GP_HTTP_MAX_LAYOUTS 64      /* layouts indexed by Go minor version */
+
+/* Flags of gp_http_active.flags (equal to GOPROF_HTTP_* of the public header). */
+#define GP_HTTP_F_NOT_HTTP1 0x1u    /* the ResponseWriter is neither net/http's HTTP/1
+				     * *response nor its bundled HTTP/2 writer: no status */
+#define GP_HTTP_F_HTTP2 0x2u        /* the request's ProtoMajor is 2 */
+#define GP_HTTP_F_HIJACKED 0x4u     /* the handler hijacked the connection: no status */
+#define GP_HTTP_F_CLIENT_ERROR 0x8u /* client: the request returned an error */
+#define GP_HTTP_F_IMPLICIT_200 0x10u /* server: the handler wrote nothing; net/http sends 200 */
+#define GP_HTTP_F_PUBLIC 0x1fu      /* the flags above, equal to the public ones */
+#define GP_HTTP_F_H2_WRITER 0x100u  /* internal: rw is the HTTP/2 writer's state */
+
+/* Offsets of net/http structures for one Go release (DWARF; lib/go_offsets.c). */
+struct gp_http_layout {
+	__u16 valid;
+	__u16 req_method, req_url, req_proto_major, req_content_length, req_host;
+	__u16 url_host, url_path;
+	__u16 resp_conn, resp_req, resp_written, resp_status;
+	__u16 conn_hijacked;       /* net/http.conn.hijackedv */
+	__u16 response_status;     /* net/http.Response.StatusCode (client) */
+	/* HTTP/2: *http2responseWriter{rws *http2responseWriterState} */
+	__u16 h2_rws, h2_req, h2_status, h2_written;
+	__u16 pad[2];
+};
+
+/* A request in flight, per (pid, goid); also read by the CPU sampler for its labels. */
+struct gp_http_active {
+	__u64 start_ns;
+	__u64 rw;                  /* server: the *response, or the HTTP/2 writer's state
+				    * (GP_HTTP_F_H2_WRITER); 0 if neither */
+	__s64 content_length;      /* request body length as declared; -1 unknown */
+	__u32 tid;
+	__u32 flags;               /* GP_HTTP_F_* */
+	__u32 method_len, path_len, host_len; /* full lengths in the target */
+	__u32 pad;
+	char method[GP_HTTP_METHOD_LEN];
+	char path[GP_HTTP_PATH_LEN];
+	char host[GP_HTTP_HOST_LEN];
+};
+
+/* GP_REC_HTTP_SERVER / GP_REC_HTTP_CLIENT */
+struct gp_http_event {
+	__u32 type;
+	__u32 pid;
+	__u64 goid;
+	__u64 end_ns;
+	__s64 response_bytes;      /* server: body bytes the handler wrote; -1 unknown */
+	__u32 status;              /* 0: unknown (see flags) */
+	__u32 tid;                 /* thread at the end */
+	struct gp_http_active a;
+};
+
+/* The HTTP probes, for hit counters and the overhead budget. */
+enum gp_http_probe {
+	GP_HTTP_PROBE_SERVE = 0,   /* net/http.serverHandler.ServeHTTP entry */
+	GP_HTTP_PROBE_SERVE_RET,   /* its RETs */
+	GP_HTTP_PROBE_CLIENT,      /* net/http.(*Client).do entry */
+	GP_HTTP_PROBE_CLIENT_RET,  /* its RETs */
+	GP_HTTP_PROBE_CONN_DONE,   /* net/http.(*conn).serve.func1: a connection's deferred end */
+	GP_HTTP_PROBE_NR,
 };
 
 #endif

@@ -73,3 +73,50 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 		      "(known: 1.19, 1.21-1.24); samples get stacks but no goroutine IDs or labels",
 		      version);
 }
+
+/*
+ * net/http and net/url offsets per release, from DWARF (tests/tools/gooffsets) of the
+ * httpserv fixture built by each toolchain. conn.hijackedv and the HTTP/2 writer state's
+ * status and wroteBytes moved in this range.
+ * Not measured for 1.20 or 1.24+: refused.
+ */
+struct go_http_offsets {
+	int minor;
+	__u16 conn_hijacked, h2_status, h2_written;
+};
+
+static const struct go_http_offsets http_table[] = {
+	{ 19, 144, 80, 104 },
+	{ 21, 136, 72, 96 },
+	{ 22, 136, 72, 96 },
+	{ 23, 136, 72, 96 },
+};
+
+int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
+{
+	int minor;
+
+	if (gp_go_minor_version(version, &minor))
+		return gp_err(-GOPROF_ERRNO_GO_VERSION, "unrecognised Go version string '%s'",
+			      version ? version : "(none)");
+	for (size_t i = 0; i < ARRAY_SIZE(http_table); i++) {
+		if (http_table[i].minor != minor)
+			continue;
+		*lay = (struct gp_http_layout){
+			.valid = 1,
+			.req_method = 0, .req_url = 16, .req_proto_major = 40,
+			.req_content_length = 88, .req_host = 128,
+			.url_host = 40, .url_path = 56,
+			.resp_conn = 0, .resp_req = 8, .resp_written = 104, .resp_status = 120,
+			.conn_hijacked = http_table[i].conn_hijacked,
+			.response_status = 16,
+			.h2_rws = 0, .h2_req = 8,
+			.h2_status = http_table[i].h2_status,
+			.h2_written = http_table[i].h2_written,
+		};
+		return 0;
+	}
+	return gp_err(-GOPROF_ERRNO_GO_VERSION,
+		      "%s: net/http structure offsets for this Go release are not known to this "
+		      "libgoprof (known: 1.19, 1.21-1.23); no HTTP request tracing", version);
+}

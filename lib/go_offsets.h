@@ -17,6 +17,12 @@
  */
 GOPROF_HIDDEN int gp_go_offsets(const char *version, struct gp_target *t);
 
+/*
+ * Fills lay with the net/http offsets (GOPROF_FEATURE_HTTP) of Go release @version.
+ * Returns 0, or -GOPROF_ERRNO_GO_VERSION with a message naming the version.
+ */
+GOPROF_HIDDEN int gp_go_http_layout(const char *version, struct gp_http_layout *lay);
+
 /* Parses "go1.MINOR..." into minor; returns 0 or -EINVAL. */
 GOPROF_HIDDEN int gp_go_minor_version(const char *version, int *minor);
 

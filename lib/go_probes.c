@@ -13,12 +13,14 @@
 #include "goprof/session.h"
 #include "goprof/symbolizer.h"
 #include "goprof_bpf.h"
+#include "http_probes.h"
 
 struct probed_exe {
 	dev_t dev;
 	ino_t ino;
 	uint32_t notes; /* GP_NOTE_* */
 	uint32_t id;    /* links of this executable carry it */
+	char http_note[160]; /* GP_NOTE_HTTP_OFF: why */
 };
 
 /* What a link probes. */
@@ -39,6 +41,8 @@ struct gp_go_probes {
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
 	uint32_t next_exe_id;        /* id of the executable being attached */
+	struct gp_http_probes *http; /* GOPROF_FEATURE_HTTP */
+	char http_note[160];         /* of the last executable attached */
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -162,6 +166,7 @@ void gp_go_probes_free(struct gp_go_probes *gp)
 	free(gp->links);
 	free(gp->link_info);
 	free(gp->exes);
+	gp_http_probes_free(gp->http);
 	go_runtime_bpf__destroy(gp->skel);
 	free(gp);
 }
@@ -184,9 +189,9 @@ static int keep_link(struct gp_go_probes *gp, struct bpf_link *link, enum gp_pro
 }
 
 static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
-		     uint64_t offset, enum gp_probe_set set)
+		     uint64_t offset, enum gp_probe_set set, uint64_t cookie)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
 	/* pid -1: every process running this file; the program filters by target. */
@@ -199,14 +204,17 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 
 /* One uprobe_multi link for every site of a function. */
 static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const char *path,
-			const uint64_t *offsets, uint32_t n, enum gp_probe_set set)
+			const uint64_t *offsets, uint32_t n, enum gp_probe_set set, uint64_t cookie)
 {
 	unsigned long offs[GP_MAX_RET_SITES];
+	__u64 cookies[GP_MAX_RET_SITES];
 	struct bpf_link *link;
 
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		offs[i] = (unsigned long)offsets[i];
-	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cnt = n);
+		cookies[i] = cookie;
+	}
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cookies = cookies, .cnt = n);
 	/* pid -1: every process running this file; the program filters by target. */
 	link = bpf_program__attach_uprobe_multi(prog, -1, path, NULL, &opts);
 	if (!link)
@@ -215,9 +223,9 @@ static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const
 	return keep_link(gp, link, set, n);
 }
 
-/* Attaches prog at the entry of fn, or at each of its RETs. */
-static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
-			   const char *fn, bool at_rets, struct bpf_program *prog, enum gp_probe_set set)
+int gp_go_probes_attach_function(struct gp_go_probes *gp, struct goprof_binary *bin,
+				 const char *path, const char *fn, bool at_rets,
+				 struct bpf_program *prog, enum gp_probe_set set, uint64_t cookie)
 {
 	struct gp_func_sites sites;
 	int err = gp_go_func_sites(bin, fn, at_rets, &sites);
@@ -227,12 +235,13 @@ static int attach_function(struct gp_go_probes *gp, struct goprof_binary *bin, c
 	if (at_rets && !sites.nr_rets)
 		return gp_err(-ENOENT, "%s: %s has no RET instruction to probe", path, fn);
 	if (gp->multi)
-		return at_rets ? attach_multi(gp, prog, path, sites.ret_offsets, sites.nr_rets, set)
-			       : attach_multi(gp, prog, path, &sites.probe_offset, 1, set);
+		return at_rets ? attach_multi(gp, prog, path, sites.ret_offsets, sites.nr_rets, set,
+					      cookie)
+			       : attach_multi(gp, prog, path, &sites.probe_offset, 1, set, cookie);
 	if (!at_rets)
-		return attach_at(gp, prog, path, sites.probe_offset, set);
+		return attach_at(gp, prog, path, sites.probe_offset, set, cookie);
 	for (uint32_t i = 0; i < sites.nr_rets && !err; i++)
-		err = attach_at(gp, prog, path, sites.ret_offsets[i], set);
+		err = attach_at(gp, prog, path, sites.ret_offsets[i], set, cookie);
 	return err;
 }
 
@@ -294,7 +303,8 @@ static int attach_set(struct gp_go_probes *gp, struct goprof_binary *bin, const 
 		struct bpf_program *prog =
 			*(struct bpf_program **)((char *)gp->skel + specs[i].prog_offset);
 
-		err = attach_function(gp, bin, path, specs[i].function, specs[i].at_rets, prog, set);
+		err = gp_go_probes_attach_function(gp, bin, path, specs[i].function,
+						   specs[i].at_rets, prog, set, 0);
 	}
 	return err;
 }
@@ -312,6 +322,40 @@ static bool memory_profiling_on(struct goprof_binary *bin)
 	return on;
 }
 
+/*
+ * The HTTP probes are optional per binary (not every Go program serves HTTP): on failure
+ * the HTTP links are removed, the others stay, and the reason is kept for the host.
+ */
+static void attach_http(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
+			uint32_t *notes)
+{
+	size_t first_link = gp->nr_links;
+	char saved[256];
+
+	if (!gp->http || gp->detached[GP_SET_HTTP])
+		return;
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	if (gp_http_probes_attach_exe(gp->http, gp, bin, path)) {
+		destroy_links(gp->links + first_link, gp->nr_links - first_link);
+		gp->nr_links = first_link;
+		gp_strlcpy(gp->http_note, goprof_last_error(), sizeof(gp->http_note));
+		*notes |= GP_NOTE_HTTP_OFF;
+	}
+	gp_err(0, "%s", saved);
+}
+
+int gp_go_probes_enable_http(struct gp_go_probes *gp, struct bpf_map *http_active)
+{
+	gp->http = gp_http_probes_new(gp->skel->maps.targets, gp->skel->maps.samples,
+				      gp->skel->maps.lost, http_active, gp->multi);
+	return gp->http ? 0 : (errno ? -errno : -ENOMEM);
+}
+
+const char *gp_go_probes_http_note(const struct gp_go_probes *gp)
+{
+	return gp->http_note;
+}
+
 int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t *notes)
 {
 	struct goprof_binary *bin;
@@ -322,9 +366,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 	if (stat(path, &st))
 		return gp_err(-errno, "%s: %s", path, strerror(errno));
 	*notes = 0;
+	gp->http_note[0] = '\0';
 	for (size_t i = 0; i < gp->nr_exes; i++)
 		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino) {
 			*notes = gp->exes[i].notes;
+			gp_strlcpy(gp->http_note, gp->exes[i].http_note, sizeof(gp->http_note));
 			return 0;
 		}
 	bin = goprof_binary_open(path, NULL);
@@ -351,6 +397,8 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		else
 			*notes |= GP_NOTE_HEAP_OFF;
 	}
+	if (!err)
+		attach_http(gp, bin, path, notes);
 	goprof_binary_free(bin);
 	if (!err)
 		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));
@@ -360,7 +408,9 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		gp->nr_links = first_link;
 		return err;
 	}
-	gp->exes[gp->nr_exes++] = (struct probed_exe){ st.st_dev, st.st_ino, *notes, gp->next_exe_id++ };
+	gp->exes[gp->nr_exes] = (struct probed_exe){ st.st_dev, st.st_ino, *notes, gp->next_exe_id++,
+						     "" };
+	gp_strlcpy(gp->exes[gp->nr_exes++].http_note, gp->http_note, sizeof(gp->http_note));
 	return 0;
 }
 
@@ -398,6 +448,7 @@ const char *gp_probe_set_name(enum gp_probe_set set)
 		[GP_SET_ALLOCS] = "runtime.mallocgc (every allocation)",
 		[GP_SET_BLOCK] = "runtime.gopark/casgstatus (goroutine blocking)",
 		[GP_SET_CHANNELS] = "runtime.chansend/chanrecv (channel statistics)",
+		[GP_SET_HTTP] = "net/http serverHandler.ServeHTTP/(*Client).do (HTTP requests)",
 	};
 
 	return set < GP_SET_NR ? names[set] : "?";
@@ -423,6 +474,8 @@ uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_probe_set set)
 		return hits[GP_PROBE_GOPARK] + hits[GP_PROBE_BLOCK_WAKE];
 	case GP_SET_CHANNELS:
 		return hits[GP_PROBE_CHANOPS];
+	case GP_SET_HTTP:
+		return gp->http ? gp_http_probes_hits(gp->http) : 0;
 	default:
 		return 0;
 	}
@@ -463,6 +516,8 @@ static bool other_exe(const struct link_info *l, uint32_t exe)
 
 void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
 {
+	if (set == GP_SET_HTTP && gp->http)
+		gp_http_probes_disable(gp->http);
 	remove_links(gp, other_set, set);
 	gp->detached[set] = true;
 }
@@ -489,6 +544,7 @@ bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set se
 		[GP_SET_ALLOCS] = GOPROF_FEATURE_ALLOCS,
 		[GP_SET_BLOCK] = GOPROF_FEATURE_BLOCK,
 		[GP_SET_CHANNELS] = GOPROF_FEATURE_CHANNELS,
+		[GP_SET_HTTP] = GOPROF_FEATURE_HTTP,
 	};
 
 	return (gp->features & feature_of[set]) && !gp->detached[set];

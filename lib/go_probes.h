@@ -13,6 +13,7 @@
 #include "internal.h"
 
 struct bpf_map;
+struct bpf_program;
 struct gp_go_probes;
 
 /*
@@ -35,6 +36,9 @@ GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *p
  * linker turned memory profiling off in this binary (nothing in it reads a heap profile:
  * runtime.MemProfile is unreachable, so MemProfileRate is 0 and the hooks never run). */
 #define GP_NOTE_HEAP_OFF 0x1u
+/* *notes: GOPROF_FEATURE_HTTP is on but the binary got no net/http probes; the reason is
+ * in gp_go_probes_http_note(). The other probe sets are installed all the same. */
+#define GP_NOTE_HTTP_OFF 0x2u
 
 /* Probe sets, detached as a whole by the overhead budget. */
 enum gp_probe_set {
@@ -45,8 +49,28 @@ enum gp_probe_set {
 	GP_SET_ALLOCS,         /* runtime.mallocgc (opt-in) */
 	GP_SET_BLOCK,          /* runtime.gopark, runtime.casgstatus (goroutine blocking) */
 	GP_SET_CHANNELS,       /* runtime.chansend, runtime.chanrecv */
+	GP_SET_HTTP,           /* net/http server and client requests (lib/http_probes.c) */
 	GP_SET_NR,
 };
+
+/*
+ * Adds the net/http probes (GOPROF_FEATURE_HTTP), sharing the CPU sampler's http_active
+ * map. Returns 0 or a negative error with a message.
+ */
+GOPROF_HIDDEN int gp_go_probes_enable_http(struct gp_go_probes *gp, struct bpf_map *http_active);
+/* Why the executable last passed to gp_go_probes_attach_exe() has no HTTP probes ("" if
+ * it has them). */
+GOPROF_HIDDEN const char *gp_go_probes_http_note(const struct gp_go_probes *gp);
+
+/*
+ * Attaches prog at the entry of Go function fn (after the stack check) or at each of its
+ * RETs, as part of probe set `set`; cookie is what bpf_get_attach_cookie() returns.
+ */
+struct goprof_binary;
+GOPROF_HIDDEN int gp_go_probes_attach_function(struct gp_go_probes *gp, struct goprof_binary *bin,
+					       const char *path, const char *fn, bool at_rets,
+					       struct bpf_program *prog, enum gp_probe_set set,
+					       uint64_t cookie);
 
 /* Name of a probe set for messages ("runtime.newproc/newproc1/goexit1"). */
 GOPROF_HIDDEN const char *gp_probe_set_name(enum gp_probe_set set);

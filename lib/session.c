@@ -26,6 +26,7 @@
 #include "gc_tracker.h"
 #include "heap_table.h"
 #include "offcpu.h"
+#include "http_tracker.h"
 #include "probe_budget.h"
 #include "sched_latency.h"
 #include "goroutines.h"
@@ -77,6 +78,7 @@ struct goprof_session {
 	struct gp_tcp_tracker *tcp;       /* GOPROF_FEATURE_TCP */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
+	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -125,7 +127,7 @@ static void libbpf_setup_once(void)
 /* Features served by the Go runtime uprobes (lib/go_probes.c). */
 #define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_BLOCK | \
-			GOPROF_FEATURE_CHANNELS)
+			GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_HTTP)
 #define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
@@ -285,6 +287,13 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
 		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
+	if (s->features & GOPROF_FEATURE_HTTP && info->flags & GOPROF_PROCESS_RUNTIME_PROBES) {
+		if (notes & GP_NOTE_HTTP_OFF)
+			snprintf(info->note, sizeof(info->note), "no HTTP tracing: %s",
+				 gp_go_probes_http_note(s->go_probes));
+		else
+			info->flags |= GOPROF_PROCESS_HTTP;
+	}
 	if (notes & GP_NOTE_HEAP_OFF) {
 		info->flags |= GOPROF_PROCESS_HEAP_OFF;
 		snprintf(info->note, sizeof(info->note), "heap profile empty: the Go linker turned "
@@ -491,6 +500,16 @@ static int handle_block(struct goprof_session *s, const struct gp_block_event *e
 	return 0;
 }
 
+static int handle_http(struct goprof_session *s, const struct gp_http_event *ev)
+{
+	struct goprof_http_request req;
+	struct goprof_event out;
+
+	if (gp_http_tracker_record(s->http, ev, &req, &out))
+		s->lost_aggregation++;
+	return s->on_event ? s->on_event(&out, s->ctx) : 0;
+}
+
 static int handle_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
@@ -546,6 +565,11 @@ static int handle_record(void *ctx, void *data, size_t len)
 						      GP_BLOCK_STACK_DEPTH)))
 			return handle_block(s, data);
 		return 0;
+	case GP_REC_HTTP_SERVER:
+	case GP_REC_HTTP_CLIENT:
+		if (s->http && len >= sizeof(struct gp_http_event))
+			return handle_http(s, data);
+		return 0;
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
 			return handle_gc(s, data);
@@ -558,6 +582,8 @@ static int handle_record(void *ctx, void *data, size_t len)
 		proc = find_process(s, ev->pid);
 		if (gp_cpu_table_add(s->cpu, ev, proc ? proc->comm : NULL))
 			s->lost_aggregation++;
+		if (s->http)
+			gp_http_tracker_add_sample(s->http, ev);
 		s->delivered++;
 		return s->on_sample ? deliver_sample(s, ev) : 0;
 	}
@@ -602,6 +628,12 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	err = bpf_map__set_max_entries(s->skel->maps.samples, cfg->ringbuf_kib * 1024);
 	if (err)
 		return gp_err(err, "sizing the sample ring buffer failed: %s", strerror(-err));
+	/* The in-flight request table only matters with HTTP tracing; keep it tiny without. */
+	s->skel->rodata->http_labels = cfg->features & GOPROF_FEATURE_HTTP;
+	err = bpf_map__set_max_entries(s->skel->maps.http_active,
+				       cfg->features & GOPROF_FEATURE_HTTP ? GP_HTTP_MAX_ACTIVE : 64);
+	if (err)
+		return gp_err(err, "sizing the HTTP request table failed: %s", strerror(-err));
 	libbpf_last_warning[0] = '\0';
 	err = cpu_sample_bpf__load(s->skel);
 	if (err == -EPERM || err == -EACCES)
@@ -632,6 +664,14 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 					    s->skel->maps.lost);
 		if (!s->tcp)
 			return errno ? -errno : -ENOMEM;
+	}
+	if (cfg->features & GOPROF_FEATURE_HTTP) {
+		err = gp_go_probes_enable_http(s->go_probes, s->skel->maps.http_active);
+		if (err)
+			return err;
+		s->http = gp_http_tracker_new(cfg->freq_hz);
+		if (!s->http)
+			return -ENOMEM;
 	}
 	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
 		s->goroutines = gp_goroutines_new(s->sym);
@@ -722,6 +762,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_offcpu_free(s->offcpu);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
+	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	for (unsigned i = 0; i < s->nr_exes; i++)
@@ -1151,6 +1192,13 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.uprobes_installed = gp_go_probes_count(s->go_probes);
 		st.probe_sets_detached = s->budget.sets_detached;
 		st.probe_cost_ns = s->budget.total_cost_ns;
+		st.probe_hits += gp_go_probes_set_hits(s->go_probes, GP_SET_HTTP);
+	}
+	if (s->http) {
+		st.http_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_SERVER);
+		st.http_client_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_CLIENT);
+		st.lost_http = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_RINGBUF);
+		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
 	}
 	if (s->offcpu) {
 		struct gp_offcpu_stats os;
@@ -1437,4 +1485,16 @@ GOPROF_API int goprof_session_foreach_channel(struct goprof_session *s, goprof_c
 				       "without GOPROF_FEATURE_CHANNELS");
 	reconcile_exits(s); /* exited processes' channels are harvested first */
 	return gp_chan_table_foreach(s->chans, fn, ctx);
+}
+
+GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *s,
+						    goprof_http_endpoint_fn fn, void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: NULL argument");
+	if (!s->http)
+		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: the session was "
+				       "created without GOPROF_FEATURE_HTTP");
+	return gp_http_tracker_foreach(s->http, fn, ctx);
 }

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <goprof/error.h>
@@ -68,4 +69,71 @@ Test(go_offsets, version_parsing)
 	cr_assert_eq(minor, 22);
 	cr_assert_eq(gp_go_minor_version("go2.0", &minor), -EINVAL);
 	cr_assert_eq(gp_go_minor_version("go1.", &minor), -EINVAL);
+}
+
+/* The net/http layout (GOPROF_FEATURE_HTTP) against the DWARF of the httpserv fixture. */
+Test(go_offsets, http_layout_matches_dwarf_of_every_toolchain)
+{
+	const char *const *versions = fixture_go_versions();
+	const char *tools = getenv("GOPROF_TOOLS");
+
+	cr_assert(tools, "GOPROF_TOOLS not set");
+	for (int i = 0; versions[i]; i++) {
+		struct {
+			const char *name;
+			int dwarf;
+			size_t off; /* in struct gp_http_layout */
+		} f[] = {
+			{ "http.Request.Method", -1, offsetof(struct gp_http_layout, req_method) },
+			{ "http.Request.URL", -1, offsetof(struct gp_http_layout, req_url) },
+			{ "http.Request.ProtoMajor", -1, offsetof(struct gp_http_layout, req_proto_major) },
+			{ "http.Request.ContentLength", -1, offsetof(struct gp_http_layout, req_content_length) },
+			{ "http.Request.Host", -1, offsetof(struct gp_http_layout, req_host) },
+			{ "url.URL.Host", -1, offsetof(struct gp_http_layout, url_host) },
+			{ "url.URL.Path", -1, offsetof(struct gp_http_layout, url_path) },
+			{ "http.response.conn", -1, offsetof(struct gp_http_layout, resp_conn) },
+			{ "http.response.req", -1, offsetof(struct gp_http_layout, resp_req) },
+			{ "http.response.written", -1, offsetof(struct gp_http_layout, resp_written) },
+			{ "http.response.status", -1, offsetof(struct gp_http_layout, resp_status) },
+			{ "http.conn.hijackedv", -1, offsetof(struct gp_http_layout, conn_hijacked) },
+			{ "http.Response.StatusCode", -1, offsetof(struct gp_http_layout, response_status) },
+			{ "http.http2responseWriter.rws", -1, offsetof(struct gp_http_layout, h2_rws) },
+			{ "http.http2responseWriterState.req", -1, offsetof(struct gp_http_layout, h2_req) },
+			{ "http.http2responseWriterState.status", -1, offsetof(struct gp_http_layout, h2_status) },
+			{ "http.http2responseWriterState.wroteBytes", -1,
+			  offsetof(struct gp_http_layout, h2_written) },
+		};
+		char cmd[4096], line[256], name[128], version[64] = "";
+		struct gp_http_layout lay;
+		FILE *p;
+		int v;
+
+		snprintf(cmd, sizeof(cmd), "%s/gooffsets %s", tools, fixture_path("httpserv", versions[i]));
+		p = popen(cmd, "r");
+		cr_assert(p);
+		while (fgets(line, sizeof(line), p)) {
+			if (sscanf(line, "version %63s", version) == 1 ||
+			    sscanf(line, "%127s %d", name, &v) != 2)
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(f); k++)
+				if (!strcmp(f[k].name, name))
+					f[k].dwarf = v;
+		}
+		cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+		cr_assert_eq(gp_go_http_layout(version, &lay), 0, "%s: %s", version, goprof_last_error());
+		cr_expect(lay.valid);
+		for (size_t k = 0; k < ARRAY_SIZE(f); k++)
+			cr_expect_eq(*(__u16 *)((char *)&lay + f[k].off), f[k].dwarf, "%s %s: table %u, DWARF %d",
+				     version, f[k].name, *(__u16 *)((char *)&lay + f[k].off), f[k].dwarf);
+	}
+}
+
+Test(go_offsets, http_unknown_release_is_a_clear_error)
+{
+	struct gp_http_layout lay;
+
+	cr_assert_eq(gp_go_http_layout("go1.20.3", &lay), -GOPROF_ERRNO_GO_VERSION);
+	cr_assert(strstr(goprof_last_error(), "go1.20.3"), "%s", goprof_last_error());
+	cr_assert_eq(gp_go_http_layout("go1.24.1", &lay), -GOPROF_ERRNO_GO_VERSION);
+	cr_assert(strstr(goprof_last_error(), "no HTTP request tracing"), "%s", goprof_last_error());
 }

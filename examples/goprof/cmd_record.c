@@ -92,6 +92,8 @@ static void record_usage(FILE *out)
 		"      --block           goroutine blocking by wait reason and site: block.pb.gz\n"
 		"      --channels        per-channel statistics table (implies --block; probes every\n"
 		"                        channel operation, under the overhead budget)\n"
+		"      --http            net/http requests into events.jsonl, latency and CPU per\n"
+		"                        endpoint, http.method/http.path labels in cpu.pb.gz\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -130,6 +132,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "tcp", no_argument, NULL, 'T' },
 		{ "block", no_argument, NULL, OPT_BLOCK },
 		{ "channels", no_argument, NULL, OPT_CHANNELS },
+		{ "http", no_argument, NULL, 'W' },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -215,6 +218,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_CHANNELS:
 			a->features |= GOPROF_FEATURE_BLOCK | GOPROF_FEATURE_CHANNELS;
+			break;
+		case 'W':
+			a->features |= GOPROF_FEATURE_HTTP;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -593,6 +599,8 @@ int cmd_record(int argc, char **argv)
 		rc = 1;
 	if (a.features & GOPROF_FEATURE_BLOCK &&
 	    write_block_report(s, a.out_dir, a.features, events.out))
+		rc = 1;
+	if (a.features & GOPROF_FEATURE_HTTP && write_http_report(s))
 		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;

@@ -141,9 +141,10 @@ int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
 static int print_process(const struct goprof_process_info *info, void *ctx)
 {
 	(void)ctx;
-	printf("process %u: %s%s%s%s\n", info->pid,
+	printf("process %u: %s%s%s%s%s\n", info->pid,
 	       info->go_version[0] ? info->go_version : "not Go",
 	       info->flags & GOPROF_PROCESS_GOROUTINES ? ", goroutine IDs and labels" : "",
+	       info->flags & GOPROF_PROCESS_HTTP ? ", net/http requests" : "",
 	       info->flags & GOPROF_PROCESS_EXITED ? ", exited" : "",
 	       info->note[0] ? "" : "");
 	if (info->note[0])

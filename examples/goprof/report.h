@@ -13,6 +13,9 @@ struct goprof_profile;
 
 /* Writes s as a JSON string (quoted, escaped; NULL as ""). */
 void json_string(FILE *out, const char *s);
+/* n bytes that need not be text (an HTTP path): NULs and bytes >= 0x80 escaped one by
+ * one as \u00XX, so the output is valid JSON whatever they are. */
+void json_bytes(FILE *out, const char *s, size_t n);
 
 /* DIR/events.jsonl, written as runtime events arrive. */
 struct runtime_events {
@@ -49,6 +52,11 @@ struct goprof_profile;
  * value_index; title: the SVG's, NULL for a default); 0 or -1 (said on stderr). */
 int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
 			uint32_t value_index, const char *title);
+
+/* --http: appends an HTTP request event to events.jsonl (out may be NULL). */
+int http_event_jsonl(const struct goprof_event *e, FILE *out);
+/* --http: prints the endpoint tables (latency, CPU per endpoint); 0 or -1. */
+int write_http_report(struct goprof_session *s);
 
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
 int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);

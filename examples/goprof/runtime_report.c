@@ -59,6 +59,8 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 	}
 	if (is_tcp_event(e))
 		return write_tcp_event(ev->out, e);
+	if (e->type == GOPROF_EVENT_HTTP_REQUEST || e->type == GOPROF_EVENT_HTTP_CLIENT_REQUEST)
+		return http_event_jsonl(e, ev->out);
 	if (!ev->out || e->type != GOPROF_EVENT_GC_CYCLE)
 		return 0; /* goroutine events are summarised, not listed */
 	fprintf(ev->out,

@@ -81,6 +81,10 @@ struct goprof_sample {
  * GOPROF_EVENT_PROBE_DETACHED event instead. (since 0.1)
  */
 #define GOPROF_EVENT_OFFCPU_THROTTLED 40
+/** A net/http server request finished: goid, http (GOPROF_FEATURE_HTTP; since 0.1) */
+#define GOPROF_EVENT_HTTP_REQUEST 30
+/** A net/http client request ((*http.Client).Do) returned: goid, http (since 0.1) */
+#define GOPROF_EVENT_HTTP_CLIENT_REQUEST 31
 /**
  * An outgoing TCP connection was established (tcp_handshake_ns), or failed (tcp_error:
  * ECONNREFUSED, ETIMEDOUT, ...; ECONNABORTED when the application closed the socket
@@ -111,6 +115,51 @@ struct goprof_sample {
 #define GOPROF_TCP_RESET_SENT 0x4u     /**< closed straight from ESTABLISHED/CLOSE_WAIT: this side
 					    sent a RST (close() with unread data, SO_LINGER 0) */
 /** @} */
+
+/** @name Flags of goprof_http_request.flags (since 0.1)
+ * @{ */
+/** The ResponseWriter is neither net/http's HTTP/1 response nor its bundled HTTP/2
+ * server's writer (a wrapper from another server): status is 0, unknown. */
+#define GOPROF_HTTP_NOT_HTTP1 0x1u
+#define GOPROF_HTTP_HTTP2 0x2u     /**< the request came over HTTP/2 (net/http's bundled server) */
+/** The handler hijacked the connection (http.Hijacker): status is 0, unknown. */
+#define GOPROF_HTTP_HIJACKED 0x4u
+#define GOPROF_HTTP_CLIENT_ERROR 0x8u /**< client: Do returned an error (status 0) */
+/** The handler wrote nothing: net/http sent the implicit 200 after it returned. */
+#define GOPROF_HTTP_IMPLICIT_200 0x10u
+#define GOPROF_HTTP_METHOD_TRUNCATED 0x100u /**< method_len > bytes in method */
+#define GOPROF_HTTP_PATH_TRUNCATED 0x200u   /**< path_len > bytes in path */
+#define GOPROF_HTTP_HOST_TRUNCATED 0x400u   /**< host_len > bytes in host */
+/** @} */
+
+/**
+ * One net/http request (GOPROF_EVENT_HTTP_REQUEST, GOPROF_EVENT_HTTP_CLIENT_REQUEST),
+ * pointed to by goprof_event.http. Strings are the target's bytes, bounded (a method
+ * keeps at most 15 bytes, a path 63, a host 63) and NUL-terminated; a path can hold any
+ * byte (URL.Path is decoded), so use the *_bytes counts, and escape before printing.
+ * Read a field only if it lies within @c sz. (since 0.1)
+ */
+struct goprof_http_request {
+	uint32_t sz;           /**< bytes of this struct filled in by the library */
+	uint32_t flags;        /**< GOPROF_HTTP_* */
+	uint64_t start_ns;     /**< CLOCK_MONOTONIC: the handler was called / Do was called */
+	uint64_t duration_ns;  /**< until the handler returned / Do returned */
+	int64_t content_length; /**< request body length as declared (Request.ContentLength); -1 unknown */
+	int64_t response_bytes; /**< server: body bytes the handler wrote; -1 unknown */
+	uint32_t status;       /**< status code the handler wrote (200 when it wrote nothing) or
+				    the client received; 0 unknown (see flags) */
+	uint32_t reserved0;    /**< zero */
+	const char *method;    /**< "GET", ...; the client's empty method is reported as "GET" */
+	const char *path;      /**< URL path (decoded, without the query) */
+	const char *host;      /**< client: URL host ("127.0.0.1:8080"); server: URL host, usually "" */
+	uint32_t method_bytes; /**< bytes in @c method (without the terminating NUL) */
+	uint32_t path_bytes;   /**< bytes in @c path (it may hold NULs) */
+	uint32_t host_bytes;   /**< bytes in @c host */
+	uint32_t method_len;   /**< full length of the method in the target */
+	uint32_t path_len;     /**< full length of the path in the target */
+	uint32_t host_len;     /**< full length of the host in the target */
+};
+
 
 /** @name GC triggers (goprof_event.gc_trigger), Go's gcTriggerKind
  * @{ */
@@ -159,6 +208,8 @@ struct goprof_event {
 	uint64_t tcp_bytes_received; /**< payload bytes received so far */
 	uint32_t tcp_retransmits;    /**< segments retransmitted so far (SYNs included) */
 	uint32_t tcp_srtt_us;        /**< the kernel's smoothed round-trip time estimate */
+	/** HTTP_REQUEST, HTTP_CLIENT_REQUEST: the request, valid during the callback (since 0.1) */
+	const struct goprof_http_request *http;
 };
 
 /**
@@ -328,6 +379,25 @@ struct goprof_session_opts {
  * goprof_session_foreach_channel().
  */
 #define GOPROF_FEATURE_CHANNELS 0x80u
+/**
+ * net/http requests of Go 1.19-1.23 programs (stripped or not), through uprobes on
+ * net/http.serverHandler.ServeHTTP (entry and RETs: every server request) and
+ * net/http.(*Client).do (client requests made through an http.Client; a Transport's
+ * RoundTrip called directly is not seen): GOPROF_EVENT_HTTP_REQUEST /
+ * _CLIENT_REQUEST events, goprof_session_foreach_http_endpoint() (latency per method and
+ * path), and CPU samples of goroutines serving a request carry the pprof labels
+ * "http.method" and "http.path" (so `go tool pprof -tagfocus` selects an endpoint; only
+ * the goroutine running the handler: goroutines it starts are not labelled).
+ * Two uprobe hits per request and side (a trap and a short BPF program each; the
+ * budget estimates 5 us per hit, and on a loaded 2-core VM a loopback server with a
+ * trivial handler lost about half its throughput): under the overhead budget, which
+ * detaches them from busy servers with an event. HTTP/2 requests of net/http's bundled
+ * server are traced like HTTP/1 ones (GOPROF_HTTP_HTTP2); hijacked connections and
+ * foreign ResponseWriters are reported with status 0 and a flag saying so. A binary
+ * without net/http, or of an unsupported Go release, gets a note in goprof_process_info.
+ * (since 0.1)
+ */
+#define GOPROF_FEATURE_HTTP 0x200u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -650,6 +720,8 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
 #define GOPROF_PROCESS_HEAP_OFF 0x20u /**< memory profiling is off in the binary: no heap samples */
 #define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
+/** GOPROF_FEATURE_HTTP: net/http probes installed (else the note says why) (since 0.1) */
+#define GOPROF_PROCESS_HTTP 0x200u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
@@ -764,6 +836,13 @@ struct goprof_session_stats {
 	uint64_t lost_block_events;   /**< ... lost: the ring buffer was full (since 0.1) */
 	uint64_t lost_channels;       /**< channel operations not counted: the channel table
 					   was full (GOPROF_MAX_CHANNELS per session) (since 0.1) */
+
+	/* since 0.1: GOPROF_FEATURE_HTTP */
+	uint64_t http_requests;        /**< server requests traced (delivered) */
+	uint64_t http_client_requests; /**< client requests traced */
+	uint64_t lost_http;            /**< finished requests lost: the ring buffer was full */
+	uint64_t lost_http_unfinished; /**< server requests whose end was never seen (the
+					    handler panicked), counted when the connection ended */
 };
 
 /**
@@ -906,6 +985,56 @@ typedef int (*goprof_channel_fn)(const struct goprof_channel_stats *channel, voi
  */
 GOPROF_API int goprof_session_foreach_channel(struct goprof_session *session,
 					      goprof_channel_fn fn, void *ctx);
+
+/**
+ * Latency and CPU time of one HTTP endpoint (method and path), handed to
+ * goprof_http_endpoint_fn. Percentiles come from a log-linear histogram (within 1/32 of
+ * the value); max is exact. (since 0.1)
+ */
+struct goprof_http_endpoint {
+	uint32_t sz;        /**< bytes of this struct filled in by the library */
+	uint32_t kind;      /**< GOPROF_HTTP_SERVER or GOPROF_HTTP_CLIENT */
+	const char *method; /**< NUL-terminated, bounded like goprof_http_request */
+	const char *path;   /**< the path up to its first NUL byte, bounded to 63 bytes (longer
+			       paths sharing those bytes are one endpoint: flags has
+			       GOPROF_HTTP_PATH_TRUNCATED) */
+	const char *host;   /**< client endpoints: the host; "" for server endpoints */
+	uint32_t flags;     /**< GOPROF_HTTP_*_TRUNCATED of any request counted here */
+	uint32_t reserved0; /**< zero */
+	uint64_t count;     /**< requests */
+	uint64_t errors;    /**< server: status >= 500; client: status >= 500 or an error */
+	uint64_t total_ns;  /**< summed duration */
+	uint64_t p50_ns;    /**< median duration */
+	uint64_t p90_ns;    /**< 90th percentile */
+	uint64_t p99_ns;    /**< 99th percentile */
+	uint64_t max_ns;    /**< longest request */
+	uint64_t cpu_samples; /**< server: CPU samples taken while a goroutine served it */
+	uint64_t cpu_ns;      /**< those samples times the sampling period */
+};
+
+/** @name goprof_http_endpoint.kind
+ * @{ */
+#define GOPROF_HTTP_SERVER 0 /**< requests this process served */
+#define GOPROF_HTTP_CLIENT 1 /**< requests this process sent through an http.Client */
+/** @} */
+
+/** Receives one endpoint. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_http_endpoint_fn)(const struct goprof_http_endpoint *endpoint, void *ctx);
+
+/**
+ * Calls @p fn for every HTTP endpoint seen since the session started (server endpoints
+ * first, then client; by request count, highest first), all attached processes
+ * together. CPU samples are added when taken in by goprof_session_poll(). At most 1024
+ * distinct endpoints per kind are kept; further paths count under the path "(other)".
+ * (since 0.1)
+ * @param session the session.
+ * @param fn      called once per endpoint.
+ * @param ctx     passed to @p fn.
+ * @return 0, the callback's non-zero return, or -EINVAL (NULL arguments,
+ *         GOPROF_FEATURE_HTTP not enabled).
+ */
+GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *session,
+						    goprof_http_endpoint_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

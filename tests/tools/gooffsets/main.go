@@ -2,7 +2,8 @@
 // binary's own DWARF (the ground truth for libgoprof's per-release table).
 //
 // usage: gooffsets BINARY
-// Output: one "struct.field OFFSET" line each, then "version goX.Y.Z".
+// Output: one "struct.field OFFSET" line each ("g.goid", "http.Request.Method"), then
+// "version goX.Y.Z".
 package main
 
 import (
@@ -11,12 +12,30 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"strings"
 )
 
 var wanted = map[string][]string{
 	"runtime.g": {"m", "goid", "labels", "atomicstatus"},
 	"runtime.m": {"curg"},
 	"runtime.hchan": {"lock"},
+	// net/http request tracing (GOPROF_FEATURE_HTTP)
+	"net/http.Request":  {"Method", "URL", "ProtoMajor", "ContentLength", "Host", "RequestURI"},
+	"net/url.URL":       {"Host", "Path", "RawQuery"},
+	"net/http.response": {"conn", "req", "written", "status"},
+	"net/http.conn":     {"hijackedv"},
+	"net/http.Response": {"StatusCode"},
+	// HTTP/2 (the bundled server): *http2responseWriter{rws} -> state
+	"net/http.http2responseWriter":      {"rws"},
+	"net/http.http2responseWriterState": {"req", "status", "wroteBytes"},
+}
+
+// shortName: "g" for runtime.g, "http.Request" for net/http.Request.
+func shortName(name string) string {
+	if strings.HasPrefix(name, "runtime.") {
+		return name[len("runtime."):]
+	}
+	return name[strings.LastIndex(name, "/")+1:]
 }
 
 func main() {
@@ -61,7 +80,7 @@ func main() {
 		for _, field := range st.Field {
 			for _, w := range fields {
 				if field.Name == w {
-					fmt.Printf("%s.%s %d\n", name[len("runtime."):], w, field.ByteOffset)
+					fmt.Printf("%s.%s %d\n", shortName(name), w, field.ByteOffset)
 					found++
 				}
 			}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Loading the net/http probes and installing them per executable. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+
+#include "go_func_sites.h"
+#include "go_http.skel.h"
+#include "go_offsets.h"
+#include "go_probes.h"
+#include "goprof/error.h"
+#include "goprof/symbolizer.h"
+#include "http_probes.h"
+
+struct gp_http_probes {
+	struct go_http_bpf *skel;
+};
+
+#define SERVE_FN "net/http.serverHandler.ServeHTTP"
+#define CLIENT_FN "net/http.(*Client).do"
+/* The deferred function of (*conn).serve (the one that recovers a handler's panic). */
+#define CONN_DONE_FN "net/http.(*conn).serve.func1"
+
+struct gp_http_probes *gp_http_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
+					  struct bpf_map *lost, struct bpf_map *http_active,
+					  bool multi)
+{
+	struct gp_http_probes *hp = calloc(1, sizeof(*hp));
+	struct bpf_program *prog;
+	int err;
+
+	if (!hp)
+		return gp_err_null(-ENOMEM, "out of memory");
+	hp->skel = go_http_bpf__open();
+	if (!hp->skel) {
+		err = -errno;
+		free(hp);
+		return gp_err_null(err, "opening the embedded net/http BPF object failed");
+	}
+	err = bpf_map__reuse_fd(hp->skel->maps.targets, bpf_map__fd(targets));
+	if (!err)
+		err = bpf_map__reuse_fd(hp->skel->maps.samples, bpf_map__fd(ringbuf));
+	if (!err)
+		err = bpf_map__reuse_fd(hp->skel->maps.lost, bpf_map__fd(lost));
+	if (!err)
+		err = bpf_map__reuse_fd(hp->skel->maps.http_active, bpf_map__fd(http_active));
+	bpf_object__for_each_program(prog, hp->skel->obj)
+		if (!err && multi)
+			err = bpf_program__set_expected_attach_type(prog, BPF_TRACE_UPROBE_MULTI);
+	if (!err)
+		err = go_http_bpf__load(hp->skel);
+	if (err) {
+		gp_http_probes_free(hp);
+		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
+				   "loading the net/http probes failed: %s; set GOPROF_DEBUG=1 for "
+				   "the verifier log", strerror(-err));
+	}
+	return hp;
+}
+
+void gp_http_probes_free(struct gp_http_probes *hp)
+{
+	if (!hp)
+		return;
+	go_http_bpf__destroy(hp->skel);
+	free(hp);
+}
+
+/* Whether the binary has function fn (the last error is kept). */
+static bool has_function(struct goprof_binary *bin, const char *fn)
+{
+	struct gp_func_sites sites;
+	char saved[256];
+	bool found;
+
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	found = gp_go_func_sites(bin, fn, false, &sites) == 0;
+	gp_err(0, "%s", saved);
+	return found;
+}
+
+/* fn's entry and its RETs. */
+static int attach_pair(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
+		       const char *fn, struct bpf_program *entry, struct bpf_program *ret,
+		       uint32_t minor)
+{
+	int err = gp_go_probes_attach_function(gp, bin, path, fn, false, entry, GP_SET_HTTP, minor);
+
+	return err ? err : gp_go_probes_attach_function(gp, bin, path, fn, true, ret, GP_SET_HTTP,
+							minor);
+}
+
+int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp,
+			      struct goprof_binary *bin, const char *path)
+{
+	const char *version = goprof_binary_go_version(bin);
+	bool server = has_function(bin, SERVE_FN), client = has_function(bin, CLIENT_FN);
+	struct gp_http_layout lay;
+	__u32 minor;
+	int err = 0, m;
+
+	if (!server && !client)
+		return gp_err(-ENOENT, "%s: no net/http server or client in this binary (%s and "
+			      "%s are missing)", path, SERVE_FN, CLIENT_FN);
+	err = gp_go_http_layout(version, &lay);
+	if (err)
+		return err;
+	gp_go_minor_version(version, &m);
+	minor = (__u32)m;
+	if (minor >= GP_HTTP_MAX_LAYOUTS)
+		return gp_err(-GOPROF_ERRNO_GO_VERSION, "%s: Go release %s out of range", path, version);
+	err = bpf_map__update_elem(hp->skel->maps.layouts, &minor, sizeof(minor), &lay, sizeof(lay), 0);
+	if (err)
+		return gp_err(err, "storing the net/http layout failed: %s", strerror(-err));
+	/* The cookie selects the layout: the Go minor version. */
+	if (server)
+		err = attach_pair(gp, bin, path, SERVE_FN, hp->skel->progs.go_http_serve,
+				  hp->skel->progs.go_http_serve_ret, minor);
+	if (!err && server)
+		err = gp_go_probes_attach_function(gp, bin, path, CONN_DONE_FN, false,
+						   hp->skel->progs.go_http_conn_done, GP_SET_HTTP,
+						   minor);
+	if (!err && client)
+		err = attach_pair(gp, bin, path, CLIENT_FN, hp->skel->progs.go_http_client,
+				  hp->skel->progs.go_http_client_ret, minor);
+	return err;
+}
+
+uint64_t gp_http_probes_hits(struct gp_http_probes *hp)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *vals = ncpus > 0 ? calloc(ncpus, sizeof(*vals)) : NULL;
+	uint64_t total = 0;
+
+	for (__u32 p = 0; vals && p < GP_HTTP_PROBE_NR; p++)
+		if (bpf_map__lookup_elem(hp->skel->maps.http_hits, &p, sizeof(p), vals,
+					 ncpus * sizeof(*vals), 0) == 0)
+			for (int i = 0; i < ncpus; i++)
+				total += vals[i];
+	free(vals);
+	return total;
+}
+
+void gp_http_probes_disable(struct gp_http_probes *hp)
+{
+	struct gp_goroutine_key key;
+	int fd = bpf_map__fd(hp->skel->maps.http_active);
+
+	hp->skel->bss->disabled = true;
+	/* Requests in flight will never end: without this their goroutines' CPU samples
+	 * would keep their labels. */
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
