@@ -2,7 +2,8 @@
 # Soak: profiles the demo service with `goprof record` at 999 Hz for a long time and
 # samples the profiler's own RSS, open descriptors and CPU every 10 s. After a warm-up it
 # prints the flatness of the RSS (max/min and last/first after warm-up; target <= 1.05)
-# and of the descriptor count. Not part of CI (30 minutes by default).
+# and of the descriptor count (no growth; at most 2 open in passing). Not part of CI
+# (30 minutes by default).
 #
 # usage: bench/soak/soak.sh [SECONDS [HZ]]       default 1800 s at 999 Hz
 # env:   GOPROF_BUILD_DIR (default build): where goprof and demo-app are built
@@ -92,7 +93,9 @@ awk -F'\t' -v w="$warmup" 'NR > 1 && $1 >= w {
 		printf "soak: after %ds warm-up, %d samples: RSS %d..%d KiB, max/min %.3f, last/first %.3f; " \
 		       "fds %d..%d (first %d, last %d); mean CPU %.2f%%\n",
 		       w, n, rmin, rmax, rmax / rmin, rl / r0, fmin, fmax, f0, fl, cpu / n
-		if (rmax / rmin > 1.05 || fmax != fmin) { print "soak: NOT FLAT"; exit 2 }
+		# Descriptors: a leak grows without coming back; a file or /proc entry open at the
+		# moment of a sample (a window being written) is not one.
+		if (rmax / rmin > 1.05 || fl - f0 > 1 || fmax - fmin > 2) { print "soak: NOT FLAT"; exit 2 }
 		print "soak: flat"
 	}' "$out/samples.tsv"
 [ "$rc" -eq 0 ]
