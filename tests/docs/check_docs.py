@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi"]
+PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi", "tcp"]
 HEADERS = ["session.h", "profile.h", "symbolizer.h", "common.h", "error.h", "version.h"]
 
 
