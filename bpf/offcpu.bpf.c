@@ -2,7 +2,7 @@
 /*
  * Off-CPU time of attached processes' threads, from the scheduler's sched_switch
  * tracepoint. When a target thread is switched out its time and stacks (user and
- * kernel, as stack map ids) are kept per thread; when it is switched in again the
+ * kernel, as stack hashes) are kept per thread; when it is switched in again the
  * interval is added to an in-kernel table keyed by (process, user stack, kernel stack).
  * Stacks are stored once each under a 64-bit hash of their addresses (a hash table, not
  * a BPF stack map, whose buckets collide long before it is full).
@@ -23,7 +23,6 @@
 #include "goprof_bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
 
 /* Set before load. */
 const volatile __u64 min_ns = 1000;  /* shorter intervals are dropped */

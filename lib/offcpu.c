@@ -315,6 +315,23 @@ static bool is_tracing_frame(const char *fn)
 }
 
 /*
+ * Length of a user stack cut after its Go root (runtime.goexit for goroutines,
+ * runtime.mstart for a thread's g0): a frame-pointer walk can run on past them into
+ * stale stack memory, whose "frames" may resolve to any function.
+ */
+static uint32_t go_stack_roots(const struct goprof_profile *p, const uint32_t *ids, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct gp_location *loc = gp_loc(p, ids[i]);
+		const char *fn = loc->nr_lines ? loc_function(p, ids[i], loc->nr_lines - 1) : "";
+
+		if (!strcmp(fn, "runtime.goexit") || !strcmp(fn, "runtime.mstart"))
+			return i + 1;
+	}
+	return n;
+}
+
+/*
  * Threads of the Go scheduler waiting for work (an idle M in stopm, sysmon's sleeps, the
  * scheduler's netpoll wait): off CPU, but not the program waiting. Returns the runtime
  * function that makes the stack one of those, or NULL. Their samples get labels and a
@@ -365,6 +382,7 @@ static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_
 					false, o->loc_ids + n, &nr_user);
 	if (err)
 		return err;
+	nr_user = go_stack_roots(o->prof, o->loc_ids + n, nr_user);
 	n += nr_user;
 	s.nr_locations = n;
 	s.comm = name;

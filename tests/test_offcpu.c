@@ -23,6 +23,7 @@
 /* What the fixture printed: its own measurement of the waits. */
 struct truth {
 	int64_t sleep_ns, sleeps, read_ns, reads;
+	int64_t sleep_long_ns, read_long_ns; /* of calls longer than the fixture's LONG_MS */
 };
 
 /* What our profile says about the same two sites. */
@@ -60,6 +61,16 @@ static void log_stack(const char *why, const struct goprof_profile_sample *s)
 	cr_log_info("%s (%.1f ms):%s", why, s->values[1] / 1e6, buf);
 }
 
+/* True if the stack has callee called directly by caller (frames are leaf first). */
+static bool has_call(const struct goprof_profile_sample *s, const char *callee, const char *caller)
+{
+	for (uint32_t i = 0; i + 1 < s->nr_frames; i++)
+		if (!strcmp(s->frames[i]->function, callee) &&
+		    !strcmp(s->frames[i + 1]->function, caller))
+			return true;
+	return false;
+}
+
 static void add_to_site(struct site_sums *sums, const struct goprof_profile_sample *s,
 			const char *idle, const char *kernel_fn, int64_t *ns, int64_t *blocked,
 			bool *kernel_named)
@@ -91,11 +102,11 @@ static int sum_sites(const struct goprof_profile_sample *s, void *ctx)
 		sums->idle_mislabelled += strcmp(string_label(s, "thread") ?: "", "go-scheduler-idle") != 0;
 	}
 	/* Kernel frames of this kernel: do_nanosleep <- hrtimer_nanosleep <- ...nanosleep. */
-	if (has_function(s, "main.sleeper", GOPROF_FRAME_KIND_GO) &&
+	if (has_call(s, "syscall.Nanosleep", "main.sleeper") &&
 	    has_function(s, "nanosleep", GOPROF_FRAME_KIND_KERNEL))
 		add_to_site(sums, s, idle, "do_nanosleep", &sums->sleep_ns, &sums->sleeps,
 			    &sums->sleep_kernel_named);
-	if (has_function(s, "main.reader", GOPROF_FRAME_KIND_GO) &&
+	if (has_call(s, "syscall.Read", "main.reader") &&
 	    has_function(s, "pipe_read", GOPROF_FRAME_KIND_KERNEL))
 		add_to_site(sums, s, idle, "schedule", &sums->read_ns, &sums->reads,
 			    &sums->read_kernel_named);
@@ -127,8 +138,10 @@ static void run_fixture_argv(struct goprof_session *s, struct child *c, char *co
 	cr_assert(child_read_line_polling(c, line, sizeof(line), s) && !strcmp(line, "started"));
 	cr_assert(child_read_line_polling(c, line, sizeof(line), s), "no totals from the fixture");
 	cr_assert_eq(sscanf(line, "sleep_ns=%" SCNd64 " sleeps=%" SCNd64 " read_ns=%" SCNd64
-			    " reads=%" SCNd64, &t->sleep_ns, &t->sleeps, &t->read_ns, &t->reads),
-		     4, "unexpected fixture output: %s", line);
+			    " reads=%" SCNd64 " sleep_long_ns=%" SCNd64 " read_long_ns=%" SCNd64,
+			    &t->sleep_ns, &t->sleeps, &t->read_ns, &t->reads, &t->sleep_long_ns,
+			    &t->read_long_ns),
+		     6, "unexpected fixture output: %s", line);
 	cr_assert(child_read_line_polling(c, line, sizeof(line), s) && !strcmp(line, "done"));
 	cr_assert(t->sleeps > 10 && t->reads > 10, "the fixture barely ran: %s", line);
 }
@@ -323,6 +336,60 @@ Test(offcpu, reset_starts_a_new_interval, .timeout = 60)
 	take_sums(s, &sums); /* the fixture's blocking threads are idle now */
 	cr_expect_eq(sums.sleep_ns, 0, "the reset kept %" PRId64 " ns of nanosleep", sums.sleep_ns);
 	cr_expect_eq(sums.read_ns, 0);
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+}
+
+/*
+ * Thresholds against the fixture's own split of its calls at 30 ms: nanosleeps of 5 ms
+ * and pipe reads waiting about 60 ms for the writer, so that a minimum of 30 ms keeps
+ * the reads and a maximum keeps the sleeps - except calls a loaded machine made longer
+ * (a thread woken late waits off CPU for its turn), which the fixture sees too.
+ */
+ParameterizedTestParameters(offcpu, thresholds_filter_by_length)
+{
+	static int use_max[] = { 0, 1 };
+
+	return cr_make_param_array(int, use_max, 2);
+}
+
+ParameterizedTest(int *use_max, offcpu, thresholds_filter_by_length, .timeout = 60)
+{
+	char *argv[] = { (char *)fixture_path("offcpu", fixture_go_versions()[0]), "wait",
+			 RUN_SECONDS, "5", "60", "30", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_OFFCPU,
+		    .overhead_budget_bp = 10000, .offcpu_min_us = *use_max ? 0 : 30000,
+		    .offcpu_max_us = *use_max ? 30000 : 0);
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_session *s;
+	struct site_sums sums;
+	struct truth t;
+	struct child c;
+
+	require_bpf_privileges();
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	run_fixture_argv(s, &c, argv, &t);
+	take_sums(s, &sums);
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_log_info("%s 30 ms: sleeps %.1f ms (fixture %.1f, %.1f in calls over 30 ms), reads "
+		    "%.1f ms (fixture %.1f, %.1f over 30 ms), %llu filtered", *use_max ? "max" : "min",
+		    sums.sleep_ns / 1e6, t.sleep_ns / 1e6, t.sleep_long_ns / 1e6, sums.read_ns / 1e6,
+		    t.read_ns / 1e6, t.read_long_ns / 1e6, (unsigned long long)st.offcpu_filtered);
+	if (*use_max) {
+		assert_within("nanosleeps up to 30 ms", sums.sleep_ns, t.sleep_ns - t.sleep_long_ns,
+			      0.10);
+		/* What remains are short waits: the last byte, a preemption inside read(). */
+		cr_expect_lt(sums.read_ns, (t.read_ns - t.read_long_ns) + t.read_ns / 20,
+			     "pipe reads above the maximum counted: %.1f ms", sums.read_ns / 1e6);
+	} else {
+		assert_within("pipe reads over 30 ms", sums.read_ns, t.read_long_ns, 0.10);
+		/* Padded by 5% of all sleeps: on a quiet machine no sleep is that long. */
+		assert_within("nanosleeps over 30 ms", sums.sleep_ns + t.sleep_ns / 20,
+			      t.sleep_long_ns + t.sleep_ns / 20, 0.10);
+	}
+	cr_expect_gt(st.offcpu_filtered, 0);
 	child_close_stdin(&c);
 	cr_assert_eq(child_wait(&c), 0);
 	goprof_session_free(s);
