@@ -24,28 +24,9 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "shared.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Shared with the CPU sampler (reused by fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GP_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, struct gp_target);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} samples SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_LOST_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* Server requests in flight; owned by the CPU sampler's object, which reads it. */
 struct {
@@ -88,14 +69,6 @@ struct {
 /* Set by user space when the overhead budget detaches the probes: unhooking each uprobe
  * takes a while, and a request must not be half traced meanwhile. */
 bool disabled = false;
-
-static __always_inline void bump(void *map, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		(*v)++;
-}
 
 struct go_string {
 	__u64 ptr;

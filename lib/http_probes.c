@@ -128,16 +128,10 @@ int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp
 
 uint64_t gp_http_probes_hits(struct gp_http_probes *hp)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	__u64 *vals = ncpus > 0 ? calloc(ncpus, sizeof(*vals)) : NULL;
 	uint64_t total = 0;
 
-	for (__u32 p = 0; vals && p < GP_HTTP_PROBE_NR; p++)
-		if (bpf_map__lookup_elem(hp->skel->maps.http_hits, &p, sizeof(p), vals,
-					 ncpus * sizeof(*vals), 0) == 0)
-			for (int i = 0; i < ncpus; i++)
-				total += vals[i];
-	free(vals);
+	for (__u32 p = 0; p < GP_HTTP_PROBE_NR; p++)
+		total += gp_map_sum_percpu(hp->skel->maps.http_hits, p);
 	return total;
 }
 
