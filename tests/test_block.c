@@ -174,7 +174,7 @@ ParameterizedTest(int *variant, block, chan_send_time_at_the_send_site, .timeout
 	const char *ver = fixture_go_versions()[*variant / 2];
 	const char *fixture = fixture_path(*variant % 2 ? "chanblock-stripped" : "chanblock", ver);
 	char prof[] = "/tmp/goprof-block-XXXXXX";
-	double flat[2], cum[2], go_share, our_share;
+	double flat[2], cum[2], go_share, our_share, go_send, low;
 	int64_t send, send_measured, ticks, buffered_send;
 	struct block_run *r = calloc(1, sizeof(*r));
 	int fd;
@@ -188,21 +188,32 @@ ParameterizedTest(int *variant, block, chan_send_time_at_the_send_site, .timeout
 	send_measured = measured_ns(r, "main.sendSlow");
 	ticks = ours_ns(r, "main.waitTicks", "chan receive");
 	go_pprof_top(prof, "-cum", names, 2, flat, cum);
+	go_send = go_pprof_total(prof, "-unit=ns") * cum[0] / 100;
 	unlink(prof);
 	cr_assert(cum[0] > 0 && cum[1] > 0, "Go's block profile lacks the sites (%.1f/%.1f)", cum[0], cum[1]);
 	go_share = 100.0 * cum[0] / (cum[0] + cum[1]);
 	our_share = send + ticks ? 100.0 * send / (send + ticks) : 0;
 	cr_log_info("go%s%s unbuffered: chan send at main.sendSlow %.3f s (fixture measured %.3f s), "
-		    "share vs main.waitTicks %.1f%% (Go's block profile %.1f%%); channel: %lu of %lu "
+		    "Go's block profile %.3f s; share vs main.waitTicks %.1f%% (Go's %.1f%%); channel: %lu of %lu "
 		    "sends blocked, p50 %.2f ms, p90 %.2f ms; %lu block events, %lu lost",
-		    ver, *variant % 2 ? " stripped" : "", send / 1e9, send_measured / 1e9, our_share,
-		    go_share, (unsigned long)r->work.blocked_sends, (unsigned long)r->work.sends,
+		    ver, *variant % 2 ? " stripped" : "", send / 1e9, send_measured / 1e9, go_send / 1e9,
+		    our_share, go_share, (unsigned long)r->work.blocked_sends, (unsigned long)r->work.sends,
 		    r->work.send_p50_ns / 1e6, r->work.send_p90_ns / 1e6, (unsigned long)r->block_events,
 		    (unsigned long)r->lost);
 	cr_expect_gt(send_measured, 0, "the fixture measured nothing");
-	cr_expect(send > send_measured * 0.9 && send < send_measured * 1.1,
-		  "go%s: chan send at main.sendSlow %.3f s, the fixture measured %.3f s (+-10%%)", ver,
-		  send / 1e9, send_measured / 1e9);
+	/*
+	 * The fixture's clock also runs while a woken sender waits for a CPU; ours and Go's
+	 * stop when it is made runnable. On an oversubscribed machine that wait reached 17%
+	 * (2 cores, load 20): there the lower bound is relaxed, and Go's own measurement of
+	 * the same sends keeps the +-10%.
+	 */
+	low = machine_is_quiet() ? 0.9 : 0.75;
+	cr_expect(send > send_measured * low && send < send_measured * 1.1,
+		  "go%s: chan send at main.sendSlow %.3f s, the fixture measured %.3f s (-%.0f%%/+10%%)",
+		  ver, send / 1e9, send_measured / 1e9, 100 * (1 - low));
+	cr_expect(send > go_send * 0.9 && send < go_send * 1.1,
+		  "go%s: chan send at main.sendSlow %.3f s, Go's block profile %.3f s (+-10%%)", ver,
+		  send / 1e9, go_send / 1e9);
 	cr_expect(our_share > go_share - 10 && our_share < go_share + 10,
 		  "go%s: main.sendSlow share %.1f%%, Go's block profile %.1f%% (+-10 points)", ver,
 		  our_share, go_share);
@@ -276,7 +287,8 @@ ParameterizedTest(int *vi, block, mutex_and_select_reasons, .timeout = 60)
 		  "go%s: %s at main.lockShared %.3f s, measured %.3f s", ver, mutex_reason, lock / 1e9,
 		  lock_measured / 1e9);
 	cr_expect_gt(lock * 10, lock_any * 9, "go%s: other reasons at main.lockShared", ver);
-	cr_expect(sel > sel_measured * 0.9 && sel < sel_measured * 1.1,
+	/* As for sends: run-queue waits count on the fixture's clock only. */
+	cr_expect(sel > sel_measured * (machine_is_quiet() ? 0.9 : 0.75) && sel < sel_measured * 1.1,
 		  "go%s: select at main.selectWait %.3f s, measured %.3f s", ver, sel / 1e9,
 		  sel_measured / 1e9);
 	cr_expect_gt(sel * 10, sel_any * 9, "go%s: other reasons at main.selectWait", ver);

@@ -258,3 +258,24 @@ size_t fixture_variant_params(int *v, size_t max)
 	}
 	return n;
 }
+
+double go_pprof_total(const char *profile, const char *options)
+{
+	char cmd[4096], line[1024];
+	double total = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -top -nodecount=1 "
+		 "%s %s 2>/dev/null", options, profile);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	while (fgets(line, sizeof(line), p)) {
+		char *of = strstr(line, "% of ");
+
+		if (strstr(line, "Showing nodes accounting for") && of)
+			total = strtod(of + 5, NULL);
+	}
+	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+	cr_assert_geq(total, 0, "no total in the output of %s", cmd);
+	return total;
+}

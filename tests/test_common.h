@@ -88,6 +88,10 @@ double mono_seconds(void);
 void go_pprof_top(const char *profile, const char *options, const char *const *names, int n,
 		  double *flat_pct, double *cum_pct);
 
+/* The total of `go tool pprof -top OPTIONS PROFILE` ("... of TOTAL total"), as a number
+ * in the unit OPTIONS ask for (e.g. -unit=ns). Fails the test if absent. */
+double go_pprof_total(const char *profile, const char *options);
+
 /* Drops every capability of this process (effective, permitted, inheritable, ambient). */
 void drop_all_capabilities(void);
 

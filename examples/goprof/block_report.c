@@ -42,21 +42,31 @@ static bool runtime_frame(const char *function)
 	return !strncmp(function, "runtime.", 8) || strstr(function, ".runtime_");
 }
 
-/* Where user code blocked: the first frame outside the runtime, and its caller. */
+/*
+ * Where user code blocked: the first frame outside the runtime, and its caller; for the
+ * runtime's own goroutines (all frames in the runtime) the goroutine's function, the frame
+ * below runtime.goexit.
+ */
 static void block_site(const struct goprof_profile_sample *s, char *buf, size_t len)
 {
-	for (uint32_t i = 0; i < s->nr_frames; i++) {
-		const struct goprof_profile_frame *f = s->frames[i];
-		const char *file = strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
-		const char *caller = i + 1 < s->nr_frames ? s->frames[i + 1]->function : NULL;
+	uint32_t n = s->nr_frames, own = n;
+	const struct goprof_profile_frame *f;
+	const char *file, *caller;
 
-		if (runtime_frame(f->function) && i + 1 < s->nr_frames)
-			continue;
-		snprintf(buf, len, "%s (%s:%lld)%s%s", f->function, f->file[0] ? file : "?",
-			 (long long)f->line, caller ? " <- " : "", caller ? caller : "");
+	for (uint32_t i = 0; i < n && own == n; i++)
+		if (!runtime_frame(s->frames[i]->function))
+			own = i;
+	if (own == n && n)
+		own = n >= 2 && !strcmp(s->frames[n - 1]->function, "runtime.goexit") ? n - 2 : n - 1;
+	if (own == n) {
+		snprintf(buf, len, "(stack not unwound)");
 		return;
 	}
-	snprintf(buf, len, "(stack not unwound)");
+	f = s->frames[own];
+	file = strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+	caller = own + 1 < n ? s->frames[own + 1]->function : NULL;
+	snprintf(buf, len, "%s (%s:%lld)%s%s", f->function, f->file[0] ? file : "?",
+		 (long long)f->line, caller ? " <- " : "", caller ? caller : "");
 }
 
 static void add_row(struct reason_row *rows, int *n, int cap, const char *reason, const char *site,
