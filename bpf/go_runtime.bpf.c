@@ -69,11 +69,11 @@ static __always_inline void emit_goroutine(__u32 type, __u64 id, __u64 goid)
 SEC("uprobe")
 int go_newproc(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), ret = 0, size;
+	__u64 id = bpf_get_current_pid_tgid(), size;
 	__u32 zero = 0, n;
 	struct gp_newproc_event *ev;
 	struct gp_target *t;
-	long bytes;
+	bool unwound;
 
 	t = go_target(id >> 32, GP_PROBE_NEWPROC);
 	if (!t)
@@ -86,20 +86,10 @@ int go_newproc(struct pt_regs *ctx)
 	ev->tid = (__u32)id;
 	ev->time_ns = bpf_ktime_get_ns();
 	ev->parent_goid = goid_of(t, ctx->r14);
-	/*
-	 * At the entry the frame is not set up yet, so the frame-pointer walk skips the
-	 * function with the go statement; its return address is at the stack pointer and
-	 * takes the place of the first entry (newproc itself).
-	 */
-	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-	n = bytes > 0 ? (__u32)bytes >> 3 : 0;
+	/* Leaf first: the function with the go statement (see entry_stack()). */
+	n = entry_stack(ctx, ev->stack, sizeof(ev->stack), &unwound);
 	if (n > GP_CREATION_STACK_DEPTH)
 		n = GP_CREATION_STACK_DEPTH;
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret) {
-		ev->stack[0] = ret;
-		if (!n)
-			n = 1;
-	}
 	ev->nr_stack = n;
 	size = GP_NEWPROC_EVENT_SIZE(n);
 	if (size > sizeof(*ev))
@@ -212,26 +202,18 @@ static __always_inline int emit_heap(struct gp_heap_event *ev, __u32 n)
  * runtime.mProf_Malloc(p, size) (Go <= 1.22) or (mp, p, size) (1.23+): called only for
  * the allocations the runtime samples itself (one per MemProfileRate bytes), so cheap.
  */
-/*
- * An allocation record with the allocating stack, taken at a function's entry: the
- * caller's frame is missing from the frame-pointer walk, and its return address (at sp)
- * takes the place of the function's own address.
- */
+/* An allocation record with the allocating stack, taken at a function's entry. */
 static __always_inline int emit_alloc(struct pt_regs *ctx, struct gp_heap_event *ev, __u32 type,
 				      __u64 id, __u64 size)
 {
-	__u64 ret = 0;
-	long bytes;
+	bool unwound;
 
 	ev->type = type;
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->time_ns = bpf_ktime_get_ns();
 	ev->size = size;
-	bytes = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), BPF_F_USER_STACK);
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) == 0 && ret)
-		ev->stack[0] = ret;
-	return emit_heap(ev, bytes > 0 ? (__u32)bytes >> 3 : 0);
+	return emit_heap(ev, entry_stack(ctx, ev->stack, sizeof(ev->stack), &unwound));
 }
 
 SEC("uprobe")

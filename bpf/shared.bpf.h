@@ -58,4 +58,38 @@ static __always_inline int current_curg(const struct gp_target *t, __u64 *curg)
 	return 0;
 }
 
+/* Every stack taken at a Go function's entry has this many slots. */
+#define GP_ENTRY_STACK_DEPTH 32
+_Static_assert(GP_CREATION_STACK_DEPTH == GP_ENTRY_STACK_DEPTH &&
+	       GP_HEAP_STACK_DEPTH == GP_ENTRY_STACK_DEPTH &&
+	       GP_BLOCK_STACK_DEPTH == GP_ENTRY_STACK_DEPTH, "entry stacks share entry_stack()");
+
+/*
+ * The user stack at a Go function's entry (leaf first, return addresses; stack has room
+ * for GP_ENTRY_STACK_DEPTH entries, bytes_max limits the walk): the frame is not set up
+ * yet, so the frame-pointer walk misses the direct caller; its return address (at sp)
+ * replaces the function's own address. Kernels that add that caller themselves for a
+ * uprobe on a "push rbp" (6.12+) already have it at [1]: then [0] is dropped instead.
+ * Returns the entries, 0 if nothing could be read.
+ */
+static __always_inline __u32 entry_stack(struct pt_regs *ctx, __u64 *stack, __u32 bytes_max,
+					 bool *unwound)
+{
+	__u64 ret = 0;
+	long bytes = bpf_get_stack(ctx, stack, bytes_max, BPF_F_USER_STACK);
+	__u32 n = bytes > 0 ? (__u32)bytes >> 3 : 0;
+
+	*unwound = n > 0;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) || !ret)
+		return n;
+	if (n >= 2 && stack[1] == ret) {
+		for (__u32 i = 0; i + 1 < GP_ENTRY_STACK_DEPTH; i++)
+			if (i + 1 < n)
+				stack[i] = stack[i + 1];
+		return n - 1;
+	}
+	stack[0] = ret;
+	return n ? n : 1; /* the caller is known even when the walk failed */
+}
+
 #endif

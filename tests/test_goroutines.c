@@ -21,6 +21,7 @@
 struct leak_count {
 	uint64_t at_leak_site, at_worker_site, other;
 	bool leaky_frame_in_creation_stack;
+	bool site_repeated; /* the go statement's frame twice (a caller added twice at the entry) */
 };
 
 static int count_sites(const struct goprof_profile_sample *s, void *ctx)
@@ -29,8 +30,11 @@ static int count_sites(const struct goprof_profile_sample *s, void *ctx)
 	const char *site = s->nr_frames ? s->frames[0]->function : "";
 
 	/* Creation stacks start at the go statement: main.startLeaks, main.startWorkers. */
-	if (!strcmp(site, "main.startLeaks"))
+	if (!strcmp(site, "main.startLeaks")) {
 		c->at_leak_site += s->values[0];
+		/* main.main called main.startLeaks once: the next frame must be main.main. */
+		c->site_repeated |= s->nr_frames > 1 && !strcmp(s->frames[1]->function, site);
+	}
 	else if (!strcmp(site, "main.startWorkers"))
 		c->at_worker_site += s->values[0];
 	else
@@ -112,6 +116,8 @@ ParameterizedTest(struct variant *v, goroutines, leak_report_finds_exactly_the_l
 		    (unsigned long)st.goroutines_created, (unsigned long)st.goroutines_exited,
 		    (unsigned long)st.goroutines_live, st.uprobes_installed,
 		    (unsigned long)st.probe_hits);
+	cr_expect(!old.site_repeated, "go%s: the creation site main.startLeaks appears twice in its "
+		  "stack", ver);
 	cr_expect_eq(old.at_leak_site, LEAKS, "go%s: leak report shows %lu at main.startLeaks, "
 		     "expected %d", ver, (unsigned long)old.at_leak_site, LEAKS);
 	cr_expect_eq(old.at_worker_site, 0, "go%s: %lu finished workers reported as leaks", ver,
