@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "shared.bpf.h" /* targets, samples (unused here) and lost: the session's */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -33,21 +34,6 @@ const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8; /* 0: none */
 /* Changed by user space while running. */
 __u32 sample_every = 1;  /* keep 1 switch-out in N (the overhead budget may raise it) */
 __u32 generation = 1;    /* bumped at every attach: older start records are stale */
-
-/* Shared with the session (bpf_map__reuse_fd). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GP_MAX_TARGETS);
-	__type(key, __u32);
-	__type(value, struct gp_target);
-} targets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GP_LOST_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* Threads off CPU: tid -> when and where they left. LRU: a thread that dies while the
  * program is detached must not hold its slot for ever. */
@@ -86,14 +72,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } offcpu_counters SEC(".maps");
-
-static __always_inline void bump(void *map, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(map, &idx);
-
-	if (v)
-		(*v)++; /* per-CPU slot: no atomics needed */
-}
 
 /*
  * Takes the current task's user (BPF_F_USER_STACK) or kernel stack, stores it under the

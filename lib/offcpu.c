@@ -122,6 +122,8 @@ static int try_flavour(struct gp_offcpu *o, const struct flavour *f, struct bpf_
 	err = bpf_map__reuse_fd(o->skel->maps.targets, bpf_map__fd(targets));
 	if (!err)
 		err = bpf_map__reuse_fd(o->skel->maps.lost, bpf_map__fd(lost));
+	if (!err) /* declared by bpf/shared.bpf.h; the off-CPU program writes no records */
+		err = bpf_map__set_autocreate(o->skel->maps.samples, false);
 	if (!err)
 		err = offcpu_bpf__load(o->skel);
 	if (err) {
