@@ -17,26 +17,19 @@ struct totals {
 	double waited_ms, idle_ms, runnable_ms;
 };
 
-static const char *label(const struct goprof_profile_sample *s, const char *key)
-{
-	for (uint32_t i = 0; i < s->nr_labels; i++)
-		if (!strcmp(s->labels[i]->key, key))
-			return s->labels[i]->str;
-	return NULL;
-}
-
 static int print_stack(const struct goprof_profile_sample *s, void *ctx)
 {
 	struct totals *t = ctx;
 	double ms = s->values[1] / 1e6; /* values: {intervals, nanoseconds} */
 	const char *kernel = "?", *user = "?";
 
-	if (label(s, "idle_in")) { /* an idle runtime thread: not the program waiting */
-		t->idle_ms += ms;
-		return 0;
-	}
-	if (label(s, "state")) { /* state=runnable: preempted, waiting for a CPU */
-		t->runnable_ms += ms;
+	for (uint32_t i = 0; i < s->nr_labels; i++) {
+		if (!strcmp(s->labels[i]->key, "idle_in")) /* an idle runtime thread, not the program */
+			t->idle_ms += ms;
+		else if (!strcmp(s->labels[i]->key, "state")) /* state=runnable: waiting for a CPU */
+			t->runnable_ms += ms;
+		else
+			continue;
 		return 0;
 	}
 	for (uint32_t i = 0; i < s->nr_frames; i++) { /* leaf first: kernel frames, then user */
