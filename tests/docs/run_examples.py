@@ -86,8 +86,8 @@ def check_runtime_examples(exes, ver):
     seen = sum(float(l.split()[-2]) for l in out.splitlines() if l.startswith("chan send "))
     if not want or not 0.5 * want <= seen <= 2 * want:
         fail("block: %.1f ms of \"chan send\", main.sendSlow measured %.1f ms" % (seen, want))
-    if "chan cap 0 at main.sendSlow" not in out:
-        fail("block: no blocked channel first used in main.sendSlow")
+    if not re.search(r"^chan cap 0 at main\.(sendSlow|consume) ", out, re.M):
+        fail("block: no blocked channel first used by main.sendSlow or main.consume")
     # http: 200 requests to /load, 2 at a time.
     lines, out = watch(exes["http"], [os.path.join(fixtures, "httpserv-go" + ver), "load", "200",
                                       "2"], 5)
