@@ -12,7 +12,8 @@ import subprocess
 import sys
 import tempfile
 
-PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi", "tcp"]
+PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi", "tcp",
+         "offcpu", "block", "http"]
 HEADERS = ["session.h", "profile.h", "symbolizer.h", "common.h", "error.h", "version.h"]
 
 

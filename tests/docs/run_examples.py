@@ -4,7 +4,9 @@
 symbolize names main.hot at its address (from `nm`) in the split fixture; cpu_profile
 profiles the running fixture and writes a pprof file (gzip) and an OTLP body that
 protoc decodes, with timestamps; export writes every format, its pprof file with the
-thread labels `go tool pprof` shows.
+thread labels `go tool pprof` shows; offcpu, block and http watch the offcpu, chanblock
+and httpserv fixtures and report what those measured themselves (the time main.sleeper
+spent in nanosleep, the time main.sendSlow waited on "chan send", the requests served).
 
 usage: run_examples.py EXAMPLE...   (env: GOPROF_FIXTURES, GOPROF_GO_VERSIONS,
 GOPROF_OTLP_PROTO; needs BPF privileges for the profiling examples: skips without them,
@@ -35,6 +37,63 @@ def start_fixture(fixture):
     if child.stdout.readline().strip() != "ready":
         fail("fixture did not start")
     return child
+
+
+def watch(exe, argv, secs):
+    """Starts fixture argv (it prints one line, then waits for one on stdin), runs the
+    example on it for secs seconds, starts the fixture's work once the example attached.
+    Returns the fixture's lines up to "done" and the example's output."""
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()
+    ex = subprocess.Popen([exe, str(child.pid), str(secs)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    first = ex.stdout.readline()
+    lines = []
+    if first.strip() == "attached":
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        for line in child.stdout:
+            if line.strip() == "done":
+                break
+            lines.append(line.split())
+    try:
+        out, err = ex.communicate(timeout=secs + 60)
+    finally:
+        child.stdin.close()
+        child.kill()
+        child.wait(30)
+    name = os.path.basename(exe)
+    if ex.returncode:
+        fail("%s: exit %d, %s%s%s" % (name, ex.returncode, first, out, err))
+    print("%s:\n%s" % (name, out.rstrip()))
+    return lines, out
+
+
+def check_runtime_examples(exes, ver):
+    fixtures = os.environ["GOPROF_FIXTURES"]
+    # offcpu: main.sleeper sleeps 5 ms at a time in syscall.Nanosleep, for 2 s.
+    lines, out = watch(exes["offcpu"], [os.path.join(fixtures, "offcpu-go" + ver), "wait", "2",
+                                        "5", "10"], 5)
+    truth = dict(f.split("=") for l in lines for f in l if "=" in f)
+    seen = sum(float(l.split()[0]) for l in out.splitlines() if l.endswith("<- main.sleeper"))
+    want = int(truth.get("sleep_ns", 0)) / 1e6
+    if not want or not 0.5 * want <= seen <= 1.5 * want:
+        fail("offcpu: %.1f ms off CPU under main.sleeper, the fixture slept %.1f ms" % (seen, want))
+    # block: main.sendSlow's sends each wait ~2 ms ("chan send").
+    lines, out = watch(exes["block"], [os.path.join(fixtures, "chanblock-go" + ver),
+                                       "unbuffered", "2"], 5)
+    want = sum(int(l[2]) for l in lines if l[:2] == ["site", "main.sendSlow"]) / 1e6
+    seen = sum(float(l.split()[-2]) for l in out.splitlines() if l.startswith("chan send "))
+    if not want or not 0.5 * want <= seen <= 2 * want:
+        fail("block: %.1f ms of \"chan send\", main.sendSlow measured %.1f ms" % (seen, want))
+    if not re.search(r"^chan cap 0 at main\.(sendSlow|consume) ", out, re.M):
+        fail("block: no blocked channel first used by main.sendSlow or main.consume")
+    # http: 200 requests to /load, 2 at a time.
+    lines, out = watch(exes["http"], [os.path.join(fixtures, "httpserv-go" + ver), "load", "200",
+                                      "2"], 5)
+    sent = [l for l in lines if l[:1] == ["sent"]]
+    if not sent or ("served GET /load: %s requests" % sent[0][3]) not in out:
+        fail("http: the fixture says %s, the example saw otherwise" % sent)
 
 
 def main():
@@ -98,6 +157,7 @@ def main():
             fail("go tool pprof -raw of export's cpu.pb.gz: exit %d, thread_id labels %s (pid "
                  "%d) %s" % (raw.returncode, sorted(tids), pid, raw.stderr[-300:]))
         print("export: pprof thread_id labels %s (pid %d)" % (sorted(tids), pid))
+    check_runtime_examples(exes, os.environ["GOPROF_GO_VERSIONS"].split()[-1])
     print("ok")
     return 0
 

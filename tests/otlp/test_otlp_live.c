@@ -407,3 +407,70 @@ Test(otlp_live, goroutine_profile, .timeout = 120)
 	free(text);
 	goprof_profile_free(p);
 }
+
+/* Delay (nanoseconds) of the off-CPU samples whose stack goes through main.sleeper. */
+static int add_sleeper_delay(const struct goprof_profile_sample *s, void *ctx)
+{
+	for (uint32_t i = 0; i < s->nr_frames; i++)
+		if (!strcmp(s->frames[i]->function, "main.sleeper")) {
+			*(int64_t *)ctx += s->values[1];
+			break;
+		}
+	return 0;
+}
+
+/*
+ * A fourth kind, with kernel frames: the off-CPU profile of the offcpu fixture
+ * (contentions/count and delay/nanoseconds by kernel and user stack) compared with
+ * foreach_sample like the others; its main.sleeper time against the fixture's own
+ * measure of its nanosleep calls.
+ */
+Test(otlp_live, offcpu_profile, .timeout = 120)
+{
+	const char *ver = fixture_go_versions()[0], *fx = fixture_path("offcpu", ver);
+	char *argv[] = { (char *)fx, "wait", "1.5", "5", "10", NULL }, line[256], *text;
+	GOPROF_OPTS(goprof_session_opts, so, .features = GOPROF_FEATURE_OFFCPU,
+		    .overhead_budget_bp = 10000 /* every interval: compared with the fixture */);
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .service_name = "offcpu-test");
+	struct goprof_profile_info info = { .sz = sizeof(info) };
+	struct goprof_session *s;
+	struct goprof_profile *p;
+	long long sleep_ns = -1;
+	int64_t sleeper_ns = 0;
+	struct child c;
+	int pid;
+
+	require_bpf_privileges();
+	s = goprof_session_new(&so);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
+	child_start_attached(&c, argv, s);
+	pid = c.pid;
+	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done"))
+		sscanf(line, "sleep_ns=%lld", &sleep_ns);
+	cr_assert_str_eq(line, "done");
+	cr_assert_gt(sleep_ns, 0, "the fixture measured no sleep");
+	for (int i = 0; i < 4; i++) /* the last intervals: read from the kernel table */
+		goprof_session_poll(s, 50);
+	p = goprof_session_snapshot_offcpu(s, 0);
+	cr_assert_not_null(p, "%s", goprof_last_error());
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+	cr_assert_eq(goprof_profile_get_info(p, &info), 0);
+	cr_assert_eq(info.nr_sample_types, 2, "contentions and delay");
+	cr_assert_gt(info.nr_samples, 0, "no off-CPU samples");
+	goprof_profile_foreach_sample(p, add_sleeper_delay, &sleeper_ns);
+	cr_log_info("off-CPU: main.sleeper %.1f ms, the fixture slept %.1f ms", sleeper_ns / 1e6,
+		    sleep_ns / 1e6);
+	cr_assert(sleeper_ns >= sleep_ns / 2 && sleeper_ns <= sleep_ns * 3 / 2,
+		  "main.sleeper %lld ns off CPU, the fixture slept %lld ns", (long long)sleeper_ns,
+		  sleep_ns);
+	opts.pid = pid;
+	free(check_live(p, &opts, fx, "offcpu-test", "--htlhash-files 1", &text));
+	cr_assert_not_null(strstr(text, "string_table: \"delay\""), "no delay sample type");
+	cr_assert_not_null(strstr(text, "string_table: \"main.sleeper\""), "no main.sleeper");
+	cr_assert_not_null(strstr(text, "string_value: \"kernel\""), "no kernel frame type");
+	free(text);
+	goprof_profile_free(p);
+}
