@@ -30,7 +30,7 @@ static const struct {
 	FIELD(events_delivered, "exec/exit and runtime records taken in"),
 	FIELD(go_context_failed, "samples whose goroutine could not be read"),
 	FIELD(ringbuf_bytes, "ring buffer size"),
-	FIELD(ringbuf_high_water_bytes, "most data waiting in the ring buffer at a poll"),
+	FIELD(ringbuf_high_water_bytes, "most data waiting in the ring buffer"),
 	FIELD(cpu_profile_stacks, "distinct stacks in the current CPU profile"),
 	FIELD(cpu_profile_resets, "CPU profile intervals started (--interval windows)"),
 	FIELD(frames_unsymbolized, "addresses without a symbol"),
