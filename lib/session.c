@@ -510,6 +510,15 @@ static int handle_http(struct goprof_session *s, const struct gp_http_event *ev)
 	return s->on_event ? s->on_event(&out, s->ctx) : 0;
 }
 
+/* Buffer pressure: the most data ever found waiting while records are taken in. */
+static void note_ringbuf_fill(struct goprof_session *s)
+{
+	struct ring *r = ring_buffer__ring(s->ringbuf, 0);
+
+	if (r)
+		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
+}
+
 static int handle_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
@@ -522,6 +531,7 @@ static int handle_record(void *ctx, void *data, size_t len)
 	if (ev->type != GP_REC_SAMPLE &&
 	    (ev->type < GP_REC_TCP_CONNECT || ev->type > GP_REC_TCP_CLOSE))
 		s->events_delivered++;
+	note_ringbuf_fill(s); /* two loads: what is still waiting behind this record */
 	switch (ev->type) {
 	case GP_REC_EXEC:
 		if (len >= sizeof(struct gp_exec_event))
@@ -1038,15 +1048,6 @@ static int enforce_budget(struct goprof_session *s)
 			return ret;
 	}
 	return 0;
-}
-
-/* Buffer pressure: the most data ever found waiting when a poll begins. */
-static void note_ringbuf_fill(struct goprof_session *s)
-{
-	struct ring *r = ring_buffer__ring(s->ringbuf, 0);
-
-	if (r)
-		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
 }
 
 /*

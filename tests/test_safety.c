@@ -89,7 +89,8 @@ ParameterizedTest(int *stripped, safety, stacks_survive_probe_cycles, .timeout =
 
 /*
  * 200 attach/detach cycles (GOPROF_SAFETY_CYCLES overrides) with every probe kind: a
- * session with all runtime features (goroutines, GC, heap, scheduling, every allocation)
+ * session with every feature (goroutines, GC, heap, scheduling, every allocation,
+ * off-CPU, blocking and channels, TCP, net/http)
  * under an unlimited budget attaches the fixture (its uprobes are installed), samples at
  * 999 Hz for 50 ms and detaches it (the uprobes are removed: the last attached process
  * of the executable is gone); a new session every CYCLES_PER_SESSION cycles, so the
@@ -98,7 +99,9 @@ ParameterizedTest(int *stripped, safety, stacks_survive_probe_cycles, .timeout =
  * the checksum of an unprofiled run.
  */
 #define ALL_PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
-			    GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS)
+			    GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_OFFCPU | \
+			    GOPROF_FEATURE_BLOCK | GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_TCP | \
+			    GOPROF_FEATURE_HTTP)
 #define CYCLES_PER_SESSION 20
 
 static unsigned uprobes_installed(struct goprof_session *s)

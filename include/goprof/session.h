@@ -798,7 +798,7 @@ struct goprof_session_stats {
 					   ring buffer (events seen = this + lost_events) (since 0.1) */
 	uint64_t ringbuf_bytes;       /**< size of the ring buffer (since 0.1) */
 	uint64_t ringbuf_high_water_bytes; /**< the most data found waiting in the ring buffer
-					        when goprof_session_poll() began: near
+					        while goprof_session_poll() took records in: near
 					        ringbuf_bytes, samples are about to be lost (poll
 					        more often or enlarge it) (since 0.1) */
 	uint64_t cpu_profile_stacks;  /**< distinct stacks in the CPU profile now (memory of the
