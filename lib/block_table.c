@@ -18,22 +18,11 @@ struct gp_block_table {
 
 struct gp_block_table *gp_block_table_new(struct goprof_symbolizer *sym)
 {
-	/* Go's block profile: these sample types, one contention per period unit. */
-	static const struct gp_value_type types[] = {
-		{ "contentions", "count" },
-		{ "delay", "nanoseconds" },
-	};
-	struct gp_profile_desc desc = {
-		.sample_types = types,
-		.nr_sample_types = 2,
-		.period_type = { "contentions", "count" },
-		.period = 1,
-	};
 	struct gp_block_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return gp_err_null(-ENOMEM, "out of memory");
-	t->prof = gp_profile_new(&desc);
+	t->prof = gp_contention_profile_new();
 	if (!t->prof) {
 		free(t);
 		return gp_err_null(-ENOMEM, "out of memory");
@@ -112,11 +101,9 @@ uint64_t gp_block_table_events(const struct gp_block_table *t)
 struct goprof_profile *gp_block_table_snapshot(struct gp_block_table *t)
 {
 	struct goprof_profile *p = gp_profile_clone(t->prof);
-	struct timespec now;
 
 	if (!p)
 		return gp_err_null(-ENOMEM, "out of memory copying the blocking profile");
-	clock_gettime(CLOCK_REALTIME, &now);
-	gp_profile_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
+	gp_profile_set_time(p, gp_clock_ns(CLOCK_REALTIME), 0);
 	return p;
 }

@@ -27,14 +27,6 @@ struct gp_cpu_table {
 	uint64_t resets;
 };
 
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static struct goprof_profile *new_cpu_profile(const struct gp_cpu_table *t)
 {
 	static const struct gp_value_type types[] = {
@@ -86,8 +78,8 @@ void gp_cpu_table_free(struct gp_cpu_table *t)
 
 void gp_cpu_table_mark_start(struct gp_cpu_table *t)
 {
-	t->start_wall_ns = clock_ns(CLOCK_REALTIME);
-	t->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	t->start_wall_ns = gp_clock_ns(CLOCK_REALTIME);
+	t->start_mono_ns = gp_clock_ns(CLOCK_MONOTONIC);
 }
 
 int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
@@ -138,7 +130,7 @@ int gp_cpu_table_add(struct gp_cpu_table *t, const struct gp_sample_event *ev,
 struct goprof_profile *gp_cpu_table_snapshot(struct gp_cpu_table *t, bool reset)
 {
 	struct goprof_profile *copy, *fresh;
-	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	int64_t now = gp_clock_ns(CLOCK_MONOTONIC);
 
 	gp_profile_set_time(t->prof, t->start_wall_ns, now - t->start_mono_ns);
 	copy = gp_profile_clone(t->prof);

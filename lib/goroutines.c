@@ -378,12 +378,7 @@ struct goprof_profile *gp_goroutines_snapshot(struct gp_goroutines *t, uint64_t 
 		goprof_profile_free(p);
 		return gp_err_null(err, "building the goroutine profile failed: %s", strerror(-err));
 	}
-	{
-		struct timespec wall;
-
-		clock_gettime(CLOCK_REALTIME, &wall);
-		gp_profile_set_time(p, (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec, 0);
-	}
+	gp_profile_set_time(p, gp_clock_ns(CLOCK_REALTIME), 0);
 	return p;
 }
 

@@ -137,7 +137,6 @@ static void scale_pair(int64_t *count, int64_t *bytes, uint64_t rate)
 struct goprof_profile *gp_heap_table_snapshot(struct gp_heap_table *t, uint64_t rate_bytes)
 {
 	struct goprof_profile *p = gp_profile_clone(t->prof);
-	struct timespec now;
 
 	if (!p)
 		return NULL;
@@ -148,8 +147,7 @@ struct goprof_profile *gp_heap_table_snapshot(struct gp_heap_table *t, uint64_t 
 		scale_pair(&v[2], &v[3], rate_bytes);
 	}
 	p->period = (int64_t)rate_bytes;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gp_profile_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
+	gp_profile_set_time(p, gp_clock_ns(CLOCK_REALTIME), 0);
 	return p;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "goprof/common.h"
 
@@ -63,6 +64,15 @@ GOPROF_HIDDEN int gp_opts_validate(const void *opts, size_t user_sz, size_t know
 /* Sum over CPUs of entry idx of a per-CPU array map (0 if unreadable). */
 struct bpf_map;
 GOPROF_HIDDEN uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx);
+
+/* Nanoseconds on clock c (CLOCK_MONOTONIC is bpf_ktime_get_ns's clock). */
+static inline int64_t gp_clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Bounded string copy that always terminates dst (dst_len > 0). */
 GOPROF_HIDDEN void gp_strlcpy(char *dst, const char *src, size_t dst_len);

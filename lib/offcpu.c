@@ -46,36 +46,10 @@ struct gp_offcpu {
 	uint64_t cost_ns;
 };
 
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static struct goprof_profile *new_offcpu_profile(void)
-{
-	/* Go's block-profile conventions, so pprof shows it like one. */
-	static const struct gp_value_type types[] = {
-		{ "contentions", "count" },
-		{ "delay", "nanoseconds" },
-	};
-	struct gp_profile_desc desc = {
-		.sample_types = types,
-		.nr_sample_types = 2,
-		.period_type = { "contentions", "count" },
-		.period = 1,
-		.default_sample_type = "delay",
-	};
-
-	return gp_profile_new(&desc);
-}
-
 static void mark_start(struct gp_offcpu *o)
 {
-	o->start_wall_ns = clock_ns(CLOCK_REALTIME);
-	o->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	o->start_wall_ns = gp_clock_ns(CLOCK_REALTIME);
+	o->start_mono_ns = gp_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* One attach flavour: the program and what it needs from the kernel. */
@@ -163,7 +137,7 @@ struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
 				   "tracepoint", cfg->only_flavour);
 	}
 	o->loc_ids = calloc(2 * (size_t)GP_MAX_STACK_DEPTH * 8, sizeof(*o->loc_ids));
-	o->prof = new_offcpu_profile();
+	o->prof = gp_contention_profile_new();
 	if (!o->loc_ids || !o->prof) {
 		gp_offcpu_free(o);
 		return gp_err_null(-ENOMEM, "out of memory creating the off-CPU profile");
@@ -491,12 +465,12 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	struct goprof_profile *copy, *fresh;
 
 	gp_offcpu_drain(o); /* failures are counted */
-	gp_profile_set_time(o->prof, o->start_wall_ns, clock_ns(CLOCK_MONOTONIC) - o->start_mono_ns);
+	gp_profile_set_time(o->prof, o->start_wall_ns, gp_clock_ns(CLOCK_MONOTONIC) - o->start_mono_ns);
 	copy = gp_profile_clone(o->prof);
 	if (!copy || !reset)
 		return copy;
 	/* A new interval starts from empty tables, the symbolization cache included. */
-	fresh = new_offcpu_profile();
+	fresh = gp_contention_profile_new();
 	if (fresh) {
 		gp_loc_resolver_restart(&o->locs, fresh);
 		goprof_profile_free(o->prof);

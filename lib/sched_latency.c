@@ -165,7 +165,6 @@ int gp_sched_foreach_site(struct gp_go_probes *gp, struct gp_goroutines *gorouti
 	struct goprof_profile *p = gp_profile_new(&desc);
 	const struct goprof_sched_stats **of_sample = NULL;
 	struct gp_loc_resolver r;
-	struct timespec now;
 	int err = 0;
 
 	c.nr_known = c.nr = goroutines ? gp_goroutines_nr_stacks(goroutines) : 0;
@@ -209,8 +208,7 @@ int gp_sched_foreach_site(struct gp_go_probes *gp, struct gp_goroutines *gorouti
 		return err < 0 ? gp_err(err, "building the scheduling profile failed: %s", strerror(-err))
 			       : err;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	gp_profile_set_time(p, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, 0);
+	gp_profile_set_time(p, gp_clock_ns(CLOCK_REALTIME), 0);
 	if (profile)
 		*profile = p;
 	else

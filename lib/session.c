@@ -1028,18 +1028,15 @@ static uint64_t targets_cpu_ns(struct goprof_session *s)
 static int enforce_budget(struct goprof_session *s)
 {
 	struct gp_budget_verdict verdicts[GP_SET_NR];
-	struct timespec now;
+	uint64_t now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
 	int n;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	n = gp_probe_budget_check(&s->budget, s->go_probes,
-				  (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
-				  targets_cpu_ns(s), verdicts);
+	n = gp_probe_budget_check(&s->budget, s->go_probes, now_ns, targets_cpu_ns(s), verdicts);
 	for (int i = 0; i < n && s->on_event; i++) {
 		struct goprof_event ev = {
 			.sz = sizeof(ev),
 			.type = GOPROF_EVENT_PROBE_DETACHED,
-			.time_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
+			.time_ns = now_ns,
 			.message = verdicts[i].message,
 		};
 		int ret = s->on_event(&ev, s->ctx);
@@ -1058,12 +1055,10 @@ static int offcpu_tick(struct goprof_session *s)
 {
 	struct goprof_event ev = { .sz = sizeof(ev) };
 	enum gp_offcpu_verdict verdict;
-	struct timespec now;
 	char msg[256];
 	uint64_t now_ns;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
 	if (now_ns - s->offcpu_drained_ns < 1000000000ull)
 		return 0;
 	s->offcpu_drained_ns = now_ns;
@@ -1297,7 +1292,6 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_offcpu(struct goprof_s
 GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *s,
 								     uint64_t min_age_ns, uint32_t flags)
 {
-	struct timespec now;
 
 	gp_clear_error();
 	if (!s)
@@ -1307,9 +1301,7 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 	if (!s->goroutines)
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: the session was "
 					    "created without GOPROF_FEATURE_GOROUTINES");
-	clock_gettime(CLOCK_MONOTONIC, &now); /* the clock of bpf_ktime_get_ns */
-	return gp_goroutines_snapshot(s->goroutines,
-				      (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec,
+	return gp_goroutines_snapshot(s->goroutines, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC),
 				      min_age_ns);
 }
 

@@ -163,16 +163,16 @@ static void run_fixture(const char *fixture, const char *mode, const char *secs,
 
 ParameterizedTestParameters(block, chan_send_time_at_the_send_site)
 {
-	static int v[32];
+	static struct fixture_variant v[32];
 
-	return cr_make_param_array(int, v, fixture_variant_params(v, 32));
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(int *variant, block, chan_send_time_at_the_send_site, .timeout = 90)
+ParameterizedTest(struct fixture_variant *v, block, chan_send_time_at_the_send_site, .timeout = 90)
 {
 	static const char *const names[] = { "main.sendSlow", "main.waitTicks" };
-	const char *ver = fixture_go_versions()[*variant / 2];
-	const char *fixture = fixture_path(*variant % 2 ? "chanblock-stripped" : "chanblock", ver);
+	const char *ver = fixture_go_versions()[v->version_index];
+	const char *fixture = fixture_path(v->stripped ? "chanblock-stripped" : "chanblock", ver);
 	char prof[] = "/tmp/goprof-block-XXXXXX";
 	double flat[2], cum[2], go_share, our_share, go_send, low;
 	int64_t send, send_measured, ticks, buffered_send;
@@ -196,7 +196,7 @@ ParameterizedTest(int *variant, block, chan_send_time_at_the_send_site, .timeout
 	cr_log_info("go%s%s unbuffered: chan send at main.sendSlow %.3f s (fixture measured %.3f s), "
 		    "Go's block profile %.3f s; share vs main.waitTicks %.1f%% (Go's %.1f%%); channel: %lu of %lu "
 		    "sends blocked, p50 %.2f ms, p90 %.2f ms; %lu block events, %lu lost",
-		    ver, *variant % 2 ? " stripped" : "", send / 1e9, send_measured / 1e9, go_send / 1e9,
+		    ver, v->stripped ? " stripped" : "", send / 1e9, send_measured / 1e9, go_send / 1e9,
 		    our_share, go_share, (unsigned long)r->work.blocked_sends, (unsigned long)r->work.sends,
 		    r->work.send_p50_ns / 1e6, r->work.send_p90_ns / 1e6, (unsigned long)r->block_events,
 		    (unsigned long)r->lost);
@@ -234,7 +234,7 @@ ParameterizedTest(int *variant, block, chan_send_time_at_the_send_site, .timeout
 	buffered_send = ours_ns(r, "main.sendSlow", "chan send");
 	cr_log_info("go%s%s buffered: chan send at main.sendSlow %.3f s (fixture measured %.3f s); "
 		    "channel capacity %u, max occupancy %lu, %lu of %lu sends blocked", ver,
-		    *variant % 2 ? " stripped" : "", buffered_send / 1e9,
+		    v->stripped ? " stripped" : "", buffered_send / 1e9,
 		    measured_ns(r, "main.sendSlow") / 1e9, r->work.capacity,
 		    (unsigned long)r->work.max_occupancy, (unsigned long)r->work.blocked_sends,
 		    (unsigned long)r->work.sends);

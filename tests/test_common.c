@@ -248,17 +248,6 @@ void child_start_attached(struct child *c, char *const argv[], struct goprof_ses
 	child_write_line(c, "go");
 }
 
-size_t fixture_variant_params(int *v, size_t max)
-{
-	size_t n = 0;
-
-	for (int i = 0; fixture_go_versions()[i] && n + 2 <= max; i++) {
-		v[n++] = 2 * i;
-		v[n++] = 2 * i + 1;
-	}
-	return n;
-}
-
 double go_pprof_total(const char *profile, const char *options)
 {
 	char cmd[4096], line[1024];

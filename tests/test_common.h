@@ -19,13 +19,6 @@ const char *fixture_path(const char *name, const char *go_version);
 /* The Go versions fixtures were built with ($GOPROF_GO_VERSIONS), NULL-terminated. */
 const char *const *fixture_go_versions(void);
 
-/*
- * Parameters of a test run on every fixture Go version, plain and stripped: fills v with
- * 2 * i (plain) and 2 * i + 1 (stripped) for version i of fixture_go_versions(); returns
- * the count (at most max).
- */
-size_t fixture_variant_params(int *v, size_t max);
-
 /* A child process with its standard output readable line by line. */
 struct child {
 	pid_t pid;

@@ -125,24 +125,14 @@ static double go_pprof_hot_share(const char *profile)
 	return 100.0 * cum[0] / (cum[0] + cum[1]);
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(cpu_profile, shares_labels_and_inline_frames)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(struct variant *v, cpu_profile, shares_labels_and_inline_frames, .timeout = 120)
+ParameterizedTest(struct fixture_variant *v, cpu_profile, shares_labels_and_inline_frames, .timeout = 120)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	char go_prof[] = "/tmp/goprof-test-XXXXXX";

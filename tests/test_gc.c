@@ -60,24 +60,14 @@ static void read_gctrace(const char *path, uint64_t *cycles, double *pause_ms)
 	fclose(f);
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(gc, cycles_match_gctrace)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(struct variant *v, gc, cycles_match_gctrace, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, gc, cycles_match_gctrace, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	char forced[8], line[64], trace[] = "/tmp/goprof-gctrace-XXXXXX";

@@ -54,24 +54,14 @@ static int goroutine_events_on(const struct goprof_process_info *info, void *ctx
 	return 0;
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(goroutines, leak_report_finds_exactly_the_leaks)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(struct variant *v, goroutines, leak_report_finds_exactly_the_leaks, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, goroutines, leak_report_finds_exactly_the_leaks, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	char leaks[8], workers[8], line[64];

@@ -63,24 +63,14 @@ static double go_alloc_share(const char *path)
 	return 100.0 * flat[0] / (flat[0] + flat[1]);
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(heap, sites_match_design_and_go)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(struct variant *v, heap, sites_match_design_and_go, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, heap, sites_match_design_and_go, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	char prof[] = "/tmp/goprof-heap-XXXXXX", line[64];

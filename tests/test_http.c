@@ -87,21 +87,11 @@ static size_t unhex(char *s)
 	return n;
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(http, script_fields)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
 static struct goprof_session *start(struct child *c, struct seen *seen, const char *fixture,
@@ -195,7 +185,7 @@ static void expect_strings(const struct seen_req *r, const struct truth *t, cons
 	cr_expect_eq(!!(r->flags & GOPROF_HTTP_PATH_TRUNCATED), t->plen > 63);
 }
 
-ParameterizedTest(struct variant *v, http, script_fields, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	char *args[] = { "script", NULL };

@@ -203,24 +203,14 @@ static void assert_sites_match(const struct site_sums *ours, const struct truth 
 	cr_expect_eq(ours->sites_labelled_idle, 0, "the program's own waits labelled idle");
 }
 
-struct variant {
-	int version_index;
-	int stripped;
-};
-
 ParameterizedTestParameters(offcpu, sites_match_fixture)
 {
-	static struct variant v[32];
-	size_t n = 0;
+	static struct fixture_variant v[32];
 
-	for (int i = 0; fixture_go_versions()[i] && n < 30; i++) {
-		v[n++] = (struct variant){ i, 0 };
-		v[n++] = (struct variant){ i, 1 };
-	}
-	return cr_make_param_array(struct variant, v, n);
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(struct variant *v, offcpu, sites_match_fixture, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, offcpu, sites_match_fixture, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
 	struct goprof_session_stats st = { .sz = sizeof(st) };

@@ -80,15 +80,15 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 
 ParameterizedTestParameters(sched, contended_goroutines_wait_longer)
 {
-	static int v[32];
+	static struct fixture_variant v[32];
 
-	return cr_make_param_array(int, v, fixture_variant_params(v, 32));
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
 }
 
-ParameterizedTest(int *variant, sched, contended_goroutines_wait_longer, .timeout = 60)
+ParameterizedTest(struct fixture_variant *v, sched, contended_goroutines_wait_longer, .timeout = 60)
 {
-	const char *ver = fixture_go_versions()[*variant / 2];
-	const char *fixture = fixture_path(*variant % 2 ? "sched-stripped" : "sched", ver);
+	const char *ver = fixture_go_versions()[v->version_index];
+	const char *fixture = fixture_path(v->stripped ? "sched-stripped" : "sched", ver);
 	struct goprof_sched_stats busy, idle;
 	struct site_delay busy_sites = { 0 }, idle_sites = { 0 };
 
@@ -97,7 +97,7 @@ ParameterizedTest(int *variant, sched, contended_goroutines_wait_longer, .timeou
 	run_sched(fixture, "idle", &idle, &idle_sites);
 	cr_log_info("go%s%s: busy: %lu waits, p50 %.3f ms, p99 %.3f ms, max %.3f ms; idle: %lu waits, "
 		    "p50 %.3f ms, p99 %.3f ms; %lu of %lu busy waits at the creation site",
-		    ver, *variant % 2 ? " stripped" : "", (unsigned long)busy.waits, busy.p50_ns / 1e6,
+		    ver, v->stripped ? " stripped" : "", (unsigned long)busy.waits, busy.p50_ns / 1e6,
 		    busy.p99_ns / 1e6, busy.max_ns / 1e6, (unsigned long)idle.waits, idle.p50_ns / 1e6,
 		    idle.p99_ns / 1e6, (unsigned long)busy_sites.waits_at_spin_site,
 		    (unsigned long)busy_sites.waits_total);

@@ -127,32 +127,15 @@ out:
 
 int write_offcpu_report(struct goprof_session *s, const char *dir)
 {
-	static const struct {
-		const char *file;
-		int format;
-	} outputs[] = {
-		{ "offcpu.pb.gz", GOPROF_FORMAT_PPROF },
-		{ "offcpu.folded", GOPROF_FORMAT_FOLDED },
-		{ "offcpu.svg", GOPROF_FORMAT_SVG },
-	};
-	/* Folded and SVG weigh stacks by time (nanoseconds), not by intervals. */
-	GOPROF_OPTS(goprof_profile_write_opts, by_delay, .value_index = 1);
 	struct goprof_profile *p = goprof_session_snapshot_offcpu(s, 0);
-	int rc = 0;
+	int rc;
 
 	if (!p) {
 		fprintf(stderr, "goprof record: taking the off-CPU profile: %s\n", goprof_last_error());
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, outputs[i].file);
-		if (goprof_profile_write_file(p, outputs[i].format, &by_delay, path) < 0) {
-			fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
-			rc = -1;
-		}
-	}
+	/* Folded and SVG weigh stacks by time (nanoseconds), not by intervals. */
+	rc = write_profile_files(p, dir, "offcpu", 1, NULL);
 	print_top_stacks(p);
 	printf("wrote %s/offcpu.pb.gz (go tool pprof), %s/offcpu.folded, %s/offcpu.svg "
 	       "(weighted by nanoseconds off CPU)\n", dir, dir, dir);

@@ -126,6 +126,23 @@ nomem:
 	return gp_err_null(-ENOMEM, "profile: out of memory creating a profile");
 }
 
+struct goprof_profile *gp_contention_profile_new(void)
+{
+	static const struct gp_value_type types[] = {
+		{ "contentions", "count" },
+		{ "delay", "nanoseconds" },
+	};
+	struct gp_profile_desc desc = {
+		.sample_types = types,
+		.nr_sample_types = 2,
+		.period_type = { "contentions", "count" },
+		.period = 1,
+		.default_sample_type = "delay",
+	};
+
+	return gp_profile_new(&desc);
+}
+
 GOPROF_API void goprof_profile_free(struct goprof_profile *p)
 {
 	if (!p)

@@ -181,6 +181,11 @@ struct goprof_profile {
 GOPROF_HIDDEN struct goprof_profile *gp_profile_new(const struct gp_profile_desc *desc);
 /* goprof_profile_free() releases it. */
 
+/* An empty profile in Go's block-profile conventions (contentions/count and
+ * delay/nanoseconds, one contention per period unit), as the blocking and off-CPU
+ * profiles are. */
+GOPROF_HIDDEN struct goprof_profile *gp_contention_profile_new(void);
+
 /* Sets the wall-clock start and the length of the profiled interval. */
 GOPROF_HIDDEN void gp_profile_set_time(struct goprof_profile *p, int64_t time_nanos,
 				       int64_t duration_nanos);
