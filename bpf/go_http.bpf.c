@@ -252,7 +252,7 @@ int go_http_serve_ret(struct pt_regs *ctx)
 			ev->status = (__u32)status;
 		}
 	}
-	if (bpf_ringbuf_output(&samples, ev, sizeof(*ev), 0))
+	if (bpf_ringbuf_output(&samples, ev, sizeof(*ev), lazy_wakeup()))
 		bump(&lost, GP_LOST_HTTP_RINGBUF);
 	return 0;
 }
@@ -298,7 +298,7 @@ int go_http_client_ret(struct pt_regs *ctx)
 		ev->a.flags |= GP_HTTP_F_CLIENT_ERROR;
 	else if (resp)
 		ev->status = (__u32)read_u64(resp + h.lay->response_status);
-	if (bpf_ringbuf_output(&samples, ev, sizeof(*ev), 0))
+	if (bpf_ringbuf_output(&samples, ev, sizeof(*ev), lazy_wakeup()))
 		bump(&lost, GP_LOST_HTTP_RINGBUF);
 	return 0;
 }

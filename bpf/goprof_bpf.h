@@ -32,7 +32,8 @@ enum gp_lost_cause {
 	GP_LOST_HTTP_RINGBUF = 8,   /* a finished HTTP request: the ring buffer was full */
 	GP_LOST_HTTP_UNFINISHED = 9, /* a request whose end was never seen (the handler
 				      * panicked): found when its connection ended */
-	GP_LOST_NR = 10,
+	GP_LOST_HTTP_WIRE_CONNS = 10, /* wire HTTP: a connection not tracked, the table was full */
+	GP_LOST_NR = 11,
 };
 
 /* Per-CPU counters of the sampling program. */
@@ -114,6 +115,9 @@ enum gp_record_type {
 	GP_REC_BLOCK = 25,            /* a parked goroutine was made runnable (struct gp_block_event) */
 	GP_REC_HTTP_SERVER = 40,      /* a net/http server request finished (struct gp_http_event) */
 	GP_REC_HTTP_CLIENT = 41,      /* a net/http client request finished */
+	GP_REC_HTTP_WIRE_SERVER = 42, /* an HTTP/1 request read off a socket was answered
+				       * (struct gp_http_wire_event) */
+	GP_REC_HTTP_WIRE_CLIENT = 43, /* an HTTP/1 request written to a socket got its answer */
 };
 
 /* The Go runtime probes, for hit counters and the overhead budget. */
@@ -416,7 +420,8 @@ struct gp_tcp_event {
 #define GP_HTTP_F_HIJACKED 0x4u     /* the handler hijacked the connection: no status */
 #define GP_HTTP_F_CLIENT_ERROR 0x8u /* client: the request returned an error */
 #define GP_HTTP_F_IMPLICIT_200 0x10u /* server: the handler wrote nothing; net/http sends 200 */
-#define GP_HTTP_F_PUBLIC 0x1fu      /* the flags above, equal to the public ones */
+#define GP_HTTP_F_WIRE 0x20u        /* read off the socket (GOPROF_FEATURE_HTTP_WIRE) */
+#define GP_HTTP_F_PUBLIC 0x3fu      /* the flags above, equal to the public ones */
 #define GP_HTTP_F_H2_WRITER 0x100u  /* internal: rw is the HTTP/2 writer's state */
 
 /* Offsets of net/http structures for one Go release (DWARF; lib/go_offsets.c). */
@@ -457,6 +462,30 @@ struct gp_http_event {
 	__u32 status;              /* 0: unknown (see flags) */
 	__u32 tid;                 /* thread at the end */
 	struct gp_http_active a;
+};
+
+/*
+ * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE, bpf/http_wire.bpf.c): the request
+ * line and status line are parsed in the kernel, the first GP_HTTP_HEAD_LEN bytes of the
+ * request go to user space, which finds Host and Content-Length there.
+ */
+#define GP_HTTP_HEAD_LEN 512
+#define GP_HTTP_WIRE_MAX_CONNS 8192 /* connections followed at once (LRU) */
+
+/* GP_REC_HTTP_WIRE_SERVER / _CLIENT: ev.type says which; ev.a.host is empty. */
+struct gp_http_wire_event {
+	struct gp_http_event ev;
+	__u32 head_len;            /* bytes in head */
+	__u32 pad;
+	char head[GP_HTTP_HEAD_LEN]; /* the request as sent: request line, headers, ... */
+};
+
+/* The wire hooks, for run counters. */
+enum gp_http_wire_hook {
+	GP_HTTP_WIRE_READ = 0,     /* syscalls:sys_exit_read of an attached process */
+	GP_HTTP_WIRE_WRITE,        /* syscalls:sys_exit_write */
+	GP_HTTP_WIRE_CLOSE,        /* syscalls:sys_enter_close */
+	GP_HTTP_WIRE_HOOK_NR,
 };
 
 /* The HTTP probes, for hit counters and the overhead budget. */

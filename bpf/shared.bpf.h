@@ -30,6 +30,19 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/*
+ * Flags for a high-rate record (one per request, per channel operation...): a wakeup
+ * costs the target an irq_work and a context switch of the poller, more than the
+ * record itself, so such records wake the poller only once GP_WAKEUP_BYTES are pending;
+ * the CPU samples' own wakeups and the poll timeout take in the rest.
+ */
+#define GP_WAKEUP_BYTES (64 << 10)
+static __always_inline __u64 lazy_wakeup(void)
+{
+	return bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= GP_WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Adds one to entry idx of a per-CPU array. */
 static __always_inline void bump(void *map, __u32 idx)
 {

@@ -27,6 +27,7 @@
 #include "heap_table.h"
 #include "offcpu.h"
 #include "http_tracker.h"
+#include "http_wire.h"
 #include "probe_budget.h"
 #include "sched_latency.h"
 #include "goroutines.h"
@@ -78,7 +79,8 @@ struct goprof_session {
 	struct gp_tcp_tracker *tcp;       /* GOPROF_FEATURE_TCP */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
-	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP */
+	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
+	struct gp_http_wire *http_wire;   /* GOPROF_FEATURE_HTTP_WIRE */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -128,7 +130,9 @@ static void libbpf_setup_once(void)
 #define PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_BLOCK | \
 			GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_HTTP)
-#define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP)
+#define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP | \
+			GOPROF_FEATURE_HTTP_WIRE)
+#define HTTP_FEATURES (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
 #define MAX_OFFCPU_SAMPLE_EVERY (1u << 20)
@@ -199,6 +203,9 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err && cfg->features & ~KNOWN_FEATURES)
 		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
 			     cfg->features & ~KNOWN_FEATURES);
+	if (!err && (cfg->features & HTTP_FEATURES) == HTTP_FEATURES)
+		err = gp_err(-EINVAL, "goprof_session_opts.features: GOPROF_FEATURE_HTTP and "
+				      "GOPROF_FEATURE_HTTP_WIRE trace the same requests; choose one");
 	if (!err && cfg->features & GOPROF_FEATURE_CHANNELS && !(cfg->features & GOPROF_FEATURE_BLOCK))
 		err = gp_err(-EINVAL, "goprof_session_opts.features: GOPROF_FEATURE_CHANNELS needs "
 				      "GOPROF_FEATURE_BLOCK (blocked channel operations are timed by "
@@ -320,6 +327,8 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	gp_target_inspect(exe, t, &p->info);
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
+	if (s->http_wire)
+		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 }
@@ -580,6 +589,14 @@ static int handle_record(void *ctx, void *data, size_t len)
 		if (s->http && len >= sizeof(struct gp_http_event))
 			return handle_http(s, data);
 		return 0;
+	case GP_REC_HTTP_WIRE_SERVER:
+	case GP_REC_HTTP_WIRE_CLIENT: {
+		struct gp_http_event decoded;
+
+		if (s->http && !gp_http_wire_decode(data, len, &decoded))
+			return handle_http(s, &decoded);
+		return 0;
+	}
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
 			return handle_gc(s, data);
@@ -639,9 +656,9 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	if (err)
 		return gp_err(err, "sizing the sample ring buffer failed: %s", strerror(-err));
 	/* The in-flight request table only matters with HTTP tracing; keep it tiny without. */
-	s->skel->rodata->http_labels = cfg->features & GOPROF_FEATURE_HTTP;
+	s->skel->rodata->http_labels = cfg->features & HTTP_FEATURES;
 	err = bpf_map__set_max_entries(s->skel->maps.http_active,
-				       cfg->features & GOPROF_FEATURE_HTTP ? GP_HTTP_MAX_ACTIVE : 64);
+				       cfg->features & HTTP_FEATURES ? GP_HTTP_MAX_ACTIVE : 64);
 	if (err)
 		return gp_err(err, "sizing the HTTP request table failed: %s", strerror(-err));
 	libbpf_last_warning[0] = '\0';
@@ -679,6 +696,15 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		err = gp_go_probes_enable_http(s->go_probes, s->skel->maps.http_active);
 		if (err)
 			return err;
+		s->http = gp_http_tracker_new(cfg->freq_hz);
+		if (!s->http)
+			return -ENOMEM;
+	}
+	if (cfg->features & GOPROF_FEATURE_HTTP_WIRE) {
+		s->http_wire = gp_http_wire_new(s->skel->maps.targets, s->skel->maps.samples,
+						s->skel->maps.lost, s->skel->maps.http_active);
+		if (!s->http_wire)
+			return errno ? -errno : -ENOMEM;
 		s->http = gp_http_tracker_new(cfg->freq_hz);
 		if (!s->http)
 			return -ENOMEM;
@@ -772,6 +798,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_offcpu_free(s->offcpu);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
+	gp_http_wire_free(s->http_wire);
 	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
@@ -1087,6 +1114,13 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	n = ring_buffer__poll(s->ringbuf, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
+	/* High-rate records do not wake the poller (bpf/shared.bpf.h lazy_wakeup()): take in
+	 * what is waiting whatever woke us, the timeout included. */
+	if (n >= 0) {
+		int more = ring_buffer__consume(s->ringbuf);
+
+		n = more < 0 ? more : n + more;
+	}
 	if (n >= 0 && s->go_probes) {
 		int ret = enforce_budget(s);
 
@@ -1195,6 +1229,10 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.http_client_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_CLIENT);
 		st.lost_http = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_RINGBUF);
 		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
+	}
+	if (s->http_wire) {
+		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
+		st.lost_http_wire_conns = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_WIRE_CONNS);
 	}
 	if (s->offcpu) {
 		struct gp_offcpu_stats os;

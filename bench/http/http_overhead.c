@@ -25,8 +25,9 @@
 
 #include <goprof/goprof.h>
 
-enum { BASE, CPU_ONLY, HTTP, NR_CONFIGS };
-static const char *const names[] = { "unprofiled", "CPU sampling 99 Hz", "CPU + HTTP tracing" };
+enum { BASE, CPU_ONLY, HTTP, WIRE, NR_CONFIGS };
+static const char *const names[] = { "unprofiled", "CPU sampling 99 Hz", "CPU + HTTP uprobes",
+				     "CPU + HTTP wire" };
 #define MAX_ROUNDS 32
 
 struct traced {
@@ -49,7 +50,8 @@ static double run(const char *bin, const char *secs, const char *conc, int confi
 {
 	struct rusage ru;
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 99,
-		    .features = config == HTTP ? GOPROF_FEATURE_HTTP : 0,
+		    .features = config == HTTP ? GOPROF_FEATURE_HTTP :
+				config == WIRE ? GOPROF_FEATURE_HTTP_WIRE : 0,
 		    .overhead_budget_bp = 10000, .on_event = on_event, .ctx = traced);
 	struct goprof_session *s = NULL;
 	int to_child[2], from_child[2];

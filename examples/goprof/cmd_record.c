@@ -94,6 +94,8 @@ static void record_usage(FILE *out)
 		"                        channel operation, under the overhead budget)\n"
 		"      --http            net/http requests into events.jsonl, latency and CPU per\n"
 		"                        endpoint, http.method/http.path labels in cpu.pb.gz\n"
+		"      --http-wire       the same for plaintext HTTP/1 read off the sockets instead of\n"
+		"                        uprobes: a fraction of the cost, no TLS or HTTP/2\n"
 		"      --overhead-budget PCT  detach runtime probes costing more than PCT%% of the\n"
 		"                        targets' CPU (default 1)\n"
 		"      --otlp URL        also send the CPU profile, with each sample's time, to an\n"
@@ -112,7 +114,7 @@ static void record_usage(FILE *out)
 }
 
 /* Long options without a short letter (letters are scarce: each branch adds some). */
-enum { OPT_BLOCK = 0x100, OPT_CHANNELS };
+enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE };
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
@@ -133,6 +135,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "block", no_argument, NULL, OPT_BLOCK },
 		{ "channels", no_argument, NULL, OPT_CHANNELS },
 		{ "http", no_argument, NULL, 'W' },
+		{ "http-wire", no_argument, NULL, OPT_HTTP_WIRE },
 		{ "overhead-budget", required_argument, NULL, 'B' },
 		{ "otlp", required_argument, NULL, 'O' },
 		{ "service", required_argument, NULL, 'N' },
@@ -221,6 +224,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'W':
 			a->features |= GOPROF_FEATURE_HTTP;
+			break;
+		case OPT_HTTP_WIRE:
+			a->features |= GOPROF_FEATURE_HTTP_WIRE;
 			break;
 		case 'O':
 			a->otlp_url = optarg;
@@ -600,7 +606,7 @@ int cmd_record(int argc, char **argv)
 	if (a.features & GOPROF_FEATURE_BLOCK &&
 	    write_block_report(s, a.out_dir, a.features, events.out))
 		rc = 1;
-	if (a.features & GOPROF_FEATURE_HTTP && write_http_report(s))
+	if (a.features & (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE) && write_http_report(s))
 		rc = 1;
 	if (a.otlp_url && !a.interval_s && export_otlp(s, &a))
 		rc = 1;

@@ -125,7 +125,7 @@ int write_http_report(struct goprof_session *s)
 	if (goprof_session_stats(s, &st))
 		return -1;
 	printf("\nHTTP server requests: %llu traced, %llu lost (ring buffer full), %llu unfinished "
-	       "(handler panicked)\n", (unsigned long long)st.http_requests,
+	       "(never answered)\n", (unsigned long long)st.http_requests,
 	       (unsigned long long)st.lost_http, (unsigned long long)st.lost_http_unfinished);
 	printf("  %-8s %-33s %8s %6s %9s %9s %9s %9s %10s\n", "METHOD", "PATH", "COUNT", "5XX",
 	       "P50 ms", "P90 ms", "P99 ms", "MAX ms", "CPU s");

@@ -60,6 +60,8 @@ static const struct {
 	FIELD(http_client_requests, "HTTP client requests traced"),
 	FIELD(lost_http, "HTTP requests lost: ring buffer full"),
 	FIELD(lost_http_unfinished, "HTTP server requests whose end was never seen"),
+	FIELD(http_wire_hook_runs, "runs of the --http-wire read/write/close hooks in the targets"),
+	FIELD(lost_http_wire_conns, "HTTP connections not followed: table full (--http-wire)"),
 	FIELD(tcp_sockets_tracked, "TCP sockets of the targets tracked (--tcp)"),
 	FIELD(tcp_events, "TCP connect/accept/close events taken in"),
 	FIELD(lost_tcp_events, "TCP events lost: ring buffer full"),

@@ -127,6 +127,9 @@ struct goprof_sample {
 #define GOPROF_HTTP_CLIENT_ERROR 0x8u /**< client: Do returned an error (status 0) */
 /** The handler wrote nothing: net/http sent the implicit 200 after it returned. */
 #define GOPROF_HTTP_IMPLICIT_200 0x10u
+/** Read off the wire (GOPROF_FEATURE_HTTP_WIRE; since 0.1): see that feature for what
+ * the fields mean then. */
+#define GOPROF_HTTP_WIRE 0x20u
 #define GOPROF_HTTP_METHOD_TRUNCATED 0x100u /**< method_len > bytes in method */
 #define GOPROF_HTTP_PATH_TRUNCATED 0x200u   /**< path_len > bytes in path */
 #define GOPROF_HTTP_HOST_TRUNCATED 0x400u   /**< host_len > bytes in host */
@@ -398,6 +401,21 @@ struct goprof_session_opts {
  * (since 0.1)
  */
 #define GOPROF_FEATURE_HTTP 0x200u
+/**
+ * HTTP/1 requests read off the wire (since 0.1): the same events, endpoint table and
+ * "http.method"/"http.path" CPU labels as GOPROF_FEATURE_HTTP, from the bytes attached
+ * processes read from and write to their sockets (the syscall tracepoints read, write
+ * and close) instead of uprobes. No trap in the target: a fraction of the cost, for
+ * any program that serves or sends plaintext HTTP/1.x over read()/write() (Go's net/http
+ * does), whatever its Go release. What it cannot see: TLS, HTTP/2, requests pipelined
+ * behind another in one read; a handler that writes and then reads more of the request
+ * body ends its request at that read. Requests carry GOPROF_HTTP_WIRE: the path is as
+ * sent (not decoded, query removed), the start is when the request was read (server) or
+ * written (client), response_bytes counts the status line and headers too, the client
+ * side has no goroutine ID and no connection setup in its duration, and a server's
+ * status is what went on the wire. Cannot be combined with GOPROF_FEATURE_HTTP.
+ */
+#define GOPROF_FEATURE_HTTP_WIRE 0x400u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -843,6 +861,12 @@ struct goprof_session_stats {
 	uint64_t lost_http;            /**< finished requests lost: the ring buffer was full */
 	uint64_t lost_http_unfinished; /**< server requests whose end was never seen (the
 					    handler panicked), counted when the connection ended */
+
+	/* since 0.1: GOPROF_FEATURE_HTTP_WIRE */
+	uint64_t http_wire_hook_runs;  /**< runs of the read/write/close hooks in attached
+					    processes (each of their reads, writes and closes) */
+	uint64_t lost_http_wire_conns; /**< HTTP connections not followed: the connection
+					    table was full */
 };
 
 /**

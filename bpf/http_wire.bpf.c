@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause)
+/*
+ * HTTP/1 requests read off the wire (GOPROF_FEATURE_HTTP_WIRE): the bytes an attached
+ * process reads from and writes to its sockets, seen at three syscall tracepoints. No
+ * uprobe, so no trap in the target: a hook returns at once for a process that is not
+ * attached, and costs an attached one a map lookup per read or write of an HTTP
+ * connection plus a short parse at the start and end of each request.
+ *
+ * Per connection (process, fd) a small state machine:
+ * - server side: a read that starts with a request line ("GET /x HTTP/1.1") opens a
+ *   request; the first write of the answer gives the status; every write moves its end;
+ *   the next read on the connection (the server waiting for its next request) or the
+ *   close ends it. Go's server reads a request and runs its handler on one goroutine,
+ *   which is put in http_active for the CPU sampler's labels meanwhile.
+ * - client side: a write that starts with a request line opens a request; the read that
+ *   starts with a status line ends it.
+ * Reads and writes that start nothing are the bodies. What this cannot see: TLS (the
+ * bytes are encrypted), HTTP/2, and a request pipelined behind another in one read.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "goprof_bpf.h"
+#include "shared.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Server requests in flight; owned by the CPU sampler's object, which reads it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GP_HTTP_MAX_ACTIVE);
+	__type(key, struct gp_goroutine_key);
+	__type(value, struct gp_http_active);
+} http_active SEC(".maps");
+
+enum conn_role { ROLE_SERVER = 1, ROLE_CLIENT = 2 };
+enum conn_phase {
+	PHASE_IDLE = 0,     /* between requests */
+	PHASE_REQUEST,      /* request seen, no answer yet */
+	PHASE_RESPONSE,     /* server: the answer is being written */
+};
+
+struct conn {
+	__u32 role, phase;
+	/* Go's server, when its answer is out, may have a goroutine waiting to read one
+	 * byte (to notice a client that hangs up): that byte starts the next request, and
+	 * the server's next read brings the rest. */
+	__u8 has_lead, lead;
+	__u8 pad[6];
+	struct gp_http_wire_event rec; /* the request in flight, as it will be sent */
+};
+
+/* Connections of attached processes that carried HTTP/1, by (pid << 32 | fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GP_HTTP_WIRE_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct conn);
+} http_conns SEC(".maps");
+
+/* Where a new connection's state is built (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} conn_scratch SEC(".maps");
+
+/* Hook runs in attached processes, per hook (enum gp_http_wire_hook). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_HTTP_WIRE_HOOK_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} wire_runs SEC(".maps");
+
+/* Enough of a read or write to recognise a request line or a status line. */
+#define PEEK_LEN 32 /* a power of two: indexes are masked */
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Whether fd of the current process is a socket (a file could start with "GET /" too). */
+static __always_inline bool is_socket(__u32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= BPF_CORE_READ(fdt, max_fds) || bpf_core_read(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	return (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+}
+
+/*
+ * The method's length if b (n bytes valid) starts a request line: an upper-case token,
+ * a space, and a target starting with '/', '*' or an absolute "http..." URL; else 0.
+ */
+static __always_inline __u32 request_line(const char *b, long n)
+{
+	__u32 m = 0;
+
+	for (__u32 i = 0; i < GP_HTTP_METHOD_LEN; i++) {
+		char c = b[i];
+
+		if (c == ' ') {
+			m = i;
+			break;
+		}
+		if (c < 'A' || c > 'Z')
+			return 0;
+	}
+	if (!m || m + 2 > n)
+		return 0;
+	return b[(m + 1) & (PEEK_LEN - 1)] == '/' || b[(m + 1) & (PEEK_LEN - 1)] == '*' ||
+			       b[(m + 1) & (PEEK_LEN - 1)] == 'h' ? m : 0;
+}
+
+/* The status code if b (n bytes valid) starts a status line "HTTP/1.x NNN"; else 0. */
+static __always_inline __u32 status_line(const char *b, long n)
+{
+	if (n < 12 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/' ||
+	    b[5] != '1' || b[6] != '.' || b[8] != ' ')
+		return 0;
+	for (int i = 9; i < 12; i++)
+		if (b[i] < '0' || b[i] > '9')
+			return 0;
+	return (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+}
+
+/* The goroutine running on this thread of Go process t; 0 if none or not Go. */
+static __always_inline __u64 current_goid(const struct gp_target *t)
+{
+	__u64 curg = 0, goid = 0;
+
+	if (!t->is_go || current_curg(t, &curg) || !curg)
+		return 0;
+	bpf_probe_read_user(&goid, sizeof(goid), (void *)(curg + t->g_goid));
+	return goid;
+}
+
+/* Fills c with the request starting at buf (n bytes, method m bytes long). */
+static __always_inline void start_request(struct conn *c, __u32 role, const struct gp_target *t,
+					  __u64 id, const void *buf, long n, __u32 m, bool lead)
+{
+	struct gp_http_event *ev = &c->rec.ev;
+	struct gp_http_active *a = &ev->a;
+	__u32 len = n < GP_HTTP_HEAD_LEN ? (__u32)n : GP_HTTP_HEAD_LEN, i;
+	bool ended = false;
+
+	c->role = role;
+	c->phase = PHASE_REQUEST;
+	ev->type = role == ROLE_SERVER ? GP_REC_HTTP_WIRE_SERVER : GP_REC_HTTP_WIRE_CLIENT;
+	ev->pid = id >> 32;
+	/* A client's request is written by the transport's goroutine, not the caller's. */
+	ev->goid = role == ROLE_SERVER ? current_goid(t) : 0;
+	ev->end_ns = 0;
+	ev->response_bytes = role == ROLE_SERVER ? 0 : -1;
+	ev->status = 0;
+	ev->tid = (__u32)id;
+	a->start_ns = bpf_ktime_get_ns();
+	a->rw = 0;
+	a->content_length = -1; /* user space reads it from the head */
+	a->tid = (__u32)id;
+	a->flags = GP_HTTP_F_WIRE;
+	a->host_len = 0;
+	a->host[0] = '\0';
+	a->pad = 0;
+	len &= 2 * GP_HTTP_HEAD_LEN - 1;
+	if (len > GP_HTTP_HEAD_LEN)
+		len = GP_HTTP_HEAD_LEN;
+	if (lead) { /* n counts the lead byte, which is not in buf */
+		c->rec.head[0] = c->lead;
+		if (len > 1 && bpf_probe_read_user(c->rec.head + 1, (len - 1) & (GP_HTTP_HEAD_LEN - 1), buf))
+			len = 1;
+	} else if (bpf_probe_read_user(c->rec.head, len, buf)) {
+		len = 0;
+	}
+	c->has_lead = 0;
+	c->rec.head_len = len;
+	c->rec.pad = 0;
+	a->method_len = m;
+#pragma unroll
+	for (i = 0; i < GP_HTTP_METHOD_LEN; i++)
+		a->method[i] = i < m ? c->rec.head[i] : '\0';
+	/* The path: the target up to the query or the space before the version. */
+	for (i = 0; i < GP_HTTP_PATH_LEN - 1; i++) {
+		__u32 at = m + 1 + i;
+		char ch;
+
+		if (at >= len) {
+			ended = true; /* what was read ends here: user space may know more */
+			break;
+		}
+		ch = c->rec.head[at & (GP_HTTP_HEAD_LEN - 1)];
+		if (ch == ' ' || ch == '?' || ch == '\r' || ch == '\n') {
+			ended = true;
+			break;
+		}
+		a->path[i & (GP_HTTP_PATH_LEN - 1)] = ch;
+	}
+	a->path[i & (GP_HTTP_PATH_LEN - 1)] = '\0';
+	/* Longer than the label holds: user space finds the full length in the head. */
+	a->path_len = ended ? i : GP_HTTP_PATH_LEN;
+}
+
+/* Sends c's request, ended at end_ns, and makes the connection idle. */
+static __always_inline void finish(struct conn *c, __u64 end_ns)
+{
+	struct gp_http_event *ev = &c->rec.ev;
+	__u32 size = c->rec.head_len;
+
+	if (ev->type == GP_REC_HTTP_WIRE_SERVER && ev->goid) {
+		struct gp_goroutine_key key = { .pid = ev->pid, .goid = ev->goid };
+
+		bpf_map_delete_elem(&http_active, &key);
+	}
+	ev->end_ns = end_ns;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	c->phase = PHASE_IDLE;
+	size &= 2 * GP_HTTP_HEAD_LEN - 1;
+	if (size > GP_HTTP_HEAD_LEN)
+		size = GP_HTTP_HEAD_LEN;
+	size += __builtin_offsetof(struct gp_http_wire_event, head);
+	if (bpf_ringbuf_output(&samples, &c->rec, size, lazy_wakeup()))
+		bump(&lost, GP_LOST_HTTP_RINGBUF);
+}
+
+/* A request starts on key's connection: in place, or in a new entry. */
+static __always_inline void open_request(struct conn *c, __u64 key, __u32 fd, __u32 role,
+					 const struct gp_target *t, __u64 id, const void *buf,
+					 long n, __u32 m, bool lead)
+{
+	bool fresh = !c;
+	__u32 zero = 0;
+
+	if (fresh) {
+		if (!is_socket(fd))
+			return;
+		c = bpf_map_lookup_elem(&conn_scratch, &zero);
+		if (!c)
+			return;
+	}
+	start_request(c, role, t, id, buf, n, m, lead);
+	if (fresh && bpf_map_update_elem(&http_conns, &key, c, BPF_ANY)) {
+		bump(&lost, GP_LOST_HTTP_WIRE_CONNS);
+		return;
+	}
+	if (role == ROLE_SERVER && c->rec.ev.goid) {
+		struct gp_goroutine_key gk = { .pid = id >> 32, .goid = c->rec.ev.goid };
+
+		bpf_map_update_elem(&http_active, &gk, &c->rec.ev.a, BPF_ANY);
+	}
+}
+
+/* The attached process of the current thread, counting the hook's run; NULL if none. */
+static __always_inline const struct gp_target *attached(__u64 id, __u32 hook)
+{
+	__u32 pid = id >> 32;
+	const struct gp_target *t = bpf_map_lookup_elem(&targets, &pid);
+
+	if (t)
+		bump(&wire_runs, hook);
+	return t;
+}
+
+/* The read or write's fd and buffer: the syscall's arguments, still in the user regs. */
+static __always_inline void syscall_args(__u32 *fd, const void **buf)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	*fd = (__u32)BPF_CORE_READ(regs, di);
+	*buf = (const void *)BPF_CORE_READ(regs, si);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int http_wire_read(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key;
+	const struct gp_target *t = attached(id, GP_HTTP_WIRE_READ);
+	char peek[PEEK_LEN] = {};
+	long n = ctx->ret;
+	const void *buf;
+	struct conn *c;
+	__u32 fd, m;
+
+	if (!t)
+		return 0;
+	syscall_args(&fd, &buf);
+	key = (id & 0xffffffff00000000ull) | fd;
+	c = bpf_map_lookup_elem(&http_conns, &key);
+	/* The server reads again: its answer is out, ended by its last write. */
+	if (c && c->role == ROLE_SERVER && c->phase == PHASE_RESPONSE)
+		finish(c, c->rec.ev.end_ns);
+	if (n <= 0) {
+		/* The server hung up before answering the client's request. */
+		if (n == 0 && c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
+			c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR;
+			finish(c, bpf_ktime_get_ns());
+		}
+		return 0;
+	}
+	if (bpf_probe_read_user(peek, sizeof(peek), buf))
+		return 0;
+	if (c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
+		__u32 status = status_line(peek, n);
+
+		/* 1xx answers (100 Continue) are not the final one. */
+		if (status >= 200 || status == 101) {
+			c->rec.ev.status = status;
+			finish(c, bpf_ktime_get_ns());
+		}
+		return 0;
+	}
+	if (c && c->phase != PHASE_IDLE)
+		return 0; /* a request body */
+	if (c && c->has_lead) {
+		char joined[PEEK_LEN] = { c->lead };
+
+		c->has_lead = 0;
+		bpf_probe_read_user(joined + 1, sizeof(joined) - 1, buf);
+		m = request_line(joined, n + 1);
+		if (m) {
+			open_request(c, key, fd, ROLE_SERVER, t, id, buf, n + 1, m, true);
+			return 0;
+		}
+	}
+	m = request_line(peek, n);
+	if (m)
+		open_request(c, key, fd, ROLE_SERVER, t, id, buf, n, m, false);
+	else if (n == 1 && c && c->role == ROLE_SERVER) {
+		c->lead = peek[0];
+		c->has_lead = 1;
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int http_wire_write(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key;
+	const struct gp_target *t = attached(id, GP_HTTP_WIRE_WRITE);
+	char peek[PEEK_LEN] = {};
+	long n = ctx->ret;
+	const void *buf;
+	struct conn *c;
+	__u32 fd, m;
+
+	if (!t || n <= 0)
+		return 0;
+	syscall_args(&fd, &buf);
+	key = (id & 0xffffffff00000000ull) | fd;
+	c = bpf_map_lookup_elem(&http_conns, &key);
+	if (c && c->role == ROLE_SERVER && c->phase != PHASE_IDLE) {
+		if (c->phase == PHASE_REQUEST) {
+			__u32 status = 0;
+
+			if (!bpf_probe_read_user(peek, sizeof(peek), buf))
+				status = status_line(peek, n);
+			if (status >= 100 && status < 200 && status != 101)
+				return 0; /* 100 Continue: the answer comes later */
+			c->rec.ev.status = status;
+			c->phase = PHASE_RESPONSE;
+		}
+		c->rec.ev.response_bytes += n;
+		c->rec.ev.end_ns = bpf_ktime_get_ns();
+		return 0;
+	}
+	if (c && c->phase != PHASE_IDLE)
+		return 0; /* a client's request body */
+	if (bpf_probe_read_user(peek, sizeof(peek), buf))
+		return 0;
+	m = request_line(peek, n);
+	if (m)
+		open_request(c, key, fd, ROLE_CLIENT, t, id, buf, n, m, false);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int http_wire_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key;
+	struct conn *c;
+
+	if (!attached(id, GP_HTTP_WIRE_CLOSE))
+		return 0;
+	key = (id & 0xffffffff00000000ull) | (__u32)ctx->args[0];
+	c = bpf_map_lookup_elem(&http_conns, &key);
+	if (!c)
+		return 0;
+	if (c->phase == PHASE_RESPONSE) {
+		finish(c, c->rec.ev.end_ns);
+	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_CLIENT) {
+		c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR; /* closed without an answer */
+		finish(c, bpf_ktime_get_ns());
+	} else if (c->phase == PHASE_REQUEST) {
+		struct gp_goroutine_key gk = { .pid = c->rec.ev.pid, .goid = c->rec.ev.goid };
+
+		bpf_map_delete_elem(&http_active, &gk);
+		bump(&lost, GP_LOST_HTTP_UNFINISHED); /* read, never answered */
+	}
+	bpf_map_delete_elem(&http_conns, &key);
+	return 0;
+}

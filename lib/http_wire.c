@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/* Loading the wire HTTP tracer and decoding its records (see http_wire.h). */
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+
+#include "goprof/error.h"
+#include "http_head.h"
+#include "http_wire.h"
+#include "http_wire.skel.h"
+
+struct gp_http_wire {
+	struct http_wire_bpf *skel;
+};
+
+struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *ringbuf,
+				      struct bpf_map *lost, struct bpf_map *http_active)
+{
+	struct gp_http_wire *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return gp_err_null(-ENOMEM, "out of memory");
+	w->skel = http_wire_bpf__open();
+	if (!w->skel) {
+		err = -errno;
+		free(w);
+		return gp_err_null(err, "opening the embedded HTTP wire BPF object failed: %s",
+				   strerror(-err));
+	}
+	err = bpf_map__reuse_fd(w->skel->maps.targets, bpf_map__fd(targets));
+	if (!err)
+		err = bpf_map__reuse_fd(w->skel->maps.samples, bpf_map__fd(ringbuf));
+	if (!err)
+		err = bpf_map__reuse_fd(w->skel->maps.lost, bpf_map__fd(lost));
+	if (!err)
+		err = bpf_map__reuse_fd(w->skel->maps.http_active, bpf_map__fd(http_active));
+	if (!err)
+		err = http_wire_bpf__load(w->skel);
+	if (err) {
+		gp_http_wire_free(w);
+		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
+				   "loading the HTTP wire programs failed: %s; set GOPROF_DEBUG=1 "
+				   "for the verifier log", strerror(-err));
+	}
+	err = http_wire_bpf__attach(w->skel);
+	if (err) {
+		gp_http_wire_free(w);
+		return gp_err_null(-GOPROF_ERRNO_KERNEL, "GOPROF_FEATURE_HTTP_WIRE: attaching the "
+				   "tracepoints syscalls:sys_exit_read, sys_exit_write and "
+				   "sys_enter_close failed: %s (they need CONFIG_FTRACE_SYSCALLS and a "
+				   "readable tracefs)", strerror(-err));
+	}
+	return w;
+}
+
+void gp_http_wire_free(struct gp_http_wire *w)
+{
+	if (!w)
+		return;
+	http_wire_bpf__destroy(w->skel);
+	free(w);
+}
+
+uint64_t gp_http_wire_runs(struct gp_http_wire *w)
+{
+	uint64_t total = 0;
+
+	for (uint32_t h = 0; h < GP_HTTP_WIRE_HOOK_NR; h++)
+		total += gp_map_sum_percpu(w->skel->maps.wire_runs, h);
+	return total;
+}
+
+int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out)
+{
+	const size_t head_at = offsetof(struct gp_http_wire_event, head);
+	const struct gp_http_wire_event *w = data;
+	struct gp_http_head head;
+	size_t head_len;
+
+	if (len < head_at)
+		return -EINVAL;
+	head_len = GP_MIN((size_t)w->head_len, GP_MIN(len - head_at, sizeof(w->head)));
+	*out = w->ev;
+	out->type = w->ev.type == GP_REC_HTTP_WIRE_CLIENT ? GP_REC_HTTP_CLIENT : GP_REC_HTTP_SERVER;
+	if (gp_http_head_parse(w->head, head_len, &head))
+		return 0; /* the kernel saw a request line: cannot happen, keep its fields */
+	out->a.content_length = head.content_length;
+	/* The kernel stops at what fits a label; the head may say how long the path is. */
+	if (head.path_len > out->a.path_len)
+		out->a.path_len = (uint32_t)head.path_len;
+	if (out->type == GP_REC_HTTP_CLIENT && head.host) {
+		size_t n = GP_MIN(head.host_len, sizeof(out->a.host) - 1);
+
+		memcpy(out->a.host, head.host, n);
+		out->a.host[n] = '\0';
+		out->a.host_len = (uint32_t)head.host_len;
+	}
+	return 0;
+}

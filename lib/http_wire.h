@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
+/*
+ * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE): loads bpf/http_wire.bpf.c on the
+ * syscall tracepoints read, write and close, sharing the session's targets, ring buffer,
+ * loss counters and the http_active map the CPU sampler labels samples from; and turns
+ * its records into the records of the uprobe tracer, so that both feed one http_tracker.
+ */
+#ifndef GOPROF_HTTP_WIRE_H
+#define GOPROF_HTTP_WIRE_H
+
+#include "goprof_bpf.h"
+#include "internal.h"
+
+struct bpf_map;
+struct gp_http_wire;
+
+GOPROF_HIDDEN struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets,
+						    struct bpf_map *ringbuf, struct bpf_map *lost,
+						    struct bpf_map *http_active);
+GOPROF_HIDDEN void gp_http_wire_free(struct gp_http_wire *w);
+
+/* Runs of the hooks in attached processes (every read, write and close they make). */
+GOPROF_HIDDEN uint64_t gp_http_wire_runs(struct gp_http_wire *w);
+
+/*
+ * Decodes a GP_REC_HTTP_WIRE_SERVER/_CLIENT record of len bytes into *out, a
+ * GP_REC_HTTP_SERVER/_CLIENT record: the content length and the client's host come from
+ * the captured head. Returns 0, or -EINVAL for a record too short.
+ */
+GOPROF_HIDDEN int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out);
+
+#endif
