@@ -95,9 +95,13 @@ static __always_inline bool is_socket(__u32 fd)
 	return (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
 }
 
+/* A method too long for the method field: user space finds its end (and the path's). */
+#define LONG_METHOD GP_HTTP_METHOD_LEN
+
 /*
- * The method's length if b (n bytes valid) starts a request line: an upper-case token,
- * a space, and a target starting with '/', '*' or an absolute "http..." URL; else 0.
+ * Whether b (n bytes valid) starts a request line: an upper-case token, a space, and a
+ * target starting with '/', '*' or an absolute "http..." URL. Returns the method's
+ * length, LONG_METHOD for a token that fills the method field, or 0.
  */
 static __always_inline __u32 request_line(const char *b, long n)
 {
@@ -113,7 +117,9 @@ static __always_inline __u32 request_line(const char *b, long n)
 		if (c < 'A' || c > 'Z')
 			return 0;
 	}
-	if (!m || m + 2 > n)
+	if (!m)
+		return n > GP_HTTP_METHOD_LEN ? LONG_METHOD : 0;
+	if (m + 2 > n)
 		return 0;
 	return b[(m + 1) & (PEEK_LEN - 1)] == '/' || b[(m + 1) & (PEEK_LEN - 1)] == '*' ||
 			       b[(m + 1) & (PEEK_LEN - 1)] == 'h' ? m : 0;
@@ -184,8 +190,13 @@ static __always_inline void start_request(struct conn *c, __u32 role, const stru
 	c->rec.pad = 0;
 	a->method_len = m;
 #pragma unroll
-	for (i = 0; i < GP_HTTP_METHOD_LEN; i++)
+	for (i = 0; i < GP_HTTP_METHOD_LEN - 1; i++)
 		a->method[i] = i < m ? c->rec.head[i] : '\0';
+	a->method[GP_HTTP_METHOD_LEN - 1] = '\0';
+	a->path[0] = '\0';
+	a->path_len = 0;
+	if (m == LONG_METHOD)
+		return; /* user space finds the method's end and the path */
 	/* The path: the target up to the query or the space before the version. */
 	for (i = 0; i < GP_HTTP_PATH_LEN - 1; i++) {
 		__u32 at = m + 1 + i;

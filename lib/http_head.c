@@ -74,11 +74,12 @@ int gp_http_head_parse(const char *buf, size_t len, struct gp_http_head *out)
 
 	memset(out, 0, sizeof(*out));
 	out->content_length = -1;
-	while (m < len && m < 16 && is_token_char(buf[m]))
+	while (m < len && is_token_char(buf[m]))
 		m++;
 	if (!m || m >= len || buf[m] != ' ')
 		return -EINVAL;
-	target = buf + m + 1;
+	out->method_len = m;
+	target = out->path = buf + m + 1;
 	for (p = target; p < end && *p != ' ' && *p != '\r' && *p != '\n'; p++)
 		if (*p == '?' && !query)
 			query = p;

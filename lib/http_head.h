@@ -18,6 +18,8 @@ struct gp_http_head {
 	int64_t content_length;
 	const char *host; /* the Host value inside the buffer (not NUL-terminated), or NULL */
 	size_t host_len;
+	size_t method_len;
+	const char *path; /* the request target inside the buffer */
 	size_t path_len;  /* the path's length (up to '?' or the space); 0 if cut off */
 	bool complete;    /* the blank line ending the headers is in the buffer */
 };

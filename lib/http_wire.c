@@ -85,6 +85,14 @@ int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out)
 	if (gp_http_head_parse(w->head, head_len, &head))
 		return 0; /* the kernel saw a request line: cannot happen, keep its fields */
 	out->a.content_length = head.content_length;
+	/* A method longer than the kernel's field: the kernel left the path to us. */
+	if (head.method_len >= sizeof(out->a.method)) {
+		size_t n = GP_MIN(head.path_len, sizeof(out->a.path) - 1);
+
+		out->a.method_len = (uint32_t)head.method_len;
+		memcpy(out->a.path, head.path, n);
+		out->a.path[n] = '\0';
+	}
 	/* The kernel stops at what fits a label; the head may say how long the path is. */
 	if (head.path_len > out->a.path_len)
 		out->a.path_len = (uint32_t)head.path_len;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * net/http request tracing (GOPROF_FEATURE_HTTP) against what the httpserv fixture
+ * net/http request tracing (GOPROF_FEATURE_HTTP, uprobes) and HTTP/1 from the wire
+ * (GOPROF_FEATURE_HTTP_WIRE, syscall tracepoints) against what the httpserv fixture
  * (server and client in one process, on 127.0.0.1) prints itself: every request of a
  * known script with its method, path, status, content length and goroutine; the loss
  * accounting under load; CPU attribution per endpoint against the handlers' own thread
- * CPU time; HTTP/2; a server without net/http; the overhead budget.
+ * CPU time; HTTP/2; a server without net/http; the overhead budget. The script, load and
+ * CPU cases run once per tracer; where the wire sees something else than the handler
+ * (escaped paths, a hijacker's own status line), the test says so.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -96,9 +99,9 @@ ParameterizedTestParameters(http, script_fields)
 
 static struct goprof_session *start(struct child *c, struct seen *seen, const char *fixture,
 				    const char *ver, char *const args[], uint32_t ringbuf_kib,
-				    uint32_t freq)
+				    uint32_t freq, uint32_t feature)
 {
-	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_HTTP, .on_event = on_event,
+	GOPROF_OPTS(goprof_session_opts, opts, .features = feature, .on_event = on_event,
 		    .ctx = seen, .ringbuf_kib = ringbuf_kib, .cpu_freq_hz = freq,
 		    /* the load cases measure accounting, not the budget: never detach */
 		    .overhead_budget_bp = 10000);
@@ -169,25 +172,37 @@ struct truth {
 	unsigned status;
 	unsigned long long goid;
 	long long cl;
-	char method[256], path[1024], host[64];
-	size_t mlen, plen;
+	char method[256], path[1024], wire_path[1024], host[64];
+	size_t mlen, plen, wire_plen;
 };
 
-static void expect_strings(const struct seen_req *r, const struct truth *t, const char *side)
+/* The wire carries the path escaped, as the client sent it (URL.EscapedPath()). */
+static void expect_strings(const struct seen_req *r, const struct truth *t, const char *side,
+			   bool wire)
 {
+	const char *path = wire ? t->wire_path : t->path;
+	size_t plen = wire ? t->wire_plen : t->plen;
+
 	cr_expect_eq(r->method_len, t->mlen, "%s method length", side);
 	cr_expect_eq(r->method_bytes, t->mlen < 15 ? t->mlen : 15);
 	cr_expect(!memcmp(r->method, t->method, r->method_bytes), "%s method %s", side, r->method);
 	cr_expect_eq(!!(r->flags & GOPROF_HTTP_METHOD_TRUNCATED), t->mlen > 15);
-	cr_expect_eq(r->path_len, t->plen, "%s path length of %s", side, r->path);
-	cr_expect_eq(r->path_bytes, t->plen < 63 ? t->plen : 63);
-	cr_expect(!memcmp(r->path, t->path, r->path_bytes), "%s path %s", side, r->path);
-	cr_expect_eq(!!(r->flags & GOPROF_HTTP_PATH_TRUNCATED), t->plen > 63);
+	cr_expect_eq(r->path_len, plen, "%s path length of %s", side, r->path);
+	cr_expect_eq(r->path_bytes, plen < 63 ? plen : 63);
+	cr_expect(!memcmp(r->path, path, r->path_bytes), "%s path %s", side, r->path);
+	cr_expect_eq(!!(r->flags & GOPROF_HTTP_PATH_TRUNCATED), plen > 63);
+	cr_expect_eq(!!(r->flags & GOPROF_HTTP_WIRE), wire, "%s: GOPROF_HTTP_WIRE", side);
 }
 
-ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
+/*
+ * The script, checked field by field. The wire tracer differs where the wire does: the
+ * refused request never reached it (11 client requests, not 12), a hijacker's status
+ * line is a status like any other, and there is no "implicit 200" to tell apart.
+ */
+static void check_script(const struct fixture_variant *v, uint32_t feature)
 {
 	const char *ver = fixture_go_versions()[v->version_index];
+	bool wire = feature == GOPROF_FEATURE_HTTP_WIRE;
 	char *args[] = { "script", NULL };
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct endpoint_check ec = { 0 };
@@ -200,17 +215,18 @@ ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 	struct child c;
 
 	memset(&seen, 0, sizeof(seen));
-	s = start(&c, &seen, v->stripped ? "httpserv-stripped" : "httpserv", ver, args, 0, 0);
+	s = start(&c, &seen, v->stripped ? "httpserv-stripped" : "httpserv", ver, args, 0, 0,
+		  feature);
 	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done")) {
 		struct truth *t = &truth[ntruth];
 
 		if (ntruth < 2 * MAX_REQS &&
-		    sscanf(line, "server %llu %u %lld %255s %1023s", &t->goid, &t->status, &t->cl,
-			   t->method, t->path) == 5) {
+		    sscanf(line, "server %llu %u %lld %255s %1023s %1023s", &t->goid, &t->status,
+			   &t->cl, t->method, t->path, t->wire_path) == 6) {
 			t->server = true;
 		} else if (ntruth < 2 * MAX_REQS &&
-			   sscanf(line, "client %u %255s %63s %1023s", &t->status, t->method, t->host,
-				  t->path) == 4) {
+			   sscanf(line, "client %u %255s %63s %1023s %1023s", &t->status, t->method,
+				  t->host, t->path, t->wire_path) == 5) {
 			t->server = false;
 		} else {
 			clienterr |= !strcmp(line, "clienterr true");
@@ -218,13 +234,15 @@ ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 		}
 		t->mlen = unhex(t->method);
 		t->plen = unhex(t->path);
+		t->wire_plen = unhex(t->wire_path);
 		ntruth++;
 	}
 	cr_assert_str_eq(line, "done");
 	finish(&c, s);
 	cr_expect(clienterr);
 	cr_assert_eq(seen.nr_server, 10, "server events: %zu", seen.nr_server);
-	cr_assert_eq(seen.nr_client, 12, "client events (11 + one refused): %zu", seen.nr_client);
+	cr_assert_eq(seen.nr_client, wire ? 11 : 12, "client events (11, + one refused for the "
+		     "uprobes): %zu", seen.nr_client);
 	for (size_t i = 0; i < ntruth; i++) {
 		const struct truth *t = &truth[i];
 		const struct seen_req *srv, *cli;
@@ -234,8 +252,11 @@ ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 		if (t->server) {
 			/* The handler's view (requests the mux answered print none): the next
 			 * server event with this path. */
-			while (nsrv < seen.nr_server && !(seen.server[nsrv].path_len == t->plen &&
-			       !memcmp(seen.server[nsrv].path, t->path, seen.server[nsrv].path_bytes)))
+			const char *path = wire ? t->wire_path : t->path;
+			size_t plen = wire ? t->wire_plen : t->plen;
+
+			while (nsrv < seen.nr_server && !(seen.server[nsrv].path_len == plen &&
+			       !memcmp(seen.server[nsrv].path, path, seen.server[nsrv].path_bytes)))
 				nsrv++;
 			cr_assert_lt(nsrv, seen.nr_server, "no server event for the handler of %s", t->path);
 			srv = &seen.server[nsrv++];
@@ -248,23 +269,26 @@ ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 		 * (the server has none for the handler that panicked). */
 		cr_assert_lt(ncli, 11);
 		cli = &seen.client[ncli++];
-		expect_strings(cli, t, "client");
+		expect_strings(cli, t, "client", wire);
 		if (!strcmp(t->path, "/panic")) {
 			cr_expect(cli->flags & GOPROF_HTTP_CLIENT_ERROR, "the connection broke");
 			cr_expect_eq(cli->status, 0);
 			continue;
 		}
 		srv = &seen.server[nreq++];
-		expect_strings(srv, t, "server");
+		expect_strings(srv, t, "server", wire);
 		cr_expect_eq(cli->status, t->status, "client status of %s", cli->path);
 		cr_expect_str_eq(cli->host, t->host);
-		if (!strcmp(t->path, "/hijack")) {
+		if (!strcmp(t->path, "/hijack") && wire) {
+			cr_expect_eq(srv->status, 200, "the hijacker's own status line");
+		} else if (!strcmp(t->path, "/hijack")) {
 			cr_expect(srv->flags & GOPROF_HTTP_HIJACKED, "hijack not reported");
 			cr_expect_eq(srv->status, 0, "hijacked: the status is unknown");
 		} else {
 			cr_expect_eq(srv->status, t->status, "server status of %s", srv->path);
 			cr_expect_eq(!!(srv->flags & GOPROF_HTTP_IMPLICIT_200),
-				     !strcmp(t->path, "/implicit"), "implicit 200 of %s", srv->path);
+				     !strcmp(t->path, "/implicit") && !wire, "implicit 200 of %s",
+				     srv->path);
 		}
 		cr_expect_gt(srv->duration_ns, 0);
 		/* net/http sends the response after the handler returns - except for a
@@ -276,20 +300,40 @@ ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
 				      (unsigned long long)srv->duration_ns);
 	}
 	cr_expect_eq(ncli, 11, "the script has 11 requests");
-	cr_expect(seen.client[11].flags & GOPROF_HTTP_CLIENT_ERROR);
-	cr_expect_eq(seen.client[11].status, 0);
-	cr_expect_str_eq(seen.client[11].host, "127.0.0.1:1");
+	if (!wire) {
+		cr_expect(seen.client[11].flags & GOPROF_HTTP_CLIENT_ERROR);
+		cr_expect_eq(seen.client[11].status, 0);
+		cr_expect_str_eq(seen.client[11].host, "127.0.0.1:1");
+	}
 	goprof_session_foreach_process(s, check_process, NULL);
 	cr_assert_eq(goprof_session_foreach_http_endpoint(s, check_endpoint, &ec), 0);
 	cr_expect(ec.fail_seen && ec.missing_seen && ec.client_seen, "endpoint table incomplete");
 	cr_assert_eq(goprof_session_stats(s, &st), 0);
 	cr_expect_eq(st.http_requests, 10);
-	cr_expect_eq(st.http_client_requests, 12);
+	cr_expect_eq(st.http_client_requests, wire ? 11 : 12);
 	cr_expect_eq(st.lost_http, 0);
 	cr_expect_eq(st.lost_http_unfinished, 1, "the request whose handler panicked");
-	cr_log_info("go%s%s: %zu server and %zu client requests traced", ver,
-		    v->stripped ? " stripped" : "", seen.nr_server, seen.nr_client);
+	cr_log_info("go%s%s %s: %zu server and %zu client requests traced", ver,
+		    v->stripped ? " stripped" : "", wire ? "wire" : "uprobes", seen.nr_server,
+		    seen.nr_client);
 	goprof_session_free(s);
+}
+
+ParameterizedTest(struct fixture_variant *v, http, script_fields, .timeout = 60)
+{
+	check_script(v, GOPROF_FEATURE_HTTP);
+}
+
+ParameterizedTestParameters(http, wire_script_fields)
+{
+	static struct fixture_variant v[32];
+
+	return cr_make_param_array(struct fixture_variant, v, fixture_variants(v, 32));
+}
+
+ParameterizedTest(struct fixture_variant *v, http, wire_script_fields, .timeout = 60)
+{
+	check_script(v, GOPROF_FEATURE_HTTP_WIRE);
 }
 
 /*
@@ -316,9 +360,9 @@ ParameterizedTestParameters(http, load_accounting)
 	return oldest_and_newest();
 }
 
-ParameterizedTest(int *vi, http, load_accounting, .timeout = 120)
+static void check_load(int vi, uint32_t feature)
 {
-	const char *ver = fixture_go_versions()[*vi];
+	const char *ver = fixture_go_versions()[vi];
 	char *args[] = { "load", "10000", "32", NULL };
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	static struct seen seen;
@@ -329,7 +373,7 @@ ParameterizedTest(int *vi, http, load_accounting, .timeout = 120)
 	struct child c;
 
 	memset(&seen, 0, sizeof(seen));
-	s = start(&c, &seen, "httpserv", ver, args, 16, 0);
+	s = start(&c, &seen, "httpserv", ver, args, 16, 0, feature);
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) &&
 		  sscanf(line, "sent %u ok %u", &sent, &ok) == 2, "fixture: %s", line);
 	cr_assert_eq(sent, 10000);
@@ -339,10 +383,11 @@ ParameterizedTest(int *vi, http, load_accounting, .timeout = 120)
 	cr_assert_eq(goprof_session_stats(s, &st), 0);
 	lost = st.lost_http + st.lost_http_unfinished;
 	cr_log_info("go%s: 10000 requests each way: traced %lu server + %lu client, lost %lu "
-		    "(ring buffer full %lu, unfinished %lu); %u uprobes", ver,
+		    "(ring buffer full %lu, unfinished %lu); %u uprobes, %lu wire hook runs", ver,
 		    (unsigned long)seen.load_server, (unsigned long)seen.load_client,
 		    (unsigned long)lost, (unsigned long)st.lost_http,
-		    (unsigned long)st.lost_http_unfinished, st.uprobes_installed);
+		    (unsigned long)st.lost_http_unfinished, st.uprobes_installed,
+		    (unsigned long)st.http_wire_hook_runs);
 	cr_expect(seen.load_fields_ok, "a /load request with wrong fields");
 	cr_expect_eq(st.lost_http_unfinished, 0, "no handler panicked");
 	cr_expect_eq(seen.load_server + seen.load_client + lost, 20000,
@@ -351,7 +396,23 @@ ParameterizedTest(int *vi, http, load_accounting, .timeout = 120)
 		     (unsigned long)lost);
 	cr_expect_eq(st.http_requests, seen.load_server);
 	cr_expect_eq(st.probe_sets_detached, 0);
+	cr_expect_eq(st.lost_http_wire_conns, 0);
 	goprof_session_free(s);
+}
+
+ParameterizedTest(int *vi, http, load_accounting, .timeout = 120)
+{
+	check_load(*vi, GOPROF_FEATURE_HTTP);
+}
+
+ParameterizedTestParameters(http, wire_load_accounting)
+{
+	return oldest_and_newest();
+}
+
+ParameterizedTest(int *vi, http, wire_load_accounting, .timeout = 120)
+{
+	check_load(*vi, GOPROF_FEATURE_HTTP_WIRE);
 }
 
 struct cpu_by_path {
@@ -403,9 +464,9 @@ ParameterizedTestParameters(http, cpu_attribution)
 	return oldest_and_newest();
 }
 
-ParameterizedTest(int *vi, http, cpu_attribution, .timeout = 60)
+static void check_cpu_attribution(int vi, uint32_t feature)
 {
-	const char *ver = fixture_go_versions()[*vi];
+	const char *ver = fixture_go_versions()[vi];
 	char *args[] = { "cpu", "3", NULL };
 	struct cpu_by_path prof = { 0 }, table = { 0 };
 	static struct seen seen;
@@ -417,7 +478,7 @@ ParameterizedTest(int *vi, http, cpu_attribution, .timeout = 60)
 	double truth_share, prof_share;
 
 	memset(&seen, 0, sizeof(seen));
-	s = start(&c, &seen, "httpserv-stripped", ver, args, 0, 199);
+	s = start(&c, &seen, "httpserv-stripped", ver, args, 0, 199, feature);
 	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done")) {
 		if (sscanf(line, "endpoint %63s %lld %lld", path, &count, &ns) != 3)
 			continue;
@@ -451,6 +512,21 @@ ParameterizedTest(int *vi, http, cpu_attribution, .timeout = 60)
 	goprof_session_free(s);
 }
 
+ParameterizedTest(int *vi, http, cpu_attribution, .timeout = 60)
+{
+	check_cpu_attribution(*vi, GOPROF_FEATURE_HTTP);
+}
+
+ParameterizedTestParameters(http, wire_cpu_attribution)
+{
+	return oldest_and_newest();
+}
+
+ParameterizedTest(int *vi, http, wire_cpu_attribution, .timeout = 60)
+{
+	check_cpu_attribution(*vi, GOPROF_FEATURE_HTTP_WIRE);
+}
+
 static int count_endpoints(const struct goprof_http_endpoint *e, void *ctx)
 {
 	(void)e;
@@ -480,7 +556,7 @@ ParameterizedTest(int *vi, http, http2_traced, .timeout = 60)
 	struct child c;
 
 	memset(&seen, 0, sizeof(seen));
-	s = start(&c, &seen, "httpserv", ver, args, 0, 0);
+	s = start(&c, &seen, "httpserv", ver, args, 0, 0, GOPROF_FEATURE_HTTP);
 	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done"))
 		if (n < 3 && sscanf(line, "proto %31s %u %63s", proto, &status[n], path[n]) == 3)
 			n += !strcmp(proto, "HTTP/2.0");
@@ -597,4 +673,40 @@ Test(http, over_budget_is_detached, .timeout = 60)
 	cr_expect_eq(st.probe_sets_detached, 1);
 	cr_expect_eq(st.uprobes_installed, 0, "HTTP uprobes left in place");
 	goprof_session_free(s);
+}
+
+/* TLS is opaque to the wire tracer: the HTTP/2 requests over it give no request, and no
+ * false one either. */
+Test(http, wire_sees_nothing_in_tls, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	char *args[] = { "h2", NULL };
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	static struct seen seen;
+	struct goprof_session *s;
+	char line[256], proto[32], path[64];
+	unsigned status;
+	int n = 0;
+	struct child c;
+
+	memset(&seen, 0, sizeof(seen));
+	s = start(&c, &seen, "httpserv", ver, args, 0, 0, GOPROF_FEATURE_HTTP_WIRE);
+	while (child_read_line_polling(&c, line, sizeof(line), s) && strcmp(line, "done"))
+		n += sscanf(line, "proto %31s %u %63s", proto, &status, path) == 3;
+	finish(&c, s);
+	cr_assert_eq(n, 3, "the fixture made no requests");
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_expect_gt(st.http_wire_hook_runs, 0, "the hooks did not run for the fixture");
+	cr_expect_eq(seen.nr_server + seen.nr_client, 0, "requests seen inside TLS");
+	cr_expect_eq(st.http_requests + st.http_client_requests + st.lost_http_unfinished, 0);
+	goprof_session_free(s);
+}
+
+Test(http, wire_and_uprobes_are_exclusive)
+{
+	GOPROF_OPTS(goprof_session_opts, opts,
+		    .features = GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE);
+
+	cr_expect_null(goprof_session_new(&opts));
+	cr_expect(strstr(goprof_last_error(), "choose one"), "%s", goprof_last_error());
 }
