@@ -501,7 +501,10 @@ GOPROF_API int goprof_session_stop(struct goprof_session *session);
  * Returns a file descriptor that becomes readable (EPOLLIN) when samples or process
  * events are waiting,
  * so a host can add the session to its own poll/epoll loop and then call
- * goprof_session_poll(session, 0). Owned by the session: do not close it.
+ * goprof_session_poll(session, 0). Owned by the session: do not close it. HTTP request
+ * records do not make it readable one by one (a wakeup would cost the target more than
+ * the record): they do once 64 KiB are waiting, and any poll takes them in, so a host
+ * that waits on the descriptor should also poll at least every few hundred milliseconds.
  * @param session the session.
  * @return the descriptor, or -EINVAL for a NULL session.
  */
