@@ -283,8 +283,9 @@ static __always_inline void syscall_args(__u32 *fd, const void **buf)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	*fd = (__u32)BPF_CORE_READ(regs, di);
-	*buf = (const void *)BPF_CORE_READ(regs, si);
+	/* A trusted pointer: plain loads, no probe_read. */
+	*fd = (__u32)regs->di;
+	*buf = (const void *)regs->si;
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* Loading the wire HTTP tracer and decoding its records (see http_wire.h). */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "goprof/error.h"
@@ -10,7 +12,13 @@
 
 struct gp_http_wire {
 	struct http_wire_bpf *skel;
+	bool detached;
+	/* The budget's current window. */
+	uint64_t window_start_ns, window_cpu_ns, window_runs;
 };
+
+#define BUDGET_WINDOW_NS 1000000000ull
+#define MIN_JUDGED_COST_NS 2000000ull /* below 2 ms a window says nothing */
 
 struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *ringbuf,
 				      struct bpf_map *lost, struct bpf_map *http_active)
@@ -68,6 +76,57 @@ uint64_t gp_http_wire_runs(struct gp_http_wire *w)
 	for (uint32_t h = 0; h < GP_HTTP_WIRE_HOOK_NR; h++)
 		total += gp_map_sum_percpu(w->skel->maps.wire_runs, h);
 	return total;
+}
+
+bool gp_http_wire_attached(const struct gp_http_wire *w)
+{
+	return !w->detached;
+}
+
+/* Detaches the hooks and forgets the requests in flight and their labels. */
+static void detach(struct gp_http_wire *w)
+{
+	struct gp_goroutine_key key;
+	int fd = bpf_map__fd(w->skel->maps.http_active);
+
+	http_wire_bpf__detach(w->skel);
+	w->detached = true;
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
+bool gp_http_wire_budget_check(struct gp_http_wire *w, uint64_t now_ns, uint64_t target_cpu_ns,
+			       uint32_t budget_bp, char *msg, size_t msg_len)
+{
+	uint64_t runs = gp_http_wire_runs(w), elapsed, cost, cpu;
+
+	if (w->detached)
+		return false;
+	if (!w->window_start_ns || now_ns < w->window_start_ns) {
+		w->window_start_ns = now_ns;
+		w->window_cpu_ns = target_cpu_ns;
+		w->window_runs = runs;
+		return false;
+	}
+	elapsed = now_ns - w->window_start_ns;
+	if (elapsed < BUDGET_WINDOW_NS)
+		return false;
+	cost = (runs - w->window_runs) * GP_HTTP_WIRE_RUN_NS;
+	cpu = target_cpu_ns > w->window_cpu_ns ? target_cpu_ns - w->window_cpu_ns : 0;
+	w->window_start_ns = now_ns;
+	w->window_cpu_ns = target_cpu_ns;
+	w->window_runs = runs;
+	/* 100% is no limit: the hooks run in the targets' own syscalls. */
+	if (budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS || cost * 10000 <= (uint64_t)budget_bp * cpu)
+		return false;
+	detach(w);
+	snprintf(msg, msg_len, "HTTP wire hooks (syscalls read/write/close) detached: %.0f runs/s "
+		 "cost about %.1f%% of the profiled processes' CPU (%u ns per run estimated), above "
+		 "the budget of %.2f%%", (double)cost / GP_HTTP_WIRE_RUN_NS * 1e9 / (double)elapsed,
+		 cpu ? 100.0 * (double)cost / (double)cpu : 100.0, GP_HTTP_WIRE_RUN_NS,
+		 budget_bp / 100.0);
+	return true;
 }
 
 int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out)

@@ -23,6 +23,21 @@ GOPROF_HIDDEN void gp_http_wire_free(struct gp_http_wire *w);
 GOPROF_HIDDEN uint64_t gp_http_wire_runs(struct gp_http_wire *w);
 
 /*
+ * The overhead budget, judged over windows of a second: the hooks' runs in the targets
+ * times their estimated cost (GP_HTTP_WIRE_RUN_NS) against budget_bp of the targets'
+ * CPU time in the window (target_cpu_ns: their total so far). Over it, the hooks are
+ * detached, the requests in flight forgotten (no stale label stays on a goroutine), and
+ * msg says why: returns true then, once.
+ */
+#define GP_HTTP_WIRE_RUN_NS 1000 /* 0.3-1.8 us per run measured on our 2-core VMs */
+GOPROF_HIDDEN bool gp_http_wire_budget_check(struct gp_http_wire *w, uint64_t now_ns,
+					     uint64_t target_cpu_ns, uint32_t budget_bp,
+					     char *msg, size_t msg_len);
+
+/* Whether the hooks are attached (the budget has not detached them). */
+GOPROF_HIDDEN bool gp_http_wire_attached(const struct gp_http_wire *w);
+
+/*
  * Decodes a GP_REC_HTTP_WIRE_SERVER/_CLIENT record of len bytes into *out, a
  * GP_REC_HTTP_SERVER/_CLIENT record: the content length and the client's host come from
  * the captured head. Returns 0, or -EINVAL for a record too short.

@@ -81,6 +81,7 @@ struct goprof_session {
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
 	struct gp_http_wire *http_wire;   /* GOPROF_FEATURE_HTTP_WIRE */
+	uint64_t http_wire_judged_ns;     /* its last budget check */
 	struct gp_probe_budget budget;
 	uint32_t features;
 	bool kernel_stacks;
@@ -1103,6 +1104,25 @@ static int offcpu_tick(struct goprof_session *s)
 	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
 }
 
+/* Once a second: holds the HTTP wire hooks to the overhead budget. */
+static int http_wire_tick(struct goprof_session *s)
+{
+	uint64_t now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
+	struct goprof_event ev = { .sz = sizeof(ev), .type = GOPROF_EVENT_PROBE_DETACHED };
+	char msg[256];
+
+	if (now_ns - s->http_wire_judged_ns < 1000000000ull)
+		return 0;
+	s->http_wire_judged_ns = now_ns;
+	if (!gp_http_wire_budget_check(s->http_wire, now_ns, targets_cpu_ns(s), s->budget.budget_bp,
+				       msg, sizeof(msg)))
+		return 0;
+	s->budget.sets_detached++;
+	ev.time_ns = now_ns;
+	ev.message = msg;
+	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
+}
+
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
 	int n;
@@ -1129,6 +1149,12 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	}
 	if (n >= 0 && s->offcpu) {
 		int ret = offcpu_tick(s);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (n >= 0 && s->http_wire) {
+		int ret = http_wire_tick(s);
 
 		if (ret < 0)
 			return ret;
@@ -1213,6 +1239,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.goroutines_exited = gs.exited;
 		st.goroutines_live = gs.live;
 	}
+	st.probe_sets_detached = s->budget.sets_detached; /* uprobe sets, off-CPU, HTTP wire */
 	if (s->go_probes) {
 		uint64_t hits[GP_PROBE_NR];
 
@@ -1220,7 +1247,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		for (int i = 0; i < GP_PROBE_NR; i++)
 			st.probe_hits += hits[i];
 		st.uprobes_installed = gp_go_probes_count(s->go_probes);
-		st.probe_sets_detached = s->budget.sets_detached;
 		st.probe_cost_ns = s->budget.total_cost_ns;
 		st.probe_hits += gp_go_probes_set_hits(s->go_probes, GP_SET_HTTP);
 	}

@@ -639,11 +639,11 @@ static int on_detach_event(const struct goprof_event *ev, void *ctx)
 	return on_event(ev, &d->seen);
 }
 
-/* Over the overhead budget the HTTP probes go, with an event naming them. */
-Test(http, over_budget_is_detached, .timeout = 60)
+/* Over the overhead budget the HTTP probes or hooks go, with an event naming them. */
+static void check_over_budget(uint32_t feature, const char *what)
 {
 	static struct detach_seen d;
-	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_HTTP,
+	GOPROF_OPTS(goprof_session_opts, opts, .features = feature,
 		    .on_event = on_detach_event, .ctx = &d, .overhead_budget_bp = 1);
 	char *argv[] = { (char *)fixture_path("httpserv", fixture_go_versions()[0]), "load", "10000",
 			 "32", NULL };
@@ -669,10 +669,21 @@ Test(http, over_budget_is_detached, .timeout = 60)
 	cr_assert_eq(goprof_session_stats(s, &st), 0);
 	cr_log_info("detached after %lu of 10000 server requests: %s",
 		    (unsigned long)d.seen.load_server, d.message);
-	cr_expect(strstr(d.message, "net/http") && strstr(d.message, "detached"), "%s", d.message);
+	cr_expect(strstr(d.message, what) && strstr(d.message, "detached"), "%s", d.message);
 	cr_expect_eq(st.probe_sets_detached, 1);
 	cr_expect_eq(st.uprobes_installed, 0, "HTTP uprobes left in place");
+	cr_expect_lt(d.seen.load_server, 10000, "traced on after the detach");
 	goprof_session_free(s);
+}
+
+Test(http, over_budget_is_detached, .timeout = 60)
+{
+	check_over_budget(GOPROF_FEATURE_HTTP, "net/http");
+}
+
+Test(http, wire_over_budget_is_detached, .timeout = 60)
+{
+	check_over_budget(GOPROF_FEATURE_HTTP_WIRE, "HTTP wire hooks");
 }
 
 /* TLS is opaque to the wire tracer: the HTTP/2 requests over it give no request, and no

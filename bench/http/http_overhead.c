@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * What net/http request tracing costs a server: requests per second of the httpserv
- * fixture (server and client in one process on loopback, /bench at a fixed concurrency)
- * unprofiled, with CPU sampling only (99 Hz), and with GOPROF_FEATURE_HTTP on top (budget
- * off, so every request is traced). Rounds interleave the configurations so that drift
- * on a noisy machine hits each alike; the median of each is compared with the unprofiled
- * median of the same run. The fixture is its own client, so each request costs the
- * tracing four probe hits (server entry and RET, client entry and RET).
+ * What HTTP request tracing costs a server: requests per second of the httpserv fixture
+ * serving /bench (`httpserv serve`), driven by a separate, unprofiled client process
+ * (`httpserv hammer`) at a fixed concurrency on loopback. Four configurations: unprofiled,
+ * CPU sampling only (99 Hz), CPU sampling + GOPROF_FEATURE_HTTP (uprobes, budget off so
+ * every request is traced) and CPU sampling + GOPROF_FEATURE_HTTP_WIRE. Each is measured
+ * with a trivial handler and with handlers that burn some CPU of their own (the /bench
+ * handler's ?us=), because what tracing costs in proportion depends on what a request
+ * costs. Rounds interleave the configurations so that drift on a noisy machine hits each
+ * alike; medians are compared with the unprofiled median of the same run.
  *
- * Throughput suffers from every other process on a busy machine; the fixture's own CPU
- * time per request (user + system from wait4, which includes the kernel's uprobe
- * handling) is printed too, and with it the CPU cost of one probe hit.
+ * Throughput on a 2-core machine also suffers from the client and the profiler's own
+ * process competing for the CPUs; the server's CPU time per request (user + system from
+ * wait4, which includes the kernel's probe and hook handling) is printed too, and the
+ * tracers' cost per request as the difference with the CPU-only runs.
  *
- * usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] [CONCURRENCY]
+ * usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] [CONCURRENCY] [WORK_US...]
+ *        (defaults: 5 rounds of 2 s, concurrency 8, handler work 0 and 200 us)
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,64 +32,94 @@
 enum { BASE, CPU_ONLY, HTTP, WIRE, NR_CONFIGS };
 static const char *const names[] = { "unprofiled", "CPU sampling 99 Hz", "CPU + HTTP uprobes",
 				     "CPU + HTTP wire" };
+static const uint32_t features[] = { 0, 0, GOPROF_FEATURE_HTTP, GOPROF_FEATURE_HTTP_WIRE };
 #define MAX_ROUNDS 32
+#define MAX_WORKS 8
 
-struct traced {
-	uint64_t server, client;
+struct child {
+	pid_t pid;
+	FILE *out;  /* its stdout */
+	int in;     /* its stdin */
 };
 
-static int on_event(const struct goprof_event *e, void *ctx)
+static int spawn(struct child *c, char *const argv[])
 {
-	struct traced *t = ctx;
+	int to[2], from[2];
 
-	t->server += e->type == GOPROF_EVENT_HTTP_REQUEST;
-	t->client += e->type == GOPROF_EVENT_HTTP_CLIENT_REQUEST;
+	if (pipe(to) || pipe(from))
+		return -1;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -1;
+	if (c->pid == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[1]);
+		close(from[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	c->in = to[1];
+	c->out = fdopen(from[0], "r");
+	return c->out ? 0 : -1;
+}
+
+/* Closes its stdin (the fixture then exits) and reaps it; returns its CPU seconds. */
+static double finish(struct child *c)
+{
+	struct rusage ru = { 0 };
+
+	close(c->in);
+	if (wait4(c->pid, NULL, 0, &ru) < 0)
+		kill(c->pid, SIGKILL);
+	fclose(c->out);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int count_request(const struct goprof_event *e, void *ctx)
+{
+	*(uint64_t *)ctx += e->type == GOPROF_EVENT_HTTP_REQUEST;
 	return 0;
 }
 
-/* Runs the fixture once; returns its requests per second, or -1, and its CPU time per
- * request in *cpu_us. */
-static double run(const char *bin, const char *secs, const char *conc, int config,
-		  struct traced *traced, double *cpu_us)
+/* One run: returns requests per second (or -1) and the server's CPU us per request. */
+static double run(const char *bin, const char *secs, const char *conc, const char *work,
+		  int config, uint64_t *traced, double *cpu_us)
 {
-	struct rusage ru;
-	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 99,
-		    .features = config == HTTP ? GOPROF_FEATURE_HTTP :
-				config == WIRE ? GOPROF_FEATURE_HTTP_WIRE : 0,
-		    .overhead_budget_bp = 10000, .on_event = on_event, .ctx = traced);
+	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 99, .features = features[config],
+		    .overhead_budget_bp = 10000, .on_event = count_request, .ctx = traced);
+	char *serve_argv[] = { (char *)bin, "serve", NULL };
 	struct goprof_session *s = NULL;
-	int to_child[2], from_child[2];
-	double rps = -1;
-	char line[128];
-	FILE *out;
-	pid_t pid;
+	struct child server, client;
+	char line[128], port[16];
+	double rps = -1, cpu;
 
-	if (pipe(to_child) || pipe(from_child))
+	if (spawn(&server, serve_argv) || !fgets(line, sizeof(line), server.out) ||
+	    sscanf(line, "listening %15s", port) != 1)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(to_child[0], 0);
-		dup2(from_child[1], 1);
-		close(to_child[1]);
-		close(from_child[0]);
-		execl(bin, bin, "bench", secs, conc, (char *)NULL);
-		_exit(127);
-	}
-	close(to_child[0]);
-	close(from_child[1]);
-	out = fdopen(from_child[0], "r");
-	if (!fgets(line, sizeof(line), out) || strncmp(line, "listening", 9))
-		goto out;
+	if (write(server.in, "go\n", 3) != 3)
+		return -1;
 	if (config != BASE) {
 		s = goprof_session_new(&opts);
-		if (!s || goprof_session_attach_pid(s, pid, NULL) || goprof_session_start(s)) {
+		if (!s || goprof_session_attach_pid(s, server.pid, NULL) || goprof_session_start(s)) {
 			fprintf(stderr, "http_overhead: %s\n", goprof_last_error());
-			goto out;
+			finish(&server);
+			goprof_session_free(s);
+			return -1;
 		}
 	}
-	if (write(to_child[1], "go\n", 3) != 3)
-		goto out;
-	/* The child writes one line when done; poll the session meanwhile. */
+	{
+		char *hammer_argv[] = { (char *)bin, "hammer", port, (char *)secs, (char *)conc,
+					(char *)work, NULL };
+
+		if (spawn(&client, hammer_argv) || !fgets(line, sizeof(line), client.out) ||
+		    write(client.in, "go\n", 3) != 3)
+			return -1;
+	}
+	/* The client writes one line when done; poll the session meanwhile. */
 	for (;;) {
 		fd_set fds;
 		struct timeval tv = { 0, 50000 };
@@ -93,21 +127,17 @@ static double run(const char *bin, const char *secs, const char *conc, int confi
 		if (s)
 			goprof_session_poll(s, 0);
 		FD_ZERO(&fds);
-		FD_SET(from_child[0], &fds);
-		if (select(from_child[0] + 1, &fds, NULL, NULL, &tv) > 0)
+		FD_SET(fileno(client.out), &fds);
+		if (select(fileno(client.out) + 1, &fds, NULL, NULL, &tv) > 0)
 			break;
 	}
-	if (fgets(line, sizeof(line), out))
+	if (fgets(line, sizeof(line), client.out))
 		sscanf(line, "rps %lf", &rps);
+	finish(&client);
 	while (s && goprof_session_poll(s, 50) > 0)
 		;
-out:
-	close(to_child[1]);
-	kill(pid, SIGTERM);
-	wait4(pid, NULL, 0, &ru);
-	*cpu_us = rps > 0 ? (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
-			     ru.ru_stime.tv_usec) / 1e6) * 1e6 / (rps * atof(secs)) : 0;
-	fclose(out);
+	cpu = finish(&server);
+	*cpu_us = rps > 0 ? cpu * 1e6 / (rps * atof(secs)) : 0;
 	goprof_session_free(s);
 	return rps;
 }
@@ -119,45 +149,63 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin, *secs = argc > 3 ? argv[3] : "2", *conc = argc > 4 ? argv[4] : "8";
-	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	const char *default_works[] = { "0", "200" };
+	const char *const *works = default_works;
+	int rounds = argc > 2 ? atoi(argv[2]) : 5, nr_works = 2;
 	static double rps[NR_CONFIGS][MAX_ROUNDS], cpu[NR_CONFIGS][MAX_ROUNDS];
-	struct traced traced = { 0 };
-	double median[NR_CONFIGS], cpu_median[NR_CONFIGS];
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] [CONCURRENCY]\n");
+		fprintf(stderr, "usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] "
+				"[CONCURRENCY] [WORK_US...]\n");
 		return 2;
 	}
 	bin = argv[1];
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 5;
-	for (int r = 0; r < rounds; r++)
-		for (int c = 0; c < NR_CONFIGS; c++) {
-			rps[c][r] = run(bin, secs, conc, c, &traced, &cpu[c][r]);
-			if (rps[c][r] < 0) {
-				fprintf(stderr, "http_overhead: run %d of %s failed\n", r, names[c]);
-				return 1;
-			}
-		}
-	printf("httpserv /bench, %s s per run, concurrency %s, %d rounds interleaved (median)\n",
-	       secs, conc, rounds);
-	for (int c = 0; c < NR_CONFIGS; c++) {
-		qsort(rps[c], rounds, sizeof(double), cmp_double);
-		qsort(cpu[c], rounds, sizeof(double), cmp_double);
-		median[c] = rps[c][rounds / 2];
-		cpu_median[c] = cpu[c][rounds / 2];
-		printf("  %-22s %10.0f req/s  %6.1f%% of unprofiled  %7.1f us of CPU per request\n",
-		       names[c], median[c], 100 * median[c] / median[BASE], cpu_median[c]);
+	if (argc > 5) {
+		works = (const char *const *)argv + 5;
+		nr_works = argc - 5 < MAX_WORKS ? argc - 5 : MAX_WORKS;
 	}
-	printf("  HTTP tracing alone: %.1f%% fewer req/s than CPU sampling alone; %llu server and "
-	       "%llu client requests traced in the HTTP runs\n",
-	       100 * (1 - median[HTTP] / median[CPU_ONLY]), (unsigned long long)traced.server,
-	       (unsigned long long)traced.client);
-	/* Four hits per request: server entry and RET, client entry and RET. */
-	printf("  CPU per probe hit: %.1f us (HTTP runs minus CPU-only runs, over 4 hits per "
-	       "request)\n", (cpu_median[HTTP] - cpu_median[CPU_ONLY]) / 4);
+	printf("httpserv serve /bench, separate client at concurrency %s, %s s per run, %d rounds "
+	       "interleaved (medians)\n", conc, secs, rounds);
+	for (int w = 0; w < nr_works; w++) {
+		double med[NR_CONFIGS], cpu_med[NR_CONFIGS];
+		uint64_t traced[NR_CONFIGS] = { 0 };
+		double total[NR_CONFIGS] = { 0 };
+
+		for (int r = 0; r < rounds; r++)
+			for (int c = 0; c < NR_CONFIGS; c++) {
+				rps[c][r] = run(bin, secs, conc, works[w], c, &traced[c], &cpu[c][r]);
+				if (rps[c][r] < 0) {
+					fprintf(stderr, "http_overhead: run %d of %s failed\n", r,
+						names[c]);
+					return 1;
+				}
+				total[c] += rps[c][r] * atof(secs);
+			}
+		printf("handler work %s us:\n", works[w]);
+		for (int c = 0; c < NR_CONFIGS; c++) {
+			med[c] = median(rps[c], rounds);
+			cpu_med[c] = median(cpu[c], rounds);
+			printf("  %-20s %8.0f req/s %6.1f%% of unprofiled %7.1f us server CPU/request",
+			       names[c], med[c], 100 * med[c] / med[BASE], cpu_med[c]);
+			if (c >= HTTP)
+				printf(", tracing %+.1f us; %.4f of requests traced",
+				       cpu_med[c] - cpu_med[CPU_ONLY], traced[c] / total[c]);
+			putchar('\n');
+		}
+		printf("  throughput lost to tracing alone (against CPU sampling): uprobes %.1f%%, "
+		       "wire %.1f%%\n", 100 * (1 - med[HTTP] / med[CPU_ONLY]),
+		       100 * (1 - med[WIRE] / med[CPU_ONLY]));
+	}
 	return 0;
 }

@@ -810,7 +810,8 @@ struct goprof_session_stats {
 	uint64_t goroutines_live;     /**< goroutines created since attach and not exited */
 	uint64_t probe_hits;          /**< uprobe hits in attached processes, all probes */
 	uint32_t uprobes_installed;   /**< uprobes (entries and RET sites) in place */
-	uint32_t probe_sets_detached; /**< runtime probe sets removed by the overhead budget */
+	uint32_t probe_sets_detached; /**< probe sets removed by the overhead budget (runtime
+					   uprobe sets, the off-CPU program, the HTTP wire hooks) */
 	uint64_t probe_cost_ns;       /**< estimated time the targets spent in runtime probes */
 	uint64_t lost_events;         /**< exec/exit and Go runtime records lost: the ring
 					   buffer was full (lost exits are recovered from the
