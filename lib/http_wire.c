@@ -152,8 +152,9 @@ int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out)
 		memcpy(out->a.path, head.path, n);
 		out->a.path[n] = '\0';
 	}
-	/* The kernel stops at what fits a label; the head may say how long the path is. */
-	if (head.path_len > out->a.path_len)
+	/* The kernel stops at what fits a label (then says GP_HTTP_PATH_LEN, "longer"), or
+	 * leaves a long method's path to us: the head says how long the path is. */
+	if ((out->a.path_len == GP_HTTP_PATH_LEN && head.path_len) || head.path_len > out->a.path_len)
 		out->a.path_len = (uint32_t)head.path_len;
 	if (out->type == GP_REC_HTTP_CLIENT && head.host) {
 		size_t n = GP_MIN(head.host_len, sizeof(out->a.host) - 1);
