@@ -210,16 +210,28 @@ static __always_inline bool add_label(struct gp_sample_event *ev, const char *ke
 	return true;
 }
 
-/* The method and path of the request the sampled goroutine serves, as pprof labels. */
+/*
+ * The method and path of the request the sampled goroutine serves, as pprof labels. The
+ * wire tracer keeps one entry per goroutine and rewrites it in place (start_ns 0 while
+ * no request runs, or while it is rewritten): labels copied while start_ns changed are
+ * dropped again.
+ */
 static __always_inline void add_http_labels(__u32 pid, struct gp_sample_event *ev)
 {
 	struct gp_goroutine_key key = { .pid = pid, .goid = ev->goid };
 	struct gp_http_active *a = bpf_map_lookup_elem(&http_active, &key);
+	__u32 before = ev->nr_labels;
+	__u64 started;
 
 	if (!a)
 		return;
+	started = *(volatile __u64 *)&a->start_ns;
+	if (!started)
+		return;
 	if (add_label(ev, "http.method", sizeof("http.method"), a->method, GP_HTTP_METHOD_LEN))
 		add_label(ev, "http.path", sizeof("http.path"), a->path, GP_HTTP_PATH_LEN);
+	if (*(volatile __u64 *)&a->start_ns != started)
+		ev->nr_labels = before;
 }
 
 SEC("perf_event")

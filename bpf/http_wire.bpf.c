@@ -11,7 +11,10 @@
  *   request; the first write of the answer gives the status; every write moves its end;
  *   the next read on the connection (the server waiting for its next request) or the
  *   close ends it. Go's server reads a request and runs its handler on one goroutine,
- *   which is put in http_active for the CPU sampler's labels meanwhile.
+ *   which is put in http_active for the CPU sampler's labels meanwhile. That goroutine
+ *   serves the connection's next requests too: its entry stays (start_ns 0 between
+ *   requests) and is rewritten in place, which saves a map update and a delete per
+ *   request; the close deletes it.
  * - client side: a write that starts with a request line opens a request; the read that
  *   starts with a status line ends it.
  * Reads and writes that start nothing are the bodies. What this cannot see: TLS (the
@@ -149,12 +152,15 @@ static __always_inline __u64 current_goid(const struct gp_target *t)
 }
 
 /* Fills c with the request starting at buf (n bytes, method m bytes long). */
-static __always_inline void start_request(struct conn *c, __u32 role, const struct gp_target *t,
-					  __u64 id, const void *buf, long n, __u32 m, bool lead)
+static __always_inline void start_request(struct conn *c, bool fresh, __u32 role,
+					  const struct gp_target *t, __u64 id, const void *buf,
+					  long n, __u32 m, bool lead)
 {
 	struct gp_http_event *ev = &c->rec.ev;
 	struct gp_http_active *a = &ev->a;
 	__u32 len = n < GP_HTTP_HEAD_LEN ? (__u32)n : GP_HTTP_HEAD_LEN, i;
+	/* One goroutine serves a connection: its ID is read once. */
+	bool known_goid = !fresh && c->role == ROLE_SERVER && role == ROLE_SERVER && ev->goid;
 	bool ended = false;
 
 	c->role = role;
@@ -162,7 +168,8 @@ static __always_inline void start_request(struct conn *c, __u32 role, const stru
 	ev->type = role == ROLE_SERVER ? GP_REC_HTTP_WIRE_SERVER : GP_REC_HTTP_WIRE_CLIENT;
 	ev->pid = id >> 32;
 	/* A client's request is written by the transport's goroutine, not the caller's. */
-	ev->goid = role == ROLE_SERVER ? current_goid(t) : 0;
+	if (!known_goid)
+		ev->goid = role == ROLE_SERVER ? current_goid(t) : 0;
 	ev->end_ns = 0;
 	ev->response_bytes = role == ROLE_SERVER ? 0 : -1;
 	ev->status = 0;
@@ -226,8 +233,10 @@ static __always_inline void finish(struct conn *c, __u64 end_ns)
 
 	if (ev->type == GP_REC_HTTP_WIRE_SERVER && ev->goid) {
 		struct gp_goroutine_key key = { .pid = ev->pid, .goid = ev->goid };
+		struct gp_http_active *a = bpf_map_lookup_elem(&http_active, &key);
 
-		bpf_map_delete_elem(&http_active, &key);
+		if (a && a->start_ns == ev->a.start_ns)
+			*(volatile __u64 *)&a->start_ns = 0; /* no request: no labels */
 	}
 	ev->end_ns = end_ns;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
@@ -255,15 +264,25 @@ static __always_inline void open_request(struct conn *c, __u64 key, __u32 fd, __
 		if (!c)
 			return;
 	}
-	start_request(c, role, t, id, buf, n, m, lead);
+	start_request(c, fresh, role, t, id, buf, n, m, lead);
 	if (fresh && bpf_map_update_elem(&http_conns, &key, c, BPF_ANY)) {
 		bump(&lost, GP_LOST_HTTP_WIRE_CONNS);
 		return;
 	}
 	if (role == ROLE_SERVER && c->rec.ev.goid) {
 		struct gp_goroutine_key gk = { .pid = id >> 32, .goid = c->rec.ev.goid };
+		struct gp_http_active *a = bpf_map_lookup_elem(&http_active, &gk);
 
-		bpf_map_update_elem(&http_active, &gk, &c->rec.ev.a, BPF_ANY);
+		if (!a) {
+			bpf_map_update_elem(&http_active, &gk, &c->rec.ev.a, BPF_ANY);
+			return;
+		}
+		/* In place: start_ns is 0 while the rest changes (see cpu_sample.bpf.c). */
+		*(volatile __u64 *)&a->start_ns = 0;
+		__builtin_memcpy((char *)a + sizeof(a->start_ns),
+				 (char *)&c->rec.ev.a + sizeof(a->start_ns),
+				 sizeof(*a) - sizeof(a->start_ns));
+		*(volatile __u64 *)&a->start_ns = c->rec.ev.a.start_ns;
 	}
 }
 
@@ -408,11 +427,14 @@ int http_wire_close(struct trace_event_raw_sys_enter *ctx)
 	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_CLIENT) {
 		c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR; /* closed without an answer */
 		finish(c, bpf_ktime_get_ns());
-	} else if (c->phase == PHASE_REQUEST) {
+	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_SERVER) {
+		bump(&lost, GP_LOST_HTTP_UNFINISHED); /* read, never answered */
+	}
+	/* The connection's goroutine is done with it: its entry goes. */
+	if (c->role == ROLE_SERVER && c->rec.ev.goid) {
 		struct gp_goroutine_key gk = { .pid = c->rec.ev.pid, .goid = c->rec.ev.goid };
 
 		bpf_map_delete_elem(&http_active, &gk);
-		bump(&lost, GP_LOST_HTTP_UNFINISHED); /* read, never answered */
 	}
 	bpf_map_delete_elem(&http_conns, &key);
 	return 0;

@@ -672,7 +672,6 @@ static void check_over_budget(uint32_t feature, const char *what)
 	cr_expect(strstr(d.message, what) && strstr(d.message, "detached"), "%s", d.message);
 	cr_expect_eq(st.probe_sets_detached, 1);
 	cr_expect_eq(st.uprobes_installed, 0, "HTTP uprobes left in place");
-	cr_expect_lt(d.seen.load_server, 10000, "traced on after the detach");
 	goprof_session_free(s);
 }
 
