@@ -81,6 +81,8 @@ struct {
 
 /* Enough of a read or write to recognise a request line or a status line. */
 #define PEEK_LEN 32 /* a power of two: indexes are masked */
+/* Shorter than "GET / HTTP/1.1\r\n": no request line to recognise in it. */
+#define MIN_REQUEST_LEN 16
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -334,6 +336,8 @@ int http_wire_read(struct trace_event_raw_sys_exit *ctx)
 		}
 		return 0;
 	}
+	if (!c && n < MIN_REQUEST_LEN)
+		return 0; /* not a connection seen before, and too short to start a request */
 	if (bpf_probe_read_user(peek, sizeof(peek), buf))
 		return 0;
 	if (c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
@@ -402,6 +406,8 @@ int http_wire_write(struct trace_event_raw_sys_exit *ctx)
 	}
 	if (c && c->phase != PHASE_IDLE)
 		return 0; /* a client's request body */
+	if (!c && n < MIN_REQUEST_LEN)
+		return 0; /* e.g. the Go runtime's 8-byte eventfd writes that wake its poller */
 	if (bpf_probe_read_user(peek, sizeof(peek), buf))
 		return 0;
 	m = request_line(peek, n);
