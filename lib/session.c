@@ -1552,6 +1552,7 @@ GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *s,
 		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: NULL argument");
 	if (!s->http)
 		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: the session was "
-				       "created without GOPROF_FEATURE_HTTP");
+				       "created without GOPROF_FEATURE_HTTP or "
+				       "GOPROF_FEATURE_HTTP_WIRE");
 	return gp_http_tracker_foreach(s->http, fn, ctx);
 }

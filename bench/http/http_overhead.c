@@ -13,7 +13,9 @@
  * Throughput on a 2-core machine also suffers from the client and the profiler's own
  * process competing for the CPUs; the server's CPU time per request (user + system from
  * wait4, which includes the kernel's probe and hook handling) is printed too, and the
- * tracers' cost per request as the difference with the CPU-only runs.
+ * tracers' cost per request as the difference with the CPU-only runs. The client's CPU
+ * time per request is printed as well: the syscall tracepoints of the wire tracer put
+ * every process's syscalls on the kernel's slow path, the unprofiled client's too.
  *
  * usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] [CONCURRENCY] [WORK_US...]
  *        (defaults: 5 rounds of 2 s, concurrency 8, handler work 0 and 200 us)
@@ -85,17 +87,24 @@ static int count_request(const struct goprof_event *e, void *ctx)
 	return 0;
 }
 
-/* One run: returns requests per second (or -1) and the server's CPU us per request. */
+struct tally {
+	uint64_t traced, lost;
+};
+
+/* One run: returns requests per second (or -1) and the server's and the client's CPU us
+ * per request. */
 static double run(const char *bin, const char *secs, const char *conc, const char *work,
-		  int config, uint64_t *traced, double *cpu_us)
+		  int config, struct tally *tally, double *cpu_us, double *client_cpu_us)
 {
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 99, .features = features[config],
-		    .overhead_budget_bp = 10000, .on_event = count_request, .ctx = traced);
+		    .overhead_budget_bp = 10000, .on_event = count_request, .ctx = &tally->traced,
+		    .ringbuf_kib = 4096);
+	struct goprof_session_stats st = { .sz = sizeof(st) };
 	char *serve_argv[] = { (char *)bin, "serve", NULL };
 	struct goprof_session *s = NULL;
 	struct child server, client;
 	char line[128], port[16];
-	double rps = -1, cpu;
+	double rps = -1, cpu, client_cpu;
 
 	if (spawn(&server, serve_argv) || !fgets(line, sizeof(line), server.out) ||
 	    sscanf(line, "listening %15s", port) != 1)
@@ -119,25 +128,33 @@ static double run(const char *bin, const char *secs, const char *conc, const cha
 		    write(client.in, "go\n", 3) != 3)
 			return -1;
 	}
-	/* The client writes one line when done; poll the session meanwhile. */
+	/* The client writes one line when done; poll the session meanwhile, at least every
+	 * 50 ms and whenever its descriptor says records are waiting. */
 	for (;;) {
-		fd_set fds;
+		int cfd = fileno(client.out), sfd = s ? goprof_session_fd(s) : -1;
 		struct timeval tv = { 0, 50000 };
+		fd_set fds;
 
 		if (s)
 			goprof_session_poll(s, 0);
 		FD_ZERO(&fds);
-		FD_SET(fileno(client.out), &fds);
-		if (select(fileno(client.out) + 1, &fds, NULL, NULL, &tv) > 0)
+		FD_SET(cfd, &fds);
+		if (sfd >= 0)
+			FD_SET(sfd, &fds);
+		if (select((cfd > sfd ? cfd : sfd) + 1, &fds, NULL, NULL, &tv) > 0 &&
+		    FD_ISSET(cfd, &fds))
 			break;
 	}
 	if (fgets(line, sizeof(line), client.out))
 		sscanf(line, "rps %lf", &rps);
-	finish(&client);
+	client_cpu = finish(&client);
 	while (s && goprof_session_poll(s, 50) > 0)
 		;
+	if (s && goprof_session_stats(s, &st) == 0)
+		tally->lost += st.lost_http + st.lost_http_unfinished;
 	cpu = finish(&server);
 	*cpu_us = rps > 0 ? cpu * 1e6 / (rps * atof(secs)) : 0;
+	*client_cpu_us = rps > 0 ? client_cpu * 1e6 / (rps * atof(secs)) : 0;
 	goprof_session_free(s);
 	return rps;
 }
@@ -162,6 +179,7 @@ int main(int argc, char **argv)
 	const char *const *works = default_works;
 	int rounds = argc > 2 ? atoi(argv[2]) : 5, nr_works = 2;
 	static double rps[NR_CONFIGS][MAX_ROUNDS], cpu[NR_CONFIGS][MAX_ROUNDS];
+	static double client_cpu[NR_CONFIGS][MAX_ROUNDS];
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: http_overhead HTTPSERV_BINARY [ROUNDS] [SECONDS] "
@@ -178,13 +196,14 @@ int main(int argc, char **argv)
 	printf("httpserv serve /bench, separate client at concurrency %s, %s s per run, %d rounds "
 	       "interleaved (medians)\n", conc, secs, rounds);
 	for (int w = 0; w < nr_works; w++) {
-		double med[NR_CONFIGS], cpu_med[NR_CONFIGS];
-		uint64_t traced[NR_CONFIGS] = { 0 };
+		double med[NR_CONFIGS], cpu_med[NR_CONFIGS], client_med[NR_CONFIGS];
+		struct tally tally[NR_CONFIGS] = { 0 };
 		double total[NR_CONFIGS] = { 0 };
 
 		for (int r = 0; r < rounds; r++)
 			for (int c = 0; c < NR_CONFIGS; c++) {
-				rps[c][r] = run(bin, secs, conc, works[w], c, &traced[c], &cpu[c][r]);
+				rps[c][r] = run(bin, secs, conc, works[w], c, &tally[c], &cpu[c][r],
+						&client_cpu[c][r]);
 				if (rps[c][r] < 0) {
 					fprintf(stderr, "http_overhead: run %d of %s failed\n", r,
 						names[c]);
@@ -196,11 +215,14 @@ int main(int argc, char **argv)
 		for (int c = 0; c < NR_CONFIGS; c++) {
 			med[c] = median(rps[c], rounds);
 			cpu_med[c] = median(cpu[c], rounds);
-			printf("  %-20s %8.0f req/s %6.1f%% of unprofiled %7.1f us server CPU/request",
-			       names[c], med[c], 100 * med[c] / med[BASE], cpu_med[c]);
+			client_med[c] = median(client_cpu[c], rounds);
+			printf("  %-20s %8.0f req/s %6.1f%% of unprofiled; CPU/request: server %6.1f us, "
+			       "client %5.1f us", names[c], med[c], 100 * med[c] / med[BASE],
+			       cpu_med[c], client_med[c]);
 			if (c >= HTTP)
-				printf(", tracing %+.1f us; %.4f of requests traced",
-				       cpu_med[c] - cpu_med[CPU_ONLY], traced[c] / total[c]);
+				printf("; tracing %+.1f us; traced %.4f, lost %.4f of requests",
+				       cpu_med[c] - cpu_med[CPU_ONLY], tally[c].traced / total[c],
+				       tally[c].lost / total[c]);
 			putchar('\n');
 		}
 		printf("  throughput lost to tracing alone (against CPU sampling): uprobes %.1f%%, "

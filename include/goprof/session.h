@@ -1058,8 +1058,8 @@ typedef int (*goprof_http_endpoint_fn)(const struct goprof_http_endpoint *endpoi
  * @param session the session.
  * @param fn      called once per endpoint.
  * @param ctx     passed to @p fn.
- * @return 0, the callback's non-zero return, or -EINVAL (NULL arguments,
- *         GOPROF_FEATURE_HTTP not enabled).
+ * @return 0, the callback's non-zero return, or -EINVAL (NULL arguments, neither
+ *         GOPROF_FEATURE_HTTP nor GOPROF_FEATURE_HTTP_WIRE enabled).
  */
 GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *session,
 						    goprof_http_endpoint_fn fn, void *ctx);
