@@ -192,6 +192,67 @@ static __always_inline void read_go_context(const struct gp_target *t, struct gp
 		read_labels_slice(labels, ev);
 }
 
+/* Frames checked on system stacks; a deeper walk is kept whole. */
+#define SYSTEM_STACK_MAX_FRAMES 64
+/* runtime.g starts with stack{lo, hi}; runtime.m starts with g0 (Go 1.19-1.24 at least). */
+#define G_STACK_OFFSET 0
+#define M_G0_OFFSET 0
+
+struct go_stack {
+	__u64 lo, hi;
+};
+
+static __always_inline bool on_stack(const struct go_stack *s, __u64 fp)
+{
+	return fp >= s->lo && fp < s->hi;
+}
+
+/*
+ * How many of the nr user stack entries belong to this sample. runtime.mcall switches to
+ * g0 without clearing BP (asm_amd64.s of Go 1.19-1.23), so the scheduler's frames chain
+ * into the stack of the goroutine that called mcall, and stay chained after m.curg became
+ * another goroutine (execute() sets it before gogo switches stacks; gogo sets g before SP
+ * and BP): such a sample showed that goroutine's frames under the labels of m.curg. Go's
+ * own unwinder leaves a system stack only for m.curg's (at systemstack and morestack,
+ * which keep BP pointing there on purpose, like the vDSO calls made on g0) and its
+ * profiler takes the labels from m.curg: same rule here. Entry i (i >= 1) is the return
+ * address saved in frame i - 1, so the walk is cut at the first frame on none of g's,
+ * g0's and m.curg's stacks.
+ */
+static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, const struct gp_target *t,
+					     __u32 nr)
+{
+	struct go_stack sys = {}, g0 = {}, cur = {};
+	struct go_thread th;
+	__u64 g0_ptr = 0, fp, cs;
+
+	if (nr < 2 || current_go_thread(t, &th))
+		return nr;
+	if (th.curg)
+		bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET));
+	/* The user registers, as bpf_get_stack() walked them (the task's if the kernel was interrupted). */
+	cs = *(volatile __u64 *)&ctx->regs.cs; /* full width: the verifier refuses a narrowed load */
+	if ((cs & 3) == 3)
+		fp = ctx->regs.bp;
+	else
+		fp = PT_REGS_FP_CORE((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
+	if (on_stack(&cur, fp))
+		return nr; /* the common case: a goroutine's own frames */
+	if (th.g != th.curg)
+		bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET));
+	if (!bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + M_G0_OFFSET)) && g0_ptr)
+		bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET));
+	for (__u32 i = 1; i < SYSTEM_STACK_MAX_FRAMES && i < nr; i++) {
+		if (on_stack(&cur, fp))
+			return nr; /* m.curg's frames from here on */
+		if (!on_stack(&sys, fp) && !on_stack(&g0, fp))
+			return i; /* frames of a goroutine other than m.curg: stale */
+		if (bpf_probe_read_user(&fp, sizeof(fp), (void *)fp))
+			return nr;
+	}
+	return nr;
+}
+
 /* Appends one label; false when the sample's labels are full. */
 static __always_inline bool add_label(struct gp_sample_event *ev, const char *key, __u32 key_len,
 				      const char *value, __u32 value_len)
@@ -269,6 +330,10 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		nr_user = GP_MAX_STACK_DEPTH;
 	if (n > 0 && n >= user_stack_bytes)
 		ev->flags |= GP_SAMPLE_F_USER_TRUNC;
+	if (t->is_go && nr_user != (n = own_user_frames(ctx, t, nr_user))) {
+		nr_user = (__u32)n;
+		ev->flags &= ~GP_SAMPLE_F_USER_TRUNC;
+	}
 	n = kernel_stack_bytes ? bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
 	nr_kernel = n > 0 ? (__u32)n >> 3 : 0;
 	if (nr_kernel > GP_MAX_STACK_DEPTH)

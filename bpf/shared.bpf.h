@@ -52,23 +52,38 @@ static __always_inline void bump(void *map, __u32 idx)
 		(*v)++; /* per-CPU slot: no atomics needed */
 }
 
+/* What a thread of a Go process runs: g (m.curg, or a system goroutine: g0, gsignal), its m
+ * and m.curg (0 when the thread runs no user goroutine, e.g. in the scheduler). */
+struct go_thread {
+	__u64 g, m, curg;
+};
+
 /*
- * The user goroutine of the current thread of Go process t: g from TLS (fsbase - 8, valid
- * even when R14 is not g at the interrupted instruction), then g.m.curg, which is the user
- * goroutine also while the thread runs on g0 or gsignal. Returns 0 and sets *curg (0 when
- * the thread runs none, e.g. in the scheduler), or -1 if the runtime was unreadable.
+ * The current thread of Go process t: g from TLS (fsbase - 8, valid even when R14 is not g
+ * at the interrupted instruction), then g.m and g.m.curg, which is the user goroutine also
+ * while the thread runs on g0 or gsignal. Returns 0, or -1 if the runtime was unreadable.
  */
-static __always_inline int current_curg(const struct gp_target *t, __u64 *curg)
+static __always_inline int current_go_thread(const struct gp_target *t, struct go_thread *th)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), g = 0, m = 0;
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
 
-	*curg = 0;
-	if (!fsbase || bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase - 8)) || !g ||
-	    bpf_probe_read_user(&m, sizeof(m), (void *)(g + t->g_m)) || !m ||
-	    bpf_probe_read_user(curg, sizeof(*curg), (void *)(m + t->m_curg)))
+	th->g = th->m = th->curg = 0;
+	if (!fsbase || bpf_probe_read_user(&th->g, sizeof(th->g), (void *)(fsbase - 8)) || !th->g ||
+	    bpf_probe_read_user(&th->m, sizeof(th->m), (void *)(th->g + t->g_m)) || !th->m ||
+	    bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
 		return -1;
 	return 0;
+}
+
+/* The user goroutine of the current thread (current_go_thread()); *curg is 0 if none. */
+static __always_inline int current_curg(const struct gp_target *t, __u64 *curg)
+{
+	struct go_thread th;
+	int err = current_go_thread(t, &th);
+
+	*curg = th.curg;
+	return err;
 }
 
 /* Every stack taken at a Go function's entry has this many slots. */
