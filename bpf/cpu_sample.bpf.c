@@ -226,10 +226,10 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 	struct go_thread th;
 	__u64 g0_ptr = 0, fp, cs;
 
-	if (nr < 2 || current_go_thread(t, &th))
+	/* Whatever cannot be read leaves the walk as it is. */
+	if (nr < 2 || current_go_thread(t, &th) ||
+	    (th.curg && bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET))))
 		return nr;
-	if (th.curg)
-		bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET));
 	/* The user registers, as bpf_get_stack() walked them (the task's if the kernel was interrupted). */
 	cs = *(volatile __u64 *)&ctx->regs.cs; /* full width: the verifier refuses a narrowed load */
 	if ((cs & 3) == 3)
@@ -238,10 +238,10 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 		fp = PT_REGS_FP_CORE((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
 	if (on_stack(&cur, fp))
 		return nr; /* the common case: a goroutine's own frames */
-	if (th.g != th.curg)
-		bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET));
-	if (!bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + M_G0_OFFSET)) && g0_ptr)
-		bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET));
+	if ((th.g != th.curg && bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET))) ||
+	    bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + M_G0_OFFSET)) || !g0_ptr ||
+	    bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET)))
+		return nr;
 	for (__u32 i = 1; i < SYSTEM_STACK_MAX_FRAMES && i < nr; i++) {
 		if (on_stack(&cur, fp))
 			return nr; /* m.curg's frames from here on */
