@@ -389,8 +389,13 @@ Test(cpu_profile, non_go_process_gets_native_frames, .timeout = 60)
 	cr_assert_not_null(p);
 	goprof_profile_foreach_sample(p, count_native, counts);
 	cr_expect_gt(counts[0], 10, "samples: %lu", (unsigned long)counts[0]);
-	/* The sanitizer pass checks memory, not accuracy: there cspin is an ASan program
-	 * and once had burn() in 0 of 31 samples (not understood yet); the plain pass checks. */
+	/*
+	 * Logged only in the sanitizer pass: there the session's first poll can take seconds
+	 * (the ASan library symbolizing the first frames on a busy machine), so the exec
+	 * record is handled after cspin exited, its mappings are gone and no frame of it is
+	 * symbolized (the process note then reads "cannot read the executable"). A known
+	 * limitation of symbolizing while draining, not of the sampler; the plain pass checks.
+	 */
 	if (!getenv("GOPROF_SANITIZED"))
 		cr_expect_gt(counts[1], counts[0] / 2, "burn() in %lu of %lu samples",
 			     (unsigned long)counts[1], (unsigned long)counts[0]);
