@@ -54,16 +54,7 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/*
- * net/http server requests in flight per goroutine, written by bpf/go_http.bpf.c (which
- * reuses this map); sized down by the loader when GOPROF_FEATURE_HTTP is off.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GP_HTTP_MAX_ACTIVE);
-	__type(key, struct gp_goroutine_key);
-	__type(value, struct gp_http_active);
-} http_active SEC(".maps");
+#include "http_active.bpf.h"
 
 static __always_inline void count_thread(__u32 pid, __u32 tid)
 {

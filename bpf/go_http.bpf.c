@@ -28,13 +28,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Server requests in flight; owned by the CPU sampler's object, which reads it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GP_HTTP_MAX_ACTIVE);
-	__type(key, struct gp_goroutine_key);
-	__type(value, struct gp_http_active);
-} http_active SEC(".maps");
+#include "http_active.bpf.h"
 
 /* Client requests in flight (a handler calling out keeps its server entry). */
 struct {

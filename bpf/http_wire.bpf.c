@@ -30,13 +30,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Server requests in flight; owned by the CPU sampler's object, which reads it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GP_HTTP_MAX_ACTIVE);
-	__type(key, struct gp_goroutine_key);
-	__type(value, struct gp_http_active);
-} http_active SEC(".maps");
+#include "http_active.bpf.h"
 
 enum conn_role { ROLE_SERVER = 1, ROLE_CLIENT = 2 };
 enum conn_phase {
@@ -299,14 +293,20 @@ static __always_inline const struct gp_target *attached(__u64 id, __u32 hook)
 	return t;
 }
 
-/* The read or write's fd and buffer: the syscall's arguments, still in the user regs. */
-static __always_inline void syscall_args(__u32 *fd, const void **buf)
+/*
+ * The connection a read or write of the current process is on (NULL if none is
+ * followed), with the syscall's fd and buffer (its arguments, still in the user regs)
+ * and the connection's key.
+ */
+static __always_inline struct conn *conn_of(__u64 id, __u32 *fd, const void **buf, __u64 *key)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
 	/* A trusted pointer: plain loads, no probe_read. */
 	*fd = (__u32)regs->di;
 	*buf = (const void *)regs->si;
+	*key = (id & 0xffffffff00000000ull) | *fd;
+	return bpf_map_lookup_elem(&http_conns, key);
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
@@ -322,9 +322,7 @@ int http_wire_read(struct trace_event_raw_sys_exit *ctx)
 
 	if (!t)
 		return 0;
-	syscall_args(&fd, &buf);
-	key = (id & 0xffffffff00000000ull) | fd;
-	c = bpf_map_lookup_elem(&http_conns, &key);
+	c = conn_of(id, &fd, &buf, &key);
 	/* The server reads again: its answer is out, ended by its last write. */
 	if (c && c->role == ROLE_SERVER && c->phase == PHASE_RESPONSE)
 		finish(c, c->rec.ev.end_ns);
@@ -386,9 +384,7 @@ int http_wire_write(struct trace_event_raw_sys_exit *ctx)
 
 	if (!t || n <= 0)
 		return 0;
-	syscall_args(&fd, &buf);
-	key = (id & 0xffffffff00000000ull) | fd;
-	c = bpf_map_lookup_elem(&http_conns, &key);
+	c = conn_of(id, &fd, &buf, &key);
 	if (c && c->role == ROLE_SERVER && c->phase != PHASE_IDLE) {
 		if (c->phase == PHASE_REQUEST) {
 			__u32 status = 0;
