@@ -342,7 +342,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	size = GP_SAMPLE_EVENT_SIZE(nr_user, nr_kernel);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
-	if (bpf_ringbuf_output(&samples, ev, size, 0)) {
+	if (bpf_ringbuf_output(&samples, ev, size, lazy_wakeup())) {
 		bump(&lost, GP_LOST_RINGBUF_FULL);
 		return 0;
 	}

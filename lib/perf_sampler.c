@@ -3,11 +3,17 @@
  * Per-CPU sampling events. One event per CPU (pid = -1) instead of one per target
  * thread: threads created later are covered without tracking them, and the BPF program
  * filters by process in the kernel.
+ *
+ * The CPUs' timers are started a fraction of a period apart, not together: in phase,
+ * whatever one CPU's sample sets off at once (the poller woken, a thread preempted)
+ * is on another CPU exactly when that CPU's sample is taken, and the profile counts it
+ * in place of the thread it displaced.
  */
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "perf_sampler.h"
@@ -46,7 +52,9 @@ int gp_perf_sampler_start(struct gp_perf_sampler *ps, struct bpf_program *prog, 
 		.config = PERF_COUNT_SW_CPU_CLOCK,
 		.sample_freq = freq_hz,
 		.freq = 1,
+		.disabled = 1, /* attaching the program enables it */
 	};
+	struct timespec stagger = { 0, 0 };
 	int ncpus = libbpf_num_possible_cpus(), err, n;
 	bool *online;
 
@@ -67,9 +75,12 @@ int gp_perf_sampler_start(struct gp_perf_sampler *ps, struct bpf_program *prog, 
 		err = n;
 		goto fail;
 	}
-	for (int cpu = 0; cpu < ncpus; cpu++) {
+	stagger.tv_nsec = 1000000000L / (long)freq_hz / (n > 0 ? n : 1);
+	for (int cpu = 0, started = 0; cpu < ncpus; cpu++) {
 		if (!online[cpu])
 			continue;
+		if (started++)
+			nanosleep(&stagger, NULL);
 		ps->fds[cpu] = perf_event_open(&attr, -1, cpu);
 		if (ps->fds[cpu] < 0) {
 			err = open_error(-errno, cpu, freq_hz);

@@ -1123,6 +1123,35 @@ static int http_wire_tick(struct goprof_session *s)
 	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
 }
 
+/*
+ * High-rate records do not wake the poller one by one (bpf/shared.bpf.h lazy_wakeup()),
+ * and a record that did not wake it leaves the ring's descriptor unreadable: what is
+ * waiting is taken in first, and a long wait is cut into slices of this length.
+ */
+#define POLL_SLICE_MS 100
+
+/* Takes in records for up to timeout_ms (-1: until there is one). */
+static int take_in_records(struct goprof_session *s, int timeout_ms)
+{
+	int64_t deadline_ns = gp_clock_ns(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000000;
+	int n = ring_buffer__consume(s->ringbuf);
+
+	while (n == 0 && timeout_ms != 0) {
+		int64_t left_ms = timeout_ms < 0 ? POLL_SLICE_MS
+						 : (deadline_ns - gp_clock_ns(CLOCK_MONOTONIC)) / 1000000;
+		int more;
+
+		if (left_ms <= 0)
+			break;
+		n = ring_buffer__poll(s->ringbuf, (int)GP_MIN(left_ms, POLL_SLICE_MS));
+		if (n < 0)
+			break;
+		more = ring_buffer__consume(s->ringbuf);
+		n = more < 0 ? more : n + more;
+	}
+	return n;
+}
+
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
 	int n;
@@ -1131,16 +1160,9 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	if (!s)
 		return gp_err(-EINVAL, "goprof_session_poll: session is NULL");
 	note_ringbuf_fill(s);
-	n = ring_buffer__poll(s->ringbuf, timeout_ms);
+	n = take_in_records(s, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
-	/* High-rate records do not wake the poller (bpf/shared.bpf.h lazy_wakeup()): take in
-	 * what is waiting whatever woke us, the timeout included. */
-	if (n >= 0) {
-		int more = ring_buffer__consume(s->ringbuf);
-
-		n = more < 0 ? more : n + more;
-	}
 	if (n >= 0 && s->go_probes) {
 		int ret = enforce_budget(s);
 

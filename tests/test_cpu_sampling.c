@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
  * CPU sampling against real Go processes: a fixture keeps N threads busy for S seconds;
- * each busy thread must get Hz x (its CPU time) samples within +-25%, for every Go
- * toolchain. When the machine let the threads run the whole time (CPU time >= 90% of S),
+ * each busy thread must get Hz x (its CPU time) samples within +-10% (+-25% when it had
+ * to share its CPU), for every Go toolchain. When the machine let the threads run the whole time (CPU time >= 90% of S),
  * that is also Hz x S x N; on a loaded machine the CPU time the kernel gave each thread
  * (schedstat, reported by the fixture) is the honest reference.
  */
@@ -164,9 +164,13 @@ static void check_counts(const struct busy_run *r, unsigned hz, const char *go_v
 
 		cr_assert_gt(r->tid_cpu_ns[i], 0, "no CPU time reported for thread %d", r->tids[i]);
 		/*
-		 * Sample counts are Poisson-like: +-25% is 4 standard deviations at 300 samples
-		 * but under 2 at 40 (a starved thread on an oversubscribed machine).
+		 * A thread that had its CPU the whole time is hit by nearly every tick of the
+		 * timer: +-10%. (In-phase timers and a poller woken by every sample once cost
+		 * such a thread a quarter of its samples.) A thread sharing its CPU is hit
+		 * binomially: +-25% is 4 standard deviations at 300 samples, under 2 at 40.
 		 */
+		double tolerance = cpu_s >= 0.9 * BUSY_SECONDS ? 0.10 : 0.25;
+
 		if (expected < 100) {
 			cr_log_info("go%s: thread %d got %.2f CPU-seconds only: too few samples (%lu) "
 				    "to judge", go_version, r->tids[i], cpu_s,
@@ -174,10 +178,11 @@ static void check_counts(const struct busy_run *r, unsigned hz, const char *go_v
 			had_cpus = false;
 			continue;
 		}
-		cr_expect(r->tid_samples[i] >= expected * 0.75 && r->tid_samples[i] <= expected * 1.25,
+		cr_expect(r->tid_samples[i] >= expected * (1 - tolerance) &&
+			  r->tid_samples[i] <= expected * (1 + tolerance),
 			  "go%s: thread %d has %lu samples for %.2f CPU-seconds at %u Hz: expected "
-			  "%.0f +-25%%", go_version, r->tids[i], (unsigned long)r->tid_samples[i], cpu_s,
-			  hz, expected);
+			  "%.0f +-%.0f%%", go_version, r->tids[i], (unsigned long)r->tid_samples[i], cpu_s,
+			  hz, expected, tolerance * 100);
 		cr_log_info("go%s: thread %d: %lu samples, %.3f CPU-s, %.1f samples/CPU-s (Hz %u)",
 			    go_version, r->tids[i], (unsigned long)r->tid_samples[i], cpu_s,
 			    r->tid_samples[i] / cpu_s, hz);

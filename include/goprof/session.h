@@ -501,10 +501,13 @@ GOPROF_API int goprof_session_stop(struct goprof_session *session);
  * Returns a file descriptor that becomes readable (EPOLLIN) when samples or process
  * events are waiting,
  * so a host can add the session to its own poll/epoll loop and then call
- * goprof_session_poll(session, 0). Owned by the session: do not close it. HTTP request
- * records do not make it readable one by one (a wakeup would cost the target more than
- * the record): they do once 64 KiB are waiting, and any poll takes them in, so a host
- * that waits on the descriptor should also poll at least every few hundred milliseconds.
+ * goprof_session_poll(session, 0). Owned by the session: do not close it. Process
+ * events make it readable at once. CPU samples and HTTP request records do not make it
+ * readable one by one (a wakeup per sample costs the target more than the sample, and a
+ * poller woken by every sample skews the CPU profile): they do once 64 KiB are waiting
+ * or 100 ms after the previous such wakeup, and any poll takes them in. So the last
+ * records before a pause wait for the next poll: a host that waits on the descriptor
+ * should also poll at least every few hundred milliseconds.
  * @param session the session.
  * @return the descriptor, or -EINVAL for a NULL session.
  */
@@ -513,7 +516,9 @@ GOPROF_API int goprof_session_fd(const struct goprof_session *session);
 /**
  * Takes in waiting samples: adds each to the session's CPU profile and hands it to the
  * on_sample callback if there is one; handles process exec and exit events. Waits up to
- * @p timeout_ms milliseconds for the first record (0: do not wait; -1: indefinitely).
+ * @p timeout_ms milliseconds for the first record (0: do not wait; -1: indefinitely),
+ * and meanwhile takes in, at least every 100 ms, records that did not make
+ * goprof_session_fd() readable.
  * Call it regularly (or when goprof_session_fd() is readable): samples that find the
  * ring buffer full are lost (counted in goprof_session_stats()).
  * @param session    the session.
