@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause)
 /*
  * HTTP/1 requests read off the wire (GOPROF_FEATURE_HTTP_WIRE): the bytes an attached
- * process reads from and writes to its sockets, seen at three syscall tracepoints. No
- * uprobe, so no trap in the target: a hook returns at once for a process that is not
- * attached, and costs an attached one a map lookup per read or write of an HTTP
- * connection plus a short parse at the start and end of each request.
+ * process reads from and writes to its sockets. No uprobe, so no trap in the target. Two
+ * flavours of hooks, one loaded (lib/http_wire.c):
+ * - sockets (Linux 6.3+): tp_btf/sock_recv_length and sock_send_length, which fire for
+ *   socket I/O only, and inet_sock_set_state for the close; connections keyed by their
+ *   struct sock. The user buffer is the read(2)/write(2)/recvfrom(2)/sendto(2) argument
+ *   still in the task's registers.
+ * - syscalls (older kernels): the tracepoints sys_exit_read, sys_exit_write and
+ *   sys_enter_close; connections keyed by (process, fd). These put every syscall of
+ *   every process on the kernel's syscall-trace slow path.
+ * A hook returns at once for a process that is not attached, and costs an attached one
+ * a map lookup per read or write of an HTTP connection plus a short parse at the start
+ * and end of each request.
  *
- * Per connection (process, fd) a small state machine:
+ * Per connection a small state machine:
  * - server side: a read that starts with a request line ("GET /x HTTP/1.1") opens a
  *   request; the first write of the answer gives the status; every write moves its end;
  *   the next read on the connection (the server waiting for its next request) or the
@@ -49,7 +57,8 @@ struct conn {
 	struct gp_http_wire_event rec; /* the request in flight, as it will be sent */
 };
 
-/* Connections of attached processes that carried HTTP/1, by (pid << 32 | fd). */
+/* Connections of attached processes that carried HTTP/1, by struct sock address
+ * (socket hooks) or (pid << 32 | fd) (syscall hooks). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, GP_HTTP_WIRE_MAX_CONNS);
@@ -78,6 +87,7 @@ struct {
 /* Shorter than "GET / HTTP/1.1\r\n": no request line to recognise in it. */
 #define MIN_REQUEST_LEN 16
 
+#define IPPROTO_TCP 6
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
@@ -221,8 +231,8 @@ static __always_inline void start_request(struct conn *c, bool fresh, __u32 role
 	a->path_len = ended ? i : GP_HTTP_PATH_LEN;
 }
 
-/* Sends c's request, ended at end_ns, and makes the connection idle. */
-static __always_inline void finish(struct conn *c, __u64 end_ns)
+/* Sends c's request, ended at end_ns by thread tid, and makes the connection idle. */
+static __always_inline void finish(struct conn *c, __u64 end_ns, __u32 tid)
 {
 	struct gp_http_event *ev = &c->rec.ev;
 	__u32 size = c->rec.head_len;
@@ -235,7 +245,7 @@ static __always_inline void finish(struct conn *c, __u64 end_ns)
 			*(volatile __u64 *)&a->start_ns = 0; /* no request: no labels */
 	}
 	ev->end_ns = end_ns;
-	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->tid = tid;
 	c->phase = PHASE_IDLE;
 	size &= 2 * GP_HTTP_HEAD_LEN - 1;
 	if (size > GP_HTTP_HEAD_LEN)
@@ -245,8 +255,18 @@ static __always_inline void finish(struct conn *c, __u64 end_ns)
 		bump(&lost, GP_LOST_HTTP_RINGBUF);
 }
 
+/*
+ * Whether a connection not seen before can carry HTTP: a TCP socket (socket hooks: sk),
+ * or a socket at all (syscall hooks: fd; a file could start with "GET /" too).
+ */
+static __always_inline bool may_carry_http(const struct sock *sk, __u32 fd)
+{
+	return sk ? BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP : is_socket(fd);
+}
+
 /* A request starts on key's connection: in place, or in a new entry. */
-static __always_inline void open_request(struct conn *c, __u64 key, __u32 fd, __u32 role,
+static __always_inline void open_request(struct conn *c, __u64 key, const struct sock *sk,
+					 __u32 fd, __u32 role,
 					 const struct gp_target *t, __u64 id, const void *buf,
 					 long n, __u32 m, bool lead)
 {
@@ -254,7 +274,7 @@ static __always_inline void open_request(struct conn *c, __u64 key, __u32 fd, __
 	__u32 zero = 0;
 
 	if (fresh) {
-		if (!is_socket(fd))
+		if (!may_carry_http(sk, fd))
 			return;
 		c = bpf_map_lookup_elem(&conn_scratch, &zero);
 		if (!c)
@@ -309,47 +329,44 @@ static __always_inline struct conn *conn_of(__u64 id, __u32 *fd, const void **bu
 	return bpf_map_lookup_elem(&http_conns, key);
 }
 
-SEC("tracepoint/syscalls/sys_exit_read")
-int http_wire_read(struct trace_event_raw_sys_exit *ctx)
+/*
+ * A read of n bytes into buf (n <= 0: nothing read) on the connection c, found under key
+ * (NULL: not followed yet) by a hook that gives either its sock or its fd.
+ */
+static __always_inline void wire_read(const struct gp_target *t, __u64 id, struct conn *c,
+				      __u64 key, const struct sock *sk, __u32 fd,
+				      const void *buf, long n)
 {
-	__u64 id = bpf_get_current_pid_tgid(), key;
-	const struct gp_target *t = attached(id, GP_HTTP_WIRE_READ);
 	char peek[PEEK_LEN] = {};
-	long n = ctx->ret;
-	const void *buf;
-	struct conn *c;
-	__u32 fd, m;
+	__u32 m;
 
-	if (!t)
-		return 0;
-	c = conn_of(id, &fd, &buf, &key);
 	/* The server reads again: its answer is out, ended by its last write. */
 	if (c && c->role == ROLE_SERVER && c->phase == PHASE_RESPONSE)
-		finish(c, c->rec.ev.end_ns);
+		finish(c, c->rec.ev.end_ns, (__u32)id);
 	if (n <= 0) {
 		/* The server hung up before answering the client's request. */
 		if (n == 0 && c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
 			c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR;
-			finish(c, bpf_ktime_get_ns());
+			finish(c, bpf_ktime_get_ns(), (__u32)id);
 		}
-		return 0;
+		return;
 	}
 	if (!c && n < MIN_REQUEST_LEN)
-		return 0; /* not a connection seen before, and too short to start a request */
+		return; /* not a connection seen before, and too short to start a request */
 	if (bpf_probe_read_user(peek, sizeof(peek), buf))
-		return 0;
+		return;
 	if (c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
 		__u32 status = status_line(peek, n);
 
 		/* 1xx answers (100 Continue) are not the final one. */
 		if (status >= 200 || status == 101) {
 			c->rec.ev.status = status;
-			finish(c, bpf_ktime_get_ns());
+			finish(c, bpf_ktime_get_ns(), (__u32)id);
 		}
-		return 0;
+		return;
 	}
 	if (c && c->phase != PHASE_IDLE)
-		return 0; /* a request body */
+		return; /* a request body */
 	if (c && c->has_lead) {
 		char joined[PEEK_LEN] = { c->lead };
 
@@ -357,17 +374,164 @@ int http_wire_read(struct trace_event_raw_sys_exit *ctx)
 		bpf_probe_read_user(joined + 1, sizeof(joined) - 1, buf);
 		m = request_line(joined, n + 1);
 		if (m) {
-			open_request(c, key, fd, ROLE_SERVER, t, id, buf, n + 1, m, true);
-			return 0;
+			open_request(c, key, sk, fd, ROLE_SERVER, t, id, buf, n + 1, m, true);
+			return;
 		}
 	}
 	m = request_line(peek, n);
 	if (m)
-		open_request(c, key, fd, ROLE_SERVER, t, id, buf, n, m, false);
+		open_request(c, key, sk, fd, ROLE_SERVER, t, id, buf, n, m, false);
 	else if (n == 1 && c && c->role == ROLE_SERVER) {
 		c->lead = peek[0];
 		c->has_lead = 1;
 	}
+}
+
+/* A write of n bytes from buf on the connection c (as in wire_read()). */
+static __always_inline void wire_write(const struct gp_target *t, __u64 id, struct conn *c,
+				       __u64 key, const struct sock *sk, __u32 fd,
+				       const void *buf, long n)
+{
+	char peek[PEEK_LEN] = {};
+	__u32 m;
+
+	if (n <= 0)
+		return;
+	if (c && c->role == ROLE_SERVER && c->phase != PHASE_IDLE) {
+		if (c->phase == PHASE_REQUEST) {
+			__u32 status = 0;
+
+			if (!bpf_probe_read_user(peek, sizeof(peek), buf))
+				status = status_line(peek, n);
+			if (status >= 100 && status < 200 && status != 101)
+				return; /* 100 Continue: the answer comes later */
+			c->rec.ev.status = status;
+			c->phase = PHASE_RESPONSE;
+		}
+		c->rec.ev.response_bytes += n;
+		c->rec.ev.end_ns = bpf_ktime_get_ns();
+		return;
+	}
+	if (c && c->phase != PHASE_IDLE)
+		return; /* a client's request body */
+	if (!c && n < MIN_REQUEST_LEN)
+		return; /* e.g. the Go runtime's 8-byte eventfd writes that wake its poller */
+	if (bpf_probe_read_user(peek, sizeof(peek), buf))
+		return;
+	m = request_line(peek, n);
+	if (m)
+		open_request(c, key, sk, fd, ROLE_CLIENT, t, id, buf, n, m, false);
+}
+
+/* The process closed connection c (key), its requests' last thread being tid. */
+static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
+{
+	if (c->phase == PHASE_RESPONSE) {
+		finish(c, c->rec.ev.end_ns, tid);
+	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_CLIENT) {
+		c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR; /* closed without an answer */
+		finish(c, bpf_ktime_get_ns(), tid);
+	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_SERVER) {
+		bump(&lost, GP_LOST_HTTP_UNFINISHED); /* read, never answered */
+	}
+	/* The connection's goroutine is done with it: its entry goes. */
+	if (c->role == ROLE_SERVER && c->rec.ev.goid) {
+		struct gp_goroutine_key gk = { .pid = c->rec.ev.pid, .goid = c->rec.ev.goid };
+
+		bpf_map_delete_elem(&http_active, &gk);
+	}
+	bpf_map_delete_elem(&http_conns, &key);
+}
+
+/* Socket hooks (Linux 6.3+). */
+
+#define MSG_PEEK 2
+/* x86-64 syscall numbers */
+#define __NR_read 0
+#define __NR_write 1
+#define __NR_sendto 44
+#define __NR_recvfrom 45
+
+/*
+ * The user buffer of the socket I/O under way: the buffer argument of read(2) or
+ * recvfrom(2) (reading), write(2) or sendto(2), still in the task's registers. NULL for
+ * other calls (readv, recvmsg, sendfile, the kernel's own socket I/O): those bytes are
+ * not looked at, which costs nothing but a request opened by them.
+ */
+static __always_inline const void *syscall_buffer(bool reading)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = regs->orig_ax; /* a trusted pointer: plain loads */
+
+	if (reading ? nr == __NR_read || nr == __NR_recvfrom : nr == __NR_write || nr == __NR_sendto)
+		return (const void *)regs->si;
+	return NULL;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(http_wire_sock_read, struct sock *sk, int ret, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)sk;
+	const struct gp_target *t;
+
+	if (flags & MSG_PEEK)
+		return 0;
+	t = attached(id, GP_HTTP_WIRE_READ);
+	if (t)
+		wire_read(t, id, bpf_map_lookup_elem(&http_conns, &key), key, sk, 0,
+			  syscall_buffer(true), ret);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(http_wire_sock_write, struct sock *sk, int ret, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)sk;
+	const struct gp_target *t = attached(id, GP_HTTP_WIRE_WRITE);
+
+	if (t)
+		wire_write(t, id, bpf_map_lookup_elem(&http_conns, &key), key, sk, 0,
+			   syscall_buffer(false), ret);
+	return 0;
+}
+
+/*
+ * This side closes the connection: ESTABLISHED -> FIN_WAIT1, or CLOSE_WAIT -> LAST_ACK
+ * after the peer's FIN, or CLOSE on a reset. The peer's FIN alone (-> CLOSE_WAIT) ends
+ * nothing: an answer may still wait in the socket for the client to read. May run in
+ * softirq context, on any task: the connection is found by its sock alone.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(http_wire_sock_close, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct conn *c;
+
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	c = bpf_map_lookup_elem(&http_conns, &key);
+	if (!c)
+		return 0;
+	bump(&wire_runs, GP_HTTP_WIRE_CLOSE);
+	wire_close(c, key, c->rec.ev.tid);
+	return 0;
+}
+
+/* Syscall hooks (older kernels). */
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int http_wire_read(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key;
+	const struct gp_target *t = attached(id, GP_HTTP_WIRE_READ);
+	const void *buf;
+	struct conn *c;
+	__u32 fd;
+
+	if (!t)
+		return 0;
+	c = conn_of(id, &fd, &buf, &key);
+	wire_read(t, id, c, key, NULL, fd, buf, ctx->ret);
 	return 0;
 }
 
@@ -376,39 +540,14 @@ int http_wire_write(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key;
 	const struct gp_target *t = attached(id, GP_HTTP_WIRE_WRITE);
-	char peek[PEEK_LEN] = {};
-	long n = ctx->ret;
 	const void *buf;
 	struct conn *c;
-	__u32 fd, m;
+	__u32 fd;
 
-	if (!t || n <= 0)
+	if (!t || ctx->ret <= 0)
 		return 0;
 	c = conn_of(id, &fd, &buf, &key);
-	if (c && c->role == ROLE_SERVER && c->phase != PHASE_IDLE) {
-		if (c->phase == PHASE_REQUEST) {
-			__u32 status = 0;
-
-			if (!bpf_probe_read_user(peek, sizeof(peek), buf))
-				status = status_line(peek, n);
-			if (status >= 100 && status < 200 && status != 101)
-				return 0; /* 100 Continue: the answer comes later */
-			c->rec.ev.status = status;
-			c->phase = PHASE_RESPONSE;
-		}
-		c->rec.ev.response_bytes += n;
-		c->rec.ev.end_ns = bpf_ktime_get_ns();
-		return 0;
-	}
-	if (c && c->phase != PHASE_IDLE)
-		return 0; /* a client's request body */
-	if (!c && n < MIN_REQUEST_LEN)
-		return 0; /* e.g. the Go runtime's 8-byte eventfd writes that wake its poller */
-	if (bpf_probe_read_user(peek, sizeof(peek), buf))
-		return 0;
-	m = request_line(peek, n);
-	if (m)
-		open_request(c, key, fd, ROLE_CLIENT, t, id, buf, n, m, false);
+	wire_write(t, id, c, key, NULL, fd, buf, ctx->ret);
 	return 0;
 }
 
@@ -422,22 +561,7 @@ int http_wire_close(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	key = (id & 0xffffffff00000000ull) | (__u32)ctx->args[0];
 	c = bpf_map_lookup_elem(&http_conns, &key);
-	if (!c)
-		return 0;
-	if (c->phase == PHASE_RESPONSE) {
-		finish(c, c->rec.ev.end_ns);
-	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_CLIENT) {
-		c->rec.ev.a.flags |= GP_HTTP_F_CLIENT_ERROR; /* closed without an answer */
-		finish(c, bpf_ktime_get_ns());
-	} else if (c->phase == PHASE_REQUEST && c->role == ROLE_SERVER) {
-		bump(&lost, GP_LOST_HTTP_UNFINISHED); /* read, never answered */
-	}
-	/* The connection's goroutine is done with it: its entry goes. */
-	if (c->role == ROLE_SERVER && c->rec.ev.goid) {
-		struct gp_goroutine_key gk = { .pid = c->rec.ev.pid, .goid = c->rec.ev.goid };
-
-		bpf_map_delete_elem(&http_active, &gk);
-	}
-	bpf_map_delete_elem(&http_conns, &key);
+	if (c)
+		wire_close(c, key, (__u32)id);
 	return 0;
 }

@@ -4,14 +4,31 @@
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <bpf/btf.h>
 
 #include "goprof/error.h"
 #include "http_head.h"
 #include "http_wire.h"
 #include "http_wire.skel.h"
 
+/* A set of hooks the tracer can run on (see bpf/http_wire.bpf.c). */
+struct wire_hooks {
+	const char *name;
+	const char *described; /* for messages */
+	const char *kernel_type; /* in the kernel's BTF when the kernel has them; NULL: always */
+};
+
+static const struct wire_hooks hook_sets[] = {
+	{ "sockets", "tracepoints sock:sock_recv_length, sock:sock_send_length and "
+		     "sock:inet_sock_set_state", "btf_trace_sock_recv_length" },
+	{ "syscalls", "tracepoints syscalls:sys_exit_read, sys_exit_write and sys_enter_close "
+		      "(they need CONFIG_FTRACE_SYSCALLS and a readable tracefs)", NULL },
+};
+
 struct gp_http_wire {
 	struct http_wire_bpf *skel;
+	const struct wire_hooks *hooks;
 	bool detached;
 	/* The budget's current window. */
 	uint64_t window_start_ns, window_cpu_ns, window_runs;
@@ -20,14 +37,56 @@ struct gp_http_wire {
 #define BUDGET_WINDOW_NS 1000000000ull
 #define MIN_JUDGED_COST_NS 2000000ull /* below 2 ms a window says nothing */
 
-struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-				      struct bpf_map *lost, struct bpf_map *http_active)
+static bool kernel_has(const char *btf_type)
 {
-	struct gp_http_wire *w = calloc(1, sizeof(*w));
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool found = btf && btf__find_by_name_kind(btf, btf_type, BTF_KIND_TYPEDEF) >= 0;
+
+	btf__free(btf);
+	return found;
+}
+
+/* The hooks to run on: only_hooks if named, else the first the kernel has. */
+static const struct wire_hooks *choose_hooks(const char *only_hooks)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hook_sets); i++) {
+		const struct wire_hooks *h = &hook_sets[i];
+
+		if (only_hooks ? !strcmp(only_hooks, h->name) : !h->kernel_type || kernel_has(h->kernel_type))
+			return h;
+	}
+	return gp_err_null(-EINVAL, "GOPROF_HTTP_WIRE_HOOKS=%s: not one of sockets, syscalls",
+			   only_hooks);
+}
+
+/* Loads only the programs of the chosen hooks (their section names say which). */
+static void select_programs(struct http_wire_bpf *skel, const struct wire_hooks *hooks)
+{
+	struct bpf_program *prog;
+	bool sockets = !strcmp(hooks->name, "sockets");
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		bool wanted = !strncmp(bpf_program__section_name(prog), "tp_btf/", 7) == sockets;
+
+		bpf_program__set_autoload(prog, wanted);
+		bpf_program__set_autoattach(prog, wanted);
+	}
+}
+
+struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *ringbuf,
+				      struct bpf_map *lost, struct bpf_map *http_active,
+				      const char *only_hooks)
+{
+	const struct wire_hooks *hooks = choose_hooks(only_hooks);
+	struct gp_http_wire *w;
 	int err;
 
+	if (!hooks)
+		return NULL;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return gp_err_null(-ENOMEM, "out of memory");
+	w->hooks = hooks;
 	w->skel = http_wire_bpf__open();
 	if (!w->skel) {
 		err = -errno;
@@ -42,8 +101,10 @@ struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *r
 		err = bpf_map__reuse_fd(w->skel->maps.lost, bpf_map__fd(lost));
 	if (!err)
 		err = bpf_map__reuse_fd(w->skel->maps.http_active, bpf_map__fd(http_active));
-	if (!err)
+	if (!err) {
+		select_programs(w->skel, hooks);
 		err = http_wire_bpf__load(w->skel);
+	}
 	if (err) {
 		gp_http_wire_free(w);
 		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
@@ -54,9 +115,7 @@ struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *r
 	if (err) {
 		gp_http_wire_free(w);
 		return gp_err_null(-GOPROF_ERRNO_KERNEL, "GOPROF_FEATURE_HTTP_WIRE: attaching the "
-				   "tracepoints syscalls:sys_exit_read, sys_exit_write and "
-				   "sys_enter_close failed: %s (they need CONFIG_FTRACE_SYSCALLS and a "
-				   "readable tracefs)", strerror(-err));
+				   "%s failed: %s", hooks->described, strerror(-err));
 	}
 	return w;
 }
@@ -121,9 +180,9 @@ bool gp_http_wire_budget_check(struct gp_http_wire *w, uint64_t now_ns, uint64_t
 	if (budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS || cost * 10000 <= (uint64_t)budget_bp * cpu)
 		return false;
 	detach(w);
-	snprintf(msg, msg_len, "HTTP wire hooks (syscalls read/write/close) detached: %.0f runs/s "
+	snprintf(msg, msg_len, "HTTP wire hooks (%s) detached: %.0f runs/s "
 		 "cost about %.1f%% of the profiled processes' CPU (%u ns per run estimated), above "
-		 "the budget of %.2f%%", (double)cost / GP_HTTP_WIRE_RUN_NS * 1e9 / (double)elapsed,
+		 "the budget of %.2f%%", w->hooks->name, (double)cost / GP_HTTP_WIRE_RUN_NS * 1e9 / (double)elapsed,
 		 cpu ? 100.0 * (double)cost / (double)cpu : 100.0, GP_HTTP_WIRE_RUN_NS,
 		 budget_bp / 100.0);
 	return true;

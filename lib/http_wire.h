@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE): loads bpf/http_wire.bpf.c on the
- * syscall tracepoints read, write and close, sharing the session's targets, ring buffer,
- * loss counters and the http_active map the CPU sampler labels samples from; and turns
- * its records into the records of the uprobe tracer, so that both feed one http_tracker.
+ * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE): loads bpf/http_wire.bpf.c, sharing
+ * the session's targets, ring buffer, loss counters and the http_active map the CPU
+ * sampler labels samples from; and turns its records into the records of the uprobe
+ * tracer, so that both feed one http_tracker.
  */
 #ifndef GOPROF_HTTP_WIRE_H
 #define GOPROF_HTTP_WIRE_H
@@ -14,9 +14,15 @@
 struct bpf_map;
 struct gp_http_wire;
 
+/*
+ * Loads and attaches the hooks: the socket tracepoints where the kernel has them (Linux
+ * 6.3+), else the syscall tracepoints. only_hooks ("sockets" or "syscalls"; NULL: the
+ * best there is) forces one flavour, for tests and troubleshooting.
+ */
 GOPROF_HIDDEN struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets,
 						    struct bpf_map *ringbuf, struct bpf_map *lost,
-						    struct bpf_map *http_active);
+						    struct bpf_map *http_active,
+						    const char *only_hooks);
 GOPROF_HIDDEN void gp_http_wire_free(struct gp_http_wire *w);
 
 /* Runs of the hooks in attached processes (every read, write and close they make). */

@@ -703,7 +703,8 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	}
 	if (cfg->features & GOPROF_FEATURE_HTTP_WIRE) {
 		s->http_wire = gp_http_wire_new(s->skel->maps.targets, s->skel->maps.samples,
-						s->skel->maps.lost, s->skel->maps.http_active);
+						s->skel->maps.lost, s->skel->maps.http_active,
+						getenv("GOPROF_HTTP_WIRE_HOOKS"));
 		if (!s->http_wire)
 			return errno ? -errno : -ENOMEM;
 		s->http = gp_http_tracker_new(cfg->freq_hz);

@@ -337,6 +337,41 @@ ParameterizedTest(struct fixture_variant *v, http, wire_script_fields, .timeout 
 }
 
 /*
+ * Kernels before 6.3 have no sock_recv_length/sock_send_length tracepoints: the wire
+ * tracer runs on the syscall tracepoints there. This kernel has both sets; the script
+ * runs on the syscall hooks too (forced with GOPROF_HTTP_WIRE_HOOKS in this test's own
+ * process), on the oldest build and the newest stripped one.
+ */
+ParameterizedTestParameters(http, wire_syscall_hooks_script_fields)
+{
+	static struct fixture_variant v[2];
+	int n = 0;
+
+	while (fixture_go_versions()[n])
+		n++;
+	v[0] = (struct fixture_variant){ .version_index = 0, .stripped = 0 };
+	v[1] = (struct fixture_variant){ .version_index = n - 1, .stripped = 1 };
+	return cr_make_param_array(struct fixture_variant, v, 2);
+}
+
+ParameterizedTest(struct fixture_variant *v, http, wire_syscall_hooks_script_fields, .timeout = 60)
+{
+	setenv("GOPROF_HTTP_WIRE_HOOKS", "syscalls", 1);
+	check_script(v, GOPROF_FEATURE_HTTP_WIRE);
+}
+
+Test(http, wire_hooks_named_wrong_is_an_error)
+{
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_HTTP_WIRE);
+
+	require_bpf_privileges();
+	setenv("GOPROF_HTTP_WIRE_HOOKS", "kprobes", 1);
+	cr_expect_null(goprof_session_new(&opts));
+	cr_expect(strstr(goprof_last_error(), "GOPROF_HTTP_WIRE_HOOKS=kprobes"), "%s",
+		  goprof_last_error());
+}
+
+/*
  * 10,000 requests at concurrency 32 (Go 1.19 and the newest toolchain, unstripped: the
  * fields are checked on every build by script_fields): every request is traced or
  * counted as lost, on both sides, exactly. A small ring buffer makes losses likely, so
