@@ -307,7 +307,7 @@ Test(block, wait_reasons_match_toolchain_sources)
 		uint32_t n = 0;
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/usr/lib/go-%s/src/runtime/runtime2.go", versions[i]);
+		snprintf(path, sizeof(path), "/opt/libgoprof/go-%s/src/runtime/runtime2.go", versions[i]);
 		snprintf(version, sizeof(version), "go%s.0", versions[i]);
 		w = gp_wait_reasons_of(version);
 		cr_assert_not_null(w, "%s", goprof_last_error());

@@ -216,7 +216,7 @@ void go_pprof_top(const char *profile, const char *options, const char *const *n
 
 	for (int i = 0; i < n; i++)
 		flat_pct[i] = cum_pct[i] = -1;
-	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -top -nodecount=1000 "
+	snprintf(cmd, sizeof(cmd), "HOME=/tmp /opt/libgoprof/go-1.23/bin/go tool pprof -top -nodecount=1000 "
 		 "%s %s 2>/dev/null", options, profile);
 	p = popen(cmd, "r");
 	cr_assert(p);
@@ -254,7 +254,7 @@ double go_pprof_total(const char *profile, const char *options)
 	double total = -1;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "HOME=/tmp /usr/lib/go-1.23/bin/go tool pprof -top -nodecount=1 "
+	snprintf(cmd, sizeof(cmd), "HOME=/tmp /opt/libgoprof/go-1.23/bin/go tool pprof -top -nodecount=1 "
 		 "%s %s 2>/dev/null", options, profile);
 	p = popen(cmd, "r");
 	cr_assert(p);

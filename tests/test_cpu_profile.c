@@ -199,7 +199,7 @@ static int write_to_file(struct goprof_profile *p, int format, const char *path)
 Test(cpu_profile, go_tool_pprof_accepts_it, .timeout = 120)
 {
 	const char *ver = fixture_go_versions()[0];
-	const char *tools[] = { "/usr/lib/go-1.19/bin/go", "/usr/lib/go-1.23/bin/go" };
+	const char *tools[] = { "/opt/libgoprof/go-1.19/bin/go", "/opt/libgoprof/go-1.27/bin/go" };
 	char path[] = "/tmp/goprof-cpu-XXXXXX";
 	struct goprof_profile *p;
 	int fd;

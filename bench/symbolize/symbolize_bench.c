@@ -7,7 +7,7 @@
  * usage: symbolize_bench [BINARY [NPCS]]
  *   BINARY defaults to the largest Go binary found among a few candidates; NPCS to 200000.
  * Environment: GOPROF_BENCH_ADDR2LINE = path of Go's addr2line tool (default: newest
- * /usr/lib/go-X/pkg/tool/linux_amd64/addr2line).
+ * /opt/libgoprof/go-X/pkg/tool/linux_amd64/addr2line).
  * Prints "ratio" lines; exits 1 if the targets (10x addr2line with start-up, open < 20 ms,
  * peak RSS <= file size + 10%) are missed, so it can guard regressions. Timings are the
  * best of several runs, as the machine may be shared.
@@ -91,7 +91,7 @@ static int count_cb(const struct goprof_frame *fr, void *ctx)
 static const char *pick_binary(void)
 {
 	static const char *const cands[] = { "/usr/bin/anthoscli", "/usr/local/bin/terraform", "/usr/bin/kubectl",
-					     "/usr/lib/go-1.23/pkg/tool/linux_amd64/compile" };
+					     "/opt/libgoprof/go-1.23/pkg/tool/linux_amd64/compile" };
 	const char *best = NULL;
 	off_t best_sz = 0;
 
@@ -115,7 +115,7 @@ static const char *pick_addr2line(void)
 	if (env)
 		return env;
 	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "/usr/lib/go-%s/pkg/tool/linux_amd64/addr2line", vers[i]);
+		snprintf(path, sizeof(path), "/opt/libgoprof/go-%s/pkg/tool/linux_amd64/addr2line", vers[i]);
 		if (access(path, X_OK) == 0)
 			return path;
 	}

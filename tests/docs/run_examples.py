@@ -149,7 +149,7 @@ def main():
                 fail("export wrote an empty " + f)
         if "main.hot" not in open(out + "/cpu.folded").read():
             fail("export's folded stacks lack main.hot")
-        go = "/usr/lib/go-%s/bin/go" % os.environ["GOPROF_GO_VERSIONS"].split()[-1]
+        go = "/opt/libgoprof/go-%s/bin/go" % os.environ["GOPROF_GO_VERSIONS"].split()[-1]
         raw = run([go, "tool", "pprof", "-raw", out + "/cpu.pb.gz"], cwd="/tmp",
                   env=dict(os.environ, HOME="/tmp", GOTOOLCHAIN="local"))
         tids = {int(t) for t in re.findall(r"thread_id:\[(\d+)\]", raw.stdout)}

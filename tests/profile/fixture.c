@@ -51,7 +51,7 @@ struct goprof_profile *fx_empty_cpu_profile(void)
 }
 
 #define SRC "/home/dev/server/"
-#define GOROOT "/usr/lib/go-1.23/src/"
+#define GOROOT "/opt/libgoprof/go-1.23/src/"
 
 struct goprof_profile *fx_cpu_profile(void)
 {
@@ -197,8 +197,10 @@ const char *const *fx_go_tools(void)
 {
 	static const char *found[8];
 	static const char *const candidates[] = {
-		"/usr/lib/go-1.19/bin/go", "/usr/lib/go-1.21/bin/go",
-		"/usr/lib/go-1.22/bin/go", "/usr/lib/go-1.23/bin/go",
+		"/opt/libgoprof/go-1.19/bin/go", "/opt/libgoprof/go-1.21/bin/go",
+		"/opt/libgoprof/go-1.22/bin/go", "/opt/libgoprof/go-1.23/bin/go",
+		"/opt/libgoprof/go-1.24/bin/go", "/opt/libgoprof/go-1.26/bin/go",
+		"/opt/libgoprof/go-1.27/bin/go",
 	};
 	size_t i, n = 0;
 

@@ -71,7 +71,7 @@ char *fx_run(const char *cmd, int *status);
 			cr_skip_test(__VA_ARGS__);                             \
 	} while (0)
 
-/* Go toolchains installed here, as "/usr/lib/go-X/bin/go", NULL-terminated. */
+/* Go toolchains installed here, as "/opt/libgoprof/go-X/bin/go", NULL-terminated. */
 const char *const *fx_go_tools(void);
 
 #endif

@@ -31,7 +31,7 @@ static const char *go_latest(void)
 	while (*tools)
 		last = *tools++;
 	if (!last)
-		fx_require_tool("no Go toolchain installed under /usr/lib/go-*");
+		fx_require_tool("no Go toolchain installed under /opt/libgoprof/go-*");
 	return last;
 }
 
@@ -118,7 +118,7 @@ Test(pprof, raw_output_of_every_go_toolchain, .timeout = 300)
 	}
 	cr_log_info("validated with %d Go toolchains", tools);
 	if (!tools)
-		fx_require_tool("no Go toolchain installed under /usr/lib/go-*");
+		fx_require_tool("no Go toolchain installed under /opt/libgoprof/go-*");
 	unlink(path);
 	free(path);
 	goprof_profile_free(p);

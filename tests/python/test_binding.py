@@ -71,7 +71,7 @@ def main():
     check(versions, "GOPROF_GO_VERSIONS is empty")
     fixture = os.path.join(os.environ["GOPROF_FIXTURES"], "split-go" + versions[0])
     check(os.access(fixture, os.X_OK), "no fixture " + fixture)
-    go = "/usr/lib/go-%s/bin/go" % versions[-1]
+    go = "/opt/libgoprof/go-%s/bin/go" % versions[-1]
     if not os.access(go, os.X_OK):
         skip("no Go toolchain at " + go)
 

@@ -279,7 +279,7 @@ Test(sym_info, build_ids_and_version, .timeout = 120)
 					  strncmp(goprof_binary_go_version(bin), prefix, strlen(prefix)) == 0,
 					  "%s: version %s", p, goprof_binary_go_version(bin));
 				/* Go's own tool reads the build ID the same file carries. */
-				if (asprintf(&cmd, "/usr/lib/go-%s/bin/go tool buildid '%s'", vers[v], p) < 0)
+				if (asprintf(&cmd, "/opt/libgoprof/go-%s/bin/go tool buildid '%s'", vers[v], p) < 0)
 					abort();
 				out = symt_capture(cmd, &st);
 				cr_expect(st == 0 && goprof_binary_go_build_id(bin) &&
@@ -342,7 +342,7 @@ Test(sym_info, go_tool_addr2line, .timeout = 120)
 		for (size_t k = 0; k < np; k++)
 			fprintf(f, "0x%llx\n", (unsigned long long)pcs[k]);
 		fclose(f);
-		if (asprintf(&cmd, "/usr/lib/go-%s/bin/go tool addr2line '%s' < %s", vers[v], p, tmpl) < 0)
+		if (asprintf(&cmd, "/opt/libgoprof/go-%s/bin/go tool addr2line '%s' < %s", vers[v], p, tmpl) < 0)
 			abort();
 		out = symt_capture(cmd, &st);
 		cr_assert(out && st == 0, "%s", cmd);

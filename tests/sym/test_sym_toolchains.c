@@ -82,7 +82,7 @@ static void check_version_tools(size_t idx)
 	for (size_t t = 0; t < sizeof(tools) / sizeof(tools[0]); t++) {
 		char *p;
 
-		if (asprintf(&p, "/usr/lib/go-%s/%s", vers[idx], tools[t]) < 0)
+		if (asprintf(&p, "/opt/libgoprof/go-%s/%s", vers[idx], tools[t]) < 0)
 			abort();
 		check_tool(vers[idx], p, 1000 * (idx + 1) + t);
 		free(p);
@@ -95,6 +95,7 @@ Test(sym_toolchain, version_2, .timeout = 300) { check_version_tools(2); }
 Test(sym_toolchain, version_3, .timeout = 300) { check_version_tools(3); }
 Test(sym_toolchain, version_4, .timeout = 300) { check_version_tools(4); }
 Test(sym_toolchain, version_5, .timeout = 300) { check_version_tools(5); }
+Test(sym_toolchain, version_6, .timeout = 300) { check_version_tools(6); }
 
 struct batch_check {
 	struct goprof_binary *bin;
@@ -133,7 +134,7 @@ Test(sym_toolchain, batch_equals_single_lookups, .timeout = 120)
 	uint64_t *pcs;
 	struct batch_check c = { 0 };
 
-	if (asprintf(&p, "/usr/lib/go-%s/pkg/tool/linux_amd64/compile", vers[nv - 1]) < 0)
+	if (asprintf(&p, "/opt/libgoprof/go-%s/pkg/tool/linux_amd64/compile", vers[nv - 1]) < 0)
 		abort();
 	nf = symt_oracle_funcs(p, &funcs);
 	np = symt_random_pcs(funcs, nf, 150000, 4242, &pcs);
