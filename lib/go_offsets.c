@@ -10,20 +10,27 @@ struct go_release_offsets {
 	int minor;
 	__u16 g_m, m_curg, g_goid, g_labels;
 	__u8 labels_layout;
-	__u8 hchan_lock; /* hchan.lock (1.23 added hchan.timer before it) */
+	__u8 hchan_lock; /* hchan.lock (1.23 added hchan.timer before it, 1.25 hchan.bubble) */
+	__u8 derived;    /* no toolchain here: laid out from the release's source */
 };
 
 /*
- * From DWARF (runtime.g, runtime.m) of binaries built by each toolchain; 1.24 from a
- * binary on our machine. Releases not listed are refused rather than guessed: 1.20 was
- * never measured here, and 1.25 moved m.curg.
+ * Measured from the DWARF (runtime.g, runtime.m, runtime.hchan) of the fixtures built by
+ * each toolchain here; tests/test_go_offsets.c re-checks every installed one. 1.20 and
+ * 1.25 have no toolchain here: derived from their runtime2.go/chan.go with Go's alignment
+ * rules (1.25 removed gobuf.ret, moving m.curg, and added hchan.bubble) and marked so.
+ * Releases not listed are refused rather than guessed.
  */
 static const struct go_release_offsets table[] = {
-	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP, 88 },
-	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
-	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
-	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP, 96 },
-	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE, 96 },
+	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP, 88, 0 },
+	{ 20, 48, 192, 152, 360, GP_LABELS_HMAP, 88, 1 },
+	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP, 88, 0 },
+	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP, 88, 0 },
+	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP, 96, 0 },
+	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE, 96, 0 },
+	{ 25, 48, 184, 152, 344, GP_LABELS_SLICE, 104, 1 },
+	{ 26, 48, 184, 152, 352, GP_LABELS_SLICE, 104, 0 },
+	{ 27, 48, 184, 152, 352, GP_LABELS_SLICE, 104, 0 },
 };
 
 int gp_go_minor_version(const char *version, int *minor)
@@ -70,26 +77,35 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 	}
 	return gp_err(-GOPROF_ERRNO_GO_VERSION,
 		      "%s: goroutine offsets for this Go release are not known to this libgoprof "
-		      "(known: 1.19, 1.21-1.24); samples get stacks but no goroutine IDs or labels",
+		      "(known: 1.19-1.27); samples get stacks but no goroutine IDs or labels",
 		      version);
 }
 
 /*
  * net/http and net/url offsets per release, from DWARF (tests/tools/gooffsets) of the
  * httpserv fixture built by each toolchain. conn.hijackedv and the HTTP/2 writer state's
- * status and wroteBytes moved in this range.
- * Not measured for 1.20 or 1.24+: refused.
+ * status and wroteBytes moved in 1.20 (conn.curReq became an atomic.Pointer; the state
+ * lost its body field), response.written/status in 1.27 (response.ecReader), and 1.27
+ * moved the HTTP/2 server into net/http/internal/http2 (responseWriterState grew).
+ * 1.20 and 1.25 are derived from their net/http sources (no toolchain here): 1.20 has
+ * 1.21's layout, 1.25 has 1.24's and 1.26's (they agree on every field read here).
  */
 struct go_http_offsets {
 	int minor;
-	__u16 conn_hijacked, h2_status, h2_written;
+	__u16 conn_hijacked, h2_status, h2_written, resp_written, resp_status;
+	__u8 derived;
 };
 
 static const struct go_http_offsets http_table[] = {
-	{ 19, 144, 80, 104 },
-	{ 21, 136, 72, 96 },
-	{ 22, 136, 72, 96 },
-	{ 23, 136, 72, 96 },
+	{ 19, 144, 80, 104, 104, 120, 0 },
+	{ 20, 136, 72, 96, 104, 120, 1 },
+	{ 21, 136, 72, 96, 104, 120, 0 },
+	{ 22, 136, 72, 96, 104, 120, 0 },
+	{ 23, 136, 72, 96, 104, 120, 0 },
+	{ 24, 136, 72, 96, 104, 120, 0 },
+	{ 25, 136, 72, 96, 104, 120, 1 },
+	{ 26, 136, 72, 96, 104, 120, 0 },
+	{ 27, 136, 240, 264, 112, 128, 0 },
 };
 
 int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
@@ -107,7 +123,9 @@ int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
 			.req_method = 0, .req_url = 16, .req_proto_major = 40,
 			.req_content_length = 88, .req_host = 128,
 			.url_host = 40, .url_path = 56,
-			.resp_conn = 0, .resp_req = 8, .resp_written = 104, .resp_status = 120,
+			.resp_conn = 0, .resp_req = 8,
+			.resp_written = http_table[i].resp_written,
+			.resp_status = http_table[i].resp_status,
 			.conn_hijacked = http_table[i].conn_hijacked,
 			.response_status = 16,
 			.h2_rws = 0, .h2_req = 8,
@@ -118,5 +136,5 @@ int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
 	}
 	return gp_err(-GOPROF_ERRNO_GO_VERSION,
 		      "%s: net/http structure offsets for this Go release are not known to this "
-		      "libgoprof (known: 1.19, 1.21-1.23); no HTTP request tracing", version);
+		      "libgoprof (known: 1.19-1.27); no HTTP request tracing", version);
 }

@@ -6,42 +6,12 @@
 #include "wait_reasons.h"
 
 /*
- * Copied in order from waitReasonStrings of each toolchain installed here (the array is
- * indexed by the waitReason constants, so its order is the numbering). 1.21 inserted the
- * sync.Mutex/RWMutex reasons in the middle; 1.22 and 1.23 only appended (1.21's 32, 1.22's
- * 37 and 1.23's 38 reasons are prefixes of one list); 1.24 is not installed here and is
- * refused.
+ * One table per release 1.19-1.27: measured from each toolchain's runtime2.go, 1.20 and
+ * 1.25 derived (no toolchain here); the generator says which. The numbering is the order
+ * of the constants, not of waitReasonStrings: Go 1.26 moved the channel reasons (chan send
+ * 15 -> 20).
  */
-static const char *const go1_19[] = {
-	"", "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
-	"dumping heap", "garbage collection", "garbage collection scan", "panicwait", "select",
-	"select (no cases)", "GC assist wait", "GC sweep wait", "GC scavenge wait",
-	"chan receive", "chan send", "finalizer wait", "force gc (idle)", "semacquire", "sleep",
-	"sync.Cond.Wait", "timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle",
-	"GC worker (idle)", "preempted", "debug call",
-};
-
-static const char *const go1_21_to_23[] = {
-	"", "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
-	"dumping heap", "garbage collection", "garbage collection scan", "panicwait", "select",
-	"select (no cases)", "GC assist wait", "GC sweep wait", "GC scavenge wait",
-	"chan receive", "chan send", "finalizer wait", "force gc (idle)", "semacquire", "sleep",
-	"sync.Cond.Wait", "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
-	"trace reader (blocked)", "wait for GC cycle", "GC worker (idle)", "GC worker (active)",
-	"preempted", "debug call", "GC mark termination", "stopping the world",
-	"flushing proc caches", "trace goroutine status", "trace proc status", "page trace flush",
-	"coroutine", "GC weak to strong wait",
-};
-
-/* waitReasonChanSend is 15 and waitReasonChanReceive 14 in all of them. */
-#define TABLE(m, names, n) { m, names, n, 15, 14 }
-
-static const struct gp_wait_reasons tables[] = {
-	TABLE(19, go1_19, ARRAY_SIZE(go1_19)),
-	TABLE(21, go1_21_to_23, 32),
-	TABLE(22, go1_21_to_23, 37),
-	TABLE(23, go1_21_to_23, ARRAY_SIZE(go1_21_to_23)),
-};
+#include "wait_reasons_table.h"
 
 const struct gp_wait_reasons *gp_wait_reasons_find(const char *version)
 {
@@ -62,7 +32,7 @@ const struct gp_wait_reasons *gp_wait_reasons_of(const char *version)
 		return w;
 	return gp_err_null(-GOPROF_ERRNO_GO_VERSION,
 			   "%s: the wait reasons of this Go release are not known to this libgoprof "
-			   "(known: 1.19, 1.21-1.23); blocking is recorded with numeric reasons",
+			   "(known: 1.19-1.27); blocking is recorded with numeric reasons",
 			   version ? version : "(no version)");
 }
 

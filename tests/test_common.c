@@ -41,20 +41,37 @@ const char *fixture_path(const char *name, const char *go_version)
 	return path;
 }
 
+/* Splits a space-separated list of versions into v (at most 15), NULL-terminated. */
+static void split_versions(const char *list, char *buf, size_t len, const char **v)
+{
+	int n = 0;
+
+	snprintf(buf, len, "%s", list);
+	for (char *save, *tok = strtok_r(buf, " ", &save); tok && n < 15;
+	     tok = strtok_r(NULL, " ", &save))
+		v[n++] = tok;
+	v[n] = NULL;
+}
+
 const char *const *fixture_go_versions(void)
 {
 	static const char *versions[16];
 	static char buf[256];
 	const char *env = getenv("GOPROF_GO_VERSIONS");
-	int n = 0;
 
-	if (versions[0])
-		return versions;
-	snprintf(buf, sizeof(buf), "%s", env ? env : "1.23");
-	for (char *save, *tok = strtok_r(buf, " ", &save); tok && n < 15;
-	     tok = strtok_r(NULL, " ", &save))
-		versions[n++] = tok;
-	versions[n] = NULL;
+	if (!versions[0])
+		split_versions(env ? env : "1.27", buf, sizeof(buf), versions);
+	return versions;
+}
+
+const char *const *fixture_all_go_versions(void)
+{
+	static const char *versions[16];
+	static char buf[256];
+	const char *env = getenv("GOPROF_GO_VERSIONS_ALL");
+
+	if (!versions[0])
+		split_versions(env ? env : "1.27", buf, sizeof(buf), versions);
 	return versions;
 }
 

@@ -16,8 +16,13 @@ void require_bpf_privileges(void);
 /* Path of a built fixture: $GOPROF_FIXTURES/NAME-goVERSION. Fails the test if absent. */
 const char *fixture_path(const char *name, const char *go_version);
 
-/* The Go versions fixtures were built with ($GOPROF_GO_VERSIONS), NULL-terminated. */
+/*
+ * The Go versions the long suites run on ($GOPROF_GO_VERSIONS: the oldest and the newest
+ * toolchain), NULL-terminated.
+ */
 const char *const *fixture_go_versions(void);
+/* Every installed toolchain ($GOPROF_GO_VERSIONS_ALL), for the per-release checks. */
+const char *const *fixture_all_go_versions(void);
 
 /* A child process with its standard output readable line by line. */
 struct child {

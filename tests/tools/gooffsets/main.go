@@ -28,10 +28,22 @@ var wanted = map[string][]string{
 	// HTTP/2 (the bundled server): *http2responseWriter{rws} -> state
 	"net/http.http2responseWriter":      {"rws"},
 	"net/http.http2responseWriterState": {"req", "status", "wroteBytes"},
+	// Go 1.27 moved the bundled HTTP/2 server into its own package.
+	"net/http/internal/http2.responseWriter":      {"rws"},
+	"net/http/internal/http2.responseWriterState": {"req", "status", "wroteBytes"},
+}
+
+// aliases: one name per concept in the output, whatever package holds the type.
+var aliases = map[string]string{
+	"net/http/internal/http2.responseWriter":      "net/http.http2responseWriter",
+	"net/http/internal/http2.responseWriterState": "net/http.http2responseWriterState",
 }
 
 // shortName: "g" for runtime.g, "http.Request" for net/http.Request.
 func shortName(name string) string {
+	if a, ok := aliases[name]; ok {
+		name = a
+	}
 	if strings.HasPrefix(name, "runtime.") {
 		return name[len("runtime."):]
 	}
