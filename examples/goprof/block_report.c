@@ -107,7 +107,7 @@ static int by_ns_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static int report_blocking(struct goprof_session *s, const char *dir)
+static int report_blocking(struct goprof_session *s, const struct safe_dir *dir)
 {
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_profile *p = goprof_session_snapshot_block(s, 0);
@@ -137,7 +137,7 @@ static int report_blocking(struct goprof_session *s, const char *dir)
 		printf("  %10.1f ms %8lld x  %-16s %s\n", b->sites[i].ns / 1e6,
 		       (long long)b->sites[i].count, b->sites[i].reason, b->sites[i].site);
 	printf("wrote %s/block.pb.gz (go tool pprof; label wait_reason), %s/block.folded, "
-	       "%s/block.svg\n", dir, dir, dir);
+	       "%s/block.svg\n", dir->path, dir->path, dir->path);
 	goprof_profile_free(p);
 	free(b);
 	return rc;
@@ -276,7 +276,7 @@ static void print_channels(struct chan_list *l)
 		       "sends/recvs are the blocked ones)\n");
 }
 
-int write_block_report(struct goprof_session *s, const char *dir, uint32_t features, FILE *jsonl)
+int write_block_report(struct goprof_session *s, const struct safe_dir *dir, uint32_t features, FILE *jsonl)
 {
 	struct chan_list l = { .jsonl = jsonl };
 	int rc = 0;

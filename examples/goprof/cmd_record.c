@@ -379,23 +379,17 @@ static int by_samples_desc(const void *a, const void *b)
 	return x->t.samples < y->t.samples ? 1 : x->t.samples > y->t.samples ? -1 : 0;
 }
 
-static int write_threads_tsv(const char *dir, const struct thread_table *tab)
+static int write_threads_tsv(const struct safe_dir *dir, const struct thread_table *tab)
 {
-	char path[4096];
-	FILE *f;
+	struct safe_file sf;
 
-	snprintf(path, sizeof(path), "%s/threads.tsv", dir);
-	f = fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
+	if (safe_file_begin(&sf, dir, "threads.tsv"))
 		return -1;
-	}
-	fprintf(f, "pid\ttid\tcomm\tsamples\n");
+	fprintf(sf.f, "pid\ttid\tcomm\tsamples\n");
 	for (size_t i = 0; i < tab->n; i++)
-		fprintf(f, "%u\t%u\t%s\t%llu\n", tab->rows[i].t.pid, tab->rows[i].t.tid,
+		fprintf(sf.f, "%u\t%u\t%s\t%llu\n", tab->rows[i].t.pid, tab->rows[i].t.tid,
 			tab->rows[i].t.comm, (unsigned long long)tab->rows[i].t.samples);
-	fclose(f);
-	return 0;
+	return safe_file_commit(&sf, 1);
 }
 
 static void print_summary(const struct record_args *a, const struct thread_table *tab,
@@ -471,7 +465,8 @@ int cmd_record(int argc, char **argv)
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct thread_table tab = { 0 };
 	struct runtime_events events = { 0 };
-	struct window_writer win = { 0 };
+	struct window_writer win = { .windows = { .fd = -1 } };
+	struct safe_dir out_dir = { .fd = -1 };
 	int child = 0, release_fd = -1, rc = 1, err;
 	bool window_failed = false;
 	bool tty = isatty(STDERR_FILENO);
@@ -479,14 +474,16 @@ int cmd_record(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a))
 		return 2;
-	if (mkdir(a.out_dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "goprof record: cannot create %s: %s\n", a.out_dir, strerror(errno));
+	/* Opened once: every output file is created relative to it (safe_output.h). */
+	if (safe_dir_open(&out_dir, a.out_dir))
+		return 1;
+	if (a.features && runtime_events_open(&events, &out_dir)) {
+		safe_dir_close(&out_dir);
 		return 1;
 	}
-	if (a.features && runtime_events_open(&events, a.out_dir))
-		return 1;
-	if (a.interval_s && window_writer_open(&win, a.out_dir, a.interval_s, a.keep, a.features)) {
+	if (a.interval_s && window_writer_open(&win, &out_dir, a.interval_s, a.keep, a.features)) {
 		runtime_events_close(&events);
+		safe_dir_close(&out_dir);
 		return 1;
 	}
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = a.freq_hz,
@@ -500,7 +497,7 @@ int cmd_record(int argc, char **argv)
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
-		return 1;
+		goto out;
 	}
 	if (a.command) {
 		child = spawn_held(a.command, &release_fd);
@@ -587,24 +584,24 @@ int cmd_record(int argc, char **argv)
 		}
 		printf("wrote %u windows to %s/windows (newest: %s/latest), index %s/windows.tsv\n",
 		       win.seq, a.out_dir, a.out_dir, a.out_dir);
-		if (write_threads_tsv(a.out_dir, &tab) == 0 && !werr && !window_failed)
+		if (write_threads_tsv(&out_dir, &tab) == 0 && !werr && !window_failed)
 			rc = 0;
-	} else if (write_threads_tsv(a.out_dir, &tab) == 0 &&
-		   write_cpu_report(s, a.out_dir, a.freq_hz) == 0) {
+	} else if (write_threads_tsv(&out_dir, &tab) == 0 &&
+		   write_cpu_report(s, &out_dir, a.freq_hz) == 0) {
 		rc = 0;
 	}
-	if (a.features && write_runtime_report(s, a.out_dir, a.features, &events,
+	if (a.features && write_runtime_report(s, &out_dir, a.features, &events,
 					       (uint64_t)(a.leak_age_s * 1e9)))
 		rc = 1;
 	if (a.features & GOPROF_FEATURE_OFFCPU) {
 		print_offcpu_stats(&st);
-		if (write_offcpu_report(s, a.out_dir))
+		if (write_offcpu_report(s, &out_dir))
 			rc = 1;
 	}
 	if (a.features & GOPROF_FEATURE_TCP && write_tcp_report(s, events.out))
 		rc = 1;
 	if (a.features & GOPROF_FEATURE_BLOCK &&
-	    write_block_report(s, a.out_dir, a.features, events.out))
+	    write_block_report(s, &out_dir, a.features, events.out))
 		rc = 1;
 	if (a.features & (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE) && write_http_report(s))
 		rc = 1;
@@ -626,6 +623,7 @@ out:
 	goprof_session_free(s);
 	runtime_events_close(&events);
 	window_writer_close(&win);
+	safe_dir_close(&out_dir);
 	free(tab.rows);
 	return rc;
 }

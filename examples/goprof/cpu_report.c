@@ -96,7 +96,7 @@ out:
 	free(t.rows);
 }
 
-int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
+int write_profile_files(const struct goprof_profile *p, const struct safe_dir *dir, const char *name,
 			uint32_t value_index, const char *title)
 {
 	static const struct {
@@ -111,18 +111,16 @@ int write_profile_files(const struct goprof_profile *p, const char *dir, const c
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
-		char path[4096];
+		char file[256];
 
-		snprintf(path, sizeof(path), "%s/%s.%s", dir, name, outputs[i].suffix);
-		if (goprof_profile_write_file(p, outputs[i].format, &opts, path) < 0) {
-			fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
+		snprintf(file, sizeof(file), "%s.%s", name, outputs[i].suffix);
+		if (safe_write_profile(dir, file, p, outputs[i].format, &opts))
 			rc = -1;
-		}
 	}
 	return rc;
 }
 
-int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
+int write_cpu_report(struct goprof_session *s, const struct safe_dir *dir, unsigned hz)
 {
 	struct goprof_profile *p = goprof_session_snapshot_cpu(s, 0);
 	int rc;
@@ -133,7 +131,8 @@ int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz)
 	}
 	rc = write_profile_files(p, dir, "cpu", 0, NULL);
 	print_top_functions(p, hz);
-	printf("wrote %s/cpu.pb.gz (go tool pprof), %s/cpu.folded, %s/cpu.svg\n", dir, dir, dir);
+	printf("wrote %s/cpu.pb.gz (go tool pprof), %s/cpu.folded, %s/cpu.svg\n", dir->path, dir->path,
+	       dir->path);
 	goprof_profile_free(p);
 	return rc;
 }

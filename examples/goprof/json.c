@@ -1,23 +1,74 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
-/* JSON string output for events.jsonl and `goprof symbolize --json`. */
+/*
+ * JSON string output for events.jsonl and `goprof symbolize --json`. Names come from
+ * binaries and are untrusted bytes; the output is valid UTF-8 JSON whatever they are
+ * (docs/formats.md): '"', '\' and control characters are escaped, well-formed UTF-8 is
+ * copied, and every byte that does not start a well-formed sequence is written as
+ * \ufffd (U+FFFD), one per byte, as Go's encoding/json does.
+ */
 #include <stdbool.h>
 #include <string.h>
 
 #include "report.h"
 
-/* n bytes of s; with ascii_only, bytes >= 0x80 are escaped one by one too. */
-static void write_escaped(FILE *out, const char *s, size_t n, bool ascii_only)
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s[0..n), or 0. Kept in step with
+ * lib/profile/utf8.h (the CLI is built on the public API only). */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	fputc('"', out);
-	for (size_t i = 0; s && i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
 
-		if (c == '"' || c == '\\')
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* past U+10FFFF */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* n bytes of s; with ascii_only, bytes >= 0x80 are escaped one by one as \u00XX. */
+static void write_escaped(FILE *out, const char *str, size_t n, bool ascii_only)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', out);
+	for (size_t i = 0; s && i < n;) {
+		unsigned char c = s[i];
+		size_t len;
+
+		if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f || (ascii_only && c >= 0x80))
+			i++;
+		} else if (c < 0x20 || c == 0x7f || (ascii_only && c >= 0x80)) {
 			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+			i++;
+		} else if ((len = utf8_len(s + i, n - i)) == 0) {
+			fputs("\\ufffd", out);
+			i++;
+		} else {
+			fwrite(s + i, 1, len, out);
+			i += len;
+		}
 	}
 	fputc('"', out);
 }

@@ -125,7 +125,7 @@ out:
 	free(t.rows);
 }
 
-int write_offcpu_report(struct goprof_session *s, const char *dir)
+int write_offcpu_report(struct goprof_session *s, const struct safe_dir *dir)
 {
 	struct goprof_profile *p = goprof_session_snapshot_offcpu(s, 0);
 	int rc;
@@ -138,7 +138,7 @@ int write_offcpu_report(struct goprof_session *s, const char *dir)
 	rc = write_profile_files(p, dir, "offcpu", 1, NULL);
 	print_top_stacks(p);
 	printf("wrote %s/offcpu.pb.gz (go tool pprof), %s/offcpu.folded, %s/offcpu.svg "
-	       "(weighted by nanoseconds off CPU)\n", dir, dir, dir);
+	       "(weighted by nanoseconds off CPU)\n", dir->path, dir->path, dir->path);
 	goprof_profile_free(p);
 	return rc;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "safe_output.h"
+
 struct goprof_session;
 struct goprof_session_stats;
 struct goprof_event;
@@ -22,7 +24,7 @@ struct runtime_events {
 	FILE *out;
 };
 
-int runtime_events_open(struct runtime_events *ev, const char *dir);
+int runtime_events_open(struct runtime_events *ev, const struct safe_dir *dir);
 void runtime_events_close(struct runtime_events *ev);
 /* goprof_event_fn: appends GC cycles to events.jsonl; ctx is a struct runtime_events. */
 int runtime_event(const struct goprof_event *e, void *ctx);
@@ -31,7 +33,7 @@ int runtime_event(const struct goprof_event *e, void *ctx);
  * goroutines.pb.gz / heap.pb.gz and the leak sites (older than leak_age_ns) to
  * events.jsonl. 0 or -1.
  */
-int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
+int write_runtime_report(struct goprof_session *s, const struct safe_dir *dir, uint32_t features,
 			 struct runtime_events *ev, uint64_t leak_age_ns);
 
 /* TCP (tcp_report.c): one events.jsonl line per connect/accept/close event. */
@@ -45,12 +47,12 @@ int write_tcp_report(struct goprof_session *s, FILE *jsonl);
  * blocked time by wait reason and site; GOPROF_FEATURE_CHANNELS: prints the channel table
  * and writes one "channel" object per channel to jsonl (if not NULL). 0 or -1.
  */
-int write_block_report(struct goprof_session *s, const char *dir, uint32_t features, FILE *jsonl);
+int write_block_report(struct goprof_session *s, const struct safe_dir *dir, uint32_t features, FILE *jsonl);
 
 struct goprof_profile;
 /* Writes DIR/NAME.pb.gz, NAME.folded and NAME.svg (those two counting sample value
  * value_index; title: the SVG's, NULL for a default); 0 or -1 (said on stderr). */
-int write_profile_files(const struct goprof_profile *p, const char *dir, const char *name,
+int write_profile_files(const struct goprof_profile *p, const struct safe_dir *dir, const char *name,
 			uint32_t value_index, const char *title);
 
 /* --http: appends an HTTP request event to events.jsonl (out may be NULL). */
@@ -59,12 +61,12 @@ int http_event_jsonl(const struct goprof_event *e, FILE *out);
 int write_http_report(struct goprof_session *s);
 
 /* Writes DIR/cpu.pb.gz, cpu.folded, cpu.svg and prints the top functions; 0 or -1. */
-int write_cpu_report(struct goprof_session *s, const char *dir, unsigned hz);
+int write_cpu_report(struct goprof_session *s, const struct safe_dir *dir, unsigned hz);
 /* Prints the top functions of a CPU profile (flat and cumulative samples). */
 void print_top_functions(struct goprof_profile *p, unsigned hz);
 /* --offcpu: writes DIR/offcpu.pb.gz, offcpu.folded, offcpu.svg and prints the top
  * off-CPU stacks; 0 or -1. */
-int write_offcpu_report(struct goprof_session *s, const char *dir);
+int write_offcpu_report(struct goprof_session *s, const struct safe_dir *dir);
 struct goprof_session_stats;
 /* One line of off-CPU counters (switches seen, intervals, losses, sampling). */
 void print_offcpu_stats(const struct goprof_session_stats *st);
@@ -79,7 +81,8 @@ void print_session_stats(FILE *out, const struct goprof_session_stats *st);
 typedef int (*window_cpu_fn)(struct goprof_profile *p, void *ctx);
 
 struct window_writer {
-	const char *dir;
+	const struct safe_dir *dir;        /* the output directory */
+	struct safe_dir windows;           /* DIR/windows */
 	double interval_s, next_s, last_s; /* seconds since the recording started */
 	double start_unix;
 	unsigned keep, seq;
@@ -89,7 +92,7 @@ struct window_writer {
 	struct goprof_profile *last_cpu;   /* the last window's CPU profile */
 };
 
-int window_writer_open(struct window_writer *w, const char *dir, double interval_s,
+int window_writer_open(struct window_writer *w, const struct safe_dir *dir, double interval_s,
 		       unsigned keep, uint32_t features);
 void window_writer_close(struct window_writer *w);
 /*

@@ -15,17 +15,10 @@
 
 #define TOP_SITES 5
 
-int runtime_events_open(struct runtime_events *ev, const char *dir)
+int runtime_events_open(struct runtime_events *ev, const struct safe_dir *dir)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
-	ev->out = fopen(path, "w");
-	if (!ev->out) {
-		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	ev->out = safe_stream_create(dir, "events.jsonl");
+	return ev->out ? 0 : -1;
 }
 
 void runtime_events_close(struct runtime_events *ev)
@@ -48,12 +41,11 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 	if (e->type == GOPROF_EVENT_PROBE_DETACHED || e->type == GOPROF_EVENT_OFFCPU_THROTTLED) {
 		fprintf(stderr, "goprof record: %s\n", e->message);
 		if (ev->out) {
-			fprintf(ev->out, "{\"type\":\"%s\",\"time_ns\":%llu,\"message\":\"",
+			fprintf(ev->out, "{\"type\":\"%s\",\"time_ns\":%llu,\"message\":",
 				e->type == GOPROF_EVENT_PROBE_DETACHED ? "probe_detached" : "offcpu_throttled",
 				(unsigned long long)e->time_ns);
-			for (const char *c = e->message; *c; c++)
-				fprintf(ev->out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-			fprintf(ev->out, "\"}\n");
+			json_string(ev->out, e->message);
+			fprintf(ev->out, "}\n");
 		}
 		return 0;
 	}
@@ -154,20 +146,13 @@ static int collect_site(const struct goprof_profile_sample *s, void *ctx)
 	return 0;
 }
 
-static int write_profile(struct goprof_profile *p, const char *dir, const char *file)
+static int write_profile(struct goprof_profile *p, const struct safe_dir *dir, const char *file)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (goprof_profile_write_file(p, GOPROF_FORMAT_PPROF, NULL, path) < 0) {
-		fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
-		return -1;
-	}
-	return 0;
+	return safe_write_profile(dir, file, p, GOPROF_FORMAT_PPROF, NULL);
 }
 
-static int report_goroutines(struct goprof_session *s, const char *dir, struct runtime_events *ev,
-			     uint64_t leak_age_ns)
+static int report_goroutines(struct goprof_session *s, const struct safe_dir *dir,
+			     struct runtime_events *ev, uint64_t leak_age_ns)
 {
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_profile *all = goprof_session_snapshot_goroutines(s, 0, 0);
@@ -198,7 +183,7 @@ static int report_goroutines(struct goprof_session *s, const char *dir, struct r
 	return rc;
 }
 
-static int report_heap(struct goprof_session *s, const char *dir)
+static int report_heap(struct goprof_session *s, const struct safe_dir *dir)
 {
 	struct goprof_profile *p = goprof_session_snapshot_heap(s, 0);
 	struct site_list sites = { .value_index = 1, .value2_index = 3 };
@@ -266,7 +251,8 @@ static int collect_sched_site(const struct goprof_profile_sample *s, const struc
 	return 0;
 }
 
-static int report_sched(struct goprof_session *s, const char *dir, struct runtime_events *ev)
+static int report_sched(struct goprof_session *s, const struct safe_dir *dir,
+			struct runtime_events *ev)
 {
 	struct goprof_sched_stats st = { .sz = sizeof(st) };
 	struct goprof_profile *p = goprof_session_snapshot_sched(s, 0);
@@ -306,7 +292,7 @@ static int report_sched(struct goprof_session *s, const char *dir, struct runtim
 	return rc;
 }
 
-int write_runtime_report(struct goprof_session *s, const char *dir, uint32_t features,
+int write_runtime_report(struct goprof_session *s, const struct safe_dir *dir, uint32_t features,
 			 struct runtime_events *ev, uint64_t leak_age_ns)
 {
 	int rc = 0;

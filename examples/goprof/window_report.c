@@ -9,10 +9,12 @@
  *   DIR/windows.tsv      one line per window: number, start (Unix s), seconds, samples
  *   DIR/latest           symlink to the newest complete window (replaced atomically)
  *
+ * Every file is written and every old window removed through directory descriptors
+ * (safe_output.h): a link planted in DIR/windows is removed, never followed.
+ *
  * Only the newest --keep windows stay on disk (the agent's collector picks them up), so a
  * week-long run uses bounded disk as well as bounded memory.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,20 +34,15 @@ static int sum_samples(const struct goprof_profile_sample *s, void *ctx)
 	return 0;
 }
 
-static int write_one(struct goprof_profile *p, const char *dir, const char *file, int format)
+static int write_one(struct goprof_profile *p, const struct safe_dir *dir, const char *file,
+		     int format)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (goprof_profile_write_file(p, format, NULL, path) < 0) {
-		fprintf(stderr, "goprof record: writing %s: %s\n", path, goprof_last_error());
-		return -1;
-	}
-	return 0;
+	return safe_write_profile(dir, file, p, (uint32_t)format, NULL);
 }
 
 /* The runtime profiles as they stand now (they describe state, not a window). */
-static int write_runtime_profiles(struct goprof_session *s, const char *dir, uint32_t features)
+static int write_runtime_profiles(struct goprof_session *s, const struct safe_dir *dir,
+				  uint32_t features)
 {
 	static const struct {
 		uint32_t feature;
@@ -76,58 +73,35 @@ static int write_runtime_profiles(struct goprof_session *s, const char *dir, uin
 	return rc;
 }
 
-static void remove_window(const char *dir, unsigned seq)
+/* Removes DIR/windows/NNNNNN through the windows directory's descriptor. */
+static void remove_window(struct window_writer *w, unsigned seq)
 {
-	char path[4096];
-	struct dirent *de;
-	DIR *d;
+	char name[16];
 
-	snprintf(path, sizeof(path), "%s/windows/%06u", dir, seq);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char file[4352];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
-		unlink(file);
-	}
-	closedir(d);
-	rmdir(path);
+	snprintf(name, sizeof(name), "%06u", seq);
+	safe_remove_tree(&w->windows, name);
 }
 
-/* DIR/latest -> windows/NNNNNN, replaced with rename() so a reader never sees it missing. */
-static void point_latest(const char *dir, unsigned seq)
+/* DIR/latest -> windows/NNNNNN, replaced with renameat() so a reader never sees it missing. */
+static void point_latest(struct window_writer *w, unsigned seq)
 {
-	char target[64], tmp[4096], link[4096];
+	char target[64];
 
 	snprintf(target, sizeof(target), "windows/%06u", seq);
-	snprintf(tmp, sizeof(tmp), "%s/.latest.tmp", dir);
-	snprintf(link, sizeof(link), "%s/latest", dir);
-	unlink(tmp);
-	if (symlink(target, tmp) || rename(tmp, link))
-		fprintf(stderr, "goprof record: updating %s: %s\n", link, strerror(errno));
+	safe_symlink_replace(w->dir, target, "latest");
 }
 
-int window_writer_open(struct window_writer *w, const char *dir, double interval_s,
+int window_writer_open(struct window_writer *w, const struct safe_dir *dir, double interval_s,
 		       unsigned keep, uint32_t features)
 {
-	char path[4096];
-
 	*w = (struct window_writer){ .dir = dir, .interval_s = interval_s, .keep = keep,
 				     .features = features, .next_s = interval_s,
-				     .start_unix = (double)time(NULL) };
-	snprintf(path, sizeof(path), "%s/windows", dir);
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		fprintf(stderr, "goprof record: cannot create %s: %s\n", path, strerror(errno));
+				     .start_unix = (double)time(NULL), .windows = { .fd = -1 } };
+	if (safe_dir_open_at(&w->windows, dir, "windows"))
 		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/windows.tsv", dir);
-	w->index = fopen(path, "w");
+	w->index = safe_stream_create(dir, "windows.tsv");
 	if (!w->index) {
-		fprintf(stderr, "goprof record: cannot write %s: %s\n", path, strerror(errno));
+		safe_dir_close(&w->windows);
 		return -1;
 	}
 	fprintf(w->index, "window\tstart_unix_s\tseconds\tsamples\tpath\n");
@@ -140,6 +114,7 @@ void window_writer_close(struct window_writer *w)
 	if (w->index)
 		fclose(w->index);
 	w->index = NULL;
+	safe_dir_close(&w->windows);
 	goprof_profile_free(w->last_cpu);
 	w->last_cpu = NULL;
 }
@@ -148,7 +123,8 @@ int window_write(struct window_writer *w, struct goprof_session *s, double elaps
 		 window_cpu_fn on_cpu, void *ctx)
 {
 	struct goprof_profile *p;
-	char path[4096];
+	struct safe_dir wdir;
+	char name[16];
 	uint64_t samples = 0;
 	int rc = 0;
 
@@ -160,24 +136,24 @@ int window_write(struct window_writer *w, struct goprof_session *s, double elaps
 		return -1;
 	}
 	w->seq++;
-	snprintf(path, sizeof(path), "%s/windows/%06u", w->dir, w->seq);
-	if (mkdir(path, 0755) && errno != EEXIST) {
-		fprintf(stderr, "goprof record: cannot create %s: %s\n", path, strerror(errno));
+	snprintf(name, sizeof(name), "%06u", w->seq);
+	if (safe_dir_open_at(&wdir, &w->windows, name)) {
 		goprof_profile_free(p);
 		return -1;
 	}
 	goprof_profile_foreach_sample(p, sum_samples, &samples);
-	rc |= write_one(p, path, "cpu.pb.gz", GOPROF_FORMAT_PPROF);
-	rc |= write_one(p, path, "cpu.folded", GOPROF_FORMAT_FOLDED);
-	rc |= write_runtime_profiles(s, path, w->features);
+	rc |= write_one(p, &wdir, "cpu.pb.gz", GOPROF_FORMAT_PPROF);
+	rc |= write_one(p, &wdir, "cpu.folded", GOPROF_FORMAT_FOLDED);
+	rc |= write_runtime_profiles(s, &wdir, w->features);
+	safe_dir_close(&wdir);
 	if (on_cpu)
 		rc |= on_cpu(p, ctx);
 	fprintf(w->index, "%u\t%.3f\t%.3f\t%llu\twindows/%06u\n", w->seq, w->start_unix + w->last_s,
 		elapsed_s - w->last_s, (unsigned long long)samples, w->seq);
 	fflush(w->index);
-	point_latest(w->dir, w->seq);
+	point_latest(w, w->seq);
 	if (w->keep && w->seq > w->keep)
-		remove_window(w->dir, w->seq - w->keep);
+		remove_window(w, w->seq - w->keep);
 	w->samples += samples;
 	w->last_s = elapsed_s;
 	while (w->next_s <= elapsed_s)

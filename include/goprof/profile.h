@@ -277,15 +277,28 @@ GOPROF_API int goprof_profile_write(const struct goprof_profile *profile, uint32
 				    goprof_profile_write_fn write, void *ctx);
 
 /**
- * Encodes a profile into a file, like goprof_profile_write(). The file is created or
- * truncated (mode 0666 minus the umask); on error it is removed if it is a regular file.
+ * Encodes a profile into a file, like goprof_profile_write().
+ *
+ * A regular file (or a new one) is written under a temporary name in the same directory
+ * (created with O_EXCL and O_NOFOLLOW, mode 0666 minus the umask) and renamed over
+ * @p path when complete: readers see the old file or the new one whole, and a symbolic or
+ * hard link found under @p path is replaced, never written through. A symbolic link is
+ * followed only when it belongs to the caller's effective user or to root; one owned by
+ * another user is refused with -ELOOP. An
+ * existing FIFO or device (a pipe, /dev/null) is written in place. The directories on the
+ * way to @p path are trusted as named: a program running as root should write only into
+ * a directory no other user can write to. When the directory cannot be written but the
+ * file can, the file is truncated and written in place (a link there is not followed).
+ * On error nothing is left under a temporary name, and a file written in place is
+ * removed if it is a regular file.
  *
  * @param profile the profile.
  * @param format  GOPROF_FORMAT_*.
  * @param opts    options, or NULL.
  * @param path    file to write, e.g. "cpu.pb.gz".
  * @return 0, or a negative errno: those of goprof_profile_write(), or the errno of
- *         open/write/close (e.g. -EACCES, -ENOENT, -ENOSPC).
+ *         open/write/close/rename (e.g. -EACCES, -ENOENT, -ENOSPC, -EISDIR), -ELOOP
+ *         for another user's symbolic link.
  * @note Thread-safe (reads only the profile).
  */
 GOPROF_API int goprof_profile_write_file(const struct goprof_profile *profile, uint32_t format,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "profile/encode.h"
+#include "profile/utf8.h"
 #include "profile/flamegraph_js.h"
 #include "profile/stacktree.h"
 
@@ -62,29 +63,9 @@ static void frame_color(char *buf, size_t len, uint32_t kind, const char *name)
 	snprintf(buf, len, "rgb(%d,%d,%d)", r, g, b);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* Writes at most max_bytes of s (whole characters) as XML text: entities escaped, bytes
- * XML cannot carry (control characters, invalid UTF-8) replaced by '?'. */
+/* Writes at most max_bytes of s (whole characters) as XML text: entities escaped, control
+ * characters (XML cannot carry them) replaced by '?', each byte of invalid UTF-8 by U+FFFD
+ * (utf8.h). */
 static void put_xml(struct gp_out *o, const char *str, size_t max_bytes)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -107,9 +88,9 @@ static void put_xml(struct gp_out *o, const char *str, size_t max_bytes)
 			done++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = gp_utf8_len(s);
 		if (!n || *s < 0x20 || *s == 0x7f) {
-			gp_out_write(o, "?", 1);
+			gp_out_puts(o, n ? "?" : GP_UTF8_REPLACEMENT);
 			s++;
 			done++;
 			continue;

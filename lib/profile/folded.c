@@ -9,21 +9,29 @@
 
 #include "profile/encode.h"
 #include "profile/stacktree.h"
+#include "profile/utf8.h"
 
 /* Writes a frame name; ';' separates frames and a line break ends a record, so neither
- * may appear inside a name. */
+ * may appear inside a name: ';' becomes ':', control characters '?', and each byte of
+ * invalid UTF-8 U+FFFD (utf8.h), so that the file is UTF-8 text whatever the names. */
 static void put_name(struct gp_out *o, const struct gp_tnode *n)
 {
 	const char *s = n->name, *run = s;
 
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char ch = (unsigned char)*s;
+		size_t len = gp_utf8_len((const unsigned char *)s);
 
-		if (ch == ';' || ch < 0x20 || ch == 0x7f) {
-			gp_out_write(o, run, (size_t)(s - run));
-			gp_out_write(o, ch == ';' ? ":" : "?", 1);
-			run = s + 1;
+		if (len && ch != ';' && ch >= 0x20 && ch != 0x7f) {
+			s += len;
+			continue;
 		}
+		gp_out_write(o, run, (size_t)(s - run));
+		if (!len)
+			gp_out_puts(o, GP_UTF8_REPLACEMENT);
+		else
+			gp_out_write(o, ch == ';' ? ":" : "?", 1);
+		run = ++s;
 	}
 	gp_out_write(o, run, (size_t)(s - run));
 	if (n->kind == GOPROF_FRAME_KIND_KERNEL)

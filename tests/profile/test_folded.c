@@ -84,6 +84,25 @@ Test(folded, format_rules_on_messy_names)
 	goprof_profile_free(p);
 }
 
+/* Issue 15: names are untrusted bytes; each byte of invalid UTF-8 (stray, truncated,
+ * overlong, surrogate) becomes U+FFFD, well-formed UTF-8 is kept as it is. */
+Test(folded, invalid_utf8_becomes_replacement_character)
+{
+	struct goprof_profile *p = fx_empty_cpu_profile();
+	struct gp_line_in bad = { "main.\xff\xc3|\xed\xa0\x80|\xe0\x80\xaf|\xc3\xa9", NULL, NULL, 0, 0 };
+	uint32_t a;
+	char *out;
+
+	a = fx_location(p, 0, 0x1000, GOPROF_FRAME_KIND_GO, &bad, 1);
+	fx_sample(p, "app\x80", &a, 1, 5, NULL, 0);
+	out = folded(p, 0);
+	cr_assert_str_eq(out, "app\xef\xbf\xbd;main.\xef\xbf\xbd\xef\xbf\xbd|"
+			 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+			 "\xc3\xa9 5\n");
+	free(out);
+	goprof_profile_free(p);
+}
+
 Test(folded, empty_profile_writes_nothing)
 {
 	struct goprof_profile *p = fx_empty_cpu_profile();

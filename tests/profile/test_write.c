@@ -170,6 +170,78 @@ Test(write, files)
 	goprof_profile_free(p);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+static int file_is(const char *path, const char *text)
+{
+	char buf[64] = { 0 };
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	return n == strlen(text) && !memcmp(buf, text, n);
+}
+
+/*
+ * Issue 15: a file is replaced by rename, so a hard link or a stranger's symlink under the
+ * name is never written through; a stranger's symlink is refused outright.
+ */
+Test(write, links_under_the_name_are_not_written_through)
+{
+	struct goprof_profile *p = fx_cpu_profile();
+	char dir[] = "/tmp/goprof-write-XXXXXX", path[256], other[256], victim[256];
+	struct stat st;
+
+	cr_assert_not_null(mkdtemp(dir));
+	/* A hard link: the other name keeps its content, ours becomes a new file. */
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(path, sizeof(path), "%s/cpu.folded", dir);
+	write_text(other, "untouched\n");
+	cr_assert_eq(link(other, path), 0);
+	cr_assert_eq(goprof_profile_write_file(p, GOPROF_FORMAT_FOLDED, NULL, path), 0,
+		     "%s", goprof_last_error());
+	cr_assert(file_is(other, "untouched\n"), "written through a hard link");
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_nlink, 1);
+	cr_assert_gt(st.st_size, 0);
+	unlink(path);
+	unlink(other);
+
+	/* Our own symlink is followed (the /dev/full case above relies on it). */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_text(victim, "precious\n");
+	cr_assert_eq(symlink(victim, path), 0);
+	if (geteuid() == 0 && lchown(path, 65534, 65534) == 0) {
+		/* A link of another user's (nobody's): refused, the file it names intact. */
+		cr_assert_eq(goprof_profile_write_file(p, GOPROF_FORMAT_FOLDED, NULL, path), -ELOOP);
+		cr_assert(strstr(goprof_last_error(), path) &&
+			  strstr(goprof_last_error(), "uid 65534"), "%s", goprof_last_error());
+		cr_assert(file_is(victim, "precious\n"), "written through a stranger's link");
+		cr_assert_eq(lstat(path, &st), 0);
+		cr_assert(S_ISLNK(st.st_mode), "the stranger's link was removed");
+	} else if (getenv("CI") && !strcmp(getenv("CI"), "true")) {
+		cr_assert_fail("CI=true: needs root to give a link to another user");
+	}
+	unlink(path);
+	unlink(victim);
+	/* No temporary file is left behind, after success or failure. */
+	cr_assert_eq(goprof_profile_write_file(p, GOPROF_FORMAT_PPROF, NULL, path), 0);
+	cr_assert_eq(goprof_profile_write_file(p, 99, NULL, path), -EINVAL);
+	unlink(path);
+	cr_assert_eq(rmdir(dir), 0, "%s not empty: a temporary file left behind", dir);
+	goprof_profile_free(p);
+}
+
 /* profile.h promises that encoders only read: several threads may encode one profile. */
 struct enc_job {
 	const struct goprof_profile *p;
