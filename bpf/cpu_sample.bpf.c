@@ -215,18 +215,21 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 {
 	struct go_stack sys = {}, g0 = {}, cur = {};
 	struct go_thread th;
-	__u64 g0_ptr = 0, fp, cs;
+	__u64 g0_ptr = 0, fp;
 
 	/* Whatever cannot be read leaves the walk as it is. */
 	if (nr < 2 || current_go_thread(t, &th) ||
 	    (th.curg && bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET))))
 		return nr;
-	/* The user registers, as bpf_get_stack() walked them (the task's if the kernel was interrupted). */
-	cs = *(volatile __u64 *)&ctx->regs.cs; /* full width: the verifier refuses a narrowed load */
-	if ((cs & 3) == 3)
+	/*
+	 * The user registers, as bpf_get_stack() walked them (the task's if the kernel was
+	 * interrupted). User mode is told by the address, not by pt_regs.cs: cs is 8 bytes
+	 * before the FRED layout and 2 after, so a read of it relocates on one of them only.
+	 */
+	if (user_ip(ctx->regs.ip))
 		fp = ctx->regs.bp;
-	else
-		fp = PT_REGS_FP_CORE((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
+	else if (!task_user_fp(&fp))
+		return nr; /* the kernel cannot give the task's user registers: keep the walk */
 	if (on_stack(&cur, fp))
 		return nr; /* the common case: a goroutine's own frames */
 	if ((th.g != th.curg && bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET))) ||

@@ -94,7 +94,7 @@ struct {
 /* Whether fd of the current process is a socket (a file could start with "GET /" too). */
 static __always_inline bool is_socket(__u32 fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task(); /* _btf: 5.11+ */
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = NULL;
@@ -320,11 +320,15 @@ static __always_inline const struct gp_target *attached(__u64 id, __u32 hook)
  */
 static __always_inline struct conn *conn_of(__u64 id, __u32 *fd, const void **buf, __u64 *key)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = current_user_regs();
 
-	/* A trusted pointer: plain loads, no probe_read. */
-	*fd = (__u32)regs->di;
-	*buf = (const void *)regs->si;
+	*fd = 0;
+	*buf = NULL;
+	*key = 0;
+	if (!regs)
+		return NULL;
+	*fd = (__u32)BPF_CORE_READ(regs, di);
+	*buf = (const void *)BPF_CORE_READ(regs, si);
 	*key = (id & 0xffffffff00000000ull) | *fd;
 	return bpf_map_lookup_elem(&http_conns, key);
 }
@@ -460,11 +464,11 @@ static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
  */
 static __always_inline const void *syscall_buffer(bool reading)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long nr = regs->orig_ax; /* a trusted pointer: plain loads */
+	struct pt_regs *regs = current_user_regs();
+	long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
 
 	if (reading ? nr == __NR_read || nr == __NR_recvfrom : nr == __NR_write || nr == __NR_sendto)
-		return (const void *)regs->si;
+		return (const void *)BPF_CORE_READ(regs, si);
 	return NULL;
 }
 
