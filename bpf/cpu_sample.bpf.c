@@ -324,9 +324,19 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		nr_user = GP_MAX_STACK_DEPTH;
 	if (n > 0 && n >= user_stack_bytes)
 		ev->flags |= GP_SAMPLE_F_USER_TRUNC;
-	if (t->is_go && nr_user != (n = own_user_frames(ctx, t, nr_user))) {
-		nr_user = (__u32)n;
-		ev->flags &= ~GP_SAMPLE_F_USER_TRUNC;
+	if (t->is_go) {
+		/*
+		 * Through the map value, not a register: the walk returns one of 64 constants,
+		 * and the verifier would check the rest of the program once for each (near its
+		 * 1M-instruction limit; 30 s of verification). A value loaded from a map is
+		 * unknown to it, so those paths merge.
+		 */
+		ev->nr_user = own_user_frames(ctx, t, nr_user);
+		n = *(volatile __u32 *)&ev->nr_user;
+		if (n != nr_user) {
+			nr_user = n < GP_MAX_STACK_DEPTH ? (__u32)n : GP_MAX_STACK_DEPTH;
+			ev->flags &= ~GP_SAMPLE_F_USER_TRUNC;
+		}
 	}
 	n = kernel_stack_bytes ? bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
 	nr_kernel = n > 0 ? (__u32)n >> 3 : 0;
