@@ -105,7 +105,7 @@ static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_even
 	} h;
 	__u8 tophash[8];
 	__u64 hmap;
-	__u32 n = 0;
+	__u32 n;
 
 	if (bpf_probe_read_user(&hmap, sizeof(hmap), (void *)labels) || !hmap ||
 	    bpf_probe_read_user(&h, sizeof(h), (void *)hmap) || !h.buckets)
@@ -114,12 +114,18 @@ static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_even
 		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC; /* more than one bucket: read the first */
 	if (bpf_probe_read_user(tophash, sizeof(tophash), (void *)h.buckets))
 		return;
+	/*
+	 * The count lives in the map value, not in a register: a register count is known to
+	 * the verifier, which then checked the rest of the loop once per (cell, count) pair
+	 * (53k of the program's 83k instructions processed; 25 s to load in a QEMU guest).
+	 */
 #pragma unroll
 	for (int i = 0; i < 8; i++) {
 		struct go_string k, v;
 
 		if (tophash[i] < 5) /* empty or evacuated cell (minTopHash is 5) */
 			continue;
+		n = *(volatile __u32 *)&ev->nr_labels;
 		if (n >= GP_MAX_LABELS) {
 			ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
 			break;
@@ -130,9 +136,8 @@ static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_even
 			continue;
 		read_go_string(ev->labels[n & (GP_MAX_LABELS - 1)].key, GP_LABEL_KEY_LEN, k.ptr, k.len);
 		read_go_string(ev->labels[n & (GP_MAX_LABELS - 1)].value, GP_LABEL_VALUE_LEN, v.ptr, v.len);
-		n++;
+		*(volatile __u32 *)&ev->nr_labels = n + 1;
 	}
-	ev->nr_labels = n;
 }
 
 /* Labels of Go 1.24+: g.labels -> *labelMap{ list []label{key, value string} }. */
