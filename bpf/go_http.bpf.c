@@ -105,8 +105,8 @@ struct hit {
 static __always_inline bool begin(struct pt_regs *ctx, __u32 probe, struct hit *h)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 minor = (__u32)bpf_get_attach_cookie(ctx);
 	struct gp_target *t;
+	__u32 minor;
 
 	if (disabled)
 		return false;
@@ -117,6 +117,8 @@ static __always_inline bool begin(struct pt_regs *ctx, __u32 probe, struct hit *
 	if (!t || !t->is_go)
 		return false;
 	bump(&http_hits, probe);
+	/* The target's Go release, not an attach cookie: uprobe cookies need 5.15. */
+	minor = t->go_minor;
 	h->lay = bpf_map_lookup_elem(&layouts, &minor);
 	if (!h->lay || !h->lay->valid)
 		return false;

@@ -66,7 +66,8 @@ struct gp_target {
 	__u8 hchan_lock;       /* hchan.lock: gopark's lock argument - this = the channel */
 	__u8 wait_chan_send;   /* waitReasonChanSend of this Go release */
 	__u8 wait_chan_recv;   /* waitReasonChanReceive */
-	__u8 pad[2];
+	__u8 go_minor;         /* the Go release, 1.N: selects the net/http layout */
+	__u8 pad;
 };
 
 /* Key of an executable attached by path: the kernel's dev_t (MKDEV) and inode. */

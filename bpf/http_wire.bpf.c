@@ -94,7 +94,7 @@ struct {
 /* Whether fd of the current process is a socket (a file could start with "GET /" too). */
 static __always_inline bool is_socket(__u32 fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task(); /* _btf: 5.11+ */
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = NULL;
@@ -155,6 +155,20 @@ static __always_inline __u64 current_goid(const struct gp_target *t)
 		return 0;
 	bpf_probe_read_user(&goid, sizeof(goid), (void *)(curg + t->g_goid));
 	return goid;
+}
+
+/*
+ * request_line()'s result as a value the verifier does not know (copied by a helper): it
+ * returns one of 17 constants, and with m known the verifier checked everything after it
+ * (the path loop, the connection tables) once for each: 600k instructions processed,
+ * near its 1M limit (older kernels prune less). Runs once per request, not per read.
+ */
+static __always_inline __u32 method_len_opaque(__u32 m)
+{
+	__u32 out = 0;
+
+	bpf_probe_read_kernel(&out, sizeof(out), &m);
+	return out <= LONG_METHOD ? out : 0;
 }
 
 /* Fills c with the request starting at buf (n bytes, method m bytes long). */
@@ -320,11 +334,15 @@ static __always_inline const struct gp_target *attached(__u64 id, __u32 hook)
  */
 static __always_inline struct conn *conn_of(__u64 id, __u32 *fd, const void **buf, __u64 *key)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = current_user_regs();
 
-	/* A trusted pointer: plain loads, no probe_read. */
-	*fd = (__u32)regs->di;
-	*buf = (const void *)regs->si;
+	*fd = 0;
+	*buf = NULL;
+	*key = 0;
+	if (!regs)
+		return NULL;
+	*fd = (__u32)BPF_CORE_READ(regs, di);
+	*buf = (const void *)BPF_CORE_READ(regs, si);
 	*key = (id & 0xffffffff00000000ull) | *fd;
 	return bpf_map_lookup_elem(&http_conns, key);
 }
@@ -373,13 +391,13 @@ static __always_inline void wire_read(const struct gp_target *t, __u64 id, struc
 		c->has_lead = 0;
 		bpf_probe_read_user(joined + 1, sizeof(joined) - 1, buf);
 		m = request_line(joined, n + 1);
-		if (m) {
+		if (m && (m = method_len_opaque(m))) {
 			open_request(c, key, sk, fd, ROLE_SERVER, t, id, buf, n + 1, m, true);
 			return;
 		}
 	}
 	m = request_line(peek, n);
-	if (m)
+	if (m && (m = method_len_opaque(m)))
 		open_request(c, key, sk, fd, ROLE_SERVER, t, id, buf, n, m, false);
 	else if (n == 1 && c && c->role == ROLE_SERVER) {
 		c->lead = peek[0];
@@ -419,7 +437,7 @@ static __always_inline void wire_write(const struct gp_target *t, __u64 id, stru
 	if (bpf_probe_read_user(peek, sizeof(peek), buf))
 		return;
 	m = request_line(peek, n);
-	if (m)
+	if (m && (m = method_len_opaque(m)))
 		open_request(c, key, sk, fd, ROLE_CLIENT, t, id, buf, n, m, false);
 }
 
@@ -460,11 +478,11 @@ static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
  */
 static __always_inline const void *syscall_buffer(bool reading)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long nr = regs->orig_ax; /* a trusted pointer: plain loads */
+	struct pt_regs *regs = current_user_regs();
+	long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
 
 	if (reading ? nr == __NR_read || nr == __NR_recvfrom : nr == __NR_write || nr == __NR_sendto)
-		return (const void *)regs->si;
+		return (const void *)BPF_CORE_READ(regs, si);
 	return NULL;
 }
 

@@ -62,6 +62,45 @@ static __always_inline void bump(void *map, __u32 idx)
 		(*v)++; /* per-CPU slot: no atomics needed */
 }
 
+/* Whether ip is a user-space address: the kernel's half of the address space has the
+ * top bit set (x86-64 and arm64, 4- and 5-level page tables). */
+static __always_inline bool user_ip(__u64 ip)
+{
+	return !(ip >> 63);
+}
+
+/* x86-64 keeps a task's user registers at the top of its kernel stack: THREAD_SIZE is
+ * 16 KiB there unless KASAN doubles it (no distribution kernel ships KASAN). */
+#define GP_THREAD_SIZE (16 << 10)
+
+/*
+ * The current task's user registers (its syscall arguments, the frame pointer it was
+ * interrupted at). bpf_task_pt_regs() exists from 5.15; before it they are found where
+ * task_pt_regs() finds them. Read the result with probe reads (BPF_CORE_READ): it is a
+ * trusted pointer only on the first path. NULL if the task has no stack.
+ */
+static __always_inline struct pt_regs *current_user_regs(void)
+{
+	struct task_struct *task;
+	void *stack;
+
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	task = (struct task_struct *)bpf_get_current_task();
+	stack = BPF_CORE_READ(task, stack);
+	if (!stack)
+		return NULL;
+	return (struct pt_regs *)(stack + GP_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
+}
+
+/* The current task's user frame pointer into *fp; false if unknown. */
+static __always_inline bool task_user_fp(__u64 *fp)
+{
+	struct pt_regs *regs = current_user_regs();
+
+	return regs && !bpf_probe_read_kernel(fp, sizeof(*fp), &regs->bp);
+}
+
 /* What a thread of a Go process runs: g (m.curg, or a system goroutine: g0, gsignal), its m
  * and m.curg (0 when the thread runs no user goroutine, e.g. in the scheduler). */
 struct go_thread {
@@ -75,7 +114,8 @@ struct go_thread {
  */
 static __always_inline int current_go_thread(const struct gp_target *t, struct go_thread *th)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	/* Not bpf_get_current_task_btf(): that helper came in 5.11. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
 
 	th->g = th->m = th->curg = 0;

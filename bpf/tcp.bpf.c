@@ -210,7 +210,7 @@ int BPF_PROG(tcp_state, const struct sock *sk, const int oldstate, const int new
 /* The socket behind file descriptor fd of the current task, or NULL. */
 static __always_inline const struct sock *sock_of_fd(long fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task(); /* _btf: 5.11+ */
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd), *file = NULL;
 	struct socket *sock;

@@ -67,6 +67,7 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 		t->labels_layout = table[i].labels_layout;
 		/* runtime.mProf_Malloc gained a leading mp argument in Go 1.23. */
 		t->malloc_size_arg = minor >= 23 ? 2 : 1;
+		t->go_minor = (__u8)minor;
 		t->hchan_lock = table[i].hchan_lock;
 		/* Channel wait reasons when the release's numbering is known (else 0: blocking
 		 * is still recorded, without channels). */

@@ -81,13 +81,11 @@ static bool has_function(struct goprof_binary *bin, const char *fn)
 
 /* fn's entry and its RETs. */
 static int attach_pair(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
-		       const char *fn, struct bpf_program *entry, struct bpf_program *ret,
-		       uint32_t minor)
+		       const char *fn, struct bpf_program *entry, struct bpf_program *ret)
 {
-	int err = gp_go_probes_attach_function(gp, bin, path, fn, false, entry, GP_SET_HTTP, minor);
+	int err = gp_go_probes_attach_function(gp, bin, path, fn, false, entry, GP_SET_HTTP, 0);
 
-	return err ? err : gp_go_probes_attach_function(gp, bin, path, fn, true, ret, GP_SET_HTTP,
-							minor);
+	return err ? err : gp_go_probes_attach_function(gp, bin, path, fn, true, ret, GP_SET_HTTP, 0);
 }
 
 int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp,
@@ -112,17 +110,17 @@ int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp
 	err = bpf_map__update_elem(hp->skel->maps.layouts, &minor, sizeof(minor), &lay, sizeof(lay), 0);
 	if (err)
 		return gp_err(err, "storing the net/http layout failed: %s", strerror(-err));
-	/* The cookie selects the layout: the Go minor version. */
+	/* The layout is found by the target's go_minor: no attach cookie (those need 5.15). */
 	if (server)
 		err = attach_pair(gp, bin, path, SERVE_FN, hp->skel->progs.go_http_serve,
-				  hp->skel->progs.go_http_serve_ret, minor);
+				  hp->skel->progs.go_http_serve_ret);
 	if (!err && server)
 		err = gp_go_probes_attach_function(gp, bin, path, CONN_DONE_FN, false,
 						   hp->skel->progs.go_http_conn_done, GP_SET_HTTP,
-						   minor);
+						   0);
 	if (!err && client)
 		err = attach_pair(gp, bin, path, CLIENT_FN, hp->skel->progs.go_http_client,
-				  hp->skel->progs.go_http_client_ret, minor);
+				  hp->skel->progs.go_http_client_ret);
 	return err;
 }
 

@@ -52,8 +52,15 @@ static const struct wire_hooks *choose_hooks(const char *only_hooks)
 	for (size_t i = 0; i < ARRAY_SIZE(hook_sets); i++) {
 		const struct wire_hooks *h = &hook_sets[i];
 
-		if (only_hooks ? !strcmp(only_hooks, h->name) : !h->kernel_type || kernel_has(h->kernel_type))
-			return h;
+		if (only_hooks ? strcmp(only_hooks, h->name) : h->kernel_type && !kernel_has(h->kernel_type))
+			continue;
+		/* Forced onto hooks the kernel lacks: say so here, not as a verifier failure. */
+		if (only_hooks && h->kernel_type && !kernel_has(h->kernel_type))
+			return gp_err_null(-GOPROF_ERRNO_KERNEL, "GOPROF_HTTP_WIRE_HOOKS=%s: this kernel "
+					   "has no %s (Linux 6.3+; %s is not in its BTF); the "
+					   "syscalls hooks work on every kernel", h->name, h->described,
+					   h->kernel_type + strlen("btf_trace_"));
+		return h;
 	}
 	return gp_err_null(-EINVAL, "GOPROF_HTTP_WIRE_HOOKS=%s: not one of sockets, syscalls",
 			   only_hooks);

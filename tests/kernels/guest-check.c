@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * The kernel matrix's check, run inside each booted kernel (tests/kernels/init): profiles
+ * the Go fixtures through the public API and prints one line per capability,
+ *
+ *   RESULT <capability> ok|FAIL|OFF <detail>
+ *
+ * OFF is a capability the library itself declined on this kernel, with its reason (the
+ * degradation the matrix documents); FAIL is one that was on and did not deliver.
+ * usage: guest-check FIXTURE_DIR GO_VERSION        (fixtures FIXTURE_DIR/NAME-goVERSION)
+ *        guest-check --no-btf    (with /sys unmounted: session creation must name BTF)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <goprof/goprof.h>
+
+static const char *fixture_dir, *go_version;
+
+static void result(const char *cap, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("RESULT %s %s ", cap, status);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A fixture started with pipes: its stdin (to say "go"), its stdout (its own truth). */
+struct fixture {
+	pid_t pid;
+	FILE *in, *out;
+};
+
+/* Starts fixture NAME with args and reads its output up to a line starting with ready. */
+static int fixture_start(struct fixture *f, const char *name, const char *ready, char *const args[])
+{
+	int to[2], from[2];
+	char path[512], line[512];
+	char *argv[12] = { path };
+
+	snprintf(path, sizeof(path), "%s/%s-go%s", fixture_dir, name, go_version);
+	for (int i = 0; args[i] && i < 10; i++)
+		argv[i + 1] = args[i];
+	if (pipe(to) || pipe(from))
+		return -errno;
+	f->pid = fork();
+	if (f->pid == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[1]);
+		close(from[0]);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	f->in = fdopen(to[1], "w");
+	f->out = fdopen(from[0], "r");
+	while (fgets(line, sizeof(line), f->out))
+		if (!strncmp(line, ready, strlen(ready)))
+			return 0;
+	return -EIO;
+}
+
+static void fixture_go(struct fixture *f)
+{
+	fputs("go\n", f->in);
+	fflush(f->in);
+}
+
+/* Closes its stdin (the fixtures then exit) and reaps it. */
+static void fixture_end(struct fixture *f)
+{
+	if (f->pid <= 0)
+		return;
+	fclose(f->in);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	fclose(f->out);
+	f->pid = 0;
+}
+
+/* What the callbacks count. */
+struct seen {
+	struct goprof_session *s;
+	int split_pid;
+	unsigned samples, go_samples, hot, cold, sym_checked, sym_match;
+	unsigned created, gc, tcp_connect, tcp_accept, tcp_close, http, detached;
+	char detach_msg[200];
+};
+
+struct has_fn {
+	const char *name;
+	int found;
+};
+
+static int frame_has(const struct goprof_frame *fr, void *ctx)
+{
+	struct has_fn *h = ctx;
+
+	if (!strcmp(fr->function, h->name))
+		h->found = 1;
+	return 0;
+}
+
+static int on_sample(const struct goprof_sample *sm, void *ctx)
+{
+	struct seen *v = ctx;
+	const char *part = NULL;
+
+	if ((int)sm->pid != v->split_pid)
+		return 0;
+	v->samples++;
+	if (!(sm->flags & GOPROF_SAMPLE_GO) || !sm->goid)
+		return 0;
+	v->go_samples++;
+	for (uint32_t i = 0; i < sm->nr_labels; i++)
+		if (!strcmp(sm->labels[i]->key, "part"))
+			part = sm->labels[i]->str;
+	if (!part)
+		return 0;
+	if (!strcmp(part, "hot"))
+		v->hot++;
+	else if (!strcmp(part, "cold"))
+		v->cold++;
+	/* The label must match the function on the stack (symbolized here, from .gopclntab). */
+	if (v->sym_checked < 40 && (!strcmp(part, "hot") || !strcmp(part, "cold"))) {
+		struct has_fn h = { !strcmp(part, "hot") ? "main.hot" : "main.cold", 0 };
+
+		goprof_session_symbolize_sample(v->s, sm, frame_has, &h);
+		v->sym_checked++;
+		v->sym_match += h.found;
+	}
+	return 0;
+}
+
+static int on_event(const struct goprof_event *e, void *ctx)
+{
+	struct seen *v = ctx;
+
+	switch (e->type) {
+	case GOPROF_EVENT_GOROUTINE_CREATE: v->created++; break;
+	case GOPROF_EVENT_GC_CYCLE: v->gc++; break;
+	case GOPROF_EVENT_TCP_CONNECT: v->tcp_connect++; break;
+	case GOPROF_EVENT_TCP_ACCEPT: v->tcp_accept++; break;
+	case GOPROF_EVENT_TCP_CLOSE: v->tcp_close++; break;
+	case GOPROF_EVENT_HTTP_REQUEST: v->http++; break;
+	case GOPROF_EVENT_PROBE_DETACHED:
+		v->detached++;
+		snprintf(v->detach_msg, sizeof(v->detach_msg), "%s", e->message ? e->message : "");
+		break;
+	}
+	return 0;
+}
+
+static void poll_for(struct goprof_session *s, double seconds)
+{
+	double end = now_s() + seconds;
+
+	while (now_s() < end)
+		goprof_session_poll(s, 100);
+}
+
+static struct goprof_session *new_session(uint32_t features, struct seen *v)
+{
+	GOPROF_OPTS(goprof_session_opts, o, .features = features, .on_sample = on_sample,
+		    .on_event = on_event, .ctx = v, .overhead_budget_bp = 10000);
+	double t0 = now_s();
+	struct goprof_session *s = goprof_session_new(&o);
+
+	if (s)
+		printf("session features 0x%x loaded in %.1f s\n", features, now_s() - t0);
+	return s;
+}
+
+/* Samples in a snapshot (a NULL one counts as none). */
+static uint64_t profile_samples(struct goprof_profile *p)
+{
+	GOPROF_OPTS(goprof_profile_info, info);
+
+	if (!p || goprof_profile_get_info(p, &info))
+		return 0;
+	goprof_profile_free(p);
+	return info.nr_samples;
+}
+
+/* The process note the library left for pid (why a capability is off), or "". */
+struct note {
+	int pid;
+	char text[200];
+	uint32_t flags;
+};
+
+static int find_note(const struct goprof_process_info *pi, void *ctx)
+{
+	struct note *n = ctx;
+
+	if ((int)pi->pid == n->pid) {
+		snprintf(n->text, sizeof(n->text), "%s", pi->note);
+		n->flags = pi->flags;
+	}
+	return 0;
+}
+
+static void attach(struct goprof_session *s, const char *what, int pid)
+{
+	if (goprof_session_attach_pid(s, pid, NULL))
+		printf("attach %s (%d): %s\n", what, pid, goprof_last_error());
+}
+
+/* CPU, runtime, off-CPU and TCP in one session, each on its own fixture. */
+static void check_main(void)
+{
+	uint32_t features = GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP |
+			    GOPROF_FEATURE_SCHED | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP;
+	struct fixture split = {}, gc = {}, heap = {}, sched = {}, off = {}, tcp = {};
+	struct seen v = {};
+	struct goprof_session *s = new_session(features, &v);
+	GOPROF_OPTS(goprof_sched_stats, ss);
+
+	if (!s) {
+		result("session", "FAIL", "%s", goprof_last_error());
+		return;
+	}
+	v.s = s;
+	result("session", "ok", "all BPF objects of these features loaded");
+	fixture_start(&split, "split", "ready", (char *[]){ "-seconds", "4", "-workers", "2", NULL });
+	fixture_start(&gc, "gc", "waiting", (char *[]){ "3", "2", NULL });
+	fixture_start(&heap, "heap", "waiting", (char *[]){ NULL });
+	fixture_start(&sched, "sched", "waiting", (char *[]){ "busy", "2", NULL });
+	fixture_start(&off, "offcpu", "waiting", (char *[]){ "wait", "2", "10", "5", NULL });
+	fixture_start(&tcp, "tcpconn", "ready", (char *[]){ "3", NULL });
+	v.split_pid = split.pid;
+	attach(s, "split", split.pid);
+	attach(s, "gc", gc.pid);
+	attach(s, "heap", heap.pid);
+	attach(s, "sched", sched.pid);
+	attach(s, "offcpu", off.pid);
+	attach(s, "tcpconn", tcp.pid);
+	if (goprof_session_start(s)) {
+		result("session", "FAIL", "start: %s", goprof_last_error());
+		goto out;
+	}
+	fixture_go(&gc);
+	fixture_go(&heap);
+	fixture_go(&sched);
+	fixture_go(&off);
+	fixture_go(&tcp);
+	poll_for(s, 4.5);
+
+	if (v.hot + v.cold < 20)
+		result("cpu", "FAIL", "%u samples of split, %u with a goroutine, %u labelled", v.samples,
+		       v.go_samples, v.hot + v.cold);
+	else {
+		double hot = 100.0 * v.hot / (v.hot + v.cold);
+		bool ok = hot >= 55 && hot <= 85 && v.sym_match * 10 >= v.sym_checked * 9 &&
+			  v.go_samples * 10 >= v.samples * 9;
+
+		result("cpu", ok ? "ok" : "FAIL", "%u samples, %u with goroutine IDs, hot %.0f%% (70 expected), "
+		       "label=stack %u/%u", v.samples, v.go_samples, hot, v.sym_match, v.sym_checked);
+	}
+	result("goroutines", v.created ? "ok" : "FAIL", "%u creations", v.created);
+	result("gc", v.gc ? "ok" : "FAIL", "%u cycles", v.gc);
+	{
+		uint64_t n = profile_samples(goprof_session_snapshot_heap(s, 0));
+		struct note nt = { .pid = heap.pid };
+
+		goprof_session_foreach_process(s, find_note, &nt);
+		result("heap", n ? "ok" : "FAIL", "%llu heap samples%s%s", (unsigned long long)n,
+		       nt.text[0] ? "; note: " : "", nt.text);
+	}
+	if (goprof_session_sched_stats(s, sched.pid, &ss) || !ss.waits)
+		result("sched", "FAIL", "no waits measured");
+	else
+		result("sched", "ok", "%llu waits, p50 %llu us", (unsigned long long)ss.waits,
+		       (unsigned long long)ss.p50_ns / 1000);
+	{
+		uint64_t n = profile_samples(goprof_session_snapshot_offcpu(s, 0));
+
+		result("offcpu", n ? "ok" : "FAIL", "%llu stacks", (unsigned long long)n);
+	}
+	result("tcp", v.tcp_connect && v.tcp_accept && v.tcp_close ? "ok" : "FAIL",
+	       "%u connects, %u accepts, %u closes", v.tcp_connect, v.tcp_accept, v.tcp_close);
+	if (v.detached)
+		printf("note: %u probe sets detached: %s\n", v.detached, v.detach_msg);
+out:
+	goprof_session_free(s);
+	fixture_end(&split);
+	fixture_end(&gc);
+	fixture_end(&heap);
+	fixture_end(&sched);
+	fixture_end(&off);
+	fixture_end(&tcp);
+}
+
+/* The HTTP wire tracer on one hook set: the httpserv fixture's scripted requests. */
+static void check_wire(const char *hooks)
+{
+	char cap[32], line[512];
+	struct fixture srv = {};
+	struct seen v = {};
+	struct goprof_session *s;
+	unsigned truth = 0;
+
+	snprintf(cap, sizeof(cap), "http-%s", hooks);
+	setenv("GOPROF_HTTP_WIRE_HOOKS", hooks, 1);
+	s = new_session(GOPROF_FEATURE_HTTP_WIRE, &v);
+	unsetenv("GOPROF_HTTP_WIRE_HOOKS");
+	if (!s) {
+		/* The library refuses a hook set the kernel lacks: that is the degradation. */
+		result(cap, errno == GOPROF_ERRNO_KERNEL ? "OFF" : "FAIL", "%s", goprof_last_error());
+		return;
+	}
+	v.s = s;
+	fixture_start(&srv, "httpserv", "listening", (char *[]){ "script", NULL });
+	attach(s, "httpserv", srv.pid);
+	if (goprof_session_start(s)) {
+		result(cap, "FAIL", "start: %s", goprof_last_error());
+		goto out;
+	}
+	fixture_go(&srv);
+	while (fgets(line, sizeof(line), srv.out) && strncmp(line, "done", 4))
+		truth += !strncmp(line, "server ", 7);
+	poll_for(s, 1.0);
+	result(cap, v.http ? "ok" : "FAIL", "%u requests traced, the fixture served %u", v.http, truth);
+out:
+	goprof_session_free(s);
+	fixture_end(&srv);
+}
+
+int main(int argc, char **argv)
+{
+	double t0 = now_s();
+
+	if (argc == 2 && !strcmp(argv[1], "--no-btf")) {
+		/* Run before /sys is mounted: the library must refuse, naming what it needs. */
+		struct goprof_session *s = goprof_session_new(NULL);
+		bool ok = !s && errno == GOPROF_ERRNO_KERNEL && strstr(goprof_last_error(), "BTF");
+
+		result("no-btf", ok ? "ok" : "FAIL", "%s", s ? "session created" : goprof_last_error());
+		goprof_session_free(s);
+		return 0;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "usage: guest-check FIXTURE_DIR GO_VERSION | --no-btf\n");
+		return 2;
+	}
+	fixture_dir = argv[1];
+	go_version = argv[2];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	check_main();
+	check_wire("sockets");
+	check_wire("syscalls");
+	printf("guest-check took %.1f s\n", now_s() - t0);
+	return 0;
+}
