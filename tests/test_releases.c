@@ -122,6 +122,44 @@ static struct goprof_session *run_fixture(const char *ver, uint32_t features, st
 	return s;
 }
 
+/* The whole of a small file, NUL-terminated (fails the test if unreadable). */
+static char *slurp(const char *path)
+{
+	char *buf = calloc(1, 1 << 16);
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	cr_assert(buf && f, "%s", path);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * docs/releases.md shows the matrix between its release-matrix markers: it must be the
+ * one this run measured, so the documentation never claims more than the tests show.
+ */
+static void check_docs_show(const char *measured_path)
+{
+	const char *src = getenv("GOPROF_SOURCE_ROOT"), *begin = "produced by tests/test_releases.c -->\n";
+	char path[4096], *doc, *measured, *start, *end;
+
+	cr_assert(src, "GOPROF_SOURCE_ROOT not set");
+	snprintf(path, sizeof(path), "%s/docs/releases.md", src);
+	doc = slurp(path);
+	measured = slurp(measured_path);
+	start = strstr(doc, begin);
+	end = start ? strstr(start, "<!-- end release-matrix -->") : NULL;
+	cr_assert(start && end, "%s: no release-matrix markers", path);
+	start += strlen(begin);
+	*end = '\0';
+	cr_expect_str_eq(start, measured, "%s shows a matrix other than the measured one (%s)", path,
+			 measured_path);
+	free(doc);
+	free(measured);
+}
+
 static void check_release(const char *ver, const char *cells[NR_CAPS])
 {
 	const uint32_t runtime = GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP |
@@ -196,4 +234,5 @@ Test(releases, every_capability_on_every_release, .timeout = 600)
 	}
 	fclose(f);
 	cr_log_info("release matrix written to %s", path);
+	check_docs_show(path);
 }
