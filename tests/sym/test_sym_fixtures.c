@@ -315,6 +315,23 @@ Test(sym_info, build_ids_and_version, .timeout = 120)
 				cr_expect_eq(info.format, strcmp(vers[v], "1.20") < 0 ? GOPROF_PCLNTAB_GO1_18 : GOPROF_PCLNTAB_GO1_20,
 					     "%s: format %u", p, info.format);
 				cr_expect_neq(info.moduledata, 0, "%s: moduledata not found", p);
+				/* The tables' era never contradicts a real build's version; inline trees found. */
+				{
+					struct goprof_go_support sup = { .sz = sizeof(sup) };
+					char note[256];
+
+					cr_expect_not_null(gp_go_release_check(bin, note, sizeof(note)), "%s: %s", p, note);
+					cr_expect(bin->era_min <= bin->bi.minor && bin->bi.minor <= bin->era_max,
+						  "%s: era 1.%d-1.%d", p, bin->era_min, bin->era_max);
+					cr_expect(bin->bi.minor < 20 || bin->bi.minor > 25 || bin->era_max == 25,
+						  "%s: 1.20-1.25 moduledata not recognised", p);
+					cr_expect(bin->bi.minor < 26 || bin->era_min == bin->bi.minor,
+						  "%s: 1.%d moduledata not recognised (era from 1.%d)", p, bin->bi.minor,
+						  bin->era_min);
+					cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+					cr_expect_eq(sup.flags & (GOPROF_GO_SUPPORT_STACKS | GOPROF_GO_SUPPORT_INLINE),
+						     GOPROF_GO_SUPPORT_STACKS | GOPROF_GO_SUPPORT_INLINE, "%s: %s", p, sup.note);
+				}
 				/* Externally linked PIE: up to 1.24 the table disappears into .data.rel.ro
 				 * (stripped: only the scan finds it); 1.26+ keep a .gopclntab section. */
 				if (s && strcmp(symt_modes[m], "cgopie") == 0) {

@@ -14,6 +14,7 @@
 #include <goprof/error.h>
 #include <goprof/symbolizer.h>
 
+#include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
 
 #define RANDOM_PCS 5000
@@ -59,6 +60,17 @@ static void check_tool(const char *ver, const char *path, uint64_t seed)
 			entries[i] = funcs[i].entry;
 		err = goprof_binary_symbolize(bin, entries, nf, count_frames, &frames);
 		cr_expect_eq(err, 0, "%s: %s", path, goprof_last_error());
+		/* The build info's release fits the tables' era, and the inline trees are found. */
+		{
+			struct goprof_go_support sup = { .sz = sizeof(sup) };
+			char note[256];
+
+			cr_expect_not_null(gp_go_release_check(bin, note, sizeof(note)), "%s: %s", path, note);
+			cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+			cr_expect(sup.flags & GOPROF_GO_SUPPORT_INLINE, "%s: no inline trees: %s", path, sup.note);
+			fprintf(stderr, "%s: %s, tables of Go 1.%d-1.%d\n", path, goprof_binary_go_version(bin),
+				bin->era_min, bin->era_max);
+		}
 		cr_expect_geq(frames, nf, "%s: every entry has a frame", path);
 		free(entries);
 		goprof_binary_free(bin);
