@@ -534,3 +534,65 @@ Test(sym_native, concurrent_process_lookups, .timeout = 60)
 	goprof_symbolizer_free(sym);
 	free(p);
 }
+
+/*
+ * A DWARF 5 line table whose code starts in file 1, not file 0 (what cgo's #line
+ * directives make): gcc -g, then every address of the function against LLVM's
+ * addr2line, and the file must be the one the directive names.
+ */
+Test(sym_native, dwarf5_line_directive, .timeout = 60)
+{
+	char dir[] = "/tmp/symt-line-XXXXXX", *cmd, *out;
+	unsigned long long addr, size;
+	struct goprof_binary *bin;
+	size_t checked = 0, ok = 0;
+	FILE *f;
+	int st;
+
+	cr_assert(mkdtemp(dir));
+	if (asprintf(&cmd, "%s/p.c", dir) < 0)
+		abort();
+	f = fopen(cmd, "w");
+	fputs("int helper(int n);\n#line 40 \"user.go\"\n__attribute__((noinline)) int helper(int n)\n{\n"
+	      "\treturn n * 3 + 1;\n}\n#line 10 \"gen.c\"\nint main(int argc, char **argv) { return helper(argc); }\n", f);
+	fclose(f);
+	free(cmd);
+	if (asprintf(&cmd, "cd %s && gcc -g -gdwarf-5 -O1 -o p p.c && nm -S p | awk '$4 == \"helper\" {print $1, $2}'",
+		     dir) < 0)
+		abort();
+	out = symt_capture(cmd, &st);
+	free(cmd);
+	cr_assert(st == 0 && sscanf(out, "%llx %llx", &addr, &size) == 2, "gcc/nm: %s", out);
+	free(out);
+	if (asprintf(&cmd, "%s/p", dir) < 0)
+		abort();
+	bin = goprof_binary_open(cmd, NULL);
+	cr_assert(bin, "%s", goprof_last_error());
+	for (unsigned long long a = addr; a < addr + size; a++) {
+		struct goprof_frame fr[4];
+		int n = goprof_binary_symbolize_addr(bin, a, fr, 4, sizeof(fr[0]));
+		char ours[512], *ref, *c2;
+
+		if (asprintf(&c2, "llvm-addr2line -e '%s' 0x%llx | sed 's/ (discriminator.*//'", cmd, a) < 0)
+			abort();
+		ref = trim(symt_capture(c2, &st));
+		free(c2);
+		cr_assert_eq(st, 0, "llvm-addr2line is needed (DWARF 5 file numbers; binutils 2.40 misreads them)");
+		snprintf(ours, sizeof(ours), "%s:%u", n > 0 && fr[0].file ? fr[0].file : "??", n > 0 ? fr[0].line : 0);
+		checked++;
+		if (strcmp(ours, ref) == 0 && strstr(ours, "/user.go:4"))
+			ok++;
+		else
+			fprintf(stderr, "%s 0x%llx: llvm-addr2line %s, libgoprof %s\n", cmd, a, ref, ours);
+		free(ref);
+	}
+	fprintf(stderr, "DWARF 5 #line: %zu/%zu addresses of helper agree with llvm-addr2line (user.go)\n", ok, checked);
+	cr_expect_gt(checked, 2);
+	cr_expect_eq(ok, checked);
+	goprof_binary_free(bin);
+	if (asprintf(&out, "rm -rf '%s'", dir) < 0)
+		abort();
+	free(symt_capture(out, &st));
+	free(out);
+	free(cmd);
+}
