@@ -18,12 +18,18 @@
 #define RUNTIME_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
 			  GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_SCHED | GOPROF_FEATURE_BLOCK)
 
+/* Appends "; what" to note (truncating: the note is for people). */
 static void add_note(char *note, size_t len, const char *what)
 {
 	size_t n = strlen(note);
 
-	if (n + 3 < len)
-		snprintf(note + n, len - n, "%s%s", n ? "; " : "", what);
+	if (n && n + 2 < len) {
+		memcpy(note + n, "; ", 2);
+		n += 2;
+		note[n] = '\0';
+	}
+	if (n + 1 < len)
+		gp_strlcpy(note + n, what, len - n);
 }
 
 GOPROF_API int goprof_binary_go_support(const struct goprof_binary *bin, struct goprof_go_support *out)
