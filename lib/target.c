@@ -5,6 +5,7 @@
 #include "go_offsets.h"
 #include "goprof/error.h"
 #include "goprof/symbolizer.h"
+#include "sym/symbolizer_internal.h"
 #include "target.h"
 
 void gp_target_inspect(const char *exe_path, struct gp_target *t, struct goprof_process_info *info)
@@ -32,11 +33,10 @@ void gp_target_inspect(const char *exe_path, struct gp_target *t, struct goprof_
 	}
 	info->flags |= GOPROF_PROCESS_GO;
 	gp_strlcpy(info->go_version, version ? version : "", sizeof(info->go_version));
-	if (!version) {
-		snprintf(info->note, sizeof(info->note),
-			 "Go program without build info (older than Go 1.13?): no goroutine context");
+	/* Runtime layouts are keyed by a release the pclntab does not contradict. */
+	version = gp_go_release_check(bin, info->note, sizeof(info->note));
+	if (!version)
 		goto out;
-	}
 	if (gp_go_offsets(version, t) == 0)
 		info->flags |= GOPROF_PROCESS_GOROUTINES;
 	else

@@ -143,6 +143,42 @@ static const char *found_name(uint32_t f)
 	}
 }
 
+/* One line per capability a profile of this binary can have, yes or no. */
+static void print_support(struct goprof_binary *bin)
+{
+	static const struct {
+		uint32_t feature;
+		const char *name;
+	} caps[] = {
+		{ GOPROF_FEATURE_HEAP, "heap" },
+		{ GOPROF_FEATURE_ALLOCS, "allocations" },
+		{ GOPROF_FEATURE_GC, "gc" },
+		{ GOPROF_FEATURE_GOROUTINES, "goroutines" },
+		{ GOPROF_FEATURE_SCHED, "sched latency" },
+		{ GOPROF_FEATURE_BLOCK, "blocking" },
+		{ GOPROF_FEATURE_CHANNELS, "channels" },
+		{ GOPROF_FEATURE_HTTP, "http (uprobes)" },
+		{ GOPROF_FEATURE_HTTP_WIRE, "http (wire)" },
+		{ GOPROF_FEATURE_OFFCPU, "off-cpu" },
+		{ GOPROF_FEATURE_TCP, "tcp" },
+	};
+	struct goprof_go_support s = { .sz = sizeof(s) };
+
+	if (goprof_binary_go_support(bin, &s) != 0)
+		return;
+	printf("capabilities:\n");
+	printf("  %-16s %s\n", "cpu stacks", s.flags & GOPROF_GO_SUPPORT_STACKS ?
+	       (s.flags & GOPROF_GO_SUPPORT_INLINE ? "yes" : "yes (no inline frames)") : "no");
+	printf("  %-16s %s\n", "goroutine ids", s.flags & GOPROF_GO_SUPPORT_GOROUTINE_IDS ? "yes" : "no");
+	printf("  %-16s %s\n", "pprof labels", s.flags & GOPROF_GO_SUPPORT_GOROUTINE_IDS ? "yes" : "no");
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		printf("  %-16s %s\n", caps[i].name, s.features & caps[i].feature ? "yes" : "no");
+	if (s.go_minor)
+		printf("runtime layout: Go 1.%u\n", s.go_minor);
+	if (s.note[0])
+		printf("note:           %s\n", s.note);
+}
+
 static int count_fn(const struct goprof_function *fn, void *ctx)
 {
 	(*(size_t *)ctx)++;
@@ -200,6 +236,8 @@ int cmd_info(int argc, char **argv)
 			printf("%02x", id[i]);
 		printf("\n");
 	}
+	if (goprof_binary_is_go(bin))
+		print_support(bin);
 	goprof_binary_free(bin);
 	return 0;
 }

@@ -107,9 +107,10 @@ struct goprof_binary_opts {
 	/** sizeof(struct goprof_binary_opts) */
 	size_t sz;
 	/**
-	 * Non-zero: open Go binaries whose build info names a Go release newer than this
-	 * library was tested with, if the table format is one it knows. Default 0: fail with
-	 * -GOPROF_ERRNO_GO_VERSION rather than risk wrong names. (since 0.1)
+	 * Ignored since 0.1.0: binaries are never refused for their version string. A Go
+	 * binary is opened when its pclntab magic and header are a format this library
+	 * reads, whatever release its build info names; an unknown magic fails with
+	 * -GOPROF_ERRNO_GO_VERSION naming the magic. Kept for ABI compatibility. (since 0.1)
 	 */
 	uint32_t allow_newer_go;
 	/** Reserved, zero. */
@@ -175,7 +176,7 @@ struct goprof_binary;
  * @param opts  options, or NULL for defaults.
  * @return the handle, or NULL with errno set: ENOENT/EACCES (cannot open),
  *         GOPROF_ERRNO_NOT_GO (not ELF), GOPROF_ERRNO_CORRUPT (damaged Go metadata),
- *         GOPROF_ERRNO_GO_VERSION (table format or Go release unknown), EINVAL (opts).
+ *         GOPROF_ERRNO_GO_VERSION (unknown pclntab magic, named in the message), EINVAL (opts).
  *         goprof_last_error() says which.
  * @note Thread-safe. The handle may be used by several threads at once for lookups.
  */
@@ -252,6 +253,48 @@ GOPROF_API int goprof_binary_gnu_build_id(const struct goprof_binary *bin, uint8
  */
 GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struct goprof_pclntab_info *info);
 
+/** What the library can read from a Go binary's release; see goprof_binary_go_support(). (since 0.1) */
+struct goprof_go_support {
+	/** Set by the caller to sizeof(struct goprof_go_support); the library fills at most sz bytes. */
+	uint32_t sz;
+	/** GOPROF_GO_SUPPORT_* */
+	uint32_t flags;
+	/**
+	 * GOPROF_FEATURE_* (goprof/session.h) that give data for this binary's processes.
+	 * Those that read runtime structures (goroutines, GC, heap, allocations, scheduling,
+	 * blocking, channels, net/http uprobes) need the runtime layout of the binary's
+	 * release; off-CPU, TCP and the wire HTTP tracer do not depend on it.
+	 */
+	uint32_t features;
+	/** The Go minor release whose runtime layout is used (27 for go1.27.3), 0 if none. */
+	uint32_t go_minor;
+	/** What is missing and why, or "". */
+	char note[256];
+};
+
+/** @name Flags of goprof_go_support.flags
+ * @{ */
+/** Go stacks are symbolized from the pclntab (every Go binary that opens). */
+#define GOPROF_GO_SUPPORT_STACKS 0x1u
+/** Inline frames: the inline trees were found (moduledata or the go:func.* symbol). */
+#define GOPROF_GO_SUPPORT_INLINE 0x2u
+/** CPU samples carry goroutine IDs and pprof labels: the release's runtime layout is known. */
+#define GOPROF_GO_SUPPORT_GOROUTINE_IDS 0x4u
+/** @} */
+
+/**
+ * Says which capabilities a Go binary's release supports: CPU stacks always; goroutine
+ * IDs, labels and the runtime features only when the runtime layout of the release named
+ * by the build info is known, and the build info is believable (its release fits the
+ * pclntab format and moduledata layout). The note names what is missing and why.
+ *
+ * @param bin  the binary.
+ * @param out  out: set out->sz first; at most out->sz bytes are written.
+ * @return 0, -GOPROF_ERRNO_NOT_GO if the binary is not Go, -EINVAL on NULL or sz unset.
+ * @note Thread-safe. (since 0.1)
+ */
+GOPROF_API int goprof_binary_go_support(const struct goprof_binary *bin, struct goprof_go_support *out);
+
 /**
  * Symbolizes link-time addresses of the binary. For each address with a function, cb
  * receives its frames innermost first; an address in no function produces no call.
@@ -300,7 +343,8 @@ GOPROF_API int goprof_binary_foreach_function(struct goprof_binary *bin, goprof_
 struct goprof_symbolizer_opts {
 	/** sizeof(struct goprof_symbolizer_opts) */
 	size_t sz;
-	/** Passed to goprof_binary_open() for every binary. (since 0.1) */
+	/** Ignored since 0.1.0: binaries are never refused for their version string (see
+	 * goprof_binary_opts). Kept for ABI compatibility. (since 0.1) */
 	uint32_t allow_newer_go;
 	/** Reserved, zero. */
 	uint32_t reserved0;

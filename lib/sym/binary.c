@@ -7,8 +7,7 @@
 #include "internal.h"
 #include "sym/symbolizer_internal.h"
 
-int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size,
-		   bool allow_newer_go)
+int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size)
 {
 	int err;
 
@@ -19,7 +18,7 @@ int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data
 		pthread_mutex_destroy(&bin->native_lock);
 		return err;
 	}
-	err = gp_go_binary_load(bin, allow_newer_go);
+	err = gp_go_binary_load(bin);
 	if (err) {
 		gp_binary_fini(bin);
 		return err;
@@ -152,7 +151,7 @@ GOPROF_API struct goprof_binary *goprof_binary_open(const char *path, const stru
 	bin = calloc(1, sizeof(*bin));
 	if (!bin)
 		return gp_err_null(-ENOMEM, "goprof_binary_open: out of memory");
-	err = gp_binary_init(bin, path, NULL, 0, OPTS_GET(opts, allow_newer_go, 0) != 0);
+	err = gp_binary_init(bin, path, NULL, 0);
 	if (err) {
 		free(bin);
 		errno = -err;

@@ -38,6 +38,8 @@ struct loader {
 	uint32_t *hash;
 	size_t hash_cap;
 	bool oom;
+	const uint8_t *debug_line; /* .debug_line of the file being loaded (for v5 tables) */
+	size_t debug_line_len;
 };
 
 static uint64_t str_hash(const char *s)
@@ -115,6 +117,105 @@ static bool add_row(struct loader *ld, uint64_t addr, uint32_t file, uint32_t li
 	return true;
 }
 
+static bool uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*pp < end && shift < 64) {
+		uint8_t b = *(*pp)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+		shift += 7;
+	}
+	return false;
+}
+
+/*
+ * libdwarf 20210528 starts each DWARF 5 sequence with the file register at 0, where the
+ * standard says 1, so rows before the first DW_LNS_set_file name file entry 0 (for cgo,
+ * the generated cgo.cgo2.c instead of the .go file its #line directives name; elfutils
+ * and LLVM read 1). Re-runs the file register of the v5 line program at off and returns
+ * one file number per row (end_sequence rows included, as libdwarf lists them), or NULL
+ * if the table is not v5 or its row count differs from nrows.
+ */
+static uint64_t *v5_row_files(const uint8_t *sec, size_t len, uint64_t off, size_t nrows)
+{
+	const uint8_t *p, *end, *prog;
+	uint64_t unit, hlen, file = 1, *out;
+	uint8_t opbase, oplen[256] = { 0 };
+	unsigned osz = 4;
+	size_t n = 0;
+
+	if (!sec || off >= len || len - off < 16)
+		return NULL;
+	p = sec + off;
+	unit = gp_le32(p);
+	p += 4;
+	if (unit == 0xffffffffu) {
+		if ((size_t)(sec + len - p) < 8)
+			return NULL;
+		unit = gp_le64(p);
+		p += 8;
+		osz = 8;
+	}
+	if (unit > (uint64_t)(sec + len - p) || unit < 2 + 2 + osz + 6)
+		return NULL;
+	end = p + unit;
+	if (gp_le16(p) != 5)
+		return NULL;
+	p += 4; /* version, address_size, segment_selector_size */
+	hlen = osz == 8 ? gp_le64(p) : gp_le32(p);
+	p += osz;
+	if (hlen > (uint64_t)(end - p) || hlen < 6)
+		return NULL;
+	prog = p + hlen;
+	opbase = p[5];
+	if (!opbase || (size_t)(prog - p) < 6u + opbase - 1)
+		return NULL;
+	memcpy(oplen + 1, p + 6, opbase - 1u);
+	if (!(out = malloc((nrows ? nrows : 1) * sizeof(*out))))
+		return NULL;
+	for (p = prog; p < end;) {
+		uint8_t op = *p++;
+		uint64_t v, i;
+
+		if (op >= opbase || op == 1 /* copy */) {
+			if (n == nrows)
+				goto bad;
+			out[n++] = file;
+		} else if (op == 0) { /* extended: length, sub-opcode, operands */
+			if (!uleb(&p, end, &v) || !v || v > (uint64_t)(end - p))
+				goto bad;
+			if (*p == 1 /* end_sequence */) {
+				if (n == nrows)
+					goto bad;
+				out[n++] = file;
+				file = 1;
+			}
+			p += v;
+		} else if (op == 4) { /* set_file */
+			if (!uleb(&p, end, &file))
+				goto bad;
+		} else if (op == 9) { /* fixed_advance_pc: a uhalf */
+			if (end - p < 2)
+				goto bad;
+			p += 2;
+		} else {
+			for (i = 0; i < oplen[op]; i++)
+				if (!uleb(&p, end, &v))
+					goto bad;
+		}
+	}
+	if (n == nrows)
+		return out;
+bad:
+	free(out);
+	return NULL;
+}
+
 /* Appends the rows of one CU's line table. */
 static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 {
@@ -137,6 +238,17 @@ static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 		return;
 	}
 	if (dwarf_srclines_from_linecontext(ctx, &lines, &n, &err) == DW_DLV_OK) {
+		char **names = NULL;
+		Dwarf_Signed nnames = 0;
+		Dwarf_Unsigned off;
+		uint64_t *v5 = NULL;
+
+		if (version == 5 && n > 0 && dwarf_srclines_table_offset(ctx, &off, &err) == DW_DLV_OK &&
+		    (v5 = v5_row_files(ld->debug_line, ld->debug_line_len, off, (size_t)n)) &&
+		    dwarf_srcfiles(cu, &names, &nnames, &err) != DW_DLV_OK) {
+			free(v5);
+			v5 = NULL;
+		}
 		for (i = 0; i < n && !ld->oom; i++) {
 			Dwarf_Addr addr;
 			Dwarf_Unsigned lineno;
@@ -147,7 +259,14 @@ static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 			if (dwarf_lineaddr(lines[i], &addr, &err) != DW_DLV_OK)
 				break;
 			dwarf_lineendsequence(lines[i], &end, &err);
-			if (!end && dwarf_lineno(lines[i], &lineno, &err) == DW_DLV_OK &&
+			if (!end && v5 && v5[i] < (uint64_t)nnames &&
+			    dwarf_lineno(lines[i], &lineno, &err) == DW_DLV_OK) {
+				file = intern(ld, names[v5[i]]);
+				if (file == UINT32_MAX) {
+					ld->oom = true;
+					break;
+				}
+			} else if (!end && dwarf_lineno(lines[i], &lineno, &err) == DW_DLV_OK &&
 			    dwarf_linesrc(lines[i], &src, &err) == DW_DLV_OK) {
 				file = intern(ld, src);
 				dwarf_dealloc(dbg, src, DW_DLA_STRING);
@@ -161,6 +280,11 @@ static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 			if (!add_row(ld, addr, file, (uint32_t)GP_MIN(lineno, UINT32_MAX)))
 				ld->oom = true;
 		}
+		for (Dwarf_Signed k = 0; k < nnames; k++)
+			dwarf_dealloc(dbg, names[k], DW_DLA_STRING);
+		if (names)
+			dwarf_dealloc(dbg, names, DW_DLA_LIST);
+		free(v5);
 	}
 	if (err)
 		dwarf_dealloc(dbg, err, DW_DLA_ERROR);
@@ -423,6 +547,19 @@ static bool load_file(struct loader *ld, const char *path)
 		gp_elf_close(&ef);
 		return false;
 	}
+	/* The line section's bytes (decompressed), for the DWARF 5 file register fix. */
+	for (size_t i = 1; i < o.shnum && !ld->debug_line; i++) {
+		Dwarf_Obj_Access_Section s;
+		Dwarf_Small *d;
+		int e;
+
+		if (obj_get_section_info(&o, (Dwarf_Half)i, &s, &e) == DW_DLV_OK && s.name &&
+		    (!strcmp(s.name, ".debug_line") || !strcmp(s.name, ".zdebug_line")) &&
+		    obj_load_section(&o, (Dwarf_Half)i, &d, &e) == DW_DLV_OK) {
+			ld->debug_line = d;
+			ld->debug_line_len = s.size;
+		}
+	}
 	res = dwarf_object_init_b(&iface, NULL, NULL, DW_GROUPNUMBER_ANY, &dbg, &err);
 	if (res == DW_DLV_OK) {
 		for (;;) {
@@ -445,6 +582,8 @@ static bool load_file(struct loader *ld, const char *path)
 	} else if (res == DW_DLV_ERROR && err) {
 		dwarf_dealloc(dbg, err, DW_DLA_ERROR);
 	}
+	ld->debug_line = NULL;
+	ld->debug_line_len = 0;
 	for (size_t i = 0; i < o.shnum; i++)
 		free(o.owned[i]);
 	free(o.owned);

@@ -11,13 +11,17 @@
 #include "internal.h"
 #include "sym/symbolizer_internal.h"
 
-/* Offsets in 64-bit moduledata (GUIDE section 3; verified by the tests on 1.19-1.23). */
+/*
+ * Offsets in 64-bit moduledata (runtime/symtab.go of each release; the tests check them on
+ * every installed toolchain). The head up to text is the same in 1.18-1.27; gofunc moves.
+ */
 #define MD_FUNCNAMETAB 8
 #define MD_FTAB 128
 #define MD_FTAB_LEN 136
 #define MD_TEXT 176
 #define MD_GOFUNC_GO118 304 /* 1.18-1.19 */
-#define MD_GOFUNC_GO120 320 /* 1.20+: covctrs/ecovctrs were added before it */
+#define MD_GOFUNC_GO120 320 /* 1.20-1.26: covctrs/ecovctrs were added before it */
+#define MD_GOFUNC_GO127 344 /* 1.27: typedesclen, itaboffset, itabsize were added before it */
 
 static const char *format_name(int format)
 {
@@ -29,10 +33,17 @@ static const char *format_name(int format)
 	}
 }
 
-/* Parses a candidate table; the header alone decides nothing until the text start is known. */
+/*
+ * Parses a candidate table; the header alone decides nothing until the text start is known.
+ * An unknown 0xfffffffX magic is remembered for the error message.
+ */
 static int try_table(struct goprof_binary *bin, const uint8_t *p, size_t len, uint64_t vaddr)
 {
-	return gp_pclntab_parse(&bin->tab, p, len, vaddr);
+	int err = gp_pclntab_parse(&bin->tab, p, len, vaddr);
+
+	if (err == -GOPROF_ERRNO_GO_VERSION && !bin->unknown_magic)
+		bin->unknown_magic = gp_le32(p);
+	return err;
 }
 
 static int find_by_section(struct goprof_binary *bin)
@@ -85,9 +96,15 @@ static int find_by_scan(struct goprof_binary *bin)
 				const uint8_t *p = s->data + off;
 				int err;
 
-				if (p[4] != 0 || p[5] != 0 || p[7] != (bin->elf.is64 ? 8 : 4) ||
-				    !gp_pclntab_header_plausible(p, s->len - off))
+				if (p[4] != 0 || p[5] != 0 || p[7] != (bin->elf.is64 ? 8 : 4))
 					continue;
+				/* An unknown magic of the family: only for the error message. */
+				if (!gp_pclntab_header_plausible(p, s->len - off)) {
+					if ((gp_le32(p) & 0xfffffff0u) == 0xfffffff0u && !bin->unknown_magic &&
+					    (p[6] == 1 || p[6] == 2 || p[6] == 4))
+						bin->unknown_magic = gp_le32(p);
+					continue;
+				}
 				err = try_table(bin, p, s->len - off, s->vaddr + off);
 				if (!err && bin->tab.format < GP_PCLN_GO118 && gp_pclntab_validate(&bin->tab))
 					err = -GOPROF_ERRNO_CORRUPT;
@@ -192,6 +209,40 @@ static uint64_t resolve_text_start(struct goprof_binary *bin)
 	return 0;
 }
 
+/*
+ * gofunc of a 1.20+ table, chosen by the layout rather than the version string, and the
+ * releases that layout allows (era). From 1.26 the funcdata lies in the pclntab and
+ * moduledata.epclntab follows gofunc: a pair inside the table identifies the 1.27 (offset
+ * 344) or 1.26 (320) layout. 1.20-1.25 have gofunc at 320 followed by the textsectmap
+ * slice (len == cap, a handful of sections). Anything else: an unknown later layout.
+ */
+static uint64_t gofunc_go120(struct goprof_binary *bin)
+{
+	const struct gp_pclntab *t = &bin->tab;
+	uint64_t v = 0, end, len, cap;
+
+	if (gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO127, &v) &&
+	    gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO127 + 8, &end) &&
+	    v >= t->vaddr && v < end && end - t->vaddr <= t->len) {
+		bin->era_min = 27;
+		return v;
+	}
+	if (gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO120, &v) &&
+	    gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO120 + 8, &end) &&
+	    v >= t->vaddr && v < end && end - t->vaddr <= t->len) {
+		bin->era_min = bin->era_max = 26;
+		return v;
+	}
+	if (gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO120, &v) && v &&
+	    gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO120 + 16, &len) &&
+	    gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO120 + 24, &cap) &&
+	    len >= 1 && len <= 256 && len == cap) {
+		bin->era_max = 25;
+		return v;
+	}
+	return 0; /* unknown layout: the go:func.* symbol, if any */
+}
+
 static void find_gofunc(struct goprof_binary *bin)
 {
 	uint64_t v = 0;
@@ -200,9 +251,10 @@ static void find_gofunc(struct goprof_binary *bin)
 
 	if (bin->tab.format < GP_PCLN_GO118)
 		return;
-	if (bin->moduledata)
-		gp_elf_read_addr(&bin->elf, bin->moduledata +
-			(bin->tab.format == GP_PCLN_GO118 ? MD_GOFUNC_GO118 : MD_GOFUNC_GO120), &v);
+	if (bin->moduledata && bin->tab.format == GP_PCLN_GO118)
+		gp_elf_read_addr(&bin->elf, bin->moduledata + MD_GOFUNC_GO118, &v);
+	else if (bin->moduledata)
+		v = gofunc_go120(bin);
 	if (!v && !gp_elf_symbol(&bin->elf, "go:func.*", &v, NULL))
 		gp_elf_symbol(&bin->elf, "go.func.*", &v, NULL);
 	avail = v ? gp_vmem_avail(&bin->elf.vmem, v, &p) : 0;
@@ -213,14 +265,71 @@ static void find_gofunc(struct goprof_binary *bin)
 	bin->tab.gofunc.len = avail;
 }
 
+/* The releases a table format was written by; find_gofunc() narrows 1.20+ by moduledata. */
+static void set_format_era(struct goprof_binary *bin)
+{
+	static const int era[][2] = {
+		[GP_PCLN_GO12] = { 2, 15 },
+		[GP_PCLN_GO116] = { 16, 17 },
+		[GP_PCLN_GO118] = { 18, 19 },
+		[GP_PCLN_GO120] = { 20, GP_GO_MINOR_UNBOUNDED },
+	};
+
+	bin->era_min = era[bin->tab.format][0];
+	bin->era_max = era[bin->tab.format][1];
+}
+
+static const char *era_text(const struct goprof_binary *bin, char *buf, size_t len)
+{
+	if (bin->era_max == GP_GO_MINOR_UNBOUNDED)
+		snprintf(buf, len, "Go 1.%d or later", bin->era_min);
+	else if (bin->era_min == bin->era_max)
+		snprintf(buf, len, "Go 1.%d", bin->era_min);
+	else
+		snprintf(buf, len, "Go 1.%d-1.%d", bin->era_min, bin->era_max);
+	return buf;
+}
+
+const char *gp_go_release_check(const struct goprof_binary *bin, char *note, size_t len)
+{
+	const char *v = bin->bi.version, *go1;
+	char era[48];
+
+	if (!bin->is_go) {
+		snprintf(note, len, "not a Go program");
+		return NULL;
+	}
+	if (!bin->has_bi) {
+		if (bin->bi_err)
+			snprintf(note, len, "the Go build info is unreadable (%s): the release is unknown",
+				 bin->bi_err == -ENODATA ? "truncated: a string runs past its end" : "corrupt");
+		else
+			snprintf(note, len, "no Go build info (built before Go 1.13?): the release is unknown");
+		return NULL;
+	}
+	go1 = strstr(v, "go1.");
+	if (!bin->bi.minor || !go1) {
+		snprintf(note, len, "the build info's version \"%s\" names no Go release", v);
+		return NULL;
+	}
+	if (bin->bi.minor < bin->era_min || bin->bi.minor > bin->era_max) {
+		snprintf(note, len, "the build info says %s but the pclntab and moduledata are %s's: "
+			 "the version string is not trusted", v, era_text(bin, era, sizeof(era)));
+		return NULL;
+	}
+	note[0] = '\0';
+	return go1; /* "devel go1.28-abcdef ..." is keyed as "go1.28-abcdef ..." */
+}
+
 static void load_buildinfo(struct goprof_binary *bin)
 {
 	struct gp_elf_sec sec;
 	size_t i;
 
-	if (gp_elf_section(&bin->elf, ".go.buildinfo", &sec) && sec.data &&
-	    gp_buildinfo_parse(&bin->bi, sec.data, sec.size, &bin->elf.vmem) == 0) {
-		bin->has_bi = true;
+	if (gp_elf_section(&bin->elf, ".go.buildinfo", &sec)) {
+		/* A section the file does not hold in full is a truncated file. */
+		bin->bi_err = sec.data ? gp_buildinfo_parse(&bin->bi, sec.data, sec.size, &bin->elf.vmem) : -ENODATA;
+		bin->has_bi = bin->bi_err == 0;
 		return;
 	}
 	/* Stripped section headers: the blob is 16-byte aligned in writable data. */
@@ -235,7 +344,8 @@ static void load_buildinfo(struct goprof_binary *bin)
 		for (off = (16 - (s->vaddr & 15)) & 15; off + 32 <= s->len; off += 16) {
 			if (s->data[off] != 0xff || memcmp(s->data + off, GP_BUILDINFO_MAGIC, GP_BUILDINFO_MAGIC_LEN))
 				continue;
-			if (gp_buildinfo_parse(&bin->bi, s->data + off, s->len - off, &bin->elf.vmem) == 0) {
+			bin->bi_err = gp_buildinfo_parse(&bin->bi, s->data + off, s->len - off, &bin->elf.vmem);
+			if (bin->bi_err == 0) {
 				bin->has_bi = true;
 				return;
 			}
@@ -275,7 +385,7 @@ static void load_go_build_id(struct goprof_binary *bin)
 	}
 }
 
-int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
+int gp_go_binary_load(struct goprof_binary *bin)
 {
 	const char *path = bin->elf.path;
 	int err;
@@ -296,6 +406,8 @@ int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
 		bin->found_by = GOPROF_PCLNTAB_FOUND_SCAN;
 		err = find_by_scan(bin);
 	}
+	if (err == -GOPROF_ERRNO_NOT_GO && bin->unknown_magic && (bin->has_bi || bin->go_build_id))
+		err = -GOPROF_ERRNO_GO_VERSION;
 	if (err == -GOPROF_ERRNO_NOT_GO) {
 		bin->found_by = 0;
 		if (bin->has_bi)
@@ -304,18 +416,15 @@ int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go)
 		return 0; /* a native binary */
 	}
 	if (err == -GOPROF_ERRNO_GO_VERSION)
-		return gp_err(err, "%s: the pclntab magic is not a format this library knows "
-			      "(Go version %s); a newer libgoprof is needed", path,
-			      bin->has_bi ? bin->bi.version : "unknown");
+		return gp_err(err, "%s: unknown pclntab magic 0x%08x (known: 0xfffffffb Go 1.2-1.15, "
+			      "0xfffffffa 1.16-1.17, 0xfffffff0 1.18-1.19, 0xfffffff1 1.20+; build info: %s); "
+			      "a newer libgoprof is needed", path, bin->unknown_magic,
+			      bin->has_bi ? bin->bi.version : "none");
 	if (err)
 		return gp_err(err, "%s: corrupt pclntab header", path);
 
-	if (bin->has_bi && bin->bi.minor > GP_GO_NEWEST_KNOWN_MINOR && !allow_newer_go)
-		return gp_err(-GOPROF_ERRNO_GO_VERSION,
-			      "%s: built by %s, newer than Go 1.%d that this library knows; set "
-			      "allow_newer_go to try anyway", path, bin->bi.version, GP_GO_NEWEST_KNOWN_MINOR);
-
 	bin->tab.vmem = &bin->elf.vmem;
+	set_format_era(bin);
 	/* Go 1.12-1.15 write the 1.2 table format with inline trees at FUNCDATA 4. */
 	if (bin->tab.format == GP_PCLN_GO12 && bin->has_bi && bin->bi.major == 1 && bin->bi.minor >= 12 &&
 	    bin->bi.minor <= 15)

@@ -98,8 +98,10 @@ int gp_buildinfo_parse(struct gp_buildinfo *bi, const uint8_t *p, size_t len, co
 	size_t vn = 0, mn = 0;
 
 	memset(bi, 0, sizeof(*bi));
-	if (len < 32 || memcmp(p, GP_BUILDINFO_MAGIC, GP_BUILDINFO_MAGIC_LEN) != 0)
+	if (len < GP_BUILDINFO_MAGIC_LEN || memcmp(p, GP_BUILDINFO_MAGIC, GP_BUILDINFO_MAGIC_LEN) != 0)
 		return -GOPROF_ERRNO_NOT_GO;
+	if (len < 32)
+		return -ENODATA; /* the magic, cut before its header ends */
 	ps = p[14];
 	flags = p[15];
 	if (ps != 4 && ps != 8)
@@ -110,15 +112,20 @@ int gp_buildinfo_parse(struct gp_buildinfo *bi, const uint8_t *p, size_t len, co
 		const uint8_t *q = p + 32, *end = p + len;
 		uint64_t n;
 
-		if (!read_uvarint64(&q, end, &n) || n > (uint64_t)(end - q))
-			return -GOPROF_ERRNO_CORRUPT;
+		/* Cut in the version: truncated. Cut in the modinfo: keep the version. */
+		if (!read_uvarint64(&q, end, &n))
+			return end - q < 10 ? -ENODATA : -GOPROF_ERRNO_CORRUPT; /* cut, or overlong */
+		if (n > (uint64_t)(end - q))
+			return -ENODATA;
 		v = q;
 		vn = n;
 		q += n;
-		if (!read_uvarint64(&q, end, &n) || n > (uint64_t)(end - q))
-			return -GOPROF_ERRNO_CORRUPT;
-		m = q;
-		mn = n;
+		if (read_uvarint64(&q, end, &n) && n <= (uint64_t)(end - q)) {
+			m = q;
+			mn = n;
+		} else {
+			bi->modinfo_truncated = true;
+		}
 	} else {
 		uint64_t vh = ps == 8 ? gp_le64(p + 16) : gp_le32(p + 16);
 		uint64_t mh = ps == 8 ? gp_le64(p + 16 + ps) : gp_le32(p + 16 + ps);
@@ -128,8 +135,10 @@ int gp_buildinfo_parse(struct gp_buildinfo *bi, const uint8_t *p, size_t len, co
 		if (!v)
 			return -GOPROF_ERRNO_CORRUPT;
 	}
-	if (vn == 0 || vn > 256)
+	if (vn == 0 || vn > 256) {
+		bi->modinfo_truncated = false;
 		return -GOPROF_ERRNO_CORRUPT;
+	}
 	bi->version = dup_bytes(v, vn);
 	if (!bi->version)
 		return -ENOMEM;

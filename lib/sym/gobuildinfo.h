@@ -18,12 +18,14 @@ struct gp_buildinfo {
 	char *version; /* malloc'ed, NULL if absent */
 	char *modinfo; /* malloc'ed, NULL if absent (sentinels removed) */
 	int major, minor, patch; /* parsed from version; 0 if not a release string */
+	bool modinfo_truncated; /* the blob ends inside the module info: version only */
 };
 
 /*
  * Parses the buildinfo blob at p (len bytes). vmem resolves the pointers of the pre-1.18
- * layout and may be NULL. Returns 0, -GOPROF_ERRNO_NOT_GO if there is no magic, or
- * -GOPROF_ERRNO_CORRUPT / -ENOMEM.
+ * layout and may be NULL. Returns 0 (modinfo_truncated set if the blob ends inside the
+ * module info), -GOPROF_ERRNO_NOT_GO if there is no magic, -ENODATA if it ends before the
+ * version does, or -GOPROF_ERRNO_CORRUPT / -ENOMEM.
  */
 int gp_buildinfo_parse(struct gp_buildinfo *bi, const uint8_t *p, size_t len, const struct gp_vmem *vmem);
 void gp_buildinfo_free(struct gp_buildinfo *bi);

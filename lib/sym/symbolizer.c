@@ -37,7 +37,6 @@ struct proc_entry {
 
 struct goprof_symbolizer {
 	pthread_mutex_t lock;
-	bool allow_newer_go;
 	char *kallsyms_path;
 	struct bin_entry *bins;
 	struct proc_entry *procs[PROC_BUCKETS];
@@ -85,7 +84,7 @@ GOPROF_API struct goprof_symbolizer *goprof_symbolizer_new(const struct goprof_s
 		free(sym);
 		return gp_err_null(-ENOMEM, "goprof_symbolizer_new: out of memory");
 	}
-	sym->allow_newer_go = OPTS_GET(opts, allow_newer_go, 0) != 0;
+	/* allow_newer_go is ignored: no binary is refused for its Go version. */
 	pthread_mutex_init(&sym->lock, NULL);
 	gp_clear_error();
 	return sym;
@@ -172,7 +171,7 @@ static struct goprof_binary *mapping_binary(struct goprof_symbolizer *sym, int p
 	e->ino = m->ino;
 	e->mtime_ns = mtime;
 	bin = calloc(1, sizeof(*bin));
-	if (bin && gp_binary_init(bin, path, NULL, 0, sym->allow_newer_go) == 0) {
+	if (bin && gp_binary_init(bin, path, NULL, 0) == 0) {
 		struct bin_entry *o;
 
 		/* Report the path the process sees, not /proc/PID/map_files/... */
@@ -237,7 +236,7 @@ static struct goprof_binary *vdso_binary(struct goprof_symbolizer *sym)
 	{
 		uint8_t *copy = malloc(size);
 
-		if (!copy || gp_binary_init(bin, NULL, memcpy(copy, img, size), size, false) != 0) {
+		if (!copy || gp_binary_init(bin, NULL, memcpy(copy, img, size), size) != 0) {
 			free(copy);
 			free(bin);
 			return NULL;

@@ -17,15 +17,16 @@
 #include "sym/gopclntab.h"
 #include "sym/native_syms.h"
 
-/* The newest Go release this library was tested with (GUIDE facts reach 1.26). */
-#define GP_GO_NEWEST_KNOWN_MINOR 26
-
 struct goprof_binary {
 	struct gp_elf elf;
 	/* Go metadata (is_go false: only native symbols). */
 	bool is_go;
 	struct gp_pclntab tab;
 	uint32_t found_by; /* GOPROF_PCLNTAB_FOUND_* */
+	uint32_t unknown_magic; /* a 0xfffffffX magic seen that no format has (error message) */
+	/* Go minor releases the pclntab format and moduledata layout allow (1.20+: to 1.x) */
+	int era_min, era_max;
+	int bi_err; /* .go.buildinfo present but unreadable: -ENODATA truncated, else corrupt */
 	uint64_t moduledata;
 	uint64_t gofunc;
 	struct gp_buildinfo bi;
@@ -40,13 +41,23 @@ struct goprof_binary {
 	char build_id_hex[132]; /* GNU build ID in hex (or the Go build ID), computed at open */
 };
 
+/* era_max of a layout no later release is known to have changed */
+#define GP_GO_MINOR_UNBOUNDED (1 << 20)
+
 /* Opens path (or an in-memory image when data != NULL) into bin; 0 or negative errno. */
-int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size,
-		   bool allow_newer_go);
+int gp_binary_init(struct goprof_binary *bin, const char *path, const void *data, size_t size);
 void gp_binary_fini(struct goprof_binary *bin);
 
 /* Finds and parses the Go metadata of an opened ELF file (called by gp_binary_init). */
-int gp_go_binary_load(struct goprof_binary *bin, bool allow_newer_go);
+int gp_go_binary_load(struct goprof_binary *bin);
+
+/*
+ * The version string to key runtime layouts by ("go1.27.3"; "go1.28-abcdef ..." from a
+ * "devel go1.28-abcdef ..." build), or NULL with a note of len bytes saying why the
+ * release cannot be trusted: no or unreadable build info, no release number, or a
+ * release the pclntab format and moduledata layout rule out. Never fails otherwise.
+ */
+const char *gp_go_release_check(const struct goprof_binary *bin, char *note, size_t len);
 
 /*
  * Frames of one link-time address, innermost first, in the public struct (sz, kind,

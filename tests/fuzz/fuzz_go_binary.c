@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
-	if (gp_binary_init(&bin, NULL, copy, size, true) == 0) {
+	if (gp_binary_init(&bin, NULL, copy, size) == 0) {
 		goprof_binary_pclntab_info(&bin, &info);
 		goprof_binary_go_build_info(&bin, "path", buf, sizeof(buf));
 		goprof_binary_go_build_info(&bin, "GOOS", buf, sizeof(buf));
@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pcs[i] = e + i % 5;
 		}
 		goprof_binary_symbolize(&bin, pcs, 64, count_frames, &n);
+		gp_go_release_check(&bin, buf, sizeof(buf));
 		gp_binary_fini(&bin);
 	}
 	free(copy);

@@ -5,7 +5,9 @@ pclntab: the first 32 KiB of real tables (formats 1.18 and 1.20, from the symbol
 fixtures, if a build dir is given) and two minimal hand-made tables in the Go 1.2 and 1.16
 formats (one function "main.f" in "f.go", lines 10-11), so the fuzzer starts inside the
 old-format code paths no installed toolchain produces. buildinfo: real .go.buildinfo
-sections. proc_maps: a maps excerpt.
+sections, and hand-made ones with the version strings and cuts the symbolizer must take
+(go1.27rc1, "devel go1.28-...", a blob cut inside the module info, one cut inside the
+version). proc_maps: a maps excerpt.
 
 usage: gen_seeds.py [FIXTURE_DIR]
 """
@@ -74,6 +76,28 @@ def go12():
     return data
 
 
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def buildinfo(version, modinfo):
+    """A Go 1.18+ .go.buildinfo: header, flags 2 (inline strings), then varint-prefixed
+    version and sentinel-wrapped module info."""
+    mod = b'0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6' + modinfo + \
+        b'\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2'
+    head = b'\xff Go buildinf:' + bytes([8, 2]) + b'\x00' * 16
+    return head + uvarint(len(version)) + version + uvarint(len(mod)) + mod
+
+
+MODINFO = b'path\texample.com/symfix\nmod\texample.com/symfix\t(devel)\t\nbuild\tGOOS=linux\n'
+
+
 def section(binary, name):
     out = subprocess.run(['objcopy', '-O', 'binary', '--only-section=' + name, binary, '/dev/stdout'],
                          capture_output=True, check=True)
@@ -88,8 +112,12 @@ write('proc_maps', 'maps', b'''00400000-004a3000 r-xp 00000000 fd:01 1234 /usr/b
 7f1000000000-7f1000158000 r-xp 00028000 fd:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
 7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0 [vdso]
 ''')
+write('buildinfo', 'go1.27rc1', buildinfo(b'go1.27rc1', MODINFO))
+write('buildinfo', 'devel-go1.28', buildinfo(b'devel go1.28-abcdef0123 Mon Nov 30 12:00:00 2026 +0000', MODINFO))
+write('buildinfo', 'cut-in-modinfo', buildinfo(b'go1.27.3', MODINFO)[:60])
+write('buildinfo', 'cut-in-version', buildinfo(b'go1.27.3', MODINFO)[:36])
 if len(sys.argv) > 1:
-    for ver in ('1.19', '1.23'):
+    for ver in ('1.19', '1.23', '1.27'):
         b = os.path.join(sys.argv[1], 'symfix-%s-default' % ver)
         write('pclntab', 'go%s-head' % ver, section(b, '.gopclntab')[:32768])
         write('buildinfo', 'go%s' % ver, section(b, '.go.buildinfo'))

@@ -4,7 +4,8 @@
 # usage: build_fixtures.sh GO_VERSION OUTDIR FIXTURE_SRC GO_BUILD_HELPER
 # outputs: OUTDIR/symfix-VER-MODE and OUTDIR/symfix-VER-MODE.stripped for MODE in
 #          default sw pie trimpath cgoext cgopie (cgo, PIE, external linking: the
-#          pclntab loses its section and, stripped, its symbols)
+#          pclntab loses its section and, stripped, its symbols) race (-race: the
+#          race runtime's C objects and instrumented Go code)
 set -eu
 ver=$1 outdir=$2 src=$3 gobuild=$4
 case $outdir in /*) ;; *) outdir=$(pwd)/$outdir ;; esac
@@ -22,3 +23,4 @@ CGO_ENABLED=0 build pie -buildmode=pie
 CGO_ENABLED=0 build trimpath -trimpath
 CGO_ENABLED=1 build cgoext -ldflags=-linkmode=external
 CGO_ENABLED=1 build cgopie -buildmode=pie -ldflags=-linkmode=external
+CGO_ENABLED=1 build race -race

@@ -7,7 +7,8 @@ REFERENCE is the same link unstripped, for the oracle (which needs a section or 
   issue ({"pc","frames":[{"function","file","line","inlined"}]}), innermost first, the
   last frame not inlined; outermost function and innermost file:line equal gosym's;
   a PC outside every function gives "frames":[]; PCs on stdin give the same output.
-- `goprof info BINARY`: Go version, pclntab format/location, function count, build IDs.
+- `goprof info BINARY`: Go version, pclntab format/location, function count, build IDs,
+  and one yes/no line per capability (CPU stacks with inline frames must be yes).
 """
 import json
 import random
@@ -69,6 +70,13 @@ info = subprocess.run([goprof, 'info', binary], capture_output=True, text=True, 
 for key in ('go version:', 'pclntab:', 'functions:', 'go build id:'):
     if key not in info:
         errors.append('goprof info lacks "%s":\n%s' % (key, info))
+# Capabilities: CPU stacks with inline frames always; every capability has a yes/no line.
+if '  cpu stacks       yes\n' not in info:
+    errors.append('goprof info does not report CPU stacks with inline frames:\n%s' % info)
+for cap in ('goroutine ids', 'pprof labels', 'heap', 'gc', 'goroutines', 'sched latency', 'blocking', 'channels',
+            'http (uprobes)', 'off-cpu'):
+    if not any(l.startswith('  %-16s ' % cap) and l.split()[-1] in ('yes', 'no') for l in info.splitlines()):
+        errors.append('goprof info lacks capability "%s":\n%s' % (cap, info))
 if ('functions:      %d\n' % len(funcs)) not in info:
     errors.append('goprof info function count differs from gosym (%d):\n%s' % (len(funcs), info))
 

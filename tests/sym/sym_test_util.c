@@ -11,7 +11,7 @@
 #include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
 
-const char *const symt_modes[] = { "default", "sw", "pie", "trimpath", "cgoext", "cgopie" };
+const char *const symt_modes[] = { "default", "sw", "pie", "trimpath", "cgoext", "cgopie", "race" };
 const size_t symt_nmodes = sizeof(symt_modes) / sizeof(symt_modes[0]);
 
 static const char *env_or_die(const char *name)

@@ -81,6 +81,7 @@ Test(sym_gosym, pie, .timeout = 240) { gosym_agreement("pie"); }
 Test(sym_gosym, trimpath, .timeout = 240) { gosym_agreement("trimpath"); }
 Test(sym_gosym, cgo_external, .timeout = 240) { gosym_agreement("cgoext"); }
 Test(sym_gosym, cgo_pie_external, .timeout = 240) { gosym_agreement("cgopie"); }
+Test(sym_gosym, race, .timeout = 240) { gosym_agreement("race"); }
 
 /* One frame printed by the fixture from runtime.CallersFrames. */
 struct rt_frame {
@@ -247,6 +248,7 @@ Test(sym_runtime, pie, .timeout = 120) { runtime_frames_mode("pie"); }
 Test(sym_runtime, trimpath, .timeout = 120) { runtime_frames_mode("trimpath"); }
 Test(sym_runtime, cgo_external, .timeout = 120) { runtime_frames_mode("cgoext"); }
 Test(sym_runtime, cgo_pie_external, .timeout = 120) { runtime_frames_mode("cgopie"); }
+Test(sym_runtime, race, .timeout = 120) { runtime_frames_mode("race"); }
 
 static char *trim(char *s)
 {
@@ -290,7 +292,7 @@ Test(sym_info, build_ids_and_version, .timeout = 120)
 				n = goprof_binary_go_build_info(bin, "path", buf, sizeof(buf));
 				cr_expect(n > 0 && strcmp(buf, "example.com/symfix") == 0, "%s: path %s", p, buf);
 				n = goprof_binary_go_build_info(bin, "CGO_ENABLED", buf, sizeof(buf));
-				cr_expect(n == 1 && buf[0] == (strncmp(symt_modes[m], "cgo", 3) == 0 ? '1' : '0'),
+				cr_expect(n == 1 && buf[0] == (strncmp(symt_modes[m], "cgo", 3) == 0 || strcmp(symt_modes[m], "race") == 0 ? '1' : '0'),
 					  "%s: CGO_ENABLED=%s", p, buf);
 				/* GNU build ID: compare with readelf's hex when the linker wrote one. */
 				if (asprintf(&cmd, "readelf -n '%s' | sed -n 's/.*Build ID: *//p' | head -1", p) < 0)
@@ -313,8 +315,33 @@ Test(sym_info, build_ids_and_version, .timeout = 120)
 				cr_expect_eq(info.format, strcmp(vers[v], "1.20") < 0 ? GOPROF_PCLNTAB_GO1_18 : GOPROF_PCLNTAB_GO1_20,
 					     "%s: format %u", p, info.format);
 				cr_expect_neq(info.moduledata, 0, "%s: moduledata not found", p);
-				if (s && strcmp(symt_modes[m], "cgopie") == 0)
-					cr_expect_eq(info.found_by, GOPROF_PCLNTAB_FOUND_SCAN, "%s: found by %u", p, info.found_by);
+				/* The tables' era never contradicts a real build's version; inline trees found. */
+				{
+					struct goprof_go_support sup = { .sz = sizeof(sup) };
+					char note[256];
+
+					cr_expect_not_null(gp_go_release_check(bin, note, sizeof(note)), "%s: %s", p, note);
+					cr_expect(bin->era_min <= bin->bi.minor && bin->bi.minor <= bin->era_max,
+						  "%s: era 1.%d-1.%d", p, bin->era_min, bin->era_max);
+					cr_expect(bin->bi.minor < 20 || bin->bi.minor > 25 || bin->era_max == 25,
+						  "%s: 1.20-1.25 moduledata not recognised", p);
+					cr_expect(bin->bi.minor < 26 || bin->era_min == bin->bi.minor,
+						  "%s: 1.%d moduledata not recognised (era from 1.%d)", p, bin->bi.minor,
+						  bin->era_min);
+					cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+					cr_expect_eq(sup.flags & (GOPROF_GO_SUPPORT_STACKS | GOPROF_GO_SUPPORT_INLINE),
+						     GOPROF_GO_SUPPORT_STACKS | GOPROF_GO_SUPPORT_INLINE, "%s: %s", p, sup.note);
+				}
+				/* Externally linked PIE: up to 1.24 the table disappears into .data.rel.ro
+				 * (stripped: only the scan finds it); 1.26+ keep a .gopclntab section. */
+				if (s && strcmp(symt_modes[m], "cgopie") == 0) {
+					struct gp_elf_sec sec;
+					bool has_sec = gp_elf_section(&bin->elf, ".gopclntab", &sec) ||
+						       gp_elf_section(&bin->elf, ".data.rel.ro.gopclntab", &sec);
+
+					cr_expect_eq(info.found_by, has_sec ? GOPROF_PCLNTAB_FOUND_SECTION : GOPROF_PCLNTAB_FOUND_SCAN,
+						     "%s: found by %u", p, info.found_by);
+				}
 				goprof_binary_free(bin);
 				free(p);
 			}

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
  * Native, process and kernel frames:
- *  - C functions of the cgo fixture against binutils `addr2line -f -i` (outermost name);
+ *  - C functions of the cgo fixture against binutils `addr2line -f -i` (outermost name)
+ *    and LLVM's (or elfutils') addr2line (file:line: binutils 2.40 misreads DWARF 5 file
+ *    numbers, naming cgo.cgo2.c for code whose #line says cgo.go, and answers ?? on
+ *    Go 1.26+ links);
  *  - this test process's own functions and libc through goprof_symbolizer (load bias from
  *    /proc/self/maps) against dladdr();
  *  - a running PIE Go fixture through /proc/PID/maps, and two processes sharing one binary;
@@ -37,6 +40,10 @@ Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
 {
 	char **vers;
 	size_t nv = symt_go_versions(&vers);
+	const char *lines_tool = access("/usr/bin/llvm-addr2line", X_OK) == 0 ? "llvm-addr2line" :
+				 access("/usr/bin/eu-addr2line", X_OK) == 0 ? "eu-addr2line" : NULL;
+
+	cr_assert(lines_tool, "needs llvm-addr2line (llvm) or eu-addr2line (elfutils) for DWARF 5 file:line truth");
 
 	for (size_t v = 0; v < nv; v++) {
 		char *p = symt_fixture(vers[v], "cgoext", false), *cmd, *out, *line, *save = NULL;
@@ -75,7 +82,8 @@ Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
 					n > 0 ? fr[0].function : "(none)");
 			free(a2l);
 			/* file:line from DWARF (innermost), as addr2line prints it without -i. */
-			if (asprintf(&cmd, "addr2line -e '%s' 0x%llx | head -1 | sed 's/ (discriminator.*//'", p, addr) < 0)
+			if (asprintf(&cmd, "%s -e '%s' 0x%llx | head -1 | sed -E 's/ \\(discriminator.*//; "
+				     "s/(:[0-9]+):[0-9]+$/\\1/'", lines_tool, p, addr) < 0)
 				abort();
 			a2l = trim(symt_capture(cmd, &st));
 			free(cmd);
@@ -92,8 +100,8 @@ Test(sym_native, cgo_c_functions_vs_addr2line, .timeout = 120)
 			}
 			free(a2l);
 		}
-		fprintf(stderr, "native go%s cgoext: %zu/%zu C functions and %zu/%zu DWARF file:lines agree "
-			"with addr2line\n", vers[v], ok, checked, lines_ok, lines_checked);
+		fprintf(stderr, "native go%s cgoext: %zu/%zu C functions agree with addr2line, %zu/%zu DWARF "
+			"file:lines with %s\n", vers[v], ok, checked, lines_ok, lines_checked, lines_tool);
 		cr_expect_gt(checked, 20, "too few C functions in %s", p);
 		cr_expect_eq(ok, checked);
 		cr_expect_gt(lines_checked, 10, "cgo C code should carry DWARF line info");
@@ -525,4 +533,66 @@ Test(sym_native, concurrent_process_lookups, .timeout = 60)
 	waitpid(pid, NULL, 0);
 	goprof_symbolizer_free(sym);
 	free(p);
+}
+
+/*
+ * A DWARF 5 line table whose code starts in file 1, not file 0 (what cgo's #line
+ * directives make): gcc -g, then every address of the function against LLVM's
+ * addr2line, and the file must be the one the directive names.
+ */
+Test(sym_native, dwarf5_line_directive, .timeout = 60)
+{
+	char dir[] = "/tmp/symt-line-XXXXXX", *cmd, *out;
+	unsigned long long addr, size;
+	struct goprof_binary *bin;
+	size_t checked = 0, ok = 0;
+	FILE *f;
+	int st;
+
+	cr_assert(mkdtemp(dir));
+	if (asprintf(&cmd, "%s/p.c", dir) < 0)
+		abort();
+	f = fopen(cmd, "w");
+	fputs("int helper(int n);\n#line 40 \"user.go\"\n__attribute__((noinline)) int helper(int n)\n{\n"
+	      "\treturn n * 3 + 1;\n}\n#line 10 \"gen.c\"\nint main(int argc, char **argv) { return helper(argc); }\n", f);
+	fclose(f);
+	free(cmd);
+	if (asprintf(&cmd, "cd %s && gcc -g -gdwarf-5 -O1 -o p p.c && nm -S p | awk '$4 == \"helper\" {print $1, $2}'",
+		     dir) < 0)
+		abort();
+	out = symt_capture(cmd, &st);
+	free(cmd);
+	cr_assert(st == 0 && sscanf(out, "%llx %llx", &addr, &size) == 2, "gcc/nm: %s", out);
+	free(out);
+	if (asprintf(&cmd, "%s/p", dir) < 0)
+		abort();
+	bin = goprof_binary_open(cmd, NULL);
+	cr_assert(bin, "%s", goprof_last_error());
+	for (unsigned long long a = addr; a < addr + size; a++) {
+		struct goprof_frame fr[4];
+		int n = goprof_binary_symbolize_addr(bin, a, fr, 4, sizeof(fr[0]));
+		char ours[512], *ref, *c2;
+
+		if (asprintf(&c2, "llvm-addr2line -e '%s' 0x%llx | sed 's/ (discriminator.*//'", cmd, a) < 0)
+			abort();
+		ref = trim(symt_capture(c2, &st));
+		free(c2);
+		cr_assert_eq(st, 0, "llvm-addr2line is needed (DWARF 5 file numbers; binutils 2.40 misreads them)");
+		snprintf(ours, sizeof(ours), "%s:%u", n > 0 && fr[0].file ? fr[0].file : "??", n > 0 ? fr[0].line : 0);
+		checked++;
+		if (strcmp(ours, ref) == 0 && strstr(ours, "/user.go:4"))
+			ok++;
+		else
+			fprintf(stderr, "%s 0x%llx: llvm-addr2line %s, libgoprof %s\n", cmd, a, ref, ours);
+		free(ref);
+	}
+	fprintf(stderr, "DWARF 5 #line: %zu/%zu addresses of helper agree with llvm-addr2line (user.go)\n", ok, checked);
+	cr_expect_gt(checked, 2);
+	cr_expect_eq(ok, checked);
+	goprof_binary_free(bin);
+	if (asprintf(&out, "rm -rf '%s'", dir) < 0)
+		abort();
+	free(symt_capture(out, &st));
+	free(out);
+	free(cmd);
 }

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <goprof/error.h>
+#include <goprof/session.h>
 #include <goprof/symbolizer.h>
 
 #include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
+#include "target.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -191,45 +193,80 @@ static size_t find_bytes(const uint8_t *hay, size_t len, const void *needle, siz
 	return (size_t)(p - hay);
 }
 
+/* Symbolizes every function entry of bin; returns how many have a named frame. */
+static size_t entries_named(struct goprof_binary *bin, size_t *nfunc)
+{
+	struct goprof_frame fr[80];
+	struct gp_func f;
+	size_t ok = 0;
+
+	*nfunc = bin->tab.nfunc;
+	for (size_t i = 0; i < bin->tab.nfunc; i++) {
+		if (gp_pclntab_func(&bin->tab, i, &f) != 0)
+			continue;
+		if (goprof_binary_symbolize_addr(bin, f.entry, fr, 80, sizeof(fr[0])) > 0 && fr[0].function[0])
+			ok++;
+	}
+	return ok;
+}
+
+/*
+ * No binary is refused for its version string: a release never seen ("go1.99") opens and
+ * symbolizes like the original with or without the (ignored) allow_newer_go; an unknown
+ * table magic is refused with an error that names the magic, with and without sections.
+ */
 Test(sym_robust, newer_go_release_and_unknown_format)
 {
 	char *src = newest_fixture("default", false), *p;
-	size_t len, off;
+	size_t len, nfunc, named;
 	uint8_t *data = slurp(src, &len);
 	struct goprof_binary *bin = goprof_binary_open(src, NULL);
-	const char *ver;
+	char *ver;
 	struct goprof_pclntab_info info = { .sz = sizeof(info) };
 	GOPROF_OPTS(goprof_binary_opts, opts, .allow_newer_go = 1);
 
 	cr_assert(bin);
-	ver = strdup(goprof_binary_go_version(bin)); /* "go1.23.5" */
+	ver = strdup(goprof_binary_go_version(bin)); /* "go1.27.3" */
 	goprof_binary_pclntab_info(bin, &info);
 	goprof_binary_free(bin);
 	/* Same length "go1.99.x": a release we have never seen (every copy of the string). */
-	off = find_bytes(data, len, ver, strlen(ver));
 	for (uint8_t *q = data; (q = memmem(q, len - (size_t)(q - data), ver, strlen(ver))); q++) {
 		q[4] = '9';
 		q[5] = '9';
 	}
 	p = write_tmp(data, len);
-	cr_expect_null(goprof_binary_open(p, NULL));
-	cr_expect_eq(errno, GOPROF_ERRNO_GO_VERSION, "errno %d: %s", errno, goprof_last_error());
-	cr_expect(strstr(goprof_last_error(), "go1.99"), "%s", goprof_last_error());
-	bin = goprof_binary_open(p, &opts);
-	cr_expect_not_null(bin, "allow_newer_go: %s", goprof_last_error());
-	goprof_binary_free(bin);
+	for (int k = 0; k < 2; k++) {
+		bin = goprof_binary_open(p, k ? &opts : NULL);
+		cr_assert_not_null(bin, "go1.99 refused: %s", goprof_last_error());
+		cr_expect(strncmp(goprof_binary_go_version(bin), "go1.99", 6) == 0, "%s", goprof_binary_go_version(bin));
+		named = entries_named(bin, &nfunc);
+		cr_expect_eq(named, nfunc, "go1.99: %zu of %zu function entries named", named, nfunc);
+		goprof_binary_free(bin);
+	}
 	unlink(p);
 	free(p);
-	/* An unknown table magic (0xfffffff2); the version string is irrelevant here. */
-	(void)off;
+	/* An unknown table magic (0xfffffff2): refused, the magic named. */
 	data[info.file_offset] = 0xf2;
 	p = write_tmp(data, len);
 	cr_expect_null(goprof_binary_open(p, NULL));
 	cr_expect_eq(errno, GOPROF_ERRNO_GO_VERSION, "errno %d: %s", errno, goprof_last_error());
+	cr_expect(strstr(goprof_last_error(), "magic 0xfffffff2"), "%s", goprof_last_error());
+	/* Without section headers the table is found by the scan: the same error. */
+	{
+		char noshdr[] = "/tmp/symt-magic-XXXXXX";
+		int fd = mkstemp(noshdr);
+
+		cr_assert(fd >= 0);
+		close(fd);
+		cr_assert(symt_copy_without_sections(p, noshdr));
+		cr_expect_null(goprof_binary_open(noshdr, NULL));
+		cr_expect_eq(errno, GOPROF_ERRNO_GO_VERSION, "errno %d: %s", errno, goprof_last_error());
+		cr_expect(strstr(goprof_last_error(), "magic 0xfffffff2"), "no sections: %s", goprof_last_error());
+		unlink(noshdr);
+	}
 	unlink(p);
 	free(p);
-	goprof_binary_free(goprof_binary_open(src, NULL));
-	free((char *)ver);
+	free(ver);
 	free(data);
 	free(src);
 }
@@ -364,4 +401,160 @@ Test(sym_robust, old_table_formats)
 		free(data);
 		free(path);
 	}
+}
+
+/* Rewrites the inline version string of the .go.buildinfo at bi (modinfo emptied). */
+static void set_version(uint8_t *bi, const char *ver)
+{
+	size_t n = strlen(ver);
+
+	cr_assert(n < 128);
+	bi[32] = (uint8_t)n;
+	memcpy(bi + 33, ver, n);
+	bi[33 + n] = 0; /* no modinfo */
+}
+
+struct version_case {
+	const char *version;   /* written into the newest fixture's build info */
+	const char *key;       /* the release runtime layouts are keyed by, or NULL */
+	const char *note_part; /* in the note when key is NULL */
+};
+
+/*
+ * Bad build info on the newest fixture: release candidates and devel builds are keyed
+ * by their release; a release the pclntab and moduledata rule out, no release number,
+ * or build info the section cannot hold is not trusted: the binary still symbolizes,
+ * goroutine context is off with a note (a session never reads goroutines with another
+ * release's offsets), and goprof_binary_go_support() says the same.
+ */
+Test(sym_robust, build_info_versions_and_truncation)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers);
+	char *src = newest_fixture("default", false), newest_rel[16];
+	size_t len, bi_off, nfunc, named;
+	uint8_t *data = slurp(src, &len), *orig = malloc(len);
+	int newest_minor = atoi(strchr(vers[nv - 1], '.') + 1);
+	struct version_case cases[] = {
+		{ "go1.27rc1", "go1.27rc1", NULL },
+		{ "devel go1.28-abcdef0123 Mon Nov 30 12:00:00 2026 +0000", "go1.28-abcdef0123", NULL },
+		{ "go1.23.5", NULL, "the build info says go1.23.5 but the pclntab and moduledata are Go 1.27 or later's" },
+		{ "go1.26.1", NULL, "are Go 1.27 or later's" },
+		{ "devel +abcdef0123 Mon Nov 30 12:00:00 2026", NULL, "names no Go release" },
+	};
+
+	if (newest_minor != 27)
+		cr_skip_test("the cases are written for a Go 1.27 fixture, the newest here is %s", vers[nv - 1]);
+	snprintf(newest_rel, sizeof(newest_rel), "go%s", vers[nv - 1]);
+	memcpy(orig, data, len);
+	bi_off = find_bytes(data, len, GP_BUILDINFO_MAGIC, GP_BUILDINFO_MAGIC_LEN);
+	cr_assert(data[bi_off + 15] & 2, "inline build info strings expected");
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct goprof_binary *bin;
+		struct goprof_go_support sup = { .sz = sizeof(sup) };
+		struct goprof_process_info info = { .sz = sizeof(info) };
+		struct gp_target t;
+		char note[256], *p;
+		const char *key;
+
+		memcpy(data, orig, len);
+		set_version(data + bi_off, cases[c].version);
+		p = write_tmp(data, len);
+		bin = goprof_binary_open(p, NULL);
+		cr_assert_not_null(bin, "%s: %s", cases[c].version, goprof_last_error());
+		cr_expect_str_eq(goprof_binary_go_version(bin), cases[c].version);
+		named = entries_named(bin, &nfunc);
+		cr_expect_eq(named, nfunc, "%s: %zu of %zu entries named", cases[c].version, named, nfunc);
+		key = gp_go_release_check(bin, note, sizeof(note));
+		if (cases[c].key) {
+			cr_expect(key && strncmp(key, cases[c].key, strlen(cases[c].key)) == 0, "%s: keyed as %s (%s)",
+				  cases[c].version, key ? key : "NULL", note);
+		} else {
+			cr_expect_null(key, "%s: keyed as %s", cases[c].version, key);
+			cr_expect(strstr(note, cases[c].note_part), "%s: note '%s'", cases[c].version, note);
+		}
+		cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+		cr_expect(sup.flags & GOPROF_GO_SUPPORT_STACKS);
+		cr_expect(sup.flags & GOPROF_GO_SUPPORT_INLINE, "%s: inline trees (1.27 moduledata)", cases[c].version);
+		if (!cases[c].key) {
+			cr_expect_eq(sup.flags & GOPROF_GO_SUPPORT_GOROUTINE_IDS, 0, "%s", cases[c].version);
+			cr_expect_eq(sup.features & GOPROF_FEATURE_GOROUTINES, 0, "%s", cases[c].version);
+			cr_expect(strstr(sup.note, cases[c].note_part), "%s: support note '%s'", cases[c].version, sup.note);
+		}
+		/* What a session attaching such a process decides. */
+		gp_target_inspect(p, &t, &info);
+		cr_expect(info.flags & GOPROF_PROCESS_GO, "%s: %s", cases[c].version, info.note);
+		cr_expect(strncmp(info.go_version, cases[c].version, sizeof(info.go_version) - 1) == 0, "%s: %s",
+			  cases[c].version, info.go_version);
+		if (!cases[c].key) {
+			cr_expect_eq(info.flags & GOPROF_PROCESS_GOROUTINES, 0, "%s: goroutines read", cases[c].version);
+			cr_expect_eq(t.is_go, 0, "%s: offsets handed to BPF", cases[c].version);
+			cr_expect(strstr(info.note, "not trusted") || strstr(info.note, "no Go release"), "%s: note '%s'",
+				  cases[c].version, info.note);
+		}
+		fprintf(stderr, "build info %-58s -> %s | support 0x%x features 0x%x | %s\n", cases[c].version,
+			key ? key : "(not trusted)", sup.flags, sup.features, key ? sup.note : note);
+		goprof_binary_free(bin);
+		unlink(p);
+		free(p);
+	}
+	/* A version longer than the section holds: truncated build info. */
+	{
+		struct goprof_binary *bin;
+		struct goprof_go_support sup = { .sz = sizeof(sup) };
+		char note[256], *p;
+
+		memcpy(data, orig, len);
+		data[bi_off + 32] = 0x80; /* 16 KiB of version: past the end of .go.buildinfo */
+		data[bi_off + 33] = 0x80;
+		data[bi_off + 34] = 0x01;
+		p = write_tmp(data, len);
+		bin = goprof_binary_open(p, NULL);
+		cr_assert_not_null(bin, "truncated build info: %s", goprof_last_error());
+		cr_expect(goprof_binary_is_go(bin));
+		cr_expect_null(goprof_binary_go_version(bin));
+		cr_expect_null(gp_go_release_check(bin, note, sizeof(note)));
+		cr_expect(strstr(note, "truncated"), "note '%s'", note);
+		named = entries_named(bin, &nfunc);
+		cr_expect_eq(named, nfunc, "truncated build info: %zu of %zu entries named", named, nfunc);
+		cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+		cr_expect_eq(sup.flags & GOPROF_GO_SUPPORT_GOROUTINE_IDS, 0);
+		fprintf(stderr, "truncated build info: %s\n", note);
+		goprof_binary_free(bin);
+		unlink(p);
+		free(p);
+	}
+	(void)newest_rel;
+	free(orig);
+	free(data);
+	free(src);
+}
+
+/* The buildinfo parser on cut blobs: the version is kept when only the module info is cut. */
+Test(sym_robust, build_info_parser_cuts)
+{
+	static const uint8_t head[] = "\xff Go buildinf:\x08\x02";
+	uint8_t blob[128] = { 0 };
+	struct gp_buildinfo bi;
+	size_t n;
+
+	memcpy(blob, head, 16);
+	n = 32;
+	blob[n++] = 9;
+	memcpy(blob + n, "go1.27rc1", 9);
+	n += 9;
+	blob[n++] = 40; /* 40 bytes of modinfo promised, 5 given */
+	memcpy(blob + n, "path\t", 5);
+	n += 5;
+	cr_assert_eq(gp_buildinfo_parse(&bi, blob, n, NULL), 0);
+	cr_expect_str_eq(bi.version, "go1.27rc1");
+	cr_expect(bi.modinfo_truncated);
+	cr_expect_null(bi.modinfo);
+	cr_expect_eq(bi.minor, 27);
+	gp_buildinfo_free(&bi);
+	cr_expect_eq(gp_buildinfo_parse(&bi, blob, 36, NULL), -ENODATA, "cut in the version");
+	cr_expect_eq(gp_buildinfo_parse(&bi, blob, 20, NULL), -ENODATA, "cut in the header");
+	cr_expect_eq(gp_buildinfo_parse(&bi, blob, 32, NULL), -ENODATA, "cut before the version");
+	blob[32] = 0;
+	cr_expect_eq(gp_buildinfo_parse(&bi, blob, n, NULL), -GOPROF_ERRNO_CORRUPT, "empty version");
 }

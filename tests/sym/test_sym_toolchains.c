@@ -2,7 +2,8 @@
 /*
  * The Go toolchains' own binaries (compile, link, vet and the go command of every
  * installed version: large, real programs we did not build) against debug/gosym:
- * thousands of random PCs each, outermost function 100%, innermost file:line >= 99.9%.
+ * thousands of random PCs each, outermost function 100%, innermost file:line >= 99.9%;
+ * the same for a `strip --strip-all` copy of each (pclntab found without symbols).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <goprof/error.h>
 #include <goprof/symbolizer.h>
 
+#include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
 
 #define RANDOM_PCS 5000
@@ -58,12 +60,45 @@ static void check_tool(const char *ver, const char *path, uint64_t seed)
 			entries[i] = funcs[i].entry;
 		err = goprof_binary_symbolize(bin, entries, nf, count_frames, &frames);
 		cr_expect_eq(err, 0, "%s: %s", path, goprof_last_error());
+		/* The build info's release fits the tables' era, and the inline trees are found. */
+		{
+			struct goprof_go_support sup = { .sz = sizeof(sup) };
+			char note[256];
+
+			cr_expect_not_null(gp_go_release_check(bin, note, sizeof(note)), "%s: %s", path, note);
+			cr_expect_eq(goprof_binary_go_support(bin, &sup), 0);
+			cr_expect(sup.flags & GOPROF_GO_SUPPORT_INLINE, "%s: no inline trees: %s", path, sup.note);
+			fprintf(stderr, "%s: %s, tables of Go 1.%d-1.%d\n", path, goprof_binary_go_version(bin),
+				bin->era_min, bin->era_max);
+		}
 		cr_expect_geq(frames, nf, "%s: every entry has a frame", path);
 		free(entries);
 		goprof_binary_free(bin);
 	}
 	cr_expect_eq(st.func_ok, st.n, "%s: outermost function must agree on every PC", path);
 	cr_expect_geq((st.line_ok + st.line_gosym_bug) * 1000, st.n * 999, "%s: file:line agreement below 99.9%%", path);
+	/* A stripped copy: same addresses, so the same answers. */
+	{
+		char tmp[] = "/tmp/symt-tool-stripped-XXXXXX", *cmd;
+		int fd = mkstemp(tmp), rc;
+
+		cr_assert(fd >= 0);
+		close(fd);
+		if (asprintf(&cmd, "strip --strip-all -o '%s' '%s'", tmp, path) < 0)
+			abort();
+		rc = system(cmd);
+		cr_assert_eq(rc, 0, "%s failed", cmd);
+		symt_compare(tmp, ans, na, &st, 5);
+		fprintf(stderr, "agreement go%s %-60s: stripped copy: outermost function %zu/%zu, innermost "
+			"file:line %zu/%zu, %zu gosym-bug\n", ver, path, st.func_ok, st.n, st.line_ok, st.n,
+			st.line_gosym_bug);
+		cr_expect_eq(st.n, na, "%s (stripped) could not be opened", path);
+		cr_expect_eq(st.func_ok, st.n, "%s (stripped): outermost function must agree on every PC", path);
+		cr_expect_geq((st.line_ok + st.line_gosym_bug) * 1000, st.n * 999,
+			      "%s (stripped): file:line agreement below 99.9%%", path);
+		unlink(tmp);
+		free(cmd);
+	}
 	symt_free_answers(ans, na);
 	free(ans);
 	free(pcs);
