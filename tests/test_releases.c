@@ -137,16 +137,16 @@ static char *slurp(const char *path)
 }
 
 /*
- * docs/releases.md shows the matrix between its release-matrix markers: it must be the
- * one this run measured, so the documentation never claims more than the tests show.
+ * README.md and docs/releases.md show the matrix between release-matrix markers: it must
+ * be the one this run measured, so the documentation never claims more than the tests show.
  */
-static void check_docs_show(const char *measured_path)
+static void check_doc_shows(const char *doc_name, const char *measured_path)
 {
 	const char *src = getenv("GOPROF_SOURCE_ROOT"), *begin = "produced by tests/test_releases.c -->\n";
 	char path[4096], *doc, *measured, *start, *end;
 
 	cr_assert(src, "GOPROF_SOURCE_ROOT not set");
-	snprintf(path, sizeof(path), "%s/docs/releases.md", src);
+	snprintf(path, sizeof(path), "%s/%s", src, doc_name);
 	doc = slurp(path);
 	measured = slurp(measured_path);
 	start = strstr(doc, begin);
@@ -234,5 +234,6 @@ Test(releases, every_capability_on_every_release, .timeout = 600)
 	}
 	fclose(f);
 	cr_log_info("release matrix written to %s", path);
-	check_docs_show(path);
+	check_doc_shows("README.md", path);
+	check_doc_shows("docs/releases.md", path);
 }
