@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ struct goprof_session {
 	unsigned attached;
 	unsigned nr_exes;
 	uint64_t delivered, lost_aggregation, exited;
+	uint64_t unreadable; /* processes inspected without access (GOPROF_PROCESS_NO_ACCESS) */
 	uint64_t events_delivered, ringbuf_high_water, ringbuf_bytes;
 	goprof_sample_fn on_sample;
 	void *ctx;
@@ -312,6 +314,34 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 }
 
 /* Reads the process's executable and tells the BPF side how to read its goroutines. */
+/*
+ * The process's executable, maps and memory are closed to us: another user's process and
+ * no CAP_SYS_PTRACE (or a stricter ptrace policy: Yama, an LSM). Say what is lost.
+ */
+static void no_access(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
+{
+	char dir[32];
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
+	p->info.flags &= ~(GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES);
+	p->info.go_version[0] = '\0';
+	snprintf(dir, sizeof(dir), "/proc/%u", p->info.pid);
+	if (!(p->info.flags & GOPROF_PROCESS_NO_ACCESS))
+		s->unreadable++;
+	p->info.flags |= GOPROF_PROCESS_NO_ACCESS;
+	if (stat(dir, &st) == 0 && st.st_uid != geteuid())
+		snprintf(p->info.note, sizeof(p->info.note),
+			 "uid %u's process, unreadable: needs CAP_SYS_PTRACE or uid %u; lost: Go "
+			 "detection, goroutines, runtime/HTTP probes, user symbols",
+			 (unsigned)st.st_uid, (unsigned)st.st_uid);
+	else
+		snprintf(p->info.note, sizeof(p->info.note),
+			 "/proc/%u/exe unreadable (ptrace access denied: CAP_SYS_PTRACE, Yama or "
+			 "an LSM); lost: Go detection, goroutines, probes, user symbols",
+			 p->info.pid);
+}
+
 static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
 {
 	char exe[64];
@@ -324,7 +354,11 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	if (stat(exe, &st) == 0) {
 		p->exe_dev = st.st_dev;
 		p->exe_ino = st.st_ino;
+	} else if (errno == EACCES || errno == EPERM) {
+		no_access(s, p, t);
+		return;
 	}
+	p->info.flags &= ~GOPROF_PROCESS_NO_ACCESS;
 	gp_target_inspect(exe, t, &p->info);
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
@@ -906,6 +940,31 @@ static void attach_running(struct goprof_session *s, dev_t dev, ino_t ino)
 	gp_clear_error(); /* races with exiting processes are expected */
 }
 
+/*
+ * The kernel runs an executable's processes under its own inode only for ELF files: a
+ * script's processes run its interpreter, so attaching the script would profile nothing.
+ */
+static int check_elf(const char *path)
+{
+	unsigned char magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	ssize_t n;
+
+	if (fd < 0) {
+		err = -errno;
+		return gp_err(err, "attach: cannot open executable %s: %s", path, strerror(-err));
+	}
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	if (n >= 2 && magic[0] == '#' && magic[1] == '!')
+		return gp_err(-ENOEXEC, "attach: %s is a script (#!): its processes run its "
+			      "interpreter; attach the interpreter's executable or the processes "
+			      "by PID", path);
+	if (n != 4 || memcmp(magic, "\x7f" "ELF", 4))
+		return gp_err(-ENOEXEC, "attach: %s is not an ELF executable", path);
+	return 0;
+}
+
 GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *path,
 					 const struct goprof_attach_opts *opts)
 {
@@ -925,6 +984,9 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		return gp_err(-errno, "attach: cannot stat executable %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return gp_err(-EINVAL, "attach: %s is not a regular file", path);
+	err = check_elf(path);
+	if (err)
+		return err;
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	gp_target_inspect(path, &t, &info);
@@ -1279,6 +1341,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.lost_http = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_RINGBUF);
 		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
 	}
+	st.processes_unreadable = s->unreadable;
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_WIRE_CONNS);

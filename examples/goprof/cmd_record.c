@@ -4,6 +4,7 @@
  * duration, until Ctrl-C, or until every target has exited.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -338,6 +339,31 @@ static int spawn_held(char **command, int *release_fd)
 	return pid;
 }
 
+/*
+ * A process that has exited but not been reaped (a zombie: its parent does not wait for
+ * it) still answers kill(pid, 0); /proc/PID/stat says it is dead (state Z, or X).
+ */
+static bool process_running(int pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')'); /* the name may hold anything, ')' included */
+	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
+}
+
 static bool any_target_alive(const struct record_args *a, int child)
 {
 	if (a->nexes)
@@ -348,10 +374,18 @@ static bool any_target_alive(const struct record_args *a, int child)
 				return true;
 			continue;
 		}
-		if (kill(a->pids[i], 0) == 0 || errno == EPERM)
+		if (process_running(a->pids[i]))
 			return true;
 	}
 	return false;
+}
+
+static int warn_unreadable(const struct goprof_process_info *info, void *ctx)
+{
+	(void)ctx;
+	if (info->flags & GOPROF_PROCESS_NO_ACCESS)
+		fprintf(stderr, "goprof record: warning: process %u: %s\n", info->pid, info->note);
+	return 0;
 }
 
 static int collect_thread(const struct goprof_thread_samples *t, void *ctx)
@@ -520,6 +554,8 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Say at once what a process we cannot read will lack (reduced privileges). */
+	goprof_session_foreach_process(s, warn_unreadable, NULL);
 	if (goprof_session_start(s)) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 		goto out;
