@@ -614,12 +614,12 @@ int cmd_record(int argc, char **argv)
 		int werr = window_write(&win, s, elapsed, a.otlp_url ? send_otlp : NULL, &a);
 
 		if (win.last_cpu) {
-			printf("\nlast window (%u of %u written, %llu samples in all):", win.seq,
-			       win.seq, (unsigned long long)win.samples);
+			printf("\nlast window (%06u, %u written, %llu samples in all):", win.seq,
+			       win.seq - win.first_seq + 1, (unsigned long long)win.samples);
 			print_top_functions(win.last_cpu, a.freq_hz);
 		}
 		printf("wrote %u windows to %s/windows (newest: %s/latest), index %s/windows.tsv\n",
-		       win.seq, a.out_dir, a.out_dir, a.out_dir);
+		       win.seq + 1 - win.first_seq, a.out_dir, a.out_dir, a.out_dir);
 		if (write_threads_tsv(&out_dir, &tab) == 0 && !werr && !window_failed)
 			rc = 0;
 	} else if (write_threads_tsv(&out_dir, &tab) == 0 &&

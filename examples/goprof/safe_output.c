@@ -230,6 +230,30 @@ FILE *safe_stream_create(const struct safe_dir *d, const char *name)
 	return f;
 }
 
+FILE *safe_stream_append(const struct safe_dir *d, const char *name, int *created)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*created = 0;
+	fd = openat(d->fd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1; /* a FIFO or device under that name: replaced below */
+	}
+	if (fd < 0) {
+		*created = 1;
+		return safe_stream_create(d, name);
+	}
+	f = fdopen(fd, "a");
+	if (!f) {
+		fprintf(stderr, TAG "cannot write %s/%s: %s\n", d->path, name, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 int safe_symlink_replace(const struct safe_dir *d, const char *target, const char *name)
 {
 	char tmp[300];

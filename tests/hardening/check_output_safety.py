@@ -17,6 +17,8 @@
 #   5. --interval --keep rotation with a planted windows/000001 link to a root-only
 #      directory: the link is removed, never followed; the files it points at survive.
 #   6. DIR/windows belongs to the attacker: refused.
+#   7. (not an attack) a second --interval run into the same directory continues the
+#      numbering, so DIR/latest never names an older window than one left on disk.
 #
 # usage: check_output_safety.py GOPROF FIXTURE
 # Not root: skipped (exit 77), except under CI=true, where that is a failure.
@@ -225,5 +227,26 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
         fail("6: the attacker's windows directory accepted (rc %d): %s" % (rc, err))
     check_unchanged(before, root, "/nonexistent", "6")
     print("6 ok:", err.strip())
+
+    # 7. A second --interval run into the same directory (issue 15, item 5): numbering
+    #    goes on after the first run's windows, latest names the newest window on disk,
+    #    the index has one row per window in order, and --keep counts the old run's too.
+    again = os.path.join(root, "again")
+    for run in (1, 2):
+        rc, out, err = record(again, "--interval", "0.3", "--keep", "3", seconds="1.2")
+        if rc != 0:
+            fail("7: run %d failed (rc %d): %s%s" % (run, rc, out, err))
+    with open(os.path.join(again, "windows.tsv")) as f:
+        rows = [l.split("\t") for l in f.read().splitlines()]
+    seqs = [int(r[0]) for r in rows[1:]]
+    kept = sorted(os.listdir(os.path.join(again, "windows")))
+    if rows[0][0] != "window" or seqs != list(range(1, len(seqs) + 1)):
+        fail("7: windows.tsv numbering after two runs: %s" % seqs)
+    if kept != ["%06d" % n for n in seqs[-3:]]:
+        fail("7: windows on disk %s, want the newest 3 of %s" % (kept, seqs))
+    if os.readlink(os.path.join(again, "latest")) != "windows/" + kept[-1]:
+        fail("7: latest -> %s, newest window %s" % (os.readlink(os.path.join(again, "latest")),
+                                                   kept[-1]))
+    print("7 ok: two runs, windows %s, kept %s" % (seqs, kept))
     shutil.rmtree(root, ignore_errors=True)
 print("ok")
