@@ -7,7 +7,9 @@
  * a path looked up again:
  *
  *   - the output directory (and each subdirectory) is opened with O_NOFOLLOW and refused
- *     unless it belongs to the user goprof runs as and no one else can write to it;
+ *     unless it belongs to the user goprof runs as and no one else can write to it; the
+ *     directories leading to it are walked with O_NOFOLLOW, following only links that
+ *     belong to root or to that user;
  *   - a finished file is written to a new temporary name (O_CREAT|O_EXCL|O_NOFOLLOW) and
  *     renamed over its final name with renameat(): a symlink or hard link planted under
  *     that name is replaced, never written through;

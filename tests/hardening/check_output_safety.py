@@ -11,7 +11,8 @@
 #   1. -o names a directory that belongs to the attacker, full of links to a root-only
 #      file (cpu.svg, cpu.folded, cpu.pb.gz, threads.tsv, events.jsonl): refused.
 #   2. -o names a world-writable directory (mode 1777): refused.
-#   3. -o names the attacker's symlink to a root directory: refused.
+#   3. -o names the attacker's symlink to a root directory, or a path through it:
+#      refused (root's own links on the path are followed).
 #   4. -o names a root directory in which links owned by the attacker already sit under
 #      every output name: written, each link replaced by a regular file, victim intact.
 #   5. --interval --keep rotation with a planted windows/000001 link to a root-only
@@ -165,6 +166,20 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
     check_unchanged(before, root, "/nonexistent", "3")
     print("3 ok:", err.strip())
 
+    # 3b. The attacker's link higher up the path (home/link/out, link -> a root
+    #     directory): the output directory would land in the root directory. Refused;
+    #     a link of root's on the way is followed (the directory is made where it points).
+    before = snapshot(root, "/nonexistent")
+    rc, out, err = record(os.path.join(alink, "out"))
+    if rc == 0 or "a symbolic link of uid %d" % UID not in err:
+        fail("3b: the attacker's link on the path was followed (rc %d): %s" % (rc, err))
+    check_unchanged(before, root, "/nonexistent", "3b")
+    if os.path.exists(os.path.join(rootdir, "out")):
+        fail("3b: %s/out was created through the attacker's link" % rootdir)
+    print("3b ok:", err.strip())
+    rlink = os.path.join(root, "rootlink")
+    os.symlink(".", rlink)  # root's own link: case 4 goes through it
+
     # 4. Our own directory, but with the attacker's links already under every output name
     #    (made group-writable for the attacker to plant them, then locked again).
     mine = os.path.join(root, "mine")
@@ -178,7 +193,7 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
     as_attacker(plant_links)
     os.chmod(mine, 0o755)
     before = snapshot(root, mine)
-    rc, out, err = record(mine, "--gc")
+    rc, out, err = record(os.path.join(rlink, "mine"), "--gc")
     if rc != 0:
         fail("4: goprof record failed (rc %d): %s%s" % (rc, out, err))
     check_unchanged(before, root, mine, "4")
