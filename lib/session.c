@@ -59,6 +59,9 @@ struct attached_process {
 struct attached_exe {
 	uint64_t dev, ino;         /* the kernel's dev_t and inode */
 	struct goprof_binary *bin; /* for processes gone before their maps were read; ET_EXEC only */
+	dev_t st_dev;              /* dev as stat() gives it */
+	struct gp_target target;   /* inspected at attach: what its processes get */
+	struct goprof_process_info info; /* ... and what they are listed as */
 };
 
 /* Exited processes kept for goprof_session_foreach_process(); older ones are dropped. */
@@ -313,7 +316,6 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	gp_err(0, "%s", saved);
 }
 
-/* Reads the process's executable and tells the BPF side how to read its goroutines. */
 /*
  * The process's executable, maps and memory are closed to us: another user's process and
  * no CAP_SYS_PTRACE (or a stricter ptrace policy: Yama, an LSM). Say what is lost.
@@ -342,6 +344,11 @@ static void no_access(struct goprof_session *s, struct attached_process *p, stru
 			 p->info.pid);
 }
 
+/* Flags that inspecting an executable sets (the others describe the process). */
+#define INSPECT_FLAGS (GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_RUNTIME_PROBES | \
+		       GOPROF_PROCESS_HTTP | GOPROF_PROCESS_HEAP_OFF | GOPROF_PROCESS_NO_ACCESS)
+
+/* Reads the process's executable and tells the BPF side how to read its goroutines. */
 static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
 {
 	char exe[64];
@@ -350,6 +357,27 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 
 	snprintf(exe, sizeof(exe), "/proc/%u/comm", p->info.pid);
 	read_comm(exe, p->comm);
+	if (p->exe >= 0 && (size_t)p->exe < s->nr_exes) {
+		/*
+		 * It exec'd an executable attached by path (the kernel matched its device and
+		 * inode): that file was inspected, and its probes placed, at attach. Reuse
+		 * that rather than /proc/PID/exe, which a short-lived process may have left
+		 * already (it would then be listed "not Go").
+		 */
+		const struct attached_exe *e = &s->exes[p->exe];
+
+		*t = e->target;
+		p->info.flags = (p->info.flags & ~INSPECT_FLAGS) | (e->info.flags & INSPECT_FLAGS);
+		gp_strlcpy(p->info.go_version, e->info.go_version, sizeof(p->info.go_version));
+		gp_strlcpy(p->info.note, e->info.note, sizeof(p->info.note));
+		p->exe_dev = e->st_dev;
+		p->exe_ino = (ino_t)e->ino;
+		p->wait = gp_wait_reasons_find(p->info.go_version);
+		if (s->http_wire)
+			p->info.flags |= GOPROF_PROCESS_HTTP;
+		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
+		return;
+	}
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
 	if (stat(exe, &st) == 0) {
 		p->exe_dev = st.st_dev;
@@ -386,12 +414,13 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 		p->attached = true;
 		s->attached++;
 	}
+	before = *p;
+	p->exe = -1; /* the new image is an attached executable, or not */
 	for (size_t i = 0; ev->exe.ino && i < s->nr_exes; i++)
 		if (s->exes[i].dev == ev->exe.dev && s->exes[i].ino == ev->exe.ino)
 			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
-	before = *p;
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -1011,7 +1040,8 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		s->exes = e;
 		s->nr_exes_cap = cap;
 	}
-	s->exes[s->nr_exes] = (struct attached_exe){ key.dev, key.ino, link_time_binary(path) };
+	s->exes[s->nr_exes] = (struct attached_exe){ key.dev, key.ino, link_time_binary(path),
+						     st.st_dev, t, info };
 	s->nr_exes++;
 	attach_running(s, st.st_dev, st.st_ino);
 	return 0;
