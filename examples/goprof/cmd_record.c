@@ -413,6 +413,14 @@ static int by_samples_desc(const void *a, const void *b)
 	return x->t.samples < y->t.samples ? 1 : x->t.samples > y->t.samples ? -1 : 0;
 }
 
+/* A thread name is whatever the program set (prctl PR_SET_NAME): a tab or line break in
+ * it would split the TSV row, so control characters are written as '?'. */
+static void tsv_field(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 static int write_threads_tsv(const struct safe_dir *dir, const struct thread_table *tab)
 {
 	struct safe_file sf;
@@ -420,9 +428,11 @@ static int write_threads_tsv(const struct safe_dir *dir, const struct thread_tab
 	if (safe_file_begin(&sf, dir, "threads.tsv"))
 		return -1;
 	fprintf(sf.f, "pid\ttid\tcomm\tsamples\n");
-	for (size_t i = 0; i < tab->n; i++)
-		fprintf(sf.f, "%u\t%u\t%s\t%llu\n", tab->rows[i].t.pid, tab->rows[i].t.tid,
-			tab->rows[i].t.comm, (unsigned long long)tab->rows[i].t.samples);
+	for (size_t i = 0; i < tab->n; i++) {
+		fprintf(sf.f, "%u\t%u\t", tab->rows[i].t.pid, tab->rows[i].t.tid);
+		tsv_field(sf.f, tab->rows[i].t.comm);
+		fprintf(sf.f, "\t%llu\n", (unsigned long long)tab->rows[i].t.samples);
+	}
 	return safe_file_commit(&sf, 1);
 }
 
