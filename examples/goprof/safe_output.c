@@ -121,8 +121,12 @@ static int open_parent(const char *dir, const char *path)
 				goto fail;
 			memmove(rest, rest + strspn(rest, "/"), strlen(rest + strspn(rest, "/")) + 1);
 		}
-		if (!rest[0])
+		if (!rest[0]) {
+			/* "." (or only "." components): the working directory itself. */
+			if (cur == AT_FDCWD && (cur = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+				goto fail;
 			return cur;
+		}
 		n = strcspn(rest, "/");
 		if (n >= sizeof(comp)) {
 			errno = ENAMETOOLONG;

@@ -95,10 +95,10 @@ def snapshot(root, skip):
     return snap
 
 
-def record(out, *extra, seconds="1"):
+def record(out, *extra, seconds="1", cwd=None):
     cmd = [goprof, "record", "-F", "49", "-d", seconds, "-o", out, *extra, "--", fixture, "2", "10"]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         timeout=60)
+                         timeout=60, cwd=cwd)
     return run.returncode, run.stdout, run.stderr
 
 
@@ -247,8 +247,9 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
     #    goes on after the first run's windows, latest names the newest window on disk,
     #    the index has one row per window in order, and --keep counts the old run's too.
     again = os.path.join(root, "again")
-    for run in (1, 2):
-        rc, out, err = record(again, "--interval", "0.3", "--keep", "3", seconds="1.2")
+    for run in (1, 2):  # relative paths, "./again" and "again/"
+        rc, out, err = record("./again" if run == 1 else "again/", "--interval", "0.3",
+                              "--keep", "3", seconds="1.2", cwd=root)
         if rc != 0:
             fail("7: run %d failed (rc %d): %s%s" % (run, rc, out, err))
     with open(os.path.join(again, "windows.tsv")) as f:
