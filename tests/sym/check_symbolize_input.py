@@ -8,11 +8,15 @@ usage: check_symbolize_input.py GOPROF BINARY
 - a line longer than the limit (1 MB of hex digits) is refused whole: one message, no
   piece of it read as a PC;
 - a PC past the end of text (after runtime.etext, from the ELF symbols) and one near the
-  top of the address space are "no symbol" ("frames":[] / "??"), not runtime.etext.
+  top of the address space are "no symbol" ("frames":[] / "??"), not runtime.etext;
+- a symbol name with terminal escapes reaches a terminal as '?', a pipe unchanged.
 """
 import json
+import os
+import pty
 import subprocess
 import sys
+import tempfile
 
 goprof, binary = sys.argv[1:3]
 errors = []
@@ -70,6 +74,37 @@ for pc in [etext + 0x10, etext + 0x100000, 0xffffffffffffff00]:
 rc, out, err = run(["--json", binary, "%x" % main])
 if rc != 0 or json.loads(out)["frames"][-1]["function"] != "main.main":
     errors.append("main.main: %s" % out.strip())
+
+# A symbol name holding terminal escapes (ESC [31m, the C1 CSI U+009B) printed to a
+# terminal: shown as '?', never passed to it; into a pipe the bytes stay as they are.
+with tempfile.TemporaryDirectory(prefix="goprof-esc-") as d:
+    src, plain, evil = (os.path.join(d, n) for n in ("esc.c", "esc", "esc-evil"))
+    with open(src, "w") as f:
+        f.write("int work(int x) { return x * 3; }\nint main(int c, char **v) { return work(c); }\n")
+    subprocess.run(["cc", "-O0", "-o", plain, src], check=True)
+    subprocess.run([b"objcopy", b"--redefine-sym", b"work=evil\x1b[31m\xc2\x9bwork",
+                    plain.encode(), evil.encode()], check=True)
+    addr = [l.split()[0] for l in subprocess.run(["nm", evil], capture_output=True,
+                                                  check=True).stdout.splitlines()
+            if l.endswith(b"work")][0].decode()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(goprof, [goprof, "symbolize", evil, "0x" + addr])
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.waitpid(pid, 0)
+    if b"\x1b" in shown or b"\xc2\x9b" in shown or b"evil?[31m?work" not in shown:
+        errors.append("terminal output of an escape-laden name: %r" % shown)
+    piped = subprocess.run([goprof, "symbolize", evil, "0x" + addr], capture_output=True).stdout
+    if b"evil\x1b[31m\xc2\x9bwork" not in piped:
+        errors.append("piped output altered: %r" % piped)
 
 for e in errors:
     print("FAIL:", e)
