@@ -32,7 +32,8 @@ import subprocess
 import sys
 import tempfile
 
-goprof, fixture = sys.argv[1:3]
+# Absolute: case 7 runs goprof from another working directory.
+goprof, fixture = (os.path.abspath(a) for a in sys.argv[1:3])
 OUTPUTS = ["cpu.svg", "cpu.folded", "cpu.pb.gz", "threads.tsv", "events.jsonl"]
 
 
