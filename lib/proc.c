@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* Process, privilege and kernel-feature checks. */
+#include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,13 +20,56 @@
 #define CAP_BPF 39
 #endif
 
+/* PF_KTHREAD in the flags field of /proc/PID/stat (include/linux/sched.h). */
+#define GP_PF_KTHREAD 0x00200000u
+
+int gp_proc_stat(int pid, char *state, unsigned *flags, char *comm, size_t comm_len)
+{
+	char path[64], buf[1024], *open_paren, *close_paren;
+	unsigned long long fl = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* "pid (comm) S ppid pgrp session tty_nr tpgid flags ...": comm may hold anything,
+	 * ')' included, so the state follows the last ')'. */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1, " %c %*d %*d %*d %*d %*d %llu", state, &fl) != 2)
+		return -EIO;
+	if (comm)
+		snprintf(comm, comm_len, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	*flags = (unsigned)fl;
+	return 0;
+}
+
 int gp_proc_check_pid(int pid)
 {
+	char state, comm[64];
+	unsigned flags;
+
 	if (pid <= 0)
 		return gp_err(-EINVAL, "attach: invalid PID %d: must be a positive process ID", pid);
-	if (kill(pid, 0) == 0 || errno == EPERM)
-		return 0;
-	return gp_err(-ESRCH, "attach: process %d does not exist (it may have exited)", pid);
+	if (kill(pid, 0) && errno != EPERM)
+		return gp_err(-ESRCH, "attach: process %d does not exist (it may have exited)", pid);
+	if (gp_proc_stat(pid, &state, &flags, comm, sizeof(comm)))
+		return 0; /* /proc unreadable: let the attach say what fails */
+	if (flags & GP_PF_KTHREAD)
+		return gp_err(-EINVAL, "attach: PID %d (%s) is a kernel thread: it runs no user-space "
+			      "code to profile", pid, comm);
+	if (state == 'Z' || state == 'X')
+		return gp_err(-ESRCH, "attach: process %d (%s) has exited (a zombie its parent has not "
+			      "reaped)", pid, comm);
+	return 0;
 }
 
 static bool cap_effective(const struct __user_cap_data_struct data[2], int cap)

@@ -9,6 +9,9 @@
 
 /* 0 if the process exists, -ESRCH if not, -EINVAL for pid <= 0 (with a message). */
 GOPROF_HIDDEN int gp_proc_check_pid(int pid);
+/* From /proc/PID/stat: the state letter, the kernel's task flags (PF_*) and the name (comm,
+ * may be NULL). 0 or a negative errno. */
+GOPROF_HIDDEN int gp_proc_stat(int pid, char *state, unsigned *flags, char *comm, size_t comm_len);
 
 /*
  * 0 if the caller can load tracing BPF programs and open perf events: root, or

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,9 @@ struct attached_process {
 struct attached_exe {
 	uint64_t dev, ino;         /* the kernel's dev_t and inode */
 	struct goprof_binary *bin; /* for processes gone before their maps were read; ET_EXEC only */
+	dev_t st_dev;              /* dev as stat() gives it */
+	struct gp_target target;   /* inspected at attach: what its processes get */
+	struct goprof_process_info info; /* ... and what they are listed as */
 };
 
 /* Exited processes kept for goprof_session_foreach_process(); older ones are dropped. */
@@ -91,6 +95,7 @@ struct goprof_session {
 	unsigned attached;
 	unsigned nr_exes;
 	uint64_t delivered, lost_aggregation, exited;
+	uint64_t unreadable; /* processes inspected without access (GOPROF_PROCESS_NO_ACCESS) */
 	uint64_t events_delivered, ringbuf_high_water, ringbuf_bytes;
 	goprof_sample_fn on_sample;
 	void *ctx;
@@ -311,6 +316,38 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	gp_err(0, "%s", saved);
 }
 
+/*
+ * The process's executable, maps and memory are closed to us: another user's process and
+ * no CAP_SYS_PTRACE (or a stricter ptrace policy: Yama, an LSM). Say what is lost.
+ */
+static void no_access(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
+{
+	char dir[32];
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
+	p->info.flags &= ~(GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES);
+	p->info.go_version[0] = '\0';
+	snprintf(dir, sizeof(dir), "/proc/%u", p->info.pid);
+	if (!(p->info.flags & GOPROF_PROCESS_NO_ACCESS))
+		s->unreadable++;
+	p->info.flags |= GOPROF_PROCESS_NO_ACCESS;
+	if (stat(dir, &st) == 0 && st.st_uid != geteuid())
+		snprintf(p->info.note, sizeof(p->info.note),
+			 "uid %u's process, unreadable: needs CAP_SYS_PTRACE or uid %u; lost: Go "
+			 "detection, goroutines, runtime/HTTP probes, user symbols",
+			 (unsigned)st.st_uid, (unsigned)st.st_uid);
+	else
+		snprintf(p->info.note, sizeof(p->info.note),
+			 "/proc/%u/exe unreadable (ptrace access denied: CAP_SYS_PTRACE, Yama or "
+			 "an LSM); lost: Go detection, goroutines, probes, user symbols",
+			 p->info.pid);
+}
+
+/* Flags that inspecting an executable sets (the others describe the process). */
+#define INSPECT_FLAGS (GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_RUNTIME_PROBES | \
+		       GOPROF_PROCESS_HTTP | GOPROF_PROCESS_HEAP_OFF | GOPROF_PROCESS_NO_ACCESS)
+
 /* Reads the process's executable and tells the BPF side how to read its goroutines. */
 static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
 {
@@ -320,11 +357,36 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 
 	snprintf(exe, sizeof(exe), "/proc/%u/comm", p->info.pid);
 	read_comm(exe, p->comm);
+	if (p->exe >= 0 && (size_t)p->exe < s->nr_exes) {
+		/*
+		 * It exec'd an executable attached by path (the kernel matched its device and
+		 * inode): that file was inspected, and its probes placed, at attach. Reuse
+		 * that rather than /proc/PID/exe, which a short-lived process may have left
+		 * already (it would then be listed "not Go").
+		 */
+		const struct attached_exe *e = &s->exes[p->exe];
+
+		*t = e->target;
+		p->info.flags = (p->info.flags & ~INSPECT_FLAGS) | (e->info.flags & INSPECT_FLAGS);
+		gp_strlcpy(p->info.go_version, e->info.go_version, sizeof(p->info.go_version));
+		gp_strlcpy(p->info.note, e->info.note, sizeof(p->info.note));
+		p->exe_dev = e->st_dev;
+		p->exe_ino = (ino_t)e->ino;
+		p->wait = gp_wait_reasons_find(p->info.go_version);
+		if (s->http_wire)
+			p->info.flags |= GOPROF_PROCESS_HTTP;
+		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
+		return;
+	}
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
 	if (stat(exe, &st) == 0) {
 		p->exe_dev = st.st_dev;
 		p->exe_ino = st.st_ino;
+	} else if (errno == EACCES || errno == EPERM) {
+		no_access(s, p, t);
+		return;
 	}
+	p->info.flags &= ~GOPROF_PROCESS_NO_ACCESS;
 	gp_target_inspect(exe, t, &p->info);
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
@@ -352,12 +414,13 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 		p->attached = true;
 		s->attached++;
 	}
+	before = *p;
+	p->exe = -1; /* the new image is an attached executable, or not */
 	for (size_t i = 0; ev->exe.ino && i < s->nr_exes; i++)
 		if (s->exes[i].dev == ev->exe.dev && s->exes[i].ino == ev->exe.ino)
 			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
-	before = *p;
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -906,6 +969,31 @@ static void attach_running(struct goprof_session *s, dev_t dev, ino_t ino)
 	gp_clear_error(); /* races with exiting processes are expected */
 }
 
+/*
+ * The kernel runs an executable's processes under its own inode only for ELF files: a
+ * script's processes run its interpreter, so attaching the script would profile nothing.
+ */
+static int check_elf(const char *path)
+{
+	unsigned char magic[4] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	ssize_t n;
+
+	if (fd < 0) {
+		err = -errno;
+		return gp_err(err, "attach: cannot open executable %s: %s", path, strerror(-err));
+	}
+	n = read(fd, magic, sizeof(magic));
+	close(fd);
+	if (n >= 2 && magic[0] == '#' && magic[1] == '!')
+		return gp_err(-ENOEXEC, "attach: %s is a script (#!): its processes run its "
+			      "interpreter; attach the interpreter's executable or the processes "
+			      "by PID", path);
+	if (n != 4 || memcmp(magic, "\x7f" "ELF", 4))
+		return gp_err(-ENOEXEC, "attach: %s is not an ELF executable", path);
+	return 0;
+}
+
 GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *path,
 					 const struct goprof_attach_opts *opts)
 {
@@ -925,6 +1013,9 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		return gp_err(-errno, "attach: cannot stat executable %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return gp_err(-EINVAL, "attach: %s is not a regular file", path);
+	err = check_elf(path);
+	if (err)
+		return err;
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	gp_target_inspect(path, &t, &info);
@@ -949,7 +1040,8 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		s->exes = e;
 		s->nr_exes_cap = cap;
 	}
-	s->exes[s->nr_exes] = (struct attached_exe){ key.dev, key.ino, link_time_binary(path) };
+	s->exes[s->nr_exes] = (struct attached_exe){ key.dev, key.ino, link_time_binary(path),
+						     st.st_dev, t, info };
 	s->nr_exes++;
 	attach_running(s, st.st_dev, st.st_ino);
 	return 0;
@@ -1279,6 +1371,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.lost_http = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_RINGBUF);
 		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
 	}
+	st.processes_unreadable = s->unreadable;
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_WIRE_CONNS);

@@ -4,6 +4,7 @@
  * duration, until Ctrl-C, or until every target has exited.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -338,6 +339,31 @@ static int spawn_held(char **command, int *release_fd)
 	return pid;
 }
 
+/*
+ * A process that has exited but not been reaped (a zombie: its parent does not wait for
+ * it) still answers kill(pid, 0); /proc/PID/stat says it is dead (state Z, or X).
+ */
+static bool process_running(int pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')'); /* the name may hold anything, ')' included */
+	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
+}
+
 static bool any_target_alive(const struct record_args *a, int child)
 {
 	if (a->nexes)
@@ -348,10 +374,18 @@ static bool any_target_alive(const struct record_args *a, int child)
 				return true;
 			continue;
 		}
-		if (kill(a->pids[i], 0) == 0 || errno == EPERM)
+		if (process_running(a->pids[i]))
 			return true;
 	}
 	return false;
+}
+
+static int warn_unreadable(const struct goprof_process_info *info, void *ctx)
+{
+	(void)ctx;
+	if (info->flags & GOPROF_PROCESS_NO_ACCESS)
+		fprintf(stderr, "goprof record: warning: process %u: %s\n", info->pid, info->note);
+	return 0;
 }
 
 static int collect_thread(const struct goprof_thread_samples *t, void *ctx)
@@ -379,6 +413,14 @@ static int by_samples_desc(const void *a, const void *b)
 	return x->t.samples < y->t.samples ? 1 : x->t.samples > y->t.samples ? -1 : 0;
 }
 
+/* A thread name is whatever the program set (prctl PR_SET_NAME): a tab or line break in
+ * it would split the TSV row, so control characters are written as '?'. */
+static void tsv_field(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 static int write_threads_tsv(const struct safe_dir *dir, const struct thread_table *tab)
 {
 	struct safe_file sf;
@@ -386,9 +428,11 @@ static int write_threads_tsv(const struct safe_dir *dir, const struct thread_tab
 	if (safe_file_begin(&sf, dir, "threads.tsv"))
 		return -1;
 	fprintf(sf.f, "pid\ttid\tcomm\tsamples\n");
-	for (size_t i = 0; i < tab->n; i++)
-		fprintf(sf.f, "%u\t%u\t%s\t%llu\n", tab->rows[i].t.pid, tab->rows[i].t.tid,
-			tab->rows[i].t.comm, (unsigned long long)tab->rows[i].t.samples);
+	for (size_t i = 0; i < tab->n; i++) {
+		fprintf(sf.f, "%u\t%u\t", tab->rows[i].t.pid, tab->rows[i].t.tid);
+		tsv_field(sf.f, tab->rows[i].t.comm);
+		fprintf(sf.f, "\t%llu\n", (unsigned long long)tab->rows[i].t.samples);
+	}
 	return safe_file_commit(&sf, 1);
 }
 
@@ -520,6 +564,8 @@ int cmd_record(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Say at once what a process we cannot read will lack (reduced privileges). */
+	goprof_session_foreach_process(s, warn_unreadable, NULL);
 	if (goprof_session_start(s)) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 		goto out;
@@ -578,12 +624,12 @@ int cmd_record(int argc, char **argv)
 		int werr = window_write(&win, s, elapsed, a.otlp_url ? send_otlp : NULL, &a);
 
 		if (win.last_cpu) {
-			printf("\nlast window (%u of %u written, %llu samples in all):", win.seq,
-			       win.seq, (unsigned long long)win.samples);
+			printf("\nlast window (%06u, %u written, %llu samples in all):", win.seq,
+			       win.seq - win.first_seq + 1, (unsigned long long)win.samples);
 			print_top_functions(win.last_cpu, a.freq_hz);
 		}
 		printf("wrote %u windows to %s/windows (newest: %s/latest), index %s/windows.tsv\n",
-		       win.seq, a.out_dir, a.out_dir, a.out_dir);
+		       win.seq + 1 - win.first_seq, a.out_dir, a.out_dir, a.out_dir);
 		if (write_threads_tsv(&out_dir, &tab) == 0 && !werr && !window_failed)
 			rc = 0;
 	} else if (write_threads_tsv(&out_dir, &tab) == 0 &&

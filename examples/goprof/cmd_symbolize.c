@@ -3,7 +3,9 @@
  * `goprof symbolize [--json] BINARY [PC ...]` and `goprof info BINARY`: the symbolizer
  * from the command line, written on the public API only.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,22 +56,53 @@ static int print_pc(struct goprof_binary *bin, uint64_t pc, int json)
 	return 0;
 }
 
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Lines longer than this are refused whole: no address is that long. */
+#define MAX_LINE 256
+
+/*
+ * A hexadecimal address, with an optional 0x prefix and surrounding blanks. Refused: an
+ * empty or blank string (not 0x0), a sign (strtoull would read "-1" as 0xffff...), more
+ * than 16 digits, anything else after the digits.
+ */
 static int parse_pc(const char *s, uint64_t *pc)
 {
+	const char *digits;
 	char *end;
 
+	while (is_space(*s))
+		s++;
+	digits = s + (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 2 : 0);
+	if (!isxdigit((unsigned char)*digits))
+		return -1; /* blank, a sign, "0x" alone, or not hex */
 	errno = 0;
-	*pc = strtoull(s, &end, 16); /* accepts an optional 0x prefix */
-	while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+	*pc = strtoull(digits, &end, 16);
+	if (errno || end == digits)
+		return -1;
+	while (is_space(*end))
 		end++;
-	return errno || end == s || *end ? -1 : 0;
+	return *end ? -1 : 0;
+}
+
+/* The line without its line break, cut for a message. */
+static const char *shown(const char *line, char *buf, size_t len)
+{
+	size_t n = strcspn(line, "\r\n");
+
+	snprintf(buf, len, "%.*s%s", (int)(n < 64 ? n : 64), line, n > 64 ? "..." : "");
+	return buf;
 }
 
 static void symbolize_usage(void)
 {
 	fprintf(stderr, "usage: goprof symbolize [--json] BINARY [PC ...]\n"
 			"  PCs are hexadecimal link-time addresses (as go tool addr2line takes them);\n"
-			"  without PC arguments they are read from standard input, one per line.\n");
+			"  without PC arguments they are read from standard input, one per line\n"
+			"  (blank lines and lines starting with # are skipped).\n");
 }
 
 int cmd_symbolize(int argc, char **argv)
@@ -105,18 +138,36 @@ int cmd_symbolize(int argc, char **argv)
 			print_pc(bin, pc, json);
 		}
 	} else {
-		char line[256];
+		char *line = NULL, buf[80];
+		size_t cap = 0;
+		ssize_t len;
+		unsigned long lineno = 0;
 
-		while (fgets(line, sizeof(line), stdin)) {
-			if (line[0] == '\n' || line[0] == '#')
+		/* Whole lines, however long: a long one is refused whole, never read in pieces. */
+		while ((len = getline(&line, &cap, stdin)) >= 0) {
+			const char *p = line;
+
+			lineno++;
+			while (is_space(*p))
+				p++;
+			if (!*p || *p == '#')
+				continue; /* blank lines and comments */
+			if (len > MAX_LINE) {
+				fprintf(stderr, "goprof symbolize: line %lu: %zd bytes, longer than an "
+					"address can be (%d): refused: %s\n", lineno, len, MAX_LINE,
+					shown(line, buf, sizeof(buf)));
+				status = 2;
 				continue;
+			}
 			if (parse_pc(line, &pc)) {
-				fprintf(stderr, "goprof symbolize: not a hex address: %s", line);
+				fprintf(stderr, "goprof symbolize: line %lu: not a hex address: %s\n",
+					lineno, shown(line, buf, sizeof(buf)));
 				status = 2;
 				continue;
 			}
 			print_pc(bin, pc, json);
 		}
+		free(line);
 	}
 	goprof_binary_free(bin);
 	return status;

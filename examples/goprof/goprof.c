@@ -6,6 +6,7 @@
 #include <goprof/goprof.h>
 
 #include "commands.h"
+#include "term_text.h"
 
 static void usage(FILE *out)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	term_guard(); /* names from hostile binaries must not drive the terminal */
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

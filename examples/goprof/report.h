@@ -85,7 +85,8 @@ struct window_writer {
 	struct safe_dir windows;           /* DIR/windows */
 	double interval_s, next_s, last_s; /* seconds since the recording started */
 	double start_unix;
-	unsigned keep, seq;
+	unsigned keep, seq;                /* seq: the last window's number */
+	unsigned first_seq;                /* this run's first window number */
 	uint32_t features;
 	uint64_t samples;                  /* in every window written */
 	FILE *index;                       /* DIR/windows.tsv */

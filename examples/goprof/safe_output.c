@@ -91,17 +91,125 @@ static int open_dir(struct safe_dir *d, int parent_fd, const char *name, const c
 	return 0;
 }
 
+/* Links followed on the way to the output directory, at most (the kernel's limit). */
+#define MAX_LINKS 40
+
+/*
+ * Opens (O_PATH) the directory named by dir, one component at a time with O_NOFOLLOW: a
+ * symbolic link on the way is followed only if it belongs to root or to us, since the
+ * owner of any other link could point the path, and the files written under it,
+ * anywhere (a link in another user's directory, like /home/alice/prof -> /etc). path is
+ * the whole -o argument, for messages. A descriptor, or -1 (said on stderr).
+ */
+static int open_parent(const char *dir, const char *path)
+{
+	char rest[8192], comp[256], target[4096];
+	int cur = AT_FDCWD, links = 0;
+
+	snprintf(rest, sizeof(rest), "%s", dir);
+	for (;;) {
+		struct stat st;
+		size_t n;
+		ssize_t len;
+		int fd;
+
+		if (rest[0] == '/') {
+			if (cur >= 0)
+				close(cur);
+			cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (cur < 0)
+				goto fail;
+			memmove(rest, rest + strspn(rest, "/"), strlen(rest + strspn(rest, "/")) + 1);
+		}
+		if (!rest[0]) {
+			/* "." (or only "." components): the working directory itself. */
+			if (cur == AT_FDCWD && (cur = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+				goto fail;
+			return cur;
+		}
+		n = strcspn(rest, "/");
+		if (n >= sizeof(comp)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(comp, rest, n);
+		comp[n] = '\0';
+		memmove(rest, rest + n + strspn(rest + n, "/"), strlen(rest + n + strspn(rest + n, "/")) + 1);
+		if (!strcmp(comp, "."))
+			continue;
+		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW))
+			goto fail;
+		if (S_ISLNK(st.st_mode)) {
+			char who[128];
+
+			if (st.st_uid != 0 && st.st_uid != geteuid()) {
+				fprintf(stderr, TAG "refusing output directory %s: its path goes through "
+					"%s, a symbolic link of %s, who could point it anywhere\n", path,
+					comp, user_name(st.st_uid, who, sizeof(who)));
+				goto out;
+			}
+			len = readlinkat(cur, comp, target, sizeof(target) - 1);
+			if (len < 0 || ++links > MAX_LINKS) {
+				if (len >= 0)
+					errno = ELOOP;
+				goto fail;
+			}
+			target[len] = '\0';
+			/* The link's target, then what was left of the path. */
+			if (strlen(target) + 1 + strlen(rest) + 1 > sizeof(rest)) {
+				errno = ENAMETOOLONG;
+				goto fail;
+			}
+			memmove(rest + len + 1, rest, strlen(rest) + 1);
+			memcpy(rest, target, (size_t)len);
+			rest[len] = '/';
+			continue;
+		}
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			goto fail;
+		if (fstat(fd, &st) || !S_ISDIR(st.st_mode)) {
+			close(fd);
+			errno = ENOTDIR;
+			goto fail;
+		}
+		if (cur >= 0)
+			close(cur);
+		cur = fd;
+	}
+fail:
+	fprintf(stderr, TAG "cannot open %s: %s\n", path, strerror(errno));
+out:
+	if (cur >= 0)
+		close(cur);
+	return -1;
+}
+
 int safe_dir_open(struct safe_dir *d, const char *path)
 {
-	char name[4096];
+	char name[4096], *slash, *base;
 	size_t n;
+	int parent, rc;
 
+	d->fd = -1;
 	/* "dir/" would follow a link named dir: strip the slashes (but keep "/"). */
 	snprintf(name, sizeof(name), "%s", path);
 	n = strlen(name);
 	while (n > 1 && name[n - 1] == '/')
 		name[--n] = 0;
-	return open_dir(d, AT_FDCWD, name, name);
+	slash = strrchr(name, '/');
+	if (!slash || !strcmp(name, "/"))
+		return open_dir(d, AT_FDCWD, name, name);
+	/* The directories leading to it, walked without following strangers' links. */
+	base = slash + 1;
+	*slash = '\0';
+	parent = open_parent(slash == name ? "/" : name, path);
+	*slash = '/';
+	if (parent < 0)
+		return -1;
+	rc = open_dir(d, parent, base, name);
+	close(parent);
+	return rc;
 }
 
 int safe_dir_open_at(struct safe_dir *d, const struct safe_dir *parent, const char *name)
@@ -223,6 +331,30 @@ FILE *safe_stream_create(const struct safe_dir *d, const char *name)
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, "w");
+	if (!f) {
+		fprintf(stderr, TAG "cannot write %s/%s: %s\n", d->path, name, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+FILE *safe_stream_append(const struct safe_dir *d, const char *name, int *created)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	*created = 0;
+	fd = openat(d->fd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1; /* a FIFO or device under that name: replaced below */
+	}
+	if (fd < 0) {
+		*created = 1;
+		return safe_stream_create(d, name);
+	}
+	f = fdopen(fd, "a");
 	if (!f) {
 		fprintf(stderr, TAG "cannot write %s/%s: %s\n", d->path, name, strerror(errno));
 		close(fd);

@@ -7,12 +7,15 @@
  * a path looked up again:
  *
  *   - the output directory (and each subdirectory) is opened with O_NOFOLLOW and refused
- *     unless it belongs to the user goprof runs as and no one else can write to it;
+ *     unless it belongs to the user goprof runs as and no one else can write to it; the
+ *     directories leading to it are walked with O_NOFOLLOW, following only links that
+ *     belong to root or to that user;
  *   - a finished file is written to a new temporary name (O_CREAT|O_EXCL|O_NOFOLLOW) and
  *     renamed over its final name with renameat(): a symlink or hard link planted under
  *     that name is replaced, never written through;
- *   - a file written as it goes (events.jsonl, windows.tsv) is unlinked and created anew
- *     with O_EXCL|O_NOFOLLOW;
+ *   - a file written as it goes (events.jsonl) is unlinked and created anew with
+ *     O_EXCL|O_NOFOLLOW; one appended to (windows.tsv) is opened with O_NOFOLLOW and
+ *     used only if it is a regular file;
  *   - removals (old --interval windows) go through the directory descriptor and never
  *     follow a link.
  *
@@ -59,6 +62,10 @@ int safe_write_profile(const struct safe_dir *d, const char *name,
 /* A new, empty d/name for writing as events come (whatever was there is unlinked); NULL
  * on error. */
 FILE *safe_stream_create(const struct safe_dir *d, const char *name);
+
+/* d/name opened for appending, if it is a regular file there; else a new file as
+ * safe_stream_create() makes it (*created says which). NULL on error. */
+FILE *safe_stream_append(const struct safe_dir *d, const char *name, int *created);
 
 /* Replaces d/name by a symlink to target (atomically); 0 or -1. */
 int safe_symlink_replace(const struct safe_dir *d, const char *target, const char *name);

@@ -67,6 +67,7 @@ static const struct {
 	FIELD(lost_tcp_events, "TCP events lost: ring buffer full"),
 	FIELD(lost_tcp_untracked, "TCP sockets not tracked: socket table full"),
 	FIELD(tcp_hook_runs, "runs of the TCP kernel hooks, all processes"),
+	FIELD(processes_unreadable, "targets not inspected: no access (see their notes)"),
 };
 
 void print_session_stats(FILE *out, const struct goprof_session_stats *st)

@@ -12,10 +12,14 @@
  * Every file is written and every old window removed through directory descriptors
  * (safe_output.h): a link planted in DIR/windows is removed, never followed.
  *
+ * A second run into the same DIR goes on numbering after the highest window there (and
+ * appends to windows.tsv), so DIR/latest always names the newest window on disk.
  * Only the newest --keep windows stay on disk (the agent's collector picks them up), so a
  * week-long run uses bounded disk as well as bounded memory.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +77,49 @@ static int write_runtime_profiles(struct goprof_session *s, const struct safe_di
 	return rc;
 }
 
-/* Removes DIR/windows/NNNNNN through the windows directory's descriptor. */
-static void remove_window(struct window_writer *w, unsigned seq)
+/* The number of a window directory's name (six or more digits), or 0. */
+static unsigned window_number(const char *name)
 {
-	char name[16];
+	size_t n = strspn(name, "0123456789");
 
-	snprintf(name, sizeof(name), "%06u", seq);
-	safe_remove_tree(&w->windows, name);
+	return n >= 6 && !name[n] && n < 10 ? (unsigned)strtoul(name, NULL, 10) : 0;
+}
+
+/* Calls fn on every window directory in DIR/windows, through its descriptor. */
+static void foreach_window(struct window_writer *w, void (*fn)(struct window_writer *, const char *,
+							       unsigned))
+{
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(w->windows.fd);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)))
+		if (window_number(de->d_name))
+			fn(w, de->d_name, window_number(de->d_name));
+	closedir(d);
+}
+
+/* Only real window directories count: a link or file under such a name does not. */
+static void note_highest(struct window_writer *w, const char *name, unsigned seq)
+{
+	struct stat st;
+
+	if (seq > w->seq && fstatat(w->windows.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode))
+		w->seq = seq;
+}
+
+/* Windows beyond --keep, this run's and those a previous run left, go. */
+static void remove_if_old(struct window_writer *w, const char *name, unsigned seq)
+{
+	if (seq + w->keep <= w->seq)
+		safe_remove_tree(&w->windows, name);
 }
 
 /* DIR/latest -> windows/NNNNNN, replaced with renameat() so a reader never sees it missing. */
@@ -97,14 +137,21 @@ int window_writer_open(struct window_writer *w, const struct safe_dir *dir, doub
 	*w = (struct window_writer){ .dir = dir, .interval_s = interval_s, .keep = keep,
 				     .features = features, .next_s = interval_s,
 				     .start_unix = (double)time(NULL), .windows = { .fd = -1 } };
+	int created;
+
 	if (safe_dir_open_at(&w->windows, dir, "windows"))
 		return -1;
-	w->index = safe_stream_create(dir, "windows.tsv");
+	/* A previous run's windows stay and the numbering goes on after the highest of them,
+	 * so DIR/latest always names the newest window on disk. */
+	foreach_window(w, note_highest);
+	w->first_seq = w->seq + 1;
+	w->index = safe_stream_append(dir, "windows.tsv", &created);
 	if (!w->index) {
 		safe_dir_close(&w->windows);
 		return -1;
 	}
-	fprintf(w->index, "window\tstart_unix_s\tseconds\tsamples\tpath\n");
+	if (created)
+		fprintf(w->index, "window\tstart_unix_s\tseconds\tsamples\tpath\n");
 	fflush(w->index);
 	return 0;
 }
@@ -153,7 +200,7 @@ int window_write(struct window_writer *w, struct goprof_session *s, double elaps
 	fflush(w->index);
 	point_latest(w, w->seq);
 	if (w->keep && w->seq > w->keep)
-		remove_window(w, w->seq - w->keep);
+		foreach_window(w, remove_if_old);
 	w->samples += samples;
 	w->last_s = elapsed_s;
 	while (w->next_s <= elapsed_s)

@@ -453,8 +453,10 @@ struct goprof_attach_opts {
  * @param session the session.
  * @param pid     process ID.
  * @param opts    NULL (no options yet).
- * @return 0, or -EINVAL (pid <= 0 or bad opts), -ESRCH (no such process),
- *         -EEXIST (already attached), -ENOSPC (too many processes attached).
+ * @return 0, or -EINVAL (pid <= 0, bad opts, or @p pid is a kernel thread, which runs no
+ *         user-space code), -ESRCH (no such process, or a zombie: it has exited and waits
+ *         for its parent to reap it), -EEXIST (already attached), -ENOSPC (too many
+ *         processes attached).
  */
 GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid,
 					 const struct goprof_attach_opts *opts);
@@ -467,8 +469,10 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid
  * @param session the session.
  * @param path    the executable file.
  * @param opts    NULL (no options yet).
- * @return 0, or -EINVAL (NULL path, bad opts), -ENOENT (no such file), -EEXIST,
- *         -ENOSPC (too many executables attached).
+ * @return 0, or -EINVAL (NULL path, bad opts, not a regular file), -ENOENT (no such
+ *         file), -ENOEXEC (not an ELF file: a script runs as its interpreter, so attach
+ *         the interpreter's executable or the processes by PID), -EEXIST, -ENOSPC (too
+ *         many executables attached).
  */
 GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const char *path,
 					 const struct goprof_attach_opts *opts);
@@ -748,6 +752,14 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
 /** GOPROF_FEATURE_HTTP: net/http probes installed (else the note says why) (since 0.1) */
 #define GOPROF_PROCESS_HTTP 0x200u
+/**
+ * The process could not be inspected for lack of privileges: it belongs to another user
+ * and the caller has no CAP_SYS_PTRACE, so its executable (/proc/PID/exe), memory map and
+ * memory are unreadable. Its CPU samples are counted, with kernel frames, but it is not
+ * known to be Go: no Go symbols, goroutine context or runtime/HTTP probes, and user frames
+ * stay unsymbolized. The note says what is missing. (since 0.1)
+ */
+#define GOPROF_PROCESS_NO_ACCESS 0x400u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
@@ -876,6 +888,11 @@ struct goprof_session_stats {
 					    processes (each of their reads, writes and closes) */
 	uint64_t lost_http_wire_conns; /**< HTTP connections not followed: the connection
 					    table was full */
+
+	/* since 0.1 */
+	uint64_t processes_unreadable; /**< attached processes that could not be inspected for
+					    lack of privileges (GOPROF_PROCESS_NO_ACCESS; each
+					    process's note says what is missing) */
 };
 
 /**

@@ -56,6 +56,19 @@ static int load_table(struct gp_native_syms *ns, size_t *cap, const struct gp_el
 			}
 			ns->syms[ns->n].addr = sym.st_value;
 			ns->syms[ns->n].size = sym.st_size;
+			ns->syms[ns->n].limit = sym.st_value + sym.st_size;
+			if (!sym.st_size) {
+				Elf_Scn *in = sym.st_shndx < SHN_LORESERVE ?
+					      elf_getscn(ef->elf, sym.st_shndx) : NULL;
+				GElf_Shdr ish;
+
+				/* Up to the end of its section (nothing for a marker at the end,
+				 * like runtime.etext); UINT64_MAX if the section is unknown. */
+				ns->syms[ns->n].limit = UINT64_MAX;
+				if (in && gelf_getshdr(in, &ish))
+					ns->syms[ns->n].limit = ish.sh_addr + ish.sh_size > sym.st_value ?
+								ish.sh_addr + ish.sh_size : sym.st_value;
+			}
 			ns->syms[ns->n].name = name;
 			ns->n++;
 		}
@@ -111,7 +124,7 @@ const struct gp_native_sym *gp_native_syms_find(const struct gp_native_syms *ns,
 			hi = mid;
 	}
 	s = &ns->syms[lo];
-	if (s->size && addr - s->addr >= s->size)
+	if (addr >= s->limit)
 		return NULL;
 	return s;
 }

@@ -11,12 +11,15 @@
 #   1. -o names a directory that belongs to the attacker, full of links to a root-only
 #      file (cpu.svg, cpu.folded, cpu.pb.gz, threads.tsv, events.jsonl): refused.
 #   2. -o names a world-writable directory (mode 1777): refused.
-#   3. -o names the attacker's symlink to a root directory: refused.
+#   3. -o names the attacker's symlink to a root directory, or a path through it:
+#      refused (root's own links on the path are followed).
 #   4. -o names a root directory in which links owned by the attacker already sit under
 #      every output name: written, each link replaced by a regular file, victim intact.
 #   5. --interval --keep rotation with a planted windows/000001 link to a root-only
 #      directory: the link is removed, never followed; the files it points at survive.
 #   6. DIR/windows belongs to the attacker: refused.
+#   7. (not an attack) a second --interval run into the same directory continues the
+#      numbering, so DIR/latest never names an older window than one left on disk.
 #
 # usage: check_output_safety.py GOPROF FIXTURE
 # Not root: skipped (exit 77), except under CI=true, where that is a failure.
@@ -29,7 +32,8 @@ import subprocess
 import sys
 import tempfile
 
-goprof, fixture = sys.argv[1:3]
+# Absolute: case 7 runs goprof from another working directory.
+goprof, fixture = (os.path.abspath(a) for a in sys.argv[1:3])
 OUTPUTS = ["cpu.svg", "cpu.folded", "cpu.pb.gz", "threads.tsv", "events.jsonl"]
 
 
@@ -92,10 +96,10 @@ def snapshot(root, skip):
     return snap
 
 
-def record(out, *extra, seconds="1"):
+def record(out, *extra, seconds="1", cwd=None):
     cmd = [goprof, "record", "-F", "49", "-d", seconds, "-o", out, *extra, "--", fixture, "2", "10"]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         timeout=60)
+                         timeout=60, cwd=cwd)
     return run.returncode, run.stdout, run.stderr
 
 
@@ -163,6 +167,20 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
     check_unchanged(before, root, "/nonexistent", "3")
     print("3 ok:", err.strip())
 
+    # 3b. The attacker's link higher up the path (home/link/out, link -> a root
+    #     directory): the output directory would land in the root directory. Refused;
+    #     a link of root's on the way is followed (the directory is made where it points).
+    before = snapshot(root, "/nonexistent")
+    rc, out, err = record(os.path.join(alink, "out"))
+    if rc == 0 or "a symbolic link of uid %d" % UID not in err:
+        fail("3b: the attacker's link on the path was followed (rc %d): %s" % (rc, err))
+    check_unchanged(before, root, "/nonexistent", "3b")
+    if os.path.exists(os.path.join(rootdir, "out")):
+        fail("3b: %s/out was created through the attacker's link" % rootdir)
+    print("3b ok:", err.strip())
+    rlink = os.path.join(root, "rootlink")
+    os.symlink(".", rlink)  # root's own link: case 4 goes through it
+
     # 4. Our own directory, but with the attacker's links already under every output name
     #    (made group-writable for the attacker to plant them, then locked again).
     mine = os.path.join(root, "mine")
@@ -176,7 +194,7 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
     as_attacker(plant_links)
     os.chmod(mine, 0o755)
     before = snapshot(root, mine)
-    rc, out, err = record(mine, "--gc")
+    rc, out, err = record(os.path.join(rlink, "mine"), "--gc")
     if rc != 0:
         fail("4: goprof record failed (rc %d): %s%s" % (rc, out, err))
     check_unchanged(before, root, mine, "4")
@@ -225,5 +243,27 @@ with tempfile.TemporaryDirectory(prefix="goprof-attack-") as root:
         fail("6: the attacker's windows directory accepted (rc %d): %s" % (rc, err))
     check_unchanged(before, root, "/nonexistent", "6")
     print("6 ok:", err.strip())
+
+    # 7. A second --interval run into the same directory (issue 15, item 5): numbering
+    #    goes on after the first run's windows, latest names the newest window on disk,
+    #    the index has one row per window in order, and --keep counts the old run's too.
+    again = os.path.join(root, "again")
+    for run in (1, 2):  # relative paths, "./again" and "again/"
+        rc, out, err = record("./again" if run == 1 else "again/", "--interval", "0.3",
+                              "--keep", "3", seconds="1.2", cwd=root)
+        if rc != 0:
+            fail("7: run %d failed (rc %d): %s%s" % (run, rc, out, err))
+    with open(os.path.join(again, "windows.tsv")) as f:
+        rows = [l.split("\t") for l in f.read().splitlines()]
+    seqs = [int(r[0]) for r in rows[1:]]
+    kept = sorted(os.listdir(os.path.join(again, "windows")))
+    if rows[0][0] != "window" or seqs != list(range(1, len(seqs) + 1)):
+        fail("7: windows.tsv numbering after two runs: %s" % seqs)
+    if kept != ["%06d" % n for n in seqs[-3:]]:
+        fail("7: windows on disk %s, want the newest 3 of %s" % (kept, seqs))
+    if os.readlink(os.path.join(again, "latest")) != "windows/" + kept[-1]:
+        fail("7: latest -> %s, newest window %s" % (os.readlink(os.path.join(again, "latest")),
+                                                   kept[-1]))
+    print("7 ok: two runs, windows %s, kept %s" % (seqs, kept))
     shutil.rmtree(root, ignore_errors=True)
 print("ok")

@@ -422,3 +422,41 @@ Test(churn, live_process_is_symbolized, .timeout = 120)
 			      run, (long long)st.named, (long long)(st.named + st.unnamed));
 	}
 }
+
+static int count_by_exe(const struct goprof_process_info *info, void *ctx)
+{
+	unsigned *n = ctx; /* [0] listed by executable, [1] of them labelled Go */
+
+	if (info->flags & GOPROF_PROCESS_BY_EXE) {
+		n[0]++;
+		n[1] += !!(info->flags & GOPROF_PROCESS_GO) && info->go_version[0];
+	}
+	return 0;
+}
+
+/*
+ * Issue 15: processes of an executable attached by path that have exited before their
+ * exec record is read (their /proc/PID is gone) are still listed as what they ran: Go,
+ * with its version, from the inspection of the executable at attach, not "not Go".
+ */
+Test(churn, exited_before_inspection_still_labelled_go, .timeout = 120)
+{
+	struct goprof_session *s;
+	unsigned n[2] = { 0, 0 };
+	enum { NPROC = 40 };
+
+	require_bpf_privileges();
+	s = churn_session();
+	/* All of them start and exit before the session reads a single record. */
+	for (int i = 0; i < NPROC; i++) {
+		pid_t pid = spawn("churn_alpha", "1", NULL);
+
+		cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	}
+	while (goprof_session_poll(s, 200) > 0)
+		;
+	cr_assert_eq(goprof_session_foreach_process(s, count_by_exe, n), 0);
+	cr_assert_eq(n[0], NPROC, "%u processes listed, %d started", n[0], NPROC);
+	cr_assert_eq(n[1], NPROC, "%u of %u exited processes labelled Go", n[1], n[0]);
+	goprof_session_free(s);
+}

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <goprof/goprof.h>
@@ -152,6 +154,69 @@ Test(lifecycle, repeated_cycles_do_not_grow_heap, .timeout = 180)
 	hard_assert_no_leaks("after 10 session cycles");
 }
 
+/* The state letter and flags of /proc/PID/stat, or 0. */
+static char proc_state(int pid, unsigned long *flags)
+{
+	char path[64], buf[512], state = 0, *paren;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (paren = strrchr(buf, ')')))
+		sscanf(paren + 1, " %c %*d %*d %*d %*d %*d %lu", &state, flags);
+	fclose(f);
+	return state;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0755);
+}
+
+/*
+ * Issue 15: targets that cannot be profiled are refused with a message: a kernel thread
+ * (kthreadd, PID 2, when it is one), a zombie, a script or non-ELF file as an executable.
+ */
+static void strange_targets_refused(struct goprof_session *s, const char *dir)
+{
+	unsigned long flags = 0;
+	char path[256];
+	pid_t z;
+
+	if (proc_state(2, &flags) && flags & 0x00200000 /* PF_KTHREAD */) {
+		cr_assert_eq(goprof_session_attach_pid(s, 2, NULL), -EINVAL);
+		cr_assert(strstr(goprof_last_error(), "kernel thread"), "%s", goprof_last_error());
+	}
+	z = fork();
+	cr_assert_geq(z, 0);
+	if (z == 0)
+		_exit(0);
+	for (int i = 0; i < 500 && proc_state(z, &flags) != 'Z'; i++)
+		usleep(10 * 1000);
+	cr_assert_eq(proc_state(z, &flags), 'Z');
+	cr_assert_eq(goprof_session_attach_pid(s, z, NULL), -ESRCH);
+	cr_assert(strstr(goprof_last_error(), "zombie"), "%s", goprof_last_error());
+	waitpid(z, NULL, 0);
+	snprintf(path, sizeof(path), "%s/run.sh", dir);
+	write_file(path, "#!/bin/sh\nexit 0\n");
+	cr_assert_eq(goprof_session_attach_exe(s, path, NULL), -ENOEXEC);
+	cr_assert(strstr(goprof_last_error(), "script") && strstr(goprof_last_error(), path),
+		  "%s", goprof_last_error());
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	write_file(path, "not a program\n");
+	cr_assert_eq(goprof_session_attach_exe(s, path, NULL), -ENOEXEC);
+	cr_assert(strstr(goprof_last_error(), "not an ELF"), "%s", goprof_last_error());
+	unlink(path);
+}
+
 Test(lifecycle, error_paths_leave_nothing, .timeout = 60)
 {
 	struct goprof_session *s;
@@ -179,6 +244,7 @@ Test(lifecycle, error_paths_leave_nothing, .timeout = 60)
 	cr_assert_eq(goprof_session_attach_exe(s, dir, NULL), -EINVAL);
 	cr_assert_eq(goprof_session_attach_exe(s, "/proc/self/exe", NULL), 0, "%s", goprof_last_error());
 	cr_assert_eq(goprof_session_attach_exe(s, "/proc/self/exe", NULL), -EEXIST);
+	strange_targets_refused(s, dir);
 	cr_assert_null(goprof_session_snapshot_cpu(s, 0x80));
 	cr_assert_eq(goprof_session_stop(s), -EALREADY);
 	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());

@@ -207,6 +207,63 @@ Test(privileges, symbolize_other_users_process_is_eacces, .timeout = 30)
 	cr_assert(strstr(msg, "maps"), "message does not say what: %s", msg);
 }
 
+static int find_process_info(const struct goprof_process_info *info, void *ctx)
+{
+	struct goprof_process_info *want = ctx;
+
+	if (info->pid == want->pid)
+		*want = *info;
+	return 0;
+}
+
+/*
+ * Issue 15: with only CAP_BPF + CAP_PERFMON, another user's process cannot be inspected
+ * (its /proc/PID/exe, maps and memory need CAP_SYS_PTRACE or the same user). The session
+ * must say so for that process (GOPROF_PROCESS_NO_ACCESS, a note naming what is missing
+ * and what is lost) and count it, not report it as "not Go".
+ */
+Test(privileges, other_users_process_says_what_is_lost, .timeout = 60)
+{
+	static const int caps[] = { CAP_BPF, CAP_PERFMON };
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_process_info info = { 0 };
+	struct goprof_session *s;
+	int gate[2];
+	char c;
+	pid_t other;
+
+	require_bpf_privileges();
+	/* Without CAP_KILL we cannot signal nobody's process: it exits when the pipe closes. */
+	cr_assert_eq(pipe(gate), 0);
+	other = fork();
+	cr_assert_geq(other, 0);
+	if (other == 0) {
+		close(gate[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(1);
+		_exit(read(gate[0], &c, 1) == 0 ? 0 : 2);
+	}
+	close(gate[0]);
+	usleep(100 * 1000); /* let it drop to nobody */
+	keep_only_capabilities(caps, 2);
+	s = goprof_session_new(NULL);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_attach_pid(s, other, NULL), 0, "%s", goprof_last_error());
+	info.pid = (uint32_t)other;
+	cr_assert_eq(goprof_session_foreach_process(s, find_process_info, &info), 0);
+	close(gate[1]);
+	waitpid(other, NULL, 0);
+	cr_assert(info.flags & GOPROF_PROCESS_NO_ACCESS, "flags 0x%x, note '%s'", info.flags,
+		  info.note);
+	cr_assert(strstr(info.note, "uid 65534") && strstr(info.note, "CAP_SYS_PTRACE") &&
+		  strstr(info.note, "goroutines"), "the note does not say what: '%s'", info.note);
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_assert_eq(st.processes_unreadable, 1);
+	goprof_session_free(s);
+}
+
 /* Whether the kernel shows kallsyms addresses to a process without CAP_SYSLOG. */
 static bool kallsyms_visible_without_caps(void)
 {
