@@ -174,7 +174,9 @@ int go_http_serve(struct pt_regs *ctx)
 	a->rw = rw;
 	if (!rw || read_u64(rw + h.lay->resp_req) != req) {
 		a->rw = rw ? read_u64(rw + h.lay->h2_rws) : 0;
-		if (a->rw && read_u64(a->rw + h.lay->h2_req) == req) {
+		if (a->rw && (h.lay->h2_req_url ?
+			      read_u64(a->rw + h.lay->h2_req_url) == read_u64(req + h.lay->req_url) :
+			      read_u64(a->rw + h.lay->h2_req) == req)) {
 			a->flags |= GP_HTTP_F_H2_WRITER;
 		} else {
 			a->rw = 0;

@@ -435,7 +435,14 @@ struct gp_http_layout {
 	__u16 response_status;     /* net/http.Response.StatusCode (client) */
 	/* HTTP/2: *http2responseWriter{rws *http2responseWriterState} */
 	__u16 h2_rws, h2_req, h2_status, h2_written;
-	__u16 pad[2];
+	/*
+	 * Go 1.27+: the writer state holds the request by value (an internal ServerRequest)
+	 * and the handler gets a copy, so the state is recognised by the request's *url.URL,
+	 * which both share: the offset of that pointer in the state; 0 before 1.27, where
+	 * h2_req is a *Request compared with the handler's.
+	 */
+	__u16 h2_req_url;
+	__u16 pad;
 };
 
 /* A request in flight, per (pid, goid); also read by the CPU sampler for its labels. */

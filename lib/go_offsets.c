@@ -93,20 +93,21 @@ int gp_go_offsets(const char *version, struct gp_target *t)
  */
 struct go_http_offsets {
 	int minor;
-	__u16 conn_hijacked, h2_status, h2_written, resp_written, resp_status;
+	__u16 conn_hijacked, h2_status, h2_written, resp_written, resp_status, h2_req_url;
 	__u8 derived;
 };
 
 static const struct go_http_offsets http_table[] = {
-	{ 19, 144, 80, 104, 104, 120, 0 },
-	{ 20, 136, 72, 96, 104, 120, 1 },
-	{ 21, 136, 72, 96, 104, 120, 0 },
-	{ 22, 136, 72, 96, 104, 120, 0 },
-	{ 23, 136, 72, 96, 104, 120, 0 },
-	{ 24, 136, 72, 96, 104, 120, 0 },
-	{ 25, 136, 72, 96, 104, 120, 1 },
-	{ 26, 136, 72, 96, 104, 120, 0 },
-	{ 27, 136, 240, 264, 112, 128, 0 },
+	{ 19, 144, 80, 104, 104, 120, 0, 0 },
+	{ 20, 136, 72, 96, 104, 120, 0, 1 },
+	{ 21, 136, 72, 96, 104, 120, 0, 0 },
+	{ 22, 136, 72, 96, 104, 120, 0, 0 },
+	{ 23, 136, 72, 96, 104, 120, 0, 0 },
+	{ 24, 136, 72, 96, 104, 120, 0, 0 },
+	{ 25, 136, 72, 96, 104, 120, 0, 1 },
+	{ 26, 136, 72, 96, 104, 120, 0, 0 },
+	/* h2_req_url: responseWriterState.req (8) + ServerRequest.URL (64) */
+	{ 27, 136, 240, 264, 112, 128, 72, 0 },
 };
 
 int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
@@ -132,6 +133,7 @@ int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
 			.h2_rws = 0, .h2_req = 8,
 			.h2_status = http_table[i].h2_status,
 			.h2_written = http_table[i].h2_written,
+			.h2_req_url = http_table[i].h2_req_url,
 		};
 		return 0;
 	}

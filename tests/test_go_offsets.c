@@ -107,8 +107,8 @@ Test(go_offsets, http_layout_matches_dwarf_of_every_toolchain)
 		};
 		char cmd[4096], line[256], name[128], version[64] = "";
 		struct gp_http_layout lay;
+		int v, server_request_url = -1;
 		FILE *p;
-		int v;
 
 		snprintf(cmd, sizeof(cmd), "%s/gooffsets %s", tools, fixture_path("httpserv", versions[i]));
 		p = popen(cmd, "r");
@@ -120,6 +120,8 @@ Test(go_offsets, http_layout_matches_dwarf_of_every_toolchain)
 			for (size_t k = 0; k < ARRAY_SIZE(f); k++)
 				if (!strcmp(f[k].name, name))
 					f[k].dwarf = v;
+			if (!strcmp(name, "http2.ServerRequest.URL"))
+				server_request_url = v;
 		}
 		cr_assert_eq(pclose(p), 0, "%s failed", cmd);
 		cr_assert_eq(gp_go_http_layout(version, &lay), 0, "%s: %s", version, goprof_last_error());
@@ -127,6 +129,10 @@ Test(go_offsets, http_layout_matches_dwarf_of_every_toolchain)
 		for (size_t k = 0; k < ARRAY_SIZE(f); k++)
 			cr_expect_eq(*(__u16 *)((char *)&lay + f[k].off), f[k].dwarf, "%s %s: table %u, DWARF %d",
 				     version, f[k].name, *(__u16 *)((char *)&lay + f[k].off), f[k].dwarf);
+		/* Go 1.27+: the writer state's request is a ServerRequest value; its URL pointer. */
+		cr_expect_eq(lay.h2_req_url, server_request_url < 0 ? 0 : lay.h2_req + server_request_url,
+			     "%s: h2_req_url %u, DWARF ServerRequest.URL %d", version, lay.h2_req_url,
+			     server_request_url);
 	}
 }
 

@@ -31,6 +31,8 @@ var wanted = map[string][]string{
 	// Go 1.27 moved the bundled HTTP/2 server into its own package.
 	"net/http/internal/http2.responseWriter":      {"rws"},
 	"net/http/internal/http2.responseWriterState": {"req", "status", "wroteBytes"},
+	// ... whose req is a ServerRequest value from then on
+	"net/http/internal/http2.ServerRequest": {"URL"},
 }
 
 // aliases: one name per concept in the output, whatever package holds the type.
