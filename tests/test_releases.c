@@ -96,7 +96,7 @@ static int hello_cpu(const struct goprof_http_endpoint *e, void *ctx)
 	return 0;
 }
 
-/* Runs allcaps for 2 s under a session with @features, counting into r. */
+/* Runs allcaps (2 s and 20 HTTP answers at least) under @features, counting into r. */
 static struct goprof_session *run_fixture(const char *ver, uint32_t features, struct run *r)
 {
 	char *argv[] = { (char *)fixture_path("allcaps", ver), "2", NULL };
