@@ -44,7 +44,8 @@ static const char *last_line(char *log)
 	for (p = end; p > log && p[-1] != '\n'; p--)
 		;
 	/* Skip the statistics lines to the complaint above them. */
-	while (p > log && (!strncmp(p, "processed ", 10) || !strncmp(p, "verification time", 17))) {
+	while (p > log && (!strncmp(p, "processed ", 10) || !strncmp(p, "verification time", 17) ||
+			    !strncmp(p, "stack depth", 11))) {
 		p[-1] = '\0';
 		for (end = p - 1; end > log && end[-1] != '\n'; end--)
 			;
