@@ -50,12 +50,13 @@ struct {
 	__type(value, __u64);
 } tcp_counters SEC(".maps");
 
-/* Connection IDs, unique within the session. */
-__u64 next_conn_id = 0;
-/* Set by the loader: the kernel has atomic fetch-and-add (BPF_FETCH, 5.12+). */
-const volatile bool atomic_fetch = false; /* false: what bpf-load checks everywhere */
-
-/* Without it (5.10, 5.11): this CPU's own sequence, and the CPU in the low bits. */
+/*
+ * Connection IDs, unique within the session: this CPU's own sequence, and the CPU in the
+ * low bits. Not an atomic fetch-and-add on one counter: that instruction (BPF_FETCH) is
+ * 5.12+, and 5.10's verifier refuses it even on a path it would never take. Only a
+ * connect or accept preempted between the two lines below by another on the same CPU
+ * could repeat an ID.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -66,13 +67,8 @@ struct {
 static __always_inline __u64 new_conn_id(void)
 {
 	__u32 zero = 0;
-	__u64 *seq;
+	__u64 *seq = bpf_map_lookup_elem(&conn_seq, &zero);
 
-	if (atomic_fetch)
-		return __sync_fetch_and_add(&next_conn_id, 1) + 1;
-	/* Unique unless a program of this object interrupts another on the same CPU
-	 * between these two lines (a softirq's state change during accept's exit). */
-	seq = bpf_map_lookup_elem(&conn_seq, &zero);
 	if (!seq)
 		return 0;
 	*seq += 1;

@@ -1,36 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* TCP connection events and per-peer sums (see tcp_tracker.h). */
-#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "goprof/error.h"
 #include "tcp.skel.h"
 #include "tcp_tracker.h"
-
-/*
- * Whether the verifier takes an atomic fetch-and-add (BPF_FETCH, Linux 5.12): a
- * three-instruction program tells, where a version number would not (backports).
- */
-static bool kernel_has_atomic_fetch(void)
-{
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
-		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
-		  .off = -8, .imm = BPF_ADD | BPF_FETCH },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, ARRAY_SIZE(insns), NULL);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
 
 #define MAX_PEERS (1u << 20) /* the table does not grow past this: further peers are dropped */
 
@@ -110,7 +86,6 @@ struct gp_tcp_tracker *gp_tcp_tracker_new(struct bpf_map *targets, struct bpf_ma
 		free(t);
 		return gp_err_null(err, "opening the embedded TCP BPF object failed: %s", strerror(-err));
 	}
-	t->skel->rodata->atomic_fetch = kernel_has_atomic_fetch();
 	err = bpf_map__reuse_fd(t->skel->maps.targets, bpf_map__fd(targets));
 	if (!err)
 		err = bpf_map__reuse_fd(t->skel->maps.samples, bpf_map__fd(ringbuf));
