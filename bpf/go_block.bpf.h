@@ -74,9 +74,9 @@ static __always_inline struct gp_chan_stats *chan_entry(__u32 pid, __u64 addr, c
 	st->capacity = (__u32)hdr[1];
 	if (nr_stack > GP_CHAN_STACK_DEPTH)
 		nr_stack = GP_CHAN_STACK_DEPTH;
+	/* All slots, no test against nr_stack (see entry_stack()): the rest is not read. */
 	for (__u32 i = 0; i < GP_CHAN_STACK_DEPTH; i++)
-		if (i < nr_stack)
-			st->stack[i] = stack[i];
+		st->stack[i] = stack[i];
 	st->nr_stack = nr_stack;
 	err = bpf_map_update_elem(&channels, &key, st, BPF_NOEXIST);
 	if (err && err != -GP_EEXIST) { /* full (EEXIST: another CPU created it first) */

@@ -161,9 +161,11 @@ static __always_inline __u32 entry_stack(struct pt_regs *ctx, __u64 *stack, __u3
 	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) || !ret)
 		return n;
 	if (n >= 2 && stack[1] == ret) {
+		/* Every slot, not just the n used: a test of i against n per step forks the
+		 * verifier's path, and 5.10's did not see the later tests were settled by the
+		 * earlier ones (2^31 paths: "program too large"). Slots past n are not sent. */
 		for (__u32 i = 0; i + 1 < GP_ENTRY_STACK_DEPTH; i++)
-			if (i + 1 < n)
-				stack[i] = stack[i + 1];
+			stack[i] = stack[i + 1];
 		return n - 1;
 	}
 	stack[0] = ret;

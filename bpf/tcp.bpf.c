@@ -50,8 +50,30 @@ struct {
 	__type(value, __u64);
 } tcp_counters SEC(".maps");
 
-/* Connection IDs, unique within the session. */
-__u64 next_conn_id = 0;
+/*
+ * Connection IDs, unique within the session: this CPU's own sequence, and the CPU in the
+ * low bits. Not an atomic fetch-and-add on one counter: that instruction (BPF_FETCH) is
+ * 5.12+, and 5.10's verifier refuses it even on a path it would never take. Only a
+ * connect or accept preempted between the two lines below by another on the same CPU
+ * could repeat an ID.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} conn_seq SEC(".maps");
+
+static __always_inline __u64 new_conn_id(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&conn_seq, &zero);
+
+	if (!seq)
+		return 0;
+	*seq += 1;
+	return *seq << 12 | (bpf_get_smp_processor_id() & 0xfff);
+}
 
 static __always_inline bool is_tcp(const struct sock *sk)
 {
@@ -142,7 +164,7 @@ static __always_inline struct gp_tcp_sock *track(const struct sock *sk, __u32 fl
 	/* connect() and accept() run on the calling goroutine: remember which one. */
 	if (t->is_go && current_curg(t, &curg) == 0 && curg)
 		bpf_probe_read_user(&ts.goid, sizeof(ts.goid), (void *)(curg + t->g_goid));
-	ts.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	ts.conn_id = new_conn_id();
 	/* BPF_ANY: a socket address reused after a missed CLOSE starts afresh. */
 	if (bpf_map_update_elem(&tcp_socks, &key, &ts, BPF_ANY)) {
 		bump(&tcp_counters, GP_TCP_CNT_TABLE_FULL);

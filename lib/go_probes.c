@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "go_func_sites.h"
 #include "goprof/error.h"
@@ -79,6 +80,35 @@ static int load_skel(struct go_runtime_bpf *skel, struct bpf_map *targets, struc
 	return err ? err : go_runtime_bpf__load(skel);
 }
 
+/*
+ * Whether the kernel has uprobe_multi links (6.6+). Loading a program of that attach
+ * type does not tell: 5.18-6.5 accept it (the kprobe_multi check passes it by) and
+ * refuse only the link, with EINVAL, at the first attach. As libbpf probes it: where
+ * the link type exists, a link on "/" fails with EBADF.
+ */
+static bool kernel_has_uprobe_multi(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, popts, .expected_attach_type = BPF_TRACE_UPROBE_MULTI);
+	unsigned long offset = 0;
+	LIBBPF_OPTS(bpf_link_create_opts, lopts, .uprobe_multi.path = "/",
+		    .uprobe_multi.offsets = &offset, .uprobe_multi.cnt = 1);
+	int prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, ARRAY_SIZE(insns), &popts);
+	int link, err;
+
+	if (prog < 0)
+		return false;
+	link = bpf_link_create(prog, -1, BPF_TRACE_UPROBE_MULTI, &lopts);
+	err = errno;
+	if (link >= 0)
+		close(link);
+	close(prog);
+	return link >= 0 || err == EBADF;
+}
+
 struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
 				      struct bpf_map *lost, uint32_t features)
 {
@@ -88,9 +118,9 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 	if (!gp)
 		return gp_err_null(-ENOMEM, "out of memory");
 	gp->features = features;
-	/* uprobe_multi first (one link per function, removed in one go); the older kernels
-	 * refuse that attach type at load and get one perf-event link per site. */
-	for (int multi = 1; multi >= 0; multi--) {
+	/* uprobe_multi where the kernel has it (one link per function, removed in one go);
+	 * older kernels get one perf-event link per site. */
+	for (int multi = kernel_has_uprobe_multi(); multi >= 0; multi--) {
 		go_runtime_bpf__destroy(gp->skel);
 		gp->skel = go_runtime_bpf__open();
 		if (!gp->skel) {

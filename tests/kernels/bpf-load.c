@@ -4,10 +4,11 @@
  * object fails, every program alone) and prints one line per program: "load OBJECT PROGRAM ok" or "... FAIL: reason".
  * The library loads only the variants the kernel supports; this shows which those are
  * (and the verifier's last words for any other) on each kernel of the matrix.
- * usage: bpf-load OBJECT.bpf.o...      exit 0 always (the lines are the result)
+ * usage: bpf-load [-p] OBJECT.bpf.o...   exit 0 always (the lines are the result)
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,27 @@ static int keep_last(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-static int load_one(const char *path, const char *name)
+/* The verifier's last line in log (level 4 still logs its error), or "". */
+static const char *last_line(char *log)
+{
+	char *end = log + strlen(log), *p;
+
+	while (end > log && end[-1] == '\n')
+		*--end = '\0';
+	for (p = end; p > log && p[-1] != '\n'; p--)
+		;
+	/* Skip the statistics lines to the complaint above them. */
+	while (p > log && (!strncmp(p, "processed ", 10) || !strncmp(p, "verification time", 17) ||
+			    !strncmp(p, "stack depth", 11))) {
+		p[-1] = '\0';
+		for (end = p - 1; end > log && end[-1] != '\n'; end--)
+			;
+		p = end;
+	}
+	return p;
+}
+
+static int load_one(const char *path, const char *name, char *log, size_t log_size)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *p;
@@ -41,8 +62,16 @@ static int load_one(const char *path, const char *name)
 
 	if (!obj)
 		return -errno;
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, strcmp(bpf_program__name(p), name) == 0);
+	log[0] = '\0';
+	bpf_object__for_each_program(p, obj) {
+		bool mine = strcmp(bpf_program__name(p), name) == 0;
+
+		bpf_program__set_autoload(p, mine);
+		if (mine) { /* a buffer of ours: libbpf does not retry with a 16 MiB one */
+			bpf_program__set_log_level(p, 4);
+			bpf_program__set_log_buf(p, log, log_size);
+		}
+	}
 	err = bpf_object__load(obj);
 	bpf_object__close(obj);
 	return err;
@@ -50,6 +79,14 @@ static int load_one(const char *path, const char *name)
 
 int main(int argc, char **argv)
 {
+	/* -p: every program alone from the start, named before it loads (to find a hang). */
+	bool alone = argc > 1 && !strcmp(argv[1], "-p");
+
+	if (alone) {
+		argv++;
+		argc--;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it comes: a guest may hang later */
 	libbpf_set_print(keep_last);
 	for (int i = 1; i < argc; i++) {
 		struct bpf_object *obj = bpf_object__open_file(argv[i], NULL);
@@ -68,7 +105,7 @@ int main(int argc, char **argv)
 			bpf_program__set_log_buf(p, stats[n_stats % MAX_PROGS], sizeof(stats[0]));
 			stats[n_stats++ % MAX_PROGS][0] = '\0';
 		}
-		if (!bpf_object__load(obj)) {
+		if (!alone && !bpf_object__load(obj)) {
 			int k = 0;
 
 			bpf_object__for_each_program(p, obj) {
@@ -88,9 +125,12 @@ int main(int argc, char **argv)
 			int err;
 
 			last[0] = '\0';
-			err = load_one(argv[i], bpf_program__name(p));
+			if (alone)
+				printf("trying %s %s\n", base, bpf_program__name(p));
+			err = load_one(argv[i], bpf_program__name(p), stats[0], sizeof(stats[0]));
 			if (err)
-				printf("load %s %s FAIL: %s (%s)\n", base, bpf_program__name(p), strerror(-err), last);
+				printf("load %s %s FAIL: %s (%s) (verifier: %s)\n", base, bpf_program__name(p),
+				       strerror(-err), last, last_line(stats[0]));
 			else
 				printf("load %s %s ok\n", base, bpf_program__name(p));
 		}
