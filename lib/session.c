@@ -325,7 +325,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->exe_dev = st.st_dev;
 		p->exe_ino = st.st_ino;
 	}
-	gp_target_inspect(exe, t, &p->info);
+	gp_target_inspect(exe, (int)p->info.pid, t, &p->info);
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
 	if (s->http_wire)
@@ -927,7 +927,7 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		return gp_err(-EINVAL, "attach: %s is not a regular file", path);
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
-	gp_target_inspect(path, &t, &info);
+	gp_target_inspect(path, 0, &t, &info);
 	attach_go_probes(s, path, &t, &info);
 	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;

@@ -735,7 +735,7 @@ struct goprof_process_info {
 	uint32_t flags;     /**< GOPROF_PROCESS_* */
 	uint32_t reserved;  /**< zero */
 	char go_version[32]; /**< e.g. "go1.23.5"; "" if not a Go program */
-	char note[160];     /**< why goroutine context is off, if it is; else "" */
+	char note[160];     /**< why goroutine context is off, if it is (or that a newer release's layout was validated); else "" */
 };
 
 /** @name Flags of goprof_process_info.flags
@@ -748,6 +748,13 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
 /** GOPROF_FEATURE_HTTP: net/http probes installed (else the note says why) (since 0.1) */
 #define GOPROF_PROCESS_HTTP 0x200u
+/**
+ * The runtime layout (goroutine IDs, labels, m.curg) was checked against the running
+ * process's goroutines before use: set for every attached process whose layout passed;
+ * a release newer than the library's newest known one gets goroutine context only with
+ * it (see docs/releases.md) (since 0.1)
+ */
+#define GOPROF_PROCESS_LAYOUT_VALIDATED 0x400u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
