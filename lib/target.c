@@ -14,8 +14,8 @@
  * worse than none. A known release whose process cannot be judged (not started yet,
  * unreadable) keeps its table layout; a newer release needs a positive result.
  */
-static void validate(int pid, struct goprof_binary *bin, const char *version, bool newer,
-		     struct gp_target *t, struct goprof_process_info *info)
+static int validate(int pid, struct goprof_binary *bin, const char *version, bool newer,
+		    struct gp_target *t, struct goprof_process_info *info)
 {
 	struct gp_validate_stats st;
 	char why[128];
@@ -29,7 +29,7 @@ static void validate(int pid, struct goprof_binary *bin, const char *version, bo
 				 "%s is newer than Go 1.%d: Go 1.%d's runtime layout was validated "
 				 "against the process (%u goroutines) and is used", version,
 				 gp_go_newest_known_minor(), gp_go_newest_known_minor(), st.checked);
-		return;
+		return 0;
 	}
 	if (err == -GOPROF_ERRNO_GO_VERSION || newer) {
 		if (newer)
@@ -41,13 +41,14 @@ static void validate(int pid, struct goprof_binary *bin, const char *version, bo
 				 "no goroutine context: the runtime layout of %s (build info) does not "
 				 "fit this process: %s", version, why);
 		memset(t, 0, sizeof(*t));
-		return;
+		return err == -EAGAIN ? GP_TARGET_UNDECIDED : 0;
 	}
 	info->flags |= GOPROF_PROCESS_GOROUTINES; /* known release, not disproved */
+	return err == -EAGAIN ? GP_TARGET_UNDECIDED : 0;
 }
 
-void gp_target_inspect(const char *exe_path, int pid, struct gp_target *t,
-		       struct goprof_process_info *info)
+int gp_target_inspect(const char *exe_path, int pid, struct gp_target *t,
+		      struct goprof_process_info *info)
 {
 	/* The release may be newer than the symbolizer's: the layout is validated here. */
 	GOPROF_OPTS(goprof_binary_opts, opts, .allow_newer_go = 1);
@@ -55,6 +56,7 @@ void gp_target_inspect(const char *exe_path, int pid, struct gp_target *t,
 	const char *version;
 	char saved_error[sizeof(info->note)];
 	bool newer = false;
+	int ret = 0;
 
 	memset(t, 0, sizeof(*t));
 	info->flags &= ~(GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_LAYOUT_VALIDATED);
@@ -85,7 +87,7 @@ void gp_target_inspect(const char *exe_path, int pid, struct gp_target *t,
 		goto out;
 	}
 	if (pid > 0) {
-		validate(pid, bin, version, newer, t, info);
+		ret = validate(pid, bin, version, newer, t, info);
 	} else if (newer) {
 		/* An executable attached by path: each process running it is validated. */
 		memset(t, 0, sizeof(*t));
@@ -98,4 +100,5 @@ void gp_target_inspect(const char *exe_path, int pid, struct gp_target *t,
 out:
 	goprof_binary_free(bin);
 	gp_err(0, "%s", saved_error);
+	return ret;
 }

@@ -120,13 +120,14 @@ static int keep_process(const struct goprof_process_info *p, void *ctx)
 {
 	struct run *r = ctx;
 
-	if (!(p->flags & GOPROF_PROCESS_EXITED) || !r->info.pid)
-		r->info = *p;
+	if (p->flags & GOPROF_PROCESS_GO)
+		r->info = *p; /* the fixture (attach_exe also sees the shell-less exec only) */
 	return 0;
 }
 
-/* Runs allcaps at path for 2 s under a CPU + goroutine session; fills r. */
-static void run_allcaps(const char *path, struct run *r)
+/* Runs allcaps at path for 2 s under a CPU + goroutine session (attached by PID, or by
+ * executable before it starts: then it is inspected at its exec); fills r. */
+static void run_allcaps_by(const char *path, bool by_exe, struct run *r)
 {
 	char *argv[] = { (char *)path, "2", NULL };
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 499,
@@ -139,8 +140,14 @@ static void run_allcaps(const char *path, struct run *r)
 	memset(r, 0, sizeof(*r));
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
-	child_start_attached(&c, argv, s);
-	goprof_session_foreach_process(s, keep_process, r);
+	if (by_exe) {
+		cr_assert_eq(goprof_session_attach_exe(s, path, NULL), 0, "%s", goprof_last_error());
+		child_start(&c, argv);
+		cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strcmp(line, "waiting"));
+		child_write_line(&c, "go");
+	} else {
+		child_start_attached(&c, argv, s);
+	}
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s) && !strncmp(line, "done", 4),
 		  "%s: %s", path, line);
 	for (int i = 0; i < 4; i++)
@@ -149,11 +156,17 @@ static void run_allcaps(const char *path, struct run *r)
 	cr_assert_eq(child_wait(&c), 0, "%s: the fixture failed", path);
 	while (goprof_session_poll(s, 50) > 0)
 		;
+	goprof_session_foreach_process(s, keep_process, r);
 	goprof_session_free(s);
 	cr_log_info("%s: flags 0x%x, note '%s'; %lu samples, %lu with a goroutine, %lu labelled",
 		    path, r->info.flags, r->info.note, (unsigned long)r->samples,
 		    (unsigned long)r->with_goid, (unsigned long)r->labelled);
 	cr_assert_gt(r->samples, 50, "%s: too few CPU samples to judge", path);
+}
+
+static void run_allcaps(const char *path, struct run *r)
+{
+	run_allcaps_by(path, false, r);
 }
 
 static void expect_refused(const struct run *r, const char *claim)
@@ -187,6 +200,43 @@ Test(future_release, newer_release_with_the_newest_layout_is_validated_and_used,
 	cr_expect_gt(r.with_goid, r.samples / 2, "%lu of %lu samples with a goroutine ID",
 		     (unsigned long)r.with_goid, (unsigned long)r.samples);
 	cr_expect_gt(r.labelled, 0, "no sample with labels");
+}
+
+/*
+ * (a) by executable: the process is inspected at its exec, before its runtime has
+ * goroutines to check; it is judged again while it starts, and validated.
+ */
+Test(future_release, newer_release_attached_by_exe_is_validated_after_start, .timeout = 120)
+{
+	char path[4096];
+	struct run r;
+
+	require_bpf_privileges();
+	patch_version(fixture_path("allcaps", NEWEST), "allcaps-claims-go1.28-exe", "28", path, sizeof(path));
+	run_allcaps_by(path, true, &r);
+	cr_expect(r.info.flags & GOPROF_PROCESS_LAYOUT_VALIDATED, "not validated: %s", r.info.note);
+	cr_expect(r.info.flags & GOPROF_PROCESS_RUNTIME_PROBES, "no runtime probes: %s", r.info.note);
+	cr_expect_gt(r.with_goid, r.samples / 2, "%lu of %lu samples with a goroutine ID",
+		     (unsigned long)r.with_goid, (unsigned long)r.samples);
+	cr_expect_gt(r.labelled, 0, "no sample with labels");
+}
+
+/* (c) by executable: a known release with a wrong layout, caught once it starts. */
+Test(future_release, known_release_with_another_layout_by_exe_is_caught, .timeout = 120)
+{
+	char path[4096];
+	struct run r;
+
+	require_bpf_privileges();
+	patch_version(fixture_path("allcaps", OLDER), "allcaps-go1.23-claims-go1.27-exe", "27", path,
+		      sizeof(path));
+	run_allcaps_by(path, true, &r);
+	cr_expect_eq(r.info.flags & (GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_LAYOUT_VALIDATED), 0,
+		     "layout accepted (flags 0x%x, note '%s')", r.info.flags, r.info.note);
+	cr_expect(strstr(r.info.note, "does not fit"), "note: '%s'", r.info.note);
+	/* Samples before the runtime started could not be judged; none after it. */
+	cr_expect_lt(r.with_goid, r.samples / 20 + 1, "%lu of %lu samples with a goroutine ID",
+		     (unsigned long)r.with_goid, (unsigned long)r.samples);
 }
 
 /* (b) Go 1.23's layout (g.goid 160) claimed as go1.28: the newest layout does not fit. */

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi", "tcp",
-         "offcpu", "block", "http"]
+         "offcpu", "block", "http", "newer_releases"]
 HEADERS = ["session.h", "profile.h", "symbolizer.h", "common.h", "error.h", "version.h"]
 
 
