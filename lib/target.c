@@ -32,14 +32,17 @@ static int validate(int pid, struct goprof_binary *bin, const char *version, boo
 		return 0;
 	}
 	if (err == -GOPROF_ERRNO_GO_VERSION || newer) {
+		char note[320]; /* composed whole, then cut to the note's size */
+
 		if (newer)
-			snprintf(info->note, sizeof(info->note),
+			snprintf(note, sizeof(note),
 				 "no goroutine context: Go 1.%d's layout does not fit this %s process: %s",
 				 gp_go_newest_known_minor(), version, why);
 		else
-			snprintf(info->note, sizeof(info->note),
+			snprintf(note, sizeof(note),
 				 "no goroutine context: the runtime layout of %s (build info) does not "
 				 "fit this process: %s", version, why);
+		gp_strlcpy(info->note, note, sizeof(info->note));
 		memset(t, 0, sizeof(*t));
 		return err == -EAGAIN ? GP_TARGET_UNDECIDED : 0;
 	}

@@ -83,8 +83,8 @@ static const char *patch_version(const char *src, const char *name, const char *
 	cr_assert_eq(fwrite(b, 1, len, f), len);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(chmod(out, 0755), 0);
-	free(b);
 	cr_log_info("%s: %s claims %.*s", out, src, (int)vlen, v);
+	free(b);
 	return out;
 }
 
@@ -140,6 +140,7 @@ static void run_allcaps_by(const char *path, bool by_exe, struct run *r)
 	memset(r, 0, sizeof(*r));
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_start(s), 0, "%s", goprof_last_error());
 	if (by_exe) {
 		cr_assert_eq(goprof_session_attach_exe(s, path, NULL), 0, "%s", goprof_last_error());
 		child_start(&c, argv);
