@@ -19,7 +19,7 @@
 #define MAX_GOID (1ull << 48)    /* IDs count up from 1; 2^48 is never reached */
 #define MAX_STACK (1ull << 31)   /* runtime.maxstacksize is 1 GB on 64-bit */
 #define MIN_LIVE 2u              /* fewer live goroutines: the runtime has not started */
-#define G_READ 512              /* bytes of runtime.g read: every field we check is before */
+#define G_READ 512              /* at most this much of runtime.g is read */
 #define G_SCAN_BIT 0x1000u       /* _Gscan, or'ed into atomicstatus while the GC scans */
 #define G_MAX_STATUS 11u         /* _Gdeadextra (1.26); 0-9 before */
 #define G_DEAD 6u
@@ -278,7 +278,7 @@ static int one_pass(int pid, const struct gp_target *t, const struct allg_addrs 
 	struct tally c = { 0 };
 	uint32_t n, tol;
 	uint8_t g[G_READ];
-	size_t ntids;
+	size_t ntids, glen;
 	int err;
 
 	err = read_allgs(pid, a, bias, &ptr, &len, why, why_len);
@@ -307,10 +307,12 @@ static int one_pass(int pid, const struct gp_target *t, const struct allg_addrs 
 		goto out;
 	}
 	ntids = read_tasks(pid, tids, MAX_TASKS);
+	/* Only up to the last field checked: a g may end near the end of a mapping. */
+	glen = (size_t)GP_MAX(GP_MAX(t->g_labels, t->g_goid), t->g_m) + 8;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t gp = gs[i];
 
-		if (!gp || gp & 7 || gp_remote_read(pid, gp, g, sizeof(g))) {
+		if (!gp || gp & 7 || gp_remote_read(pid, gp, g, glen)) {
 			c.unreadable++;
 			continue;
 		}
@@ -395,7 +397,8 @@ int gp_go_validate(int pid, struct goprof_binary *bin, const struct gp_target *t
 	for (int attempt = 0; attempt < 2; attempt++) {
 		stats->attempts++;
 		err = one_pass(pid, t, &a, bias, need_thread_evidence, stats, why, why_len);
-		if (!err || err == -ENOMEM || err == -ESRCH || err == -EPERM)
+		/* Too little to judge (-EAGAIN) is the caller's to retry, later. */
+		if (err != -GOPROF_ERRNO_GO_VERSION)
 			break;
 		if (attempt == 0)
 			nanosleep(&delay, NULL);

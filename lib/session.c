@@ -58,8 +58,8 @@ struct attached_process {
 };
 
 /* A process exec'd a moment ago has no goroutines to validate a layout against yet. */
-#define REVALIDATE_FOR_NS 3000000000ull
-#define REVALIDATE_EVERY_NS 20000000ull
+#define REVALIDATE_FOR_NS 5000000000ull
+#define REVALIDATE_EVERY_NS 50000000ull
 
 /* An executable attached by path. */
 struct attached_exe {

@@ -356,6 +356,31 @@ Test(future_release, validator_accepts_the_right_layout_and_only_it, .timeout = 
 	}
 }
 
+/* PIE: the goroutine list's link-time address is relocated by where the binary is mapped. */
+Test(future_release, validator_relocates_pie_binaries, .timeout = 60)
+{
+	const char *const *versions = fixture_go_versions();
+
+	for (int i = 0; versions[i]; i++) {
+		char name[64], own[16], why[128], line[64];
+		struct gp_validate_stats st;
+		struct child c;
+		char *argv[] = { NULL, "1", NULL };
+		int err;
+
+		snprintf(name, sizeof(name), "allcaps-pie");
+		argv[0] = (char *)fixture_path(name, versions[i]);
+		snprintf(own, sizeof(own), "go%s.0", versions[i]);
+		child_start(&c, argv);
+		cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+		err = validate_pid(c.pid, argv[0], own, &st, why, sizeof(why));
+		cr_expect_eq(err, 0, "%s: own layout refused: %s", argv[0], why);
+		cr_log_info("%s: valid in %.2f ms, %u of %u goroutines live", argv[0],
+			    st.elapsed_ns / 1e6, st.checked, st.allglen);
+		child_kill(&c);
+	}
+}
+
 Test(future_release, candidate_for_newer_versions)
 {
 	struct gp_target t;
