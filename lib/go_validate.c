@@ -209,18 +209,25 @@ struct tally {
 /* Are the labels at p readable and shaped like this layout's labels? */
 static bool labels_ok(int pid, const struct gp_target *t, uint64_t p)
 {
-	uint64_t w[3];
+	uint64_t w[4];
 
-	if (gp_remote_read(pid, p, w, sizeof(w)))
+	if (gp_remote_read(pid, p, w, 3 * sizeof(w[0])))
 		return false;
-	if (t->labels_layout == GP_LABELS_SLICE) /* *labelMap = {list []label} */
-		return w[1] <= w[2] && w[1] <= 4096 && (!w[1] || w[0]);
-	/* *labelMap holds a map: a pointer to its hmap {count@0, B@9} */
+	if (t->labels_layout == GP_LABELS_SLICE) { /* *labelMap = {list []label{key, value}} */
+		if (w[1] > w[2] || w[1] > 4096 || (w[1] && !w[0]))
+			return false;
+		/* the first label's key: a string of sane length */
+		return !w[1] || (gp_remote_read(pid, w[0], w, 2 * sizeof(w[0])) == 0 &&
+				 w[1] <= 65536 && (!w[1] || w[0]));
+	}
+	/* *labelMap holds a map: a pointer to its hmap {count@0, B@9, buckets@16} */
 	if (!w[0])
 		return true;
-	if (gp_remote_read(pid, w[0], w, 16))
+	if (gp_remote_read(pid, w[0], w, 3 * sizeof(w[0])))
 		return false;
-	return w[0] <= (1u << 20) && ((const uint8_t *)w)[9] <= 30;
+	if (w[0] > 65536 || ((const uint8_t *)w)[9] > 16)
+		return false;
+	return !w[0] || (w[2] && gp_remote_read(pid, w[2], &w[3], sizeof(w[3])) == 0);
 }
 
 static void check_g(int pid, const struct gp_target *t, uint64_t gp, const uint8_t *g,

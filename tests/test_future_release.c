@@ -381,6 +381,42 @@ Test(future_release, validator_relocates_pie_binaries, .timeout = 60)
 	}
 }
 
+/*
+ * Garbage in: another binary's symbols for the process, so the goroutine list is read at
+ * wrong addresses (whatever lies there in this process). Must refuse, not crash or hang.
+ */
+Test(future_release, validator_refuses_a_wrong_binary, .timeout = 60)
+{
+	const char *const *versions = fixture_all_go_versions();
+
+	for (int i = 0; versions[i]; i++) {
+		char *argv[] = { (char *)fixture_path("allcaps", versions[i]), "1", NULL };
+		char line[64];
+		struct child c;
+
+		child_start(&c, argv);
+		cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+		for (int j = 0; versions[j]; j++) {
+			GOPROF_OPTS(goprof_binary_opts, bo, .allow_newer_go = 1);
+			const char *other = fixture_path(j == i ? "httpserv" : "allcaps", versions[j]);
+			struct goprof_binary *bin = goprof_binary_open(other, &bo);
+			struct gp_validate_stats st;
+			struct gp_target t;
+			char own[16], why[128];
+			int err;
+
+			cr_assert_not_null(bin, "%s", goprof_last_error());
+			snprintf(own, sizeof(own), "go%s.0", versions[i]);
+			gp_go_offsets(own, &t);
+			err = gp_go_validate(c.pid, bin, &t, true, &st, why, sizeof(why));
+			cr_expect_neq(err, 0, "process of %s validated with the symbols of %s", argv[0], other);
+			cr_log_info("process of go%s, symbols of %s: %d %s", versions[i], other, err, why);
+			goprof_binary_free(bin);
+		}
+		child_kill(&c);
+	}
+}
+
 Test(future_release, candidate_for_newer_versions)
 {
 	struct gp_target t;
