@@ -167,7 +167,14 @@ static int read_allgs(int pid, const struct allg_addrs *a, uint64_t bias, uint64
 {
 	uint64_t s[2] = { 0 }, glen = 0, gptr = 0;
 	bool have_slice = false, have_race = false;
+	int err;
 
+	err = gp_remote_read(pid, (a->allgs ? a->allgs : a->allglen) + bias, s, 8);
+	if (err == -EPERM || err == -ESRCH) {
+		snprintf(why, why_len, "cannot read the memory of process %d: %s%s", pid, strerror(-err),
+			 err == -EPERM ? " (needs ptrace access: same user or CAP_SYS_PTRACE)" : "");
+		return err;
+	}
 	if (a->allgs && gp_remote_read(pid, a->allgs + bias, s, sizeof(s)) == 0)
 		have_slice = true;
 	if (a->allglen && gp_remote_read_u64(pid, a->allglen + bias, &glen) == 0 &&
