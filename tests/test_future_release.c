@@ -417,6 +417,36 @@ Test(future_release, validator_refuses_a_wrong_binary, .timeout = 60)
 	}
 }
 
+/* Without ptrace access (another user, no capabilities) the note says what is missing. */
+Test(future_release, validator_says_when_it_may_not_read, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	char *argv[] = { (char *)fixture_path("allcaps", ver), "1", NULL };
+	GOPROF_OPTS(goprof_binary_opts, bo, .allow_newer_go = 1);
+	struct goprof_binary *bin = goprof_binary_open(argv[0], &bo);
+	struct gp_validate_stats st;
+	char own[16], why[128], line[64];
+	struct gp_target t;
+	struct child c;
+	int err;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to start a process another user may not read");
+	cr_assert_not_null(bin, "%s", goprof_last_error());
+	snprintf(own, sizeof(own), "go%s.0", ver);
+	gp_go_offsets(own, &t);
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)) && !strcmp(line, "waiting"));
+	cr_assert_eq(setresgid(65534, 65534, 65534), 0);
+	cr_assert_eq(setresuid(65534, 65534, 65534), 0); /* drops every capability too */
+	err = gp_go_validate(c.pid, bin, &t, true, &st, why, sizeof(why));
+	cr_expect_eq(err, -EPERM, "%d: %s", err, why);
+	cr_expect(strstr(why, "ptrace access"), "%s", why);
+	cr_log_info("as nobody: %s", why);
+	/* As nobody we may not signal it: it exits when its stdin closes, with this test. */
+	goprof_binary_free(bin);
+}
+
 Test(future_release, candidate_for_newer_versions)
 {
 	struct gp_target t;
