@@ -14,7 +14,8 @@
 
 /* Bounds on what is read from the target: its memory is untrusted input. */
 #define MAX_ALLGLEN (1u << 24)   /* more goroutines than this: the length is garbage */
-#define MAX_CHECKED 4096u        /* goroutines checked; larger lists are sampled evenly */
+#define MAX_CHECKED 1024u        /* goroutines checked; larger lists are sampled evenly */
+#define MAX_LIST_READ (1u << 17) /* entries of runtime.allgs read at once (1 MiB) */
 #define MAX_TASKS 65536u
 #define MAX_GOID (1ull << 48)    /* IDs count up from 1; 2^48 is never reached */
 #define MAX_STACK (1ull << 31)   /* runtime.maxstacksize is 1 GB on 64-bit */
@@ -309,12 +310,19 @@ static int one_pass(int pid, const struct gp_target *t, const struct allg_addrs 
 		snprintf(why, why_len, "out of memory");
 		goto out;
 	}
-	/* The whole list in one read when it is short; else every step-th entry. */
-	if (n == len)
-		err = gp_remote_read(pid, ptr, gs, n * sizeof(*gs));
-	for (uint32_t i = 0; n != len && i < n && !err; i++)
+	/* The whole list in one read unless it is huge; then every step-th entry alone. */
+	if (len <= MAX_LIST_READ) {
+		uint64_t *list = len > n ? calloc(len, sizeof(*list)) : gs;
+
+		err = list ? gp_remote_read(pid, ptr, list, len * sizeof(*list)) : -ENOMEM;
+		for (uint32_t i = 0; list != gs && !err && i < n; i++)
+			gs[i] = list[i * step];
+		if (list != gs)
+			free(list);
+	}
+	for (uint32_t i = 0; len > MAX_LIST_READ && i < n && !err; i++)
 		err = gp_remote_read_u64(pid, ptr + i * step * sizeof(*gs), &gs[i]);
-	if (err) {
+	if (err && err != -ENOMEM) {
 		err = -GOPROF_ERRNO_GO_VERSION;
 		snprintf(why, why_len, "cannot read the %llu entries of runtime.allgs at 0x%llx",
 			 (unsigned long long)len, (unsigned long long)ptr);
