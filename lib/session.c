@@ -52,14 +52,20 @@ struct attached_process {
 	dev_t exe_dev; /* its executable (stat of /proc/PID/exe at attach or exec) */
 	ino_t exe_ino;
 	const struct gp_wait_reasons *wait; /* Go release's wait reasons, NULL if unknown */
-	/* Runtime layout still undecided (process seen before its runtime started): looked
-	 * at again every REVALIDATE_EVERY_NS until then (CLOCK_MONOTONIC), 0 when decided. */
+	/* Runtime layout still undecided (process seen before its runtime started, or with
+	 * no goroutine on a thread): looked at again at revalidate_next_ns, every
+	 * REVALIDATE_EVERY_NS until revalidate_until_ns, then every REVALIDATE_LATER_NS
+	 * (CLOCK_MONOTONIC); revalidate_until_ns 0 when decided. */
 	uint64_t revalidate_until_ns, revalidate_next_ns;
 };
 
-/* A process exec'd a moment ago has no goroutines to validate a layout against yet. */
+/*
+ * A process exec'd a moment ago has no goroutines to validate a layout against yet, and
+ * an idle one may have none on a thread: looked at often for a while, then once a second.
+ */
 #define REVALIDATE_FOR_NS 5000000000ull
 #define REVALIDATE_EVERY_NS 50000000ull
+#define REVALIDATE_LATER_NS 1000000000ull
 
 /* An executable attached by path. */
 struct attached_exe {
@@ -1137,15 +1143,13 @@ static void revalidate_tick(struct goprof_session *s)
 
 		if (!p->revalidate_until_ns || !p->attached || now < p->revalidate_next_ns)
 			continue;
-		p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
+		p->revalidate_next_ns = now + (now < p->revalidate_until_ns ? REVALIDATE_EVERY_NS
+									  : REVALIDATE_LATER_NS);
 		snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
 		ret = gp_target_inspect(exe, (int)p->info.pid, &t, &info);
 		if (ret == GP_TARGET_UNDECIDED) {
-			if (now >= p->revalidate_until_ns) {
-				p->revalidate_until_ns = 0; /* gives up: the first note stays */
-				if (!t.is_go)
-					gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
-			}
+			if (!t.is_go) /* a newer release: the latest reason it is still off */
+				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
 			continue;
 		}
 		p->revalidate_until_ns = 0;

@@ -34,7 +34,15 @@ static int validate(int pid, struct goprof_binary *bin, const char *version, boo
 	if (err == -GOPROF_ERRNO_GO_VERSION || newer) {
 		char note[320]; /* composed whole, then cut to the note's size */
 
-		if (newer)
+		if (newer && err != -GOPROF_ERRNO_GO_VERSION && err != -EAGAIN)
+			snprintf(note, sizeof(note),
+				 "no goroutine context: Go 1.%d's layout cannot be validated for this %s "
+				 "process: %s", gp_go_newest_known_minor(), version, why);
+		else if (newer && err == -EAGAIN)
+			snprintf(note, sizeof(note),
+				 "no goroutine context yet: Go 1.%d's layout not validated for this %s "
+				 "process so far: %s", gp_go_newest_known_minor(), version, why);
+		else if (newer)
 			snprintf(note, sizeof(note),
 				 "no goroutine context: Go 1.%d's layout does not fit this %s process: %s",
 				 gp_go_newest_known_minor(), version, why);
