@@ -38,6 +38,8 @@ int gp_go_minor_version(const char *version, int *minor)
 	char *end;
 	long v;
 
+	if (version && !strncmp(version, "devel go1.", 10))
+		version += 6; /* a development toolchain: "devel go1.28-abcdef Tue ..." */
 	if (!version || strncmp(version, "go1.", 4))
 		return -EINVAL;
 	v = strtol(version + 4, &end, 10);
@@ -47,9 +49,34 @@ int gp_go_minor_version(const char *version, int *minor)
 	return 0;
 }
 
-int gp_go_offsets(const char *version, struct gp_target *t)
+static void fill(struct gp_target *t, const struct go_release_offsets *r, const char *version)
 {
 	const struct gp_wait_reasons *w;
+	int minor = r->minor;
+
+	memset(t, 0, sizeof(*t));
+	t->is_go = 1;
+	t->g_m = r->g_m;
+	t->m_curg = r->m_curg;
+	t->g_goid = r->g_goid;
+	t->g_labels = r->g_labels;
+	t->labels_layout = r->labels_layout;
+	/* runtime.mProf_Malloc gained a leading mp argument in Go 1.23. */
+	t->malloc_size_arg = minor >= 23 ? 2 : 1;
+	/* The release's own number, also for a newer one on the newest layout: the net/http
+	 * layout is stored under it (lib/http_probes.c). */
+	if (gp_go_minor_version(version, &minor) == 0)
+		t->go_minor = (__u8)minor;
+	t->hchan_lock = r->hchan_lock;
+	/* Channel wait reasons when the release's numbering is known (else 0: blocking
+	 * is still recorded, without channels). */
+	w = gp_wait_reasons_find(version);
+	t->wait_chan_send = w ? w->chan_send : 0;
+	t->wait_chan_recv = w ? w->chan_recv : 0;
+}
+
+int gp_go_offsets(const char *version, struct gp_target *t)
+{
 	int minor;
 
 	if (gp_go_minor_version(version, &minor))
@@ -58,28 +85,32 @@ int gp_go_offsets(const char *version, struct gp_target *t)
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
 		if (table[i].minor != minor)
 			continue;
-		memset(t, 0, sizeof(*t));
-		t->is_go = 1;
-		t->g_m = table[i].g_m;
-		t->m_curg = table[i].m_curg;
-		t->g_goid = table[i].g_goid;
-		t->g_labels = table[i].g_labels;
-		t->labels_layout = table[i].labels_layout;
-		/* runtime.mProf_Malloc gained a leading mp argument in Go 1.23. */
-		t->malloc_size_arg = minor >= 23 ? 2 : 1;
-		t->go_minor = (__u8)minor;
-		t->hchan_lock = table[i].hchan_lock;
-		/* Channel wait reasons when the release's numbering is known (else 0: blocking
-		 * is still recorded, without channels). */
-		w = gp_wait_reasons_find(version);
-		t->wait_chan_send = w ? w->chan_send : 0;
-		t->wait_chan_recv = w ? w->chan_recv : 0;
+		fill(t, &table[i], version);
 		return 0;
 	}
 	return gp_err(-GOPROF_ERRNO_GO_VERSION,
 		      "%s: goroutine offsets for this Go release are not known to this libgoprof "
 		      "(known: 1.19-1.27); samples get stacks but no goroutine IDs or labels",
 		      version);
+}
+
+int gp_go_newest_known_minor(void)
+{
+	return table[ARRAY_SIZE(table) - 1].minor;
+}
+
+int gp_go_offsets_candidate(const char *version, struct gp_target *t, bool *newer)
+{
+	int minor;
+
+	*newer = false;
+	if (gp_go_minor_version(version, &minor) == 0 && minor > gp_go_newest_known_minor()) {
+		/* The newest layout, to be validated: the wait reasons stay unknown (0). */
+		fill(t, &table[ARRAY_SIZE(table) - 1], version);
+		*newer = true;
+		return 0;
+	}
+	return gp_go_offsets(version, t);
 }
 
 /*
@@ -117,6 +148,10 @@ int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
 	if (gp_go_minor_version(version, &minor))
 		return gp_err(-GOPROF_ERRNO_GO_VERSION, "unrecognised Go version string '%s'",
 			      version ? version : "(none)");
+	/* A release newer than the table: the newest layout; only used once the runtime
+	 * layout was validated against the process (target.c), and unchecked itself. */
+	if (minor > http_table[ARRAY_SIZE(http_table) - 1].minor)
+		minor = http_table[ARRAY_SIZE(http_table) - 1].minor;
 	for (size_t i = 0; i < ARRAY_SIZE(http_table); i++) {
 		if (http_table[i].minor != minor)
 			continue;

@@ -18,12 +18,24 @@
 GOPROF_HIDDEN int gp_go_offsets(const char *version, struct gp_target *t);
 
 /*
- * Fills lay with the net/http offsets (GOPROF_FEATURE_HTTP) of Go release @version.
- * Returns 0, or -GOPROF_ERRNO_GO_VERSION with a message naming the version.
+ * The layout to try for @version: the table's for a known release; for a release newer
+ * than the newest known (go1.28.1, go1.28rc1, "devel go1.28-..."), the newest known
+ * layout with *newer set: it must be validated against the process (go_validate.h)
+ * before use. Returns 0 or -GOPROF_ERRNO_GO_VERSION like gp_go_offsets().
+ */
+GOPROF_HIDDEN int gp_go_offsets_candidate(const char *version, struct gp_target *t, bool *newer);
+
+/* The newest Go minor release in the table (27 for Go 1.27). */
+GOPROF_HIDDEN int gp_go_newest_known_minor(void);
+
+/*
+ * Fills lay with the net/http offsets (GOPROF_FEATURE_HTTP) of Go release @version (the
+ * newest known for a newer release: callers attach HTTP probes only to processes whose
+ * runtime layout was validated). Returns 0, or -GOPROF_ERRNO_GO_VERSION with a message naming the version.
  */
 GOPROF_HIDDEN int gp_go_http_layout(const char *version, struct gp_http_layout *lay);
 
-/* Parses "go1.MINOR..." into minor; returns 0 or -EINVAL. */
+/* Parses "go1.MINOR..." (or "devel go1.MINOR-...") into minor; returns 0 or -EINVAL. */
 GOPROF_HIDDEN int gp_go_minor_version(const char *version, int *minor);
 
 #endif

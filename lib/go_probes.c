@@ -388,6 +388,7 @@ const char *gp_go_probes_http_note(const struct gp_go_probes *gp)
 
 int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t *notes)
 {
+	GOPROF_OPTS(goprof_binary_opts, bin_opts, .allow_newer_go = 1);
 	struct goprof_binary *bin;
 	size_t first_link = gp->nr_links;
 	struct stat st;
@@ -403,7 +404,9 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 			gp_strlcpy(gp->http_note, gp->exes[i].http_note, sizeof(gp->http_note));
 			return 0;
 		}
-	bin = goprof_binary_open(path, NULL);
+	/* Callers attach only processes whose runtime layout was validated (target.c), so
+	 * a release newer than the symbolizer knows is fine here. */
+	bin = goprof_binary_open(path, &bin_opts);
 	if (!bin)
 		return -errno;
 	err = 0;

@@ -53,7 +53,20 @@ struct attached_process {
 	dev_t exe_dev; /* its executable (stat of /proc/PID/exe at attach or exec) */
 	ino_t exe_ino;
 	const struct gp_wait_reasons *wait; /* Go release's wait reasons, NULL if unknown */
+	/* Runtime layout still undecided (process seen before its runtime started, or with
+	 * no goroutine on a thread): looked at again at revalidate_next_ns, every
+	 * REVALIDATE_EVERY_NS until revalidate_until_ns, then every REVALIDATE_LATER_NS
+	 * (CLOCK_MONOTONIC); revalidate_until_ns 0 when decided. */
+	uint64_t revalidate_until_ns, revalidate_next_ns;
 };
+
+/*
+ * A process exec'd a moment ago has no goroutines to validate a layout against yet, and
+ * an idle one may have none on a thread: looked at often for a while, then once a second.
+ */
+#define REVALIDATE_FOR_NS 5000000000ull
+#define REVALIDATE_EVERY_NS 50000000ull
+#define REVALIDATE_LATER_NS 1000000000ull
 
 /* An executable attached by path. */
 struct attached_exe {
@@ -351,9 +364,9 @@ static void no_access(struct goprof_session *s, struct attached_process *p, stru
 /* Reads the process's executable and tells the BPF side how to read its goroutines. */
 static void inspect_process(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
 {
-	char exe[64];
-	uint64_t probe = 0;
+	uint64_t probe = 0, now;
 	struct stat st;
+	char exe[64];
 
 	snprintf(exe, sizeof(exe), "/proc/%u/comm", p->info.pid);
 	read_comm(exe, p->comm);
@@ -387,7 +400,12 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		return;
 	}
 	p->info.flags &= ~GOPROF_PROCESS_NO_ACCESS;
-	gp_target_inspect(exe, t, &p->info);
+	now = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
+	p->revalidate_until_ns = 0;
+	if (gp_target_inspect(exe, (int)p->info.pid, t, &p->info) == GP_TARGET_UNDECIDED) {
+		p->revalidate_until_ns = now + REVALIDATE_FOR_NS;
+		p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
+	}
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, t, &p->info);
 	if (s->http_wire)
@@ -1018,7 +1036,7 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 		return err;
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
-	gp_target_inspect(path, &t, &info);
+	gp_target_inspect(path, 0, &t, &info);
 	attach_go_probes(s, path, &t, &info);
 	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
@@ -1197,6 +1215,54 @@ static int offcpu_tick(struct goprof_session *s)
 	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
 }
 
+/*
+ * Processes whose runtime layout could not be judged when they were attached (exec'd a
+ * moment before: no goroutines yet): judged again until their runtime shows enough.
+ * A layout that validates gets goroutine context (and the runtime probes, for a newer
+ * release); one that does not loses it.
+ */
+static void revalidate_tick(struct goprof_session *s)
+{
+	uint64_t now = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
+
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		struct attached_process *p = &s->procs[i];
+		struct goprof_process_info info = p->info;
+		__u32 key = p->info.pid;
+		struct gp_target t;
+		char exe[64];
+		int ret;
+
+		if (!p->revalidate_until_ns || !p->attached || now < p->revalidate_next_ns)
+			continue;
+		p->revalidate_next_ns = now + (now < p->revalidate_until_ns ? REVALIDATE_EVERY_NS
+									  : REVALIDATE_LATER_NS);
+		snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+		ret = gp_target_inspect(exe, (int)p->info.pid, &t, &info);
+		if (ret == GP_TARGET_UNDECIDED) {
+			if (!t.is_go) /* a newer release: the latest reason it is still off */
+				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
+			continue;
+		}
+		p->revalidate_until_ns = 0;
+		if (t.is_go) {
+			p->info.flags |= info.flags & (GOPROF_PROCESS_GOROUTINES |
+						       GOPROF_PROCESS_LAYOUT_VALIDATED);
+			if (info.note[0])
+				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
+			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
+			if (!(p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES))
+				attach_go_probes(s, exe, &t, &p->info);
+		} else {
+			/* The layout does not fit: off before it gives one more wrong ID. */
+			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
+			p->info.flags &= ~(GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_LAYOUT_VALIDATED |
+					   GOPROF_PROCESS_RUNTIME_PROBES);
+			gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
+		}
+	}
+}
+
 /* Once a second: holds the HTTP wire hooks to the overhead budget. */
 static int http_wire_tick(struct goprof_session *s)
 {
@@ -1262,6 +1328,8 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 		if (ret < 0)
 			return ret;
 	}
+	if (n >= 0)
+		revalidate_tick(s);
 	if (n >= 0 && s->offcpu) {
 		int ret = offcpu_tick(s);
 

@@ -142,6 +142,16 @@ Test(go_offsets, http_unknown_release_is_a_clear_error)
 
 	cr_assert_eq(gp_go_http_layout("go1.18.3", &lay), -GOPROF_ERRNO_GO_VERSION);
 	cr_assert(strstr(goprof_last_error(), "go1.18.3"), "%s", goprof_last_error());
-	cr_assert_eq(gp_go_http_layout("go1.99.1", &lay), -GOPROF_ERRNO_GO_VERSION);
 	cr_assert(strstr(goprof_last_error(), "no HTTP request tracing"), "%s", goprof_last_error());
+	cr_assert_eq(gp_go_http_layout("go1.17.1", &lay), -GOPROF_ERRNO_GO_VERSION);
+}
+
+/* A newer release gets the newest layout: its probes go only on validated processes. */
+Test(go_offsets, http_newer_release_gets_the_newest_layout)
+{
+	struct gp_http_layout lay, newest;
+
+	cr_assert_eq(gp_go_http_layout("go1.27.3", &newest), 0);
+	cr_assert_eq(gp_go_http_layout("go1.99.1", &lay), 0, "%s", goprof_last_error());
+	cr_expect_eq(memcmp(&lay, &newest, sizeof(lay)), 0);
 }

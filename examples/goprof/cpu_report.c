@@ -143,7 +143,8 @@ static int print_process(const struct goprof_process_info *info, void *ctx)
 	printf("process %u: %s%s%s%s%s\n", info->pid,
 	       info->go_version[0] ? info->go_version :
 	       info->flags & GOPROF_PROCESS_NO_ACCESS ? "unreadable (Go or not unknown)" : "not Go",
-	       info->flags & GOPROF_PROCESS_GOROUTINES ? ", goroutine IDs and labels" : "",
+	       info->flags & GOPROF_PROCESS_GOROUTINES ? (info->flags & GOPROF_PROCESS_LAYOUT_VALIDATED ?
+			", goroutine IDs and labels (layout validated)" : ", goroutine IDs and labels") : "",
 	       info->flags & GOPROF_PROCESS_HTTP ? ", net/http requests" : "",
 	       info->flags & GOPROF_PROCESS_EXITED ? ", exited" : "",
 	       info->note[0] ? "" : "");

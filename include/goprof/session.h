@@ -739,7 +739,7 @@ struct goprof_process_info {
 	uint32_t flags;     /**< GOPROF_PROCESS_* */
 	uint32_t reserved;  /**< zero */
 	char go_version[32]; /**< e.g. "go1.23.5"; "" if not a Go program */
-	char note[160];     /**< why goroutine context is off, if it is; else "" */
+	char note[160];     /**< why goroutine context is off, if it is (or that a newer release's layout was validated); else "" */
 };
 
 /** @name Flags of goprof_process_info.flags
@@ -760,6 +760,13 @@ struct goprof_process_info {
  * stay unsymbolized. The note says what is missing. (since 0.1)
  */
 #define GOPROF_PROCESS_NO_ACCESS 0x400u
+/**
+ * The runtime layout (goroutine IDs, labels, m.curg) was checked against the running
+ * process's goroutines before use: set for every attached process whose layout passed;
+ * a release newer than the library's newest known one gets goroutine context only with
+ * it (see docs/newer-releases.md) (since 0.1)
+ */
+#define GOPROF_PROCESS_LAYOUT_VALIDATED 0x800u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */

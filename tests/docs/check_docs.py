@@ -13,7 +13,8 @@ import sys
 import tempfile
 
 PAGES = ["cpu", "goroutines", "gc", "heap", "sched", "symbolizer", "formats", "ffi", "tcp",
-         "offcpu", "block", "http", "kernels"]
+         "offcpu", "block", "http", "kernels", "releases",
+         "newer_releases"]
 HEADERS = ["session.h", "profile.h", "symbolizer.h", "common.h", "error.h", "version.h"]
 
 

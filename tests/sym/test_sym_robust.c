@@ -482,7 +482,7 @@ Test(sym_robust, build_info_versions_and_truncation)
 			cr_expect(strstr(sup.note, cases[c].note_part), "%s: support note '%s'", cases[c].version, sup.note);
 		}
 		/* What a session attaching such a process decides. */
-		gp_target_inspect(p, &t, &info);
+		gp_target_inspect(p, 0, &t, &info); /* by path: no process to validate against */
 		cr_expect(info.flags & GOPROF_PROCESS_GO, "%s: %s", cases[c].version, info.note);
 		cr_expect(strncmp(info.go_version, cases[c].version, sizeof(info.go_version) - 1) == 0, "%s: %s",
 			  cases[c].version, info.go_version);
