@@ -388,6 +388,12 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->wait = gp_wait_reasons_find(p->info.go_version);
 		if (s->http_wire)
 			p->info.flags |= GOPROF_PROCESS_HTTP;
+		/* The runtime layout is the process's to prove: judged once its runtime runs. */
+		if (p->info.flags & GOPROF_PROCESS_GO) {
+			now = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
+			p->revalidate_until_ns = now + REVALIDATE_FOR_NS;
+			p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
+		}
 		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 		return;
 	}
@@ -1233,7 +1239,8 @@ static void revalidate_tick(struct goprof_session *s)
 		char exe[64];
 		int ret;
 
-		if (!p->revalidate_until_ns || !p->attached || now < p->revalidate_next_ns)
+		if (!p->revalidate_until_ns || !p->attached || p->info.flags & GOPROF_PROCESS_EXITED ||
+		    now < p->revalidate_next_ns)
 			continue;
 		p->revalidate_next_ns = now + (now < p->revalidate_until_ns ? REVALIDATE_EVERY_NS
 									  : REVALIDATE_LATER_NS);

@@ -177,7 +177,9 @@ static void expect_refused(const struct run *r, const char *claim)
 				      GOPROF_PROCESS_RUNTIME_PROBES), 0,
 		     "claims %s: layout accepted (flags 0x%x, note '%s')", claim, r->info.flags,
 		     r->info.note);
-	cr_expect(strstr(r->info.note, "does not fit"), "note: '%s'", r->info.note);
+	/* Caught by the live check, or before it by the pclntab's era (lib/sym). */
+	cr_expect(strstr(r->info.note, "does not fit") || strstr(r->info.note, "not trusted"),
+		  "note: '%s'", r->info.note);
 	cr_expect(strstr(r->info.go_version, claim) == r->info.go_version, "version %s",
 		  r->info.go_version);
 	cr_expect_eq(r->with_goid, 0, "claims %s: %lu samples got a goroutine ID from a wrong layout",
@@ -234,7 +236,8 @@ Test(future_release, known_release_with_another_layout_by_exe_is_caught, .timeou
 	run_allcaps_by(path, true, &r);
 	cr_expect_eq(r.info.flags & (GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_LAYOUT_VALIDATED), 0,
 		     "layout accepted (flags 0x%x, note '%s')", r.info.flags, r.info.note);
-	cr_expect(strstr(r.info.note, "does not fit"), "note: '%s'", r.info.note);
+	cr_expect(strstr(r.info.note, "does not fit") || strstr(r.info.note, "not trusted"),
+		  "note: '%s'", r.info.note);
 	/* Samples before the runtime started could not be judged; none after it. */
 	cr_expect_lt(r.with_goid, r.samples / 20 + 1, "%lu of %lu samples with a goroutine ID",
 		     (unsigned long)r.with_goid, (unsigned long)r.samples);
@@ -251,7 +254,8 @@ Test(future_release, newer_release_with_another_layout_is_refused, .timeout = 12
 		      sizeof(path));
 	run_allcaps(path, &r);
 	expect_refused(&r, "go1.28");
-	cr_expect(strstr(r.info.note, "Go 1.27"), "note: '%s'", r.info.note);
+	cr_expect(strstr(r.info.note, "Go 1.27") || strstr(r.info.note, "not trusted"), "note: '%s'",
+		  r.info.note);
 }
 
 /* (c) A known release that is not the binary's: caught, not trusted. */
@@ -265,6 +269,23 @@ Test(future_release, known_release_claimed_by_another_layout_is_caught, .timeout
 		      sizeof(path));
 	run_allcaps(path, &r);
 	expect_refused(&r, "go1.27");
+}
+
+/*
+ * (c) within one pclntab era, where the symbolizer cannot tell the releases apart: Go 1.22
+ * (g.goid 152) claiming go1.23 (160). Only the live check can catch this one.
+ */
+Test(future_release, known_release_of_the_same_era_is_caught_live, .timeout = 120)
+{
+	char path[4096];
+	struct run r;
+
+	require_bpf_privileges();
+	patch_version(fixture_path("allcaps", "1.22"), "allcaps-go1.22-claims-go1.23", "23", path,
+		      sizeof(path));
+	run_allcaps(path, &r);
+	expect_refused(&r, "go1.23");
+	cr_expect(strstr(r.info.note, "does not fit"), "note: '%s'", r.info.note);
 }
 
 /* An honest known release is validated too, and keeps everything. */
@@ -349,6 +370,14 @@ Test(future_release, validator_accepts_the_right_layout_and_only_it, .timeout = 
 					if (a.g_goid == b.g_goid && a.m_curg == b.m_curg && a.g_labels == b.g_labels &&
 					    a.labels_layout == b.labels_layout)
 						continue; /* the same layout */
+					/*
+					 * Layouts apart only in the labels (offset: 1.19/1.20 against 1.21/1.22;
+					 * map or slice: 1.23 against 1.24) are not told apart here: the word
+					 * read is 0 or passes as labels of the other shape. Goroutine IDs do not
+					 * depend on it; documented in docs/newer-releases.md.
+					 */
+					if (a.g_goid == b.g_goid && a.m_curg == b.m_curg)
+						continue;
 					err = validate_pid(c.pid, path, other, &st, why, sizeof(why));
 					cr_expect_eq(err, -GOPROF_ERRNO_GO_VERSION,
 						     "%s: Go %s's layout accepted (%d: %s)", path,
