@@ -64,41 +64,7 @@ static const char *const go1_20_reasons[] = {
 	"GC mark termination", /* waitReasonGCMarkTermination */
 	"stopping the world", /* waitReasonStoppingTheWorld */
 };
-/* go1.21: measured: go1.21 runtime2.go */
-static const char *const go1_21_reasons[] = {
-	"", /* waitReasonZero */
-	"GC assist marking", /* waitReasonGCAssistMarking */
-	"IO wait", /* waitReasonIOWait */
-	"chan receive (nil chan)", /* waitReasonChanReceiveNilChan */
-	"chan send (nil chan)", /* waitReasonChanSendNilChan */
-	"dumping heap", /* waitReasonDumpingHeap */
-	"garbage collection", /* waitReasonGarbageCollection */
-	"garbage collection scan", /* waitReasonGarbageCollectionScan */
-	"panicwait", /* waitReasonPanicWait */
-	"select", /* waitReasonSelect */
-	"select (no cases)", /* waitReasonSelectNoCases */
-	"GC assist wait", /* waitReasonGCAssistWait */
-	"GC sweep wait", /* waitReasonGCSweepWait */
-	"GC scavenge wait", /* waitReasonGCScavengeWait */
-	"chan receive", /* waitReasonChanReceive */
-	"chan send", /* waitReasonChanSend */
-	"finalizer wait", /* waitReasonFinalizerWait */
-	"force gc (idle)", /* waitReasonForceGCIdle */
-	"semacquire", /* waitReasonSemacquire */
-	"sleep", /* waitReasonSleep */
-	"sync.Cond.Wait", /* waitReasonSyncCondWait */
-	"sync.Mutex.Lock", /* waitReasonSyncMutexLock */
-	"sync.RWMutex.RLock", /* waitReasonSyncRWMutexRLock */
-	"sync.RWMutex.Lock", /* waitReasonSyncRWMutexLock */
-	"trace reader (blocked)", /* waitReasonTraceReaderBlocked */
-	"wait for GC cycle", /* waitReasonWaitForGCCycle */
-	"GC worker (idle)", /* waitReasonGCWorkerIdle */
-	"GC worker (active)", /* waitReasonGCWorkerActive */
-	"preempted", /* waitReasonPreempted */
-	"debug call", /* waitReasonDebugCall */
-	"GC mark termination", /* waitReasonGCMarkTermination */
-	"stopping the world", /* waitReasonStoppingTheWorld */
-};
+/* go1.21: measured: go1.21 runtime2.go: the same as go1_20_reasons */
 /* go1.22: measured: go1.22 runtime2.go */
 static const char *const go1_22_reasons[] = {
 	"", /* waitReasonZero */
@@ -327,64 +293,15 @@ static const char *const go1_26_reasons[] = {
 	"sync.WaitGroup.Wait (durable)", /* waitReasonSynctestWaitGroupWait */
 	"cleanup wait", /* waitReasonCleanupWait */
 };
-/* go1.27: measured: go1.27 runtime2.go */
-static const char *const go1_27_reasons[] = {
-	"", /* waitReasonZero */
-	"GC assist marking", /* waitReasonGCAssistMarking */
-	"IO wait", /* waitReasonIOWait */
-	"dumping heap", /* waitReasonDumpingHeap */
-	"garbage collection", /* waitReasonGarbageCollection */
-	"garbage collection scan", /* waitReasonGarbageCollectionScan */
-	"panicwait", /* waitReasonPanicWait */
-	"GC assist wait", /* waitReasonGCAssistWait */
-	"GC sweep wait", /* waitReasonGCSweepWait */
-	"GC scavenge wait", /* waitReasonGCScavengeWait */
-	"finalizer wait", /* waitReasonFinalizerWait */
-	"force gc (idle)", /* waitReasonForceGCIdle */
-	"GOMAXPROCS updater (idle)", /* waitReasonUpdateGOMAXPROCSIdle */
-	"semacquire", /* waitReasonSemacquire */
-	"sleep", /* waitReasonSleep */
-	"chan receive (nil chan)", /* waitReasonChanReceiveNilChan */
-	"chan send (nil chan)", /* waitReasonChanSendNilChan */
-	"select (no cases)", /* waitReasonSelectNoCases */
-	"select", /* waitReasonSelect */
-	"chan receive", /* waitReasonChanReceive */
-	"chan send", /* waitReasonChanSend */
-	"sync.Cond.Wait", /* waitReasonSyncCondWait */
-	"sync.Mutex.Lock", /* waitReasonSyncMutexLock */
-	"sync.RWMutex.RLock", /* waitReasonSyncRWMutexRLock */
-	"sync.RWMutex.Lock", /* waitReasonSyncRWMutexLock */
-	"sync.WaitGroup.Wait", /* waitReasonSyncWaitGroupWait */
-	"trace reader (blocked)", /* waitReasonTraceReaderBlocked */
-	"wait for GC cycle", /* waitReasonWaitForGCCycle */
-	"GC worker (idle)", /* waitReasonGCWorkerIdle */
-	"GC worker (active)", /* waitReasonGCWorkerActive */
-	"preempted", /* waitReasonPreempted */
-	"debug call", /* waitReasonDebugCall */
-	"GC mark termination", /* waitReasonGCMarkTermination */
-	"stopping the world", /* waitReasonStoppingTheWorld */
-	"flushing proc caches", /* waitReasonFlushProcCaches */
-	"trace goroutine status", /* waitReasonTraceGoroutineStatus */
-	"trace proc status", /* waitReasonTraceProcStatus */
-	"page trace flush", /* waitReasonPageTraceFlush */
-	"coroutine", /* waitReasonCoroutine */
-	"GC weak to strong wait", /* waitReasonGCWeakToStrongWait */
-	"synctest.Run", /* waitReasonSynctestRun */
-	"synctest.Wait", /* waitReasonSynctestWait */
-	"chan receive (durable)", /* waitReasonSynctestChanReceive */
-	"chan send (durable)", /* waitReasonSynctestChanSend */
-	"select (durable)", /* waitReasonSynctestSelect */
-	"sync.WaitGroup.Wait (durable)", /* waitReasonSynctestWaitGroupWait */
-	"cleanup wait", /* waitReasonCleanupWait */
-};
+/* go1.27: measured: go1.27 runtime2.go: the same as go1_26_reasons */
 static const struct gp_wait_reasons tables[] = {
 	{ 19, go1_19_reasons, ARRAY_SIZE(go1_19_reasons), 15, 14 },
 	{ 20, go1_20_reasons, ARRAY_SIZE(go1_20_reasons), 15, 14 },
-	{ 21, go1_21_reasons, ARRAY_SIZE(go1_21_reasons), 15, 14 },
+	{ 21, go1_20_reasons, ARRAY_SIZE(go1_20_reasons), 15, 14 },
 	{ 22, go1_22_reasons, ARRAY_SIZE(go1_22_reasons), 15, 14 },
 	{ 23, go1_23_reasons, ARRAY_SIZE(go1_23_reasons), 15, 14 },
 	{ 24, go1_24_reasons, ARRAY_SIZE(go1_24_reasons), 15, 14 },
 	{ 25, go1_25_reasons, ARRAY_SIZE(go1_25_reasons), 15, 14 },
 	{ 26, go1_26_reasons, ARRAY_SIZE(go1_26_reasons), 20, 19 },
-	{ 27, go1_27_reasons, ARRAY_SIZE(go1_27_reasons), 20, 19 },
+	{ 27, go1_26_reasons, ARRAY_SIZE(go1_26_reasons), 20, 19 },
 };

@@ -41,38 +41,36 @@ const char *fixture_path(const char *name, const char *go_version)
 	return path;
 }
 
-/* Splits a space-separated list of versions into v (at most 15), NULL-terminated. */
-static void split_versions(const char *list, char *buf, size_t len, const char **v)
+/* The versions listed in environment variable @name (space-separated), or "1.27". */
+static const char *const *versions_from_env(const char *name, const char **v, char *buf, size_t len)
 {
+	const char *env = getenv(name);
 	int n = 0;
 
-	snprintf(buf, len, "%s", list);
+	if (v[0])
+		return v;
+	snprintf(buf, len, "%s", env ? env : "1.27");
 	for (char *save, *tok = strtok_r(buf, " ", &save); tok && n < 15;
 	     tok = strtok_r(NULL, " ", &save))
 		v[n++] = tok;
 	v[n] = NULL;
+	return v;
 }
 
 const char *const *fixture_go_versions(void)
 {
 	static const char *versions[16];
 	static char buf[256];
-	const char *env = getenv("GOPROF_GO_VERSIONS");
 
-	if (!versions[0])
-		split_versions(env ? env : "1.27", buf, sizeof(buf), versions);
-	return versions;
+	return versions_from_env("GOPROF_GO_VERSIONS", versions, buf, sizeof(buf));
 }
 
 const char *const *fixture_all_go_versions(void)
 {
 	static const char *versions[16];
 	static char buf[256];
-	const char *env = getenv("GOPROF_GO_VERSIONS_ALL");
 
-	if (!versions[0])
-		split_versions(env ? env : "1.27", buf, sizeof(buf), versions);
-	return versions;
+	return versions_from_env("GOPROF_GO_VERSIONS_ALL", versions, buf, sizeof(buf));
 }
 
 size_t fixture_variants(struct fixture_variant *v, size_t max)
