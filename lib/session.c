@@ -58,6 +58,9 @@ struct attached_process {
 	 * REVALIDATE_EVERY_NS until revalidate_until_ns, then every REVALIDATE_LATER_NS
 	 * (CLOCK_MONOTONIC); revalidate_until_ns 0 when decided. */
 	uint64_t revalidate_until_ns, revalidate_next_ns;
+	/* Re-judgements in a row that found the layout wrong: a goroutine moving between
+	 * threads while we read can fail one pass, so context goes off after a few. */
+	uint32_t revalidate_failures;
 };
 
 /*
@@ -67,6 +70,7 @@ struct attached_process {
 #define REVALIDATE_FOR_NS 5000000000ull
 #define REVALIDATE_EVERY_NS 50000000ull
 #define REVALIDATE_LATER_NS 1000000000ull
+#define REVALIDATE_FAILURES 3
 
 /* An executable attached by path. */
 struct attached_exe {
@@ -1251,6 +1255,11 @@ static void revalidate_tick(struct goprof_session *s)
 				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
 			continue;
 		}
+		if (!t.is_go && ++p->revalidate_failures < REVALIDATE_FAILURES) {
+			p->revalidate_next_ns = now + REVALIDATE_EVERY_NS; /* confirm it soon */
+			continue;
+		}
+		p->revalidate_failures = 0;
 		p->revalidate_until_ns = 0;
 		if (t.is_go) {
 			p->info.flags |= info.flags & (GOPROF_PROCESS_GOROUTINES |

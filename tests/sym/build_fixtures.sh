@@ -9,7 +9,8 @@
 set -eu
 ver=$1 outdir=$2 src=$3 gobuild=$4
 case $outdir in /*) ;; *) outdir=$(pwd)/$outdir ;; esac
-export GOCACHE_DIR="$outdir/go-cache"
+# The compiled packages come from scripts/go-build's cache, shared by every build
+# directory: the sanitizer build does not compile seven toolchains' libraries again.
 build() { # mode, then go build flags
 	mode=$1
 	shift
