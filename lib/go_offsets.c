@@ -11,7 +11,6 @@ struct go_release_offsets {
 	__u16 g_m, m_curg, g_goid, g_labels;
 	__u8 labels_layout;
 	__u8 hchan_lock; /* hchan.lock (1.23 added hchan.timer before it, 1.25 hchan.bubble) */
-	__u8 derived;    /* no toolchain here: laid out from the release's source */
 };
 
 /*
@@ -22,15 +21,15 @@ struct go_release_offsets {
  * Releases not listed are refused rather than guessed.
  */
 static const struct go_release_offsets table[] = {
-	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP, 88, 0 },
-	{ 20, 48, 192, 152, 360, GP_LABELS_HMAP, 88, 1 },
-	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP, 88, 0 },
-	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP, 88, 0 },
-	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP, 96, 0 },
-	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE, 96, 0 },
-	{ 25, 48, 184, 152, 344, GP_LABELS_SLICE, 104, 1 },
-	{ 26, 48, 184, 152, 352, GP_LABELS_SLICE, 104, 0 },
-	{ 27, 48, 184, 152, 352, GP_LABELS_SLICE, 104, 0 },
+	{ 19, 48, 192, 152, 360, GP_LABELS_HMAP, 88 },
+	{ 20, 48, 192, 152, 360, GP_LABELS_HMAP, 88 }, /* derived */
+	{ 21, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
+	{ 22, 48, 192, 152, 344, GP_LABELS_HMAP, 88 },
+	{ 23, 48, 192, 160, 352, GP_LABELS_HMAP, 96 },
+	{ 24, 48, 192, 160, 352, GP_LABELS_SLICE, 96 },
+	{ 25, 48, 184, 152, 344, GP_LABELS_SLICE, 104 }, /* derived */
+	{ 26, 48, 184, 152, 352, GP_LABELS_SLICE, 104 },
+	{ 27, 48, 184, 152, 352, GP_LABELS_SLICE, 104 },
 };
 
 int gp_go_minor_version(const char *version, int *minor)
@@ -125,20 +124,19 @@ int gp_go_offsets_candidate(const char *version, struct gp_target *t, bool *newe
 struct go_http_offsets {
 	int minor;
 	__u16 conn_hijacked, h2_status, h2_written, resp_written, resp_status, h2_req_url;
-	__u8 derived;
 };
 
 static const struct go_http_offsets http_table[] = {
-	{ 19, 144, 80, 104, 104, 120, 0, 0 },
-	{ 20, 136, 72, 96, 104, 120, 0, 1 },
-	{ 21, 136, 72, 96, 104, 120, 0, 0 },
-	{ 22, 136, 72, 96, 104, 120, 0, 0 },
-	{ 23, 136, 72, 96, 104, 120, 0, 0 },
-	{ 24, 136, 72, 96, 104, 120, 0, 0 },
-	{ 25, 136, 72, 96, 104, 120, 0, 1 },
-	{ 26, 136, 72, 96, 104, 120, 0, 0 },
+	{ 19, 144, 80, 104, 104, 120, 0 },
+	{ 20, 136, 72, 96, 104, 120, 0 }, /* derived */
+	{ 21, 136, 72, 96, 104, 120, 0 },
+	{ 22, 136, 72, 96, 104, 120, 0 },
+	{ 23, 136, 72, 96, 104, 120, 0 },
+	{ 24, 136, 72, 96, 104, 120, 0 },
+	{ 25, 136, 72, 96, 104, 120, 0 }, /* derived */
+	{ 26, 136, 72, 96, 104, 120, 0 },
 	/* h2_req_url: responseWriterState.req (8) + ServerRequest.URL (64) */
-	{ 27, 136, 240, 264, 112, 128, 72, 0 },
+	{ 27, 136, 240, 264, 112, 128, 72 },
 };
 
 int gp_go_http_layout(const char *version, struct gp_http_layout *lay)
