@@ -277,7 +277,9 @@ Test(sym_native, kernel_vs_proc_kallsyms, .timeout = 120)
  * DWARF in the places distributions put it: compressed sections (gcc -gz=zlib, the older
  * .zdebug form of -gz=zlib-gnu, objcopy --compress-debug-sections=zstd), and
  * a separate debug file found through .gnu_debuglink (objcopy --only-keep-debug, strip -g,
- * --add-gnu-debuglink). Ground truth: binutils addr2line on the unstripped build.
+ * --add-gnu-debuglink), and the line table versions before DWARF 5 (gcc -gdwarf-4,
+ * -gdwarf-2: lib/sym/dwarf_lines.c runs the line programs itself). Ground truth: binutils
+ * addr2line on the unstripped build (on the build itself for the older versions).
  */
 Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 {
@@ -291,7 +293,8 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 				  "\treturn s;\n"
 				  "}\n"
 				  "int main(int argc, char **argv) { printf(\"%d\\n\", work(argc * 100)); return 0; }\n";
-	const char *variants[] = { "prog-zlib", "prog-zlib-gnu", "prog-zstd", "prog-split" };
+	const char *variants[] = { "prog-zlib", "prog-zlib-gnu", "prog-zstd", "prog-split", "prog-dwarf4",
+				   "prog-dwarf2" };
 	FILE *f;
 	int st;
 
@@ -304,6 +307,7 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 	free(cmd);
 	if (asprintf(&cmd, "cd %s && gcc -g -O1 -o prog prog.c && gcc -g -O1 -gz=zlib -o prog-zlib prog.c && "
 		     "gcc -g -O1 -gz=zlib-gnu -o prog-zlib-gnu prog.c && "
+		     "gcc -gdwarf-4 -O1 -o prog-dwarf4 prog.c && gcc -gdwarf-2 -O1 -o prog-dwarf2 prog.c && "
 		     "objcopy --compress-debug-sections=zstd prog prog-zstd && "
 		     "cp prog prog-split && objcopy --only-keep-debug prog-split prog-split.debug && "
 		     "strip -g prog-split && objcopy --add-gnu-debuglink=prog-split.debug prog-split && "
@@ -321,7 +325,7 @@ Test(sym_native, compressed_and_separate_debug_info, .timeout = 120)
 		size_t checked = 0, ok = 0;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, variants[v]);
-		snprintf(ref, sizeof(ref), "%s/prog", dir);
+		snprintf(ref, sizeof(ref), "%s/%s", dir, strstr(variants[v], "dwarf") ? variants[v] : "prog");
 		bin = goprof_binary_open(path, NULL);
 		cr_assert(bin, "%s", goprof_last_error());
 		if (asprintf(&cmd, "nm -S '%s' | awk '$4 == \"work\" {print $1, $2}'", ref) < 0)
