@@ -155,6 +155,34 @@ static bool parse_seconds(const char *arg, double min, double max, double *out)
 
 #define MAX_SECONDS (100.0 * 365 * 86400) /* a century: longer is a typo */
 
+/* What the recording is of, for the flame graphs' titles. */
+static void describe_target(const struct record_args *a)
+{
+	char buf[128], comm[32] = "", path[64];
+	const char *slash;
+	FILE *f;
+
+	if (a->command) {
+		slash = strrchr(a->command[0], '/');
+		snprintf(buf, sizeof(buf), "%s", slash ? slash + 1 : a->command[0]);
+	} else if (a->npids == 1 && !a->nexes) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", a->pids[0]);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		snprintf(buf, sizeof(buf), comm[0] ? "pid %d (%s)" : "pid %d", a->pids[0], comm);
+	} else if (a->nexes == 1 && !a->npids) {
+		slash = strrchr(a->exes[0], '/');
+		snprintf(buf, sizeof(buf), "%s", slash ? slash + 1 : a->exes[0]);
+	} else {
+		snprintf(buf, sizeof(buf), "%d processes and %d executables", a->npids, a->nexes);
+	}
+	report_set_target(buf);
+}
+
 /* Long options without a short letter (letters are scarce: each branch adds some). */
 enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE, OPT_VERSION };
 
@@ -668,6 +696,7 @@ int cmd_record(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a))
 		return 2;
+	describe_target(&a);
 	if (a.command && !command_found(a.command[0])) {
 		fprintf(stderr, "goprof record: cannot run %s: command not found\n", a.command[0]);
 		return 127;
