@@ -24,6 +24,12 @@ const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8;
 /* GOPROF_FEATURE_HTTP: label samples of goroutines serving a request (else dead code). */
 const volatile bool http_labels = false;
 
+/*
+ * goprof_session_attach_all(): every process that execs is followed from its exec (user
+ * space then inspects it, and drops it if it is not wanted). Set at any time.
+ */
+volatile bool attach_all = false;
+
 /* Executables attached by path: (dev, inode) -> target settings for its processes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -401,8 +407,20 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	t = bpf_map_lookup_elem(&exe_targets, &key);
-	if (!t)
+	if (!t && !attach_all)
 		return 0;
+	if (!t) {
+		/* Followed as a plain process until user space has read its executable. */
+		struct gp_target plain = {};
+
+		if (bpf_map_update_elem(&targets, &pid, &plain, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&targets, &pid)) {
+			bump(&lost, GP_LOST_TARGETS_FULL);
+			return 0;
+		}
+		emit_process_event(GP_REC_EXEC, pid, NULL);
+		return 0;
+	}
 	if (bpf_map_update_elem(&targets, &pid, t, BPF_NOEXIST) && !bpf_map_lookup_elem(&targets, &pid)) {
 		bump(&lost, GP_LOST_TARGETS_FULL);
 		return 0;

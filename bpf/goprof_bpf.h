@@ -288,7 +288,8 @@ struct gp_sample_event {
 
 /*
  * GP_REC_EXEC: an attached process called exec, or a process started running an
- * executable attached by path (then it is already in targets).
+ * executable attached by path, or (goprof_session_attach_all) any process called exec;
+ * it is then already in targets.
  * GP_REC_EXIT: an attached process exited; it was removed from targets so that a new
  * process reusing the PID is not sampled.
  */

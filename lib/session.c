@@ -50,6 +50,7 @@ struct attached_process {
 	char comm[GOPROF_COMM_LEN]; /* process name: the root frame of folded stacks */
 	int exe;       /* index in exes[] when found through an attached executable, else -1 */
 	bool attached; /* still in the kernel's target map */
+	bool detached; /* by goprof_session_detach_pid(): attach_all does not take it back */
 	dev_t exe_dev; /* its executable (stat of /proc/PID/exe at attach or exec) */
 	ino_t exe_ino;
 	const struct gp_wait_reasons *wait; /* Go release's wait reasons, NULL if unknown */
@@ -122,6 +123,12 @@ struct goprof_session {
 	size_t nr_procs, procs_cap;
 	struct attached_exe *exes;
 	size_t nr_exes_cap;
+
+	/* goprof_session_attach_all(): all_max is 0 until it is called */
+	uint32_t all_flags, all_max;
+	goprof_attach_filter_fn all_filter;
+	void *all_ctx;
+	uint64_t over_limit, filtered;
 };
 
 /*
@@ -426,6 +433,38 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone);
 
+/* Removes a process from the list (one left out by goprof_session_attach_all()). */
+static void drop_process(struct goprof_session *s, struct attached_process *p)
+{
+	size_t i = (size_t)(p - s->procs);
+
+	memmove(p, p + 1, (s->nr_procs - i - 1) * sizeof(*p));
+	s->nr_procs--;
+}
+
+/*
+ * goprof_session_attach_all(): is a process that started running (in the kernel's target
+ * table already, as a plain process) to be followed? If not, it leaves the table.
+ */
+static bool follow_new(struct goprof_session *s, uint32_t pid, const char *comm)
+{
+	char name[GOPROF_COMM_LEN];
+	__u32 key = pid;
+
+	if (!s->all_max)
+		return false; /* not from attach_all: an exec record of a process we let go */
+	gp_strlcpy(name, comm, sizeof(name));
+	if (s->attached >= s->all_max) {
+		s->over_limit++;
+	} else if (s->all_filter && s->all_filter((int)pid, name, s->all_ctx)) {
+		s->filtered++;
+	} else {
+		return true;
+	}
+	bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0);
+	return false;
+}
+
 static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 {
 	struct attached_process *p = find_process(s, ev->pid), before;
@@ -434,11 +473,23 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 
 	if (p && p->info.flags & GOPROF_PROCESS_EXITED)
 		p = NULL; /* a new process with a reused PID */
+	if (p && p->detached && !ev->exe.ino) {
+		/* Detached by the caller: attach_all's exec hook does not take it back. */
+		bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0);
+		return;
+	}
+	if (p && !p->attached) { /* detached, now running an executable attached by path */
+		p->attached = true;
+		p->detached = false;
+		s->attached++;
+	}
+	if (!p && !ev->exe.ino && !follow_new(s, ev->pid, ev->comm))
+		return; /* started under goprof_session_attach_all(), and not wanted */
 	if (!p) {
 		p = add_process(s, ev->pid);
 		if (!p)
 			return;
-		p->info.flags |= GOPROF_PROCESS_BY_EXE;
+		p->info.flags |= ev->exe.ino ? GOPROF_PROCESS_BY_EXE : GOPROF_PROCESS_BY_ALL;
 		p->attached = true;
 		s->attached++;
 	}
@@ -453,6 +504,13 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
 	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
+	if (p->info.flags & GOPROF_PROCESS_BY_ALL && s->all_flags & GOPROF_ATTACH_ALL_GO_ONLY &&
+	    !(p->info.flags & GOPROF_PROCESS_GO)) {
+		goprof_session_detach_pid(s, (int)ev->pid);
+		drop_process(s, find_process(s, ev->pid));
+		s->filtered++;
+		gp_clear_error();
+	}
 }
 
 /* Keeps the MAX_EXITED_PROCESSES most recent exited processes in the list. */
@@ -922,10 +980,6 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 	p = find_process(s, (uint32_t)pid);
 	if (p && p->attached)
 		return gp_err(-EEXIST, "attach: process %d is already attached", pid);
-	if (!p || p->info.flags & GOPROF_PROCESS_EXITED)
-		p = add_process(s, (uint32_t)pid);
-	if (!p)
-		return gp_err(-ENOMEM, "attach: out of memory");
 	/*
 	 * Into the target table first, then inspect: an exec between the two is then seen
 	 * by the kernel (an exec record follows and inspects again); the other way round the
@@ -934,13 +988,20 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
 	memset(&t, 0, sizeof(t));
 	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
-		if (err == -EEXIST) /* attached meanwhile through an executable */
+		if (err == -EEXIST) /* attached meanwhile at an exec (by executable or attach_all) */
 			return gp_err(err, "attach: process %d is already attached", pid);
 		if (err == -E2BIG || err == -ENOSPC)
 			return gp_err(-ENOSPC, "attach: %d processes are attached, the maximum",
 				      GP_MAX_TARGETS);
 		return gp_err(err, "attach: updating the target map failed: %s", strerror(-err));
 	}
+	if (!p || p->info.flags & GOPROF_PROCESS_EXITED)
+		p = add_process(s, (uint32_t)pid);
+	if (!p) {
+		bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0);
+		return gp_err(-ENOMEM, "attach: out of memory");
+	}
+	p->detached = false;
 	inspect_process(s, p, &t);
 	bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
 	p->attached = true;
@@ -1075,6 +1136,87 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 	return 0;
 }
 
+/* Is the executable of the process a Go program? (GOPROF_ATTACH_ALL_GO_ONLY, at the scan) */
+static bool runs_go(int pid)
+{
+	char exe[64], saved[256];
+	struct goprof_binary *bin;
+	bool go;
+
+	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	bin = goprof_binary_open(exe, NULL);
+	go = bin && goprof_binary_is_go(bin);
+	goprof_binary_free(bin);
+	gp_err(0, "%s", saved);
+	return go;
+}
+
+/* goprof_session_attach_all(): the processes running at the call. */
+static void attach_all_running(struct goprof_session *s)
+{
+	DIR *proc = opendir("/proc");
+	int self = getpid();
+	struct dirent *de;
+
+	if (!proc)
+		return;
+	while ((de = readdir(proc))) {
+		int pid = atoi(de->d_name);
+		struct attached_process *p;
+		char path[64], comm[GOPROF_COMM_LEN];
+
+		if (pid <= 0 || pid == self || ((p = find_process(s, (uint32_t)pid)) && p->attached))
+			continue;
+		if (gp_proc_check_pid(pid))
+			continue; /* a kernel thread, a zombie, or gone */
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		read_comm(path, comm);
+		if (s->attached >= s->all_max) {
+			s->over_limit++;
+			continue;
+		}
+		if ((s->all_filter && s->all_filter(pid, comm, s->all_ctx)) ||
+		    (s->all_flags & GOPROF_ATTACH_ALL_GO_ONLY && !runs_go(pid))) {
+			s->filtered++;
+			continue;
+		}
+		if (goprof_session_attach_pid(s, pid, NULL) == 0)
+			find_process(s, (uint32_t)pid)->info.flags |= GOPROF_PROCESS_BY_ALL;
+	}
+	closedir(proc);
+}
+
+GOPROF_API int goprof_session_attach_all(struct goprof_session *s,
+					 const struct goprof_attach_all_opts *opts)
+{
+	uint32_t flags, max;
+	int err;
+
+	gp_clear_error();
+	if (!s)
+		return gp_err(-EINVAL, "goprof_session_attach_all: session is NULL");
+	err = OPTS_VALID(opts, goprof_attach_all_opts, ctx);
+	if (err)
+		return err;
+	flags = OPTS_GET(opts, flags, 0);
+	if (flags & ~GOPROF_ATTACH_ALL_GO_ONLY)
+		return gp_err(-EINVAL, "goprof_session_attach_all: unknown flags 0x%x", flags);
+	if (s->all_max)
+		return gp_err(-EALREADY, "goprof_session_attach_all: already called on this session");
+	max = OPTS_GET(opts, max_processes, 0);
+	s->all_max = !max || max > GP_MAX_TARGETS ? GP_MAX_TARGETS : max;
+	s->all_flags = flags;
+	s->all_filter = OPTS_GET(opts, filter, NULL);
+	s->all_ctx = OPTS_GET(opts, ctx, NULL);
+	/* Execs first, then the scan: a process that execs in between is seen by both and
+	 * attached once (the scan skips what an exec record attached, and the other way). */
+	s->skel->bss->attach_all = true;
+	attach_all_running(s);
+	gp_clear_error(); /* races with processes that exit during the scan are expected */
+	return 0;
+}
+
 GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 {
 	__u32 key = (__u32)pid;
@@ -1088,6 +1230,7 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 		return gp_err(-ENOENT, "detach: process %d is not attached", pid);
 	bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0); /* may have exited */
 	p->attached = false;
+	p->detached = true;
 	s->attached--;
 	release_exe_probes(s, p);
 	return 0;
@@ -1456,6 +1599,8 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
 	}
 	st.processes_unreadable = s->unreadable;
+	st.processes_over_limit = s->over_limit;
+	st.processes_filtered = s->filtered;
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_WIRE_CONNS);

@@ -31,6 +31,8 @@ struct record_args {
 	int npids;
 	const char *exes[MAX_EXES];
 	int nexes;
+	bool all;           /* -a: every process, also ones started later */
+	bool go_only;       /* --go-only: with -a, Go programs only */
 	unsigned freq_hz;
 	unsigned user_depth, kernel_depth; /* 0: library default */
 	bool no_kernel;
@@ -68,11 +70,15 @@ static void on_signal(int sig)
 static void record_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: goprof record [-p PID]... [--exe PATH]... [-F HZ] [-d SECONDS] [-o DIR]\n"
-		"                     [--max-depth N] [-U] [-- COMMAND [ARGS...]]\n"
+		"usage: goprof record [-p PID]... [--exe PATH]... [-a [--go-only]] [-F HZ] [-d SECONDS]\n"
+		"                     [-o DIR] [--max-depth N] [-U] [-- COMMAND [ARGS...]]\n"
 		"\n"
 		"  -p, --pid PID         profile this process (repeatable)\n"
 		"  -e, --exe PATH        profile every process running PATH, also ones started later\n"
+		"  -a, --all             profile every process of the machine, also ones started\n"
+		"                        later (not goprof itself)\n"
+		"      --go-only         with -a: Go programs only (else the others get native\n"
+		"                        and kernel stacks)\n"
 		"  -F, --freq HZ         CPU samples per second per CPU (default 99)\n"
 		"  -d, --duration SECS   stop after SECS seconds (default: Ctrl-C or targets exit)\n"
 		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
@@ -162,7 +168,9 @@ static void describe_target(const struct record_args *a)
 	const char *slash;
 	FILE *f;
 
-	if (a->command) {
+	if (a->all) {
+		snprintf(buf, sizeof(buf), a->go_only ? "every Go process" : "every process");
+	} else if (a->command) {
 		slash = strrchr(a->command[0], '/');
 		snprintf(buf, sizeof(buf), "%s", slash ? slash + 1 : a->command[0]);
 	} else if (a->npids == 1 && !a->nexes) {
@@ -184,7 +192,7 @@ static void describe_target(const struct record_args *a)
 }
 
 /* Long options without a short letter (letters are scarce: each branch adds some). */
-enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE, OPT_VERSION };
+enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE, OPT_VERSION, OPT_GO_ONLY };
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
@@ -194,6 +202,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "exe", required_argument, NULL, 'e' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "go-only", no_argument, NULL, OPT_GO_ONLY },
 		{ "max-depth", required_argument, NULL, 'M' },
 		{ "user-only", no_argument, NULL, 'U' },
 		{ "goroutines", no_argument, NULL, 'G' },
@@ -225,7 +235,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out", .leak_age_s = 5,
 				   .keep = 60 };
 	opterr = 0; /* its messages would not say "goprof record" */
-	while ((c = getopt_long(argc, argv, "+:p:e:F:d:o:Uh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:e:F:d:o:Uha", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (a->npids == MAX_PIDS) {
@@ -270,6 +280,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'U':
 			a->no_kernel = true;
+			break;
+		case 'a':
+			a->all = true;
+			break;
+		case OPT_GO_ONLY:
+			a->go_only = true;
 			break;
 		case 'G':
 			a->features |= GOPROF_FEATURE_GOROUTINES;
@@ -366,8 +382,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	}
 	if (optind < argc)
 		a->command = argv + optind;
-	if (!a->npids && !a->nexes && !a->command) {
-		fprintf(stderr, "goprof record: nothing to profile: give -p PID, --exe PATH or -- COMMAND\n");
+	if (a->go_only && !a->all) {
+		fprintf(stderr, "goprof record: --go-only goes with -a\n");
+		return -1;
+	}
+	if (!a->npids && !a->nexes && !a->command && !a->all) {
+		fprintf(stderr, "goprof record: nothing to profile: give -p PID, --exe PATH, -a or -- COMMAND\n");
 		record_usage(stderr);
 		return -1;
 	}
@@ -532,8 +552,8 @@ static bool process_running(int pid)
 
 static bool any_target_alive(const struct record_args *a, struct command_child *child)
 {
-	if (a->nexes)
-		return true; /* processes of an executable may start at any time */
+	if (a->nexes || a->all)
+		return true; /* processes of an executable (or any) may start at any time */
 	for (int i = 0; i < a->npids; i++) {
 		if (child->pid && a->pids[i] == child->pid) {
 			if (command_running(child))
@@ -747,6 +767,15 @@ int cmd_record(int argc, char **argv)
 	}
 	for (int i = 0; i < a.nexes; i++) {
 		if (goprof_session_attach_exe(s, a.exes[i], NULL)) {
+			fprintf(stderr, "goprof record: %s\n", goprof_last_error());
+			goto out;
+		}
+	}
+	if (a.all) {
+		GOPROF_OPTS(goprof_attach_all_opts, all_opts,
+			    .flags = a.go_only ? GOPROF_ATTACH_ALL_GO_ONLY : 0);
+
+		if (goprof_session_attach_all(s, &all_opts)) {
 			fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 			goto out;
 		}

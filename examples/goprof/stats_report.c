@@ -68,6 +68,8 @@ static const struct {
 	FIELD(lost_tcp_untracked, "TCP sockets not tracked: socket table full"),
 	FIELD(tcp_hook_runs, "runs of the TCP kernel hooks, all processes"),
 	FIELD(processes_unreadable, "targets not inspected: no access (see their notes)"),
+	FIELD(processes_over_limit, "processes not followed by -a: the limit was reached"),
+	FIELD(processes_filtered, "processes left out by -a's filter (--go-only)"),
 };
 
 void print_session_stats(FILE *out, const struct goprof_session_stats *st)

@@ -477,6 +477,57 @@ GOPROF_API int goprof_session_attach_pid(struct goprof_session *session, int pid
 GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const char *path,
 					 const struct goprof_attach_opts *opts);
 
+/** Receives a process that goprof_session_attach_all() is about to follow. */
+typedef int (*goprof_attach_filter_fn)(int pid, const char *comm, void *ctx);
+
+/** Options of goprof_session_attach_all(). (since 0.1) */
+struct goprof_attach_all_opts {
+	size_t sz;      /**< sizeof(struct goprof_attach_all_opts), set by GOPROF_OPTS */
+	uint32_t flags; /**< GOPROF_ATTACH_ALL_* (since 0.1) */
+	/**
+	 * Processes followed at most at the same time (0 or more than 4096: 4096, the
+	 * session's maximum); a process beyond it is not followed and is counted in
+	 * goprof_session_stats.processes_over_limit (since 0.1)
+	 */
+	uint32_t max_processes;
+	/**
+	 * Asked before each process is followed, at the scan and at each exec, with its PID
+	 * and command name (untrusted bytes: the program sets it): return non-zero to leave
+	 * the process out (it is asked again if the process execs again). Runs inside
+	 * goprof_session_attach_all() and goprof_session_poll(). NULL: every process
+	 * (since 0.1)
+	 */
+	goprof_attach_filter_fn filter;
+	void *ctx; /**< passed to filter (since 0.1) */
+};
+
+/** @name Flags of goprof_attach_all_opts.flags
+ * @{ */
+/**
+ * Follow Go programs only; without it, other processes get native and kernel stacks. A
+ * process started later is followed from its exec until the next goprof_session_poll()
+ * has read its executable: the CPU samples of that moment (a poll interval) stay.
+ */
+#define GOPROF_ATTACH_ALL_GO_ONLY 0x1u
+/** @} */
+
+/**
+ * Whole-machine mode, for agents: profiles every process running now and every process
+ * that starts later (seen at its exec, in the kernel, so its first instructions are
+ * sampled too). Kernel threads, zombies and the calling process are left out, and so are
+ * what @c opts asks to leave out. A process can still be detached, and processes can
+ * still be attached by PID or executable. Samples and profiles are the same as for
+ * processes attached one by one; those followed this way carry GOPROF_PROCESS_BY_ALL.
+ *
+ * @param session the session.
+ * @param opts    options, or NULL (every process, Go or not, up to the maximum).
+ * @return 0, or -EINVAL (bad opts or flags), -EALREADY (already called on this session).
+ * @note Processes that exit are listed as exited until the session's bound on exited
+ *       processes drops the oldest ones (goprof_session_foreach_process()).
+ */
+GOPROF_API int goprof_session_attach_all(struct goprof_session *session,
+					 const struct goprof_attach_all_opts *opts);
+
 /**
  * Stops profiling @p pid. Samples already counted stay in the session.
  * @param session the session.
@@ -767,6 +818,8 @@ struct goprof_process_info {
  * it (see docs/newer-releases.md) (since 0.1)
  */
 #define GOPROF_PROCESS_LAYOUT_VALIDATED 0x800u
+/** Followed through goprof_session_attach_all() (since 0.1) */
+#define GOPROF_PROCESS_BY_ALL 0x1000u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
@@ -900,6 +953,12 @@ struct goprof_session_stats {
 	uint64_t processes_unreadable; /**< attached processes that could not be inspected for
 					    lack of privileges (GOPROF_PROCESS_NO_ACCESS; each
 					    process's note says what is missing) */
+
+	/* since 0.1: goprof_session_attach_all() */
+	uint64_t processes_over_limit; /**< processes not followed: max_processes were
+					    followed already */
+	uint64_t processes_filtered;   /**< processes left out by the filter or by
+					    GOPROF_ATTACH_ALL_GO_ONLY */
 };
 
 /**

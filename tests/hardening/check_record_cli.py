@@ -44,7 +44,8 @@ for args, needle in [(["-F", "4294967297"], "-F needs"), (["-F", "-5"], "-F need
                      (["--keep", "-1"], "--keep needs"), (["--leak-age", "nan"], "--leak-age needs"),
                      (["--interval", "0x1p-30"], "--interval needs"),
                      (["--overhead-budget", "nan"], "--overhead-budget needs"),
-                     (["--bogus"], "unknown option '--bogus'"), (["-p"], "needs an argument")]:
+                     (["--bogus"], "unknown option '--bogus'"), (["-p"], "needs an argument"),
+                     (["--go-only"], "--go-only goes with -a")]:
     rc, _, err = run("record", "-o", out, *args, *([] if args == ["-p"] else ["-p", "1"]))
     check(rc == 2 and err.startswith("goprof record: ") and needle in err,
           "record %s: status 2 and '%s' (got %d: %s)" % (" ".join(args), needle, rc, err.strip()))
