@@ -209,6 +209,25 @@ static int validate_depth(uint32_t depth, const char *field, bool allow_none, un
 	return 0;
 }
 
+/*
+ * The ring buffer holds what arrives while the poller is busy elsewhere (a first sample
+ * loading a binary's symbols, a burst of execs). A full-depth sample takes about 2 KiB:
+ * one second of every CPU sampling at freq_hz, doubled when runtime events share the
+ * ring, at least DEFAULT_RINGBUF_KIB. 2 CPUs at 99 Hz: 1 MiB; 64 CPUs: 32 MiB.
+ */
+static unsigned default_ringbuf_kib(unsigned freq_hz, uint32_t features)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t kib = (uint64_t)(ncpus > 0 ? ncpus : 1) * freq_hz * 2;
+	unsigned pow2 = DEFAULT_RINGBUF_KIB;
+
+	if (features & ~(uint32_t)(GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP))
+		kib *= 2; /* goroutine, GC, heap, blocking, HTTP records */
+	while (pow2 < kib && pow2 < (256u << 10))
+		pow2 <<= 1;
+	return pow2;
+}
+
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
@@ -220,7 +239,8 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (*freq_hz > MAX_FREQ_HZ)
 		return gp_err(-EINVAL, "goprof_session_opts.cpu_freq_hz: %u Hz is above the "
 				       "maximum of %u Hz", *freq_hz, MAX_FREQ_HZ);
-	*ringbuf_kib = OPTS_GET(opts, ringbuf_kib, 0) ?: DEFAULT_RINGBUF_KIB;
+	*ringbuf_kib = OPTS_GET(opts, ringbuf_kib, 0) ?: default_ringbuf_kib(*freq_hz,
+									       OPTS_GET(opts, features, 0));
 	if (*ringbuf_kib < 4 || (*ringbuf_kib & (*ringbuf_kib - 1)) || *ringbuf_kib > (1u << 20))
 		return gp_err(-EINVAL, "goprof_session_opts.ringbuf_kib: %u is not a power of two "
 				       "between 4 and 1048576", *ringbuf_kib);
@@ -433,6 +453,16 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone);
 
+/* GOPROF_EVENT_PROCESS_EXEC or _EXIT about p: the callback's answer. */
+static int process_event(struct goprof_session *s, uint32_t type, const struct attached_process *p)
+{
+	struct goprof_event ev = { .sz = sizeof(ev), .type = type, .pid = p->info.pid,
+				   .time_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC),
+				   .process = &p->info };
+
+	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
+}
+
 /* Removes a process from the list (one left out by goprof_session_attach_all()). */
 static void drop_process(struct goprof_session *s, struct attached_process *p)
 {
@@ -465,7 +495,7 @@ static bool follow_new(struct goprof_session *s, uint32_t pid, const char *comm)
 	return false;
 }
 
-static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
+static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 {
 	struct attached_process *p = find_process(s, ev->pid), before;
 	struct gp_target t;
@@ -476,7 +506,7 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 	if (p && p->detached && !ev->exe.ino) {
 		/* Detached by the caller: attach_all's exec hook does not take it back. */
 		bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0);
-		return;
+		return 0;
 	}
 	if (p && !p->attached) { /* detached, now running an executable attached by path */
 		p->attached = true;
@@ -484,11 +514,11 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 		s->attached++;
 	}
 	if (!p && !ev->exe.ino && !follow_new(s, ev->pid, ev->comm))
-		return; /* started under goprof_session_attach_all(), and not wanted */
+		return 0; /* started under goprof_session_attach_all(), and not wanted */
 	if (!p) {
 		p = add_process(s, ev->pid);
 		if (!p)
-			return;
+			return 0;
 		p->info.flags |= ev->exe.ino ? GOPROF_PROCESS_BY_EXE : GOPROF_PROCESS_BY_ALL;
 		p->attached = true;
 		s->attached++;
@@ -510,7 +540,9 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 		drop_process(s, find_process(s, ev->pid));
 		s->filtered++;
 		gp_clear_error();
+		return 0;
 	}
+	return process_event(s, GOPROF_EVENT_PROCESS_EXEC, p);
 }
 
 /* Keeps the MAX_EXITED_PROCESSES most recent exited processes in the list. */
@@ -551,13 +583,14 @@ static void release_exe_probes(struct goprof_session *s, const struct attached_p
 	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino);
 }
 
-static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
+static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 {
 	struct attached_process *p = find_process(s, ev->pid);
+	int ret;
 
-	s->exited++;
 	if (!p || !p->attached)
-		return;
+		return 0;
+	s->exited++;
 	/* The kernel already dropped it from the target map; symbols stay for its samples. */
 	p->attached = false;
 	p->info.flags |= GOPROF_PROCESS_EXITED;
@@ -580,7 +613,9 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 		gp_go_probes_forget_parked(s->go_probes, ev->pid);
 	gp_chan_table_harvest_pid(s->chans, ev->pid); /* symbolized before the pid is forgotten */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	ret = process_event(s, GOPROF_EVENT_PROCESS_EXIT, p);
 	prune_exited(s);
+	return ret;
 }
 
 static int deliver_sample(struct goprof_session *s, const struct gp_sample_event *ev)
@@ -693,13 +728,9 @@ static int handle_record(void *ctx, void *data, size_t len)
 	note_ringbuf_fill(s); /* two loads: what is still waiting behind this record */
 	switch (ev->type) {
 	case GP_REC_EXEC:
-		if (len >= sizeof(struct gp_exec_event))
-			handle_exec(s, data);
-		return 0;
+		return len >= sizeof(struct gp_exec_event) ? handle_exec(s, data) : 0;
 	case GP_REC_EXIT:
-		if (len >= sizeof(struct gp_exec_event))
-			handle_exit(s, data);
-		return 0;
+		return len >= sizeof(struct gp_exec_event) ? handle_exit(s, data) : 0;
 	case GP_REC_GO_NEWPROC:
 		if (s->goroutines && len >= GP_NEWPROC_EVENT_SIZE(0))
 			gp_goroutines_newproc(s->goroutines, data);

@@ -125,6 +125,53 @@ Test(session, fd_is_pollable_without_samples)
 	goprof_session_free(s);
 }
 
+/* Possible CPUs, as /sys/devices/system/cpu/possible lists them ("0-1", "0,2-5"). */
+static unsigned possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	unsigned n = 0, a, b;
+	char sep;
+
+	cr_assert_not_null(f);
+	while (fscanf(f, "%u", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-' && fscanf(f, "%u%c", &b, &sep) < 1)
+			break;
+		n += b - a + 1;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The default ring buffer holds a second of samples of every CPU (issue 15). */
+Test(session, ring_buffer_default_scales_with_cpus_rate_and_features)
+{
+	static const struct {
+		unsigned hz;
+		uint32_t features;
+		unsigned per_cpu_kib; /* 2 KiB per sample, doubled with runtime events */
+	} cases[] = { { 99, 0, 198 }, { 1000, 0, 2000 }, { 1000, GOPROF_FEATURE_GC, 4000 } };
+
+	require_bpf_privileges();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		GOPROF_OPTS(goprof_session_opts, o, .cpu_freq_hz = cases[i].hz, .features = cases[i].features);
+		struct goprof_session_stats st = { .sz = sizeof(st) };
+		struct goprof_session *s = goprof_session_new(&o);
+		uint64_t want = 1024, need = (uint64_t)possible_cpus() * cases[i].per_cpu_kib;
+
+		cr_assert_not_null(s, "%s", goprof_last_error());
+		while (want < need)
+			want <<= 1;
+		cr_assert_eq(goprof_session_stats(s, &st), 0);
+		cr_expect_eq(st.ringbuf_bytes, want * 1024, "%u Hz, features 0x%x: %llu bytes, want %llu",
+			     cases[i].hz, cases[i].features, (unsigned long long)st.ringbuf_bytes,
+			     (unsigned long long)want * 1024);
+		goprof_session_free(s);
+	}
+}
+
 Test(session, stats_checks_sz)
 {
 	struct goprof_session *s;

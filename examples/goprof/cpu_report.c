@@ -154,23 +154,54 @@ int write_cpu_report(struct goprof_session *s, const struct safe_dir *dir, unsig
 	return rc;
 }
 
-static int print_process(const struct goprof_process_info *info, void *ctx)
+static void print_process(const struct goprof_process_info *info)
 {
-	(void)ctx;
-	printf("process %u: %s%s%s%s%s\n", info->pid,
+	printf("process %u: %s%s%s%s\n", info->pid,
 	       info->go_version[0] ? info->go_version :
 	       info->flags & GOPROF_PROCESS_NO_ACCESS ? "unreadable (Go or not unknown)" : "not Go",
 	       info->flags & GOPROF_PROCESS_GOROUTINES ? (info->flags & GOPROF_PROCESS_LAYOUT_VALIDATED ?
 			", goroutine IDs and labels (layout validated)" : ", goroutine IDs and labels") : "",
 	       info->flags & GOPROF_PROCESS_HTTP ? ", net/http requests" : "",
-	       info->flags & GOPROF_PROCESS_EXITED ? ", exited" : "",
-	       info->note[0] ? "" : "");
+	       info->flags & GOPROF_PROCESS_EXITED ? ", exited" : "");
 	if (info->note[0])
 		printf("  note: %s\n", info->note);
+}
+
+/* Every process that exited during the recording, in the order of their exits. */
+static struct goprof_process_info *exited;
+static size_t nr_exited, exited_cap;
+
+int note_exited_process(const struct goprof_process_info *info)
+{
+	if (nr_exited == exited_cap) {
+		size_t cap = exited_cap ? exited_cap * 2 : 64;
+		struct goprof_process_info *n = realloc(exited, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		exited = n;
+		exited_cap = cap;
+	}
+	exited[nr_exited] = (struct goprof_process_info){ 0 };
+	memcpy(&exited[nr_exited++], info, info->sz < sizeof(*info) ? info->sz : sizeof(*info));
 	return 0;
 }
 
+static int print_live(const struct goprof_process_info *info, void *ctx)
+{
+	(void)ctx;
+	if (!(info->flags & GOPROF_PROCESS_EXITED))
+		print_process(info);
+	return 0;
+}
+
+/* The processes still running, then every one that exited (kept from the exit events). */
 void print_processes(struct goprof_session *s)
 {
-	goprof_session_foreach_process(s, print_process, NULL);
+	goprof_session_foreach_process(s, print_live, NULL);
+	for (size_t i = 0; i < nr_exited; i++)
+		print_process(&exited[i]);
+	free(exited);
+	exited = NULL;
+	nr_exited = exited_cap = 0;
 }

@@ -77,6 +77,12 @@ struct goprof_session_stats;
 void print_offcpu_stats(const struct goprof_session_stats *st);
 /* Prints each attached process: Go version, goroutine context, notes. */
 void print_processes(struct goprof_session *s);
+/*
+ * GOPROF_EVENT_PROCESS_EXIT: keeps the exited process for print_processes() (the library
+ * lists only the most recent exits). 0, or -ENOMEM.
+ */
+struct goprof_process_info;
+int note_exited_process(const struct goprof_process_info *info);
 
 /* Prints every counter of goprof_session_stats(), one "name value" line each. */
 void print_session_stats(FILE *out, const struct goprof_session_stats *st);

@@ -38,6 +38,9 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 {
 	struct runtime_events *ev = ctx;
 
+	if (e->type == GOPROF_EVENT_PROCESS_EXIT)
+		return note_exited_process(e->process);
+
 	if (e->type == GOPROF_EVENT_PROBE_DETACHED || e->type == GOPROF_EVENT_OFFCPU_THROTTLED) {
 		fprintf(stderr, "goprof record: %s\n", e->message);
 		if (ev->out) {

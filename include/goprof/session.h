@@ -100,6 +100,19 @@ struct goprof_sample {
  * pid and tid are those of the connect or accept. (since 0.1)
  */
 #define GOPROF_EVENT_TCP_CLOSE 22
+/**
+ * A process started being followed at its exec (an executable attached by path, or
+ * goprof_session_attach_all()), or a followed process exec'd a new image: @c process
+ * describes it, its executable inspected. (since 0.1)
+ */
+#define GOPROF_EVENT_PROCESS_EXEC 50
+/**
+ * A followed process exited: @c process is its last description (GOPROF_PROCESS_EXITED
+ * set). goprof_session_foreach_process() keeps only the most recent exits (256); a host
+ * that lists every process, under churn or in whole-machine mode, keeps its own list from
+ * these events. (since 0.1)
+ */
+#define GOPROF_EVENT_PROCESS_EXIT 51
 /** @} */
 
 /** @name TCP address families (goprof_event.tcp_family, goprof_tcp_peer.family): AF_INET, AF_INET6
@@ -213,6 +226,8 @@ struct goprof_event {
 	uint32_t tcp_srtt_us;        /**< the kernel's smoothed round-trip time estimate */
 	/** HTTP_REQUEST, HTTP_CLIENT_REQUEST: the request, valid during the callback (since 0.1) */
 	const struct goprof_http_request *http;
+	/** PROCESS_EXEC, PROCESS_EXIT: the process, valid during the callback (since 0.1) */
+	const struct goprof_process_info *process;
 };
 
 /**
@@ -234,7 +249,9 @@ struct goprof_session_opts {
 	uint32_t cpu_freq_hz; /**< CPU sampling frequency per CPU, Hz; 0 means 99. Max 10000
 				   and at most the kernel's perf_event_max_sample_rate. */
 	uint32_t ringbuf_kib; /**< sample ring buffer size in KiB: a power of two >= 4;
-				   0 means 1024. */
+				   0: from the CPUs and features, one second of samples of
+				   every CPU (2 KiB each), doubled with runtime events, at
+				   least 1024 (2 CPUs at 99 Hz: 1024; 64 CPUs: 32768) */
 	goprof_sample_fn on_sample; /**< optional: called for each sample by goprof_session_poll() */
 	void *ctx;            /**< passed to every callback as its last argument */
 	uint32_t user_stack_depth;   /**< user frames per sample, 1-127; 0 means 127 (since 0.1) */
