@@ -15,6 +15,11 @@ void gp_probe_budget_init(struct gp_probe_budget *b, uint32_t budget_bp)
 	b->budget_bp = budget_bp ? budget_bp : GP_DEFAULT_BUDGET_BP;
 }
 
+bool gp_probe_budget_due(const struct gp_probe_budget *b, uint64_t now_ns)
+{
+	return !b->window_start_ns || now_ns - b->window_start_ns >= WINDOW_NS;
+}
+
 int gp_probe_budget_check(struct gp_probe_budget *b, struct gp_go_probes *gp, uint64_t now_ns,
 			  uint64_t target_cpu_ns, struct gp_budget_verdict *verdicts)
 {

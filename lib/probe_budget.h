@@ -37,6 +37,10 @@ struct gp_budget_verdict {
 
 GOPROF_HIDDEN void gp_probe_budget_init(struct gp_probe_budget *b, uint32_t budget_bp);
 
+/* Is a window to start or to end at now_ns? The caller reads the targets' CPU time (one
+ * /proc read per process) only then, not at every poll. */
+GOPROF_HIDDEN bool gp_probe_budget_due(const struct gp_probe_budget *b, uint64_t now_ns);
+
 /*
  * Ends the window if a second has passed: target_cpu_ns is the attached processes' CPU
  * time so far. Detaches sets over budget and fills verdicts[] (GP_SET_NR entries);

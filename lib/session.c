@@ -1354,6 +1354,8 @@ static int enforce_budget(struct goprof_session *s)
 	uint64_t now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
 	int n;
 
+	if (!gp_probe_budget_due(&s->budget, now_ns))
+		return 0;
 	n = gp_probe_budget_check(&s->budget, s->go_probes, now_ns, targets_cpu_ns(s), verdicts);
 	for (int i = 0; i < n && s->on_event; i++) {
 		struct goprof_event ev = {
@@ -1535,6 +1537,31 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	return n;
 }
 
+/*
+ * Sums over CPUs of entries [0, n) of a per-CPU array map, in one bpf() call where the
+ * kernel has batch lookups (goprof_session_stats() read 20 counters key by key, every
+ * time a host asked: 10 times a second in goprof record).
+ */
+static void map_sum_percpu_all(struct bpf_map *map, uint64_t *out, uint32_t n)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n, next = 0;
+	__u64 *vals = ncpus > 0 ? calloc((size_t)n * (size_t)ncpus, sizeof(*vals)) : NULL;
+
+	memset(out, 0, n * sizeof(*out));
+	if (keys && vals && (bpf_map_lookup_batch(bpf_map__fd(map), NULL, &next, keys, vals, &count,
+						  NULL) == 0 || errno == ENOENT)) {
+		for (__u32 i = 0; i < count; i++)
+			for (int c = 0; c < ncpus && keys[i] < n; c++)
+				out[keys[i]] += vals[(size_t)i * (size_t)ncpus + (size_t)c];
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			out[i] = gp_map_sum_percpu(map, i);
+	}
+	free(keys);
+	free(vals);
+}
+
 uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -1575,6 +1602,7 @@ static void reconcile_exits(struct goprof_session *s)
 GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_session_stats *out)
 {
 	struct goprof_session_stats st = { .sz = sizeof(st) };
+	uint64_t lost[GP_LOST_NR], cnt[GP_CNT_NR];
 	struct gp_cpu_table_stats cs;
 
 	gp_clear_error();
@@ -1584,15 +1612,17 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		return gp_err(-EINVAL, "goprof_session_stats: stats->sz must be set to "
 				       "sizeof(struct goprof_session_stats)");
 	reconcile_exits(s);
+	map_sum_percpu_all(s->skel->maps.lost, lost, GP_LOST_NR);
+	map_sum_percpu_all(s->skel->maps.counters, cnt, GP_CNT_NR);
 	st.attached_pids = s->attached;
-	st.cpu_samples = gp_map_sum_percpu(s->skel->maps.counters, GP_CNT_SAMPLES);
+	st.cpu_samples = cnt[GP_CNT_SAMPLES];
 	st.samples_delivered = s->delivered;
-	st.lost_ringbuf_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_RINGBUF_FULL);
-	st.lost_thread_table_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_THREAD_TABLE_FULL);
-	st.lost_targets_full = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_TARGETS_FULL);
+	st.lost_ringbuf_full = lost[GP_LOST_RINGBUF_FULL];
+	st.lost_thread_table_full = lost[GP_LOST_THREAD_TABLE_FULL];
+	st.lost_targets_full = lost[GP_LOST_TARGETS_FULL];
 	st.lost_aggregation = s->lost_aggregation;
-	st.lost_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_EVENTS);
-	st.go_context_failed = gp_map_sum_percpu(s->skel->maps.counters, GP_CNT_GO_CONTEXT_FAILED);
+	st.lost_events = lost[GP_LOST_EVENTS];
+	st.go_context_failed = cnt[GP_CNT_GO_CONTEXT_FAILED];
 	gp_cpu_table_stats(s->cpu, &cs);
 	st.frames_unsymbolized = cs.frames_unsymbolized;
 	st.symbol_cache_hits = cs.location_cache_hits;
@@ -1626,15 +1656,15 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	if (s->http) {
 		st.http_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_SERVER);
 		st.http_client_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_CLIENT);
-		st.lost_http = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_RINGBUF);
-		st.lost_http_unfinished = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_UNFINISHED);
+		st.lost_http = lost[GP_LOST_HTTP_RINGBUF];
+		st.lost_http_unfinished = lost[GP_LOST_HTTP_UNFINISHED];
 	}
 	st.processes_unreadable = s->unreadable;
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
-		st.lost_http_wire_conns = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_HTTP_WIRE_CONNS);
+		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
 	}
 	if (s->offcpu) {
 		struct gp_offcpu_stats os;
@@ -1645,7 +1675,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
 		st.offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
 		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
-		st.lost_offcpu = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_OFFCPU);
+		st.lost_offcpu = lost[GP_LOST_OFFCPU];
 		st.lost_aggregation += os.lost_aggregation;
 		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);
 		st.offcpu_attached = gp_offcpu_attached(s->offcpu);
@@ -1654,12 +1684,12 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	}
 	if (s->tcp) {
 		gp_tcp_tracker_stats(s->tcp, &st);
-		st.lost_tcp_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_TCP);
+		st.lost_tcp_events = lost[GP_LOST_TCP];
 		st.lost_aggregation += gp_tcp_tracker_lost_peers(s->tcp);
 	}
 	st.block_events = gp_block_table_events(s->block);
-	st.lost_block_events = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_BLOCK_RECORDS);
-	st.lost_channels = gp_map_sum_percpu(s->skel->maps.lost, GP_LOST_CHANNELS_FULL);
+	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
+	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;

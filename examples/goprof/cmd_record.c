@@ -809,7 +809,10 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "%sgoprof record: every target has exited\n", tty ? "\n" : "");
 			break;
 		}
-		if (goprof_session_stats(s, &st) == 0 && tty) {
+		/* The counters cost bpf() calls: read when shown (the progress line, and the
+		 * live goroutine count once a second). */
+		if ((tty || (events.out && a.features & GOPROF_FEATURE_GOROUTINES && elapsed >= next_tick)) &&
+		    goprof_session_stats(s, &st) == 0 && tty) {
 			if (a.seconds)
 				fprintf(stderr, "\rrecording %.1f s / %.0f s: %llu samples  ", elapsed,
 					a.seconds, (unsigned long long)st.cpu_samples);
