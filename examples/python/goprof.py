@@ -23,8 +23,8 @@ goprof_event_fn is EventFn, and goprof_session_attach_pid() is Session.attach_pi
 FUNCTIONS lists every C function with its ctypes prototype and the Python that calls it.
 Handles (Session, Profile, Binary, Symbolizer) are freed by close() or a `with` block.
 
-Structs the library fills come back as Record objects: dicts whose keys are also
-attributes (stats.cpu_samples == stats["cpu_samples"]), strings decoded, arrays as lists,
+Structs the library fills come back as Record objects: fields as attributes that read as
+a mapping too (stats.cpu_samples == stats["cpu_samples"]), strings decoded, arrays as lists,
 nested structs as Records, reserved fields left out. Callbacks (on_sample, on_event, the
 foreach_* functions, the symbolizers) take Python callables that receive Records; what
 they return is handed back to the library (None counts as 0), and an exception they
@@ -185,17 +185,33 @@ GO_SUPPORT_GOROUTINE_IDS = 0x4
 # Records: what structs become in Python
 # ---------------------------------------------------------------------------------------
 
-class Record(dict):
-    """A struct's fields as a dict whose keys are also attributes."""
+class Record:
+    """A struct's fields as attributes (r.pid), also readable as a mapping (r["pid"],
+    dict(r), "pid" in r)."""
 
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, fields=(), **kw):
+        self.__dict__.update(fields, **kw)
 
-    def __dir__(self):
-        return list(self.keys()) + dir(dict)
+    def __getitem__(self, key):
+        return self.__dict__[key]
+
+    def __contains__(self, key):
+        return key in self.__dict__
+
+    def __iter__(self):
+        return iter(self.__dict__)
+
+    def __len__(self):
+        return len(self.__dict__)
+
+    def keys(self):
+        return self.__dict__.keys()
+
+    def __eq__(self, other):
+        return isinstance(other, Record) and self.__dict__ == other.__dict__
+
+    def __repr__(self):
+        return "Record(%s)" % ", ".join("%s=%r" % kv for kv in self.__dict__.items())
 
 
 def _text(b):
@@ -216,7 +232,7 @@ class _Struct(ctypes.Structure):
         limit = ctypes.sizeof(cls)
         if cls._fields_[0] == ("sz", c_u32):
             limit = min(limit, self.sz)
-        rec = Record()
+        rec = {}
         for name, typ in cls._fields_:
             desc = getattr(cls, name)
             if name.startswith("reserved") or name == "tcp_reserved":
@@ -224,7 +240,7 @@ class _Struct(ctypes.Structure):
             if desc.offset + desc.size > limit:
                 break
             rec[name] = self._field(name, typ, desc)
-        return rec
+        return Record(rec)
 
     def _field(self, name, typ, desc):
         v = getattr(self, name)
@@ -1168,13 +1184,16 @@ class Session(_Handle):
 
     def __init__(self, on_sample=None, on_event=None, **opts):
         self._callbacks = []
+        self._current = (None, None)  # the sample on_sample is handling, and its pointer
         if on_sample is not None:
-            def sample_fn(rec):
+            def sample_fn(p):
+                rec = p.contents.record()
+                self._current = (rec, p)
                 try:
                     return on_sample(rec)
                 finally:
-                    rec._ptr = None  # symbolize_sample() only during the callback
-            cb = _Callback(SampleFn, sample_fn, self._sample_args, -_errno.ECANCELED)
+                    self._current = (None, None)
+            cb = _Callback(SampleFn, sample_fn, lambda p: (p,), -_errno.ECANCELED)
             self._callbacks.append(cb)
             opts["on_sample"] = cb.c
         if on_event is not None:
@@ -1184,12 +1203,6 @@ class Session(_Handle):
         self._opts = OPTS(SessionOpts, **opts)
         self._h = _handle_or_raise(lib().goprof_session_new(ctypes.byref(self._opts)),
                                    "goprof_session_new")
-
-    @staticmethod
-    def _sample_args(p):
-        rec = p.contents.record()
-        rec._ptr = p  # for symbolize_sample(), during the callback only
-        return (rec,)
 
     def _reraise(self):
         for cb in self._callbacks:
@@ -1289,8 +1302,8 @@ class Session(_Handle):
         """goprof_session_symbolize_sample(): the frames (Frame Records, leaf first,
         kernel first) of the sample handed to on_sample; call it from on_sample. With fn,
         calls fn(frame) for each and returns the C result instead."""
-        ptr = getattr(sample, "_ptr", None)
-        if ptr is None:
+        rec, ptr = self._current
+        if rec is None or sample is not rec:
             raise ValueError("symbolize_sample() takes the sample on_sample is handling")
         if fn is None:
             return _collect(self.symbolize_sample, sample)
