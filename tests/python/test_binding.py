@@ -15,8 +15,9 @@ BPF, as a Python host uses it:
 4. profile writing in every format (pprof gzip and uncompressed, folded with the unit
    line, SVG, OTLP) to bytes, to a file object and to files, pprof read back by
    `go tool pprof -raw` with the sample count foreach_sample gave Python;
-5. a second session: attach_all with a filter, attach_pid, detach_pid, fd() in select(),
-   stop, and an exception raised in on_sample coming out of poll().
+5. a second session with the two other features (ALLOCS, HTTP_WIRE): attach_all with a
+   filter, attach_pid, detach_pid, fd() in select(), stop, and an exception raised in
+   on_sample coming out of poll().
 
 usage: test_binding.py   (env: GOPROF_LIB, GOPROF_SOURCE_ROOT, GOPROF_FIXTURES,
                           GOPROF_GO_VERSIONS; CI=true turns skips into failures)
@@ -393,7 +394,9 @@ def test_second_session(busy):
 
     a = start(20)
     b = start(20)
-    s = new_session(cpu_freq_hz=199, on_sample=on_sample)
+    # The two features the allcaps session leaves out (HTTP_WIRE excludes HTTP).
+    s = new_session(cpu_freq_hz=199, on_sample=on_sample, overhead_budget_bp=10000,
+                    features=goprof.FEATURE_ALLOCS | goprof.FEATURE_HTTP_WIRE)
     try:
         def only_a(pid, comm):
             seen.append((pid, comm))
@@ -415,6 +418,10 @@ def test_second_session(busy):
               b.pid in procs and not procs[b.pid].flags & goprof.PROCESS_BY_ALL,
               "processes %r" % procs)
         check(s.stats().processes_filtered > 0, "processes_filtered is 0")
+        with s.snapshot_allocs() as allocs:  # busy allocates next to nothing
+            check(allocs.sample_types()[0] == ("alloc_objects", "count"), "allocs types %r"
+                  % allocs.sample_types())
+        check(s.http_endpoints() == [], "HTTP endpoints of a program without HTTP")
         s.detach_pid(b.pid)
         raises(2, s.detach_pid, b.pid)
         state["raise"] = True
