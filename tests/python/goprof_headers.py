@@ -118,7 +118,9 @@ def parse_files(paths):
                 line = text.count("\n", 0, start + len(stmt) - len(stmt.lstrip())) + 1
                 _statement(" ".join(stmt.split()), "%s:%d" % (fname, line), decls)
                 start = pos + 1
-    return decls
+    # A forward declaration of a struct defined elsewhere in the headers is not a handle.
+    defined = {d.name for d in decls if d.kind == "struct"}
+    return [d for d in decls if not (d.kind == "opaque" and d.name in defined)]
 
 
 def _statement(stmt, where, decls):

@@ -82,6 +82,10 @@ class Checker:
                         ctype_name(ct), ctypes.sizeof(ct),
                         "signed" if ct._type_.islower() else "unsigned", c.text)
                 return None
+            if c.base in ("float", "double"):
+                want = ctypes.c_float if c.base == "float" else ctypes.c_double
+                return None if ct is want else "declared %s, C has %s" % (ctype_name(ct),
+                                                                         c.text)
             if c.base.startswith("struct "):
                 return "a struct passed by value (%s): the ABI rules forbid it" % c.text
             return "unknown C type %s" % c.text
@@ -295,6 +299,9 @@ def main(argv):
               "%d problems:" % (module_dir, len(problems)))
         for p in problems:
             print("  " + p)
+        print("Bind each in goprof.py: constants by name, struct fields in C's order and "
+              "types, functions in FUNCTIONS with the method that calls them (or list an "
+              "item in ABSENT of %s with the reason)." % os.path.basename(__file__))
         return 1
     print("ok: every public function, struct field, callback type, handle and macro has a "
           "binding")
