@@ -39,7 +39,8 @@ tests/python/test_api_coverage.py fails when the headers gain a function, field 
 macro this module lacks). They stay compatible across library versions through `sz`,
 as in C: options structs (size_t sz) tell the library how much the caller knows, and a
 library older than this module accepts them as long as the fields it does not know are
-zero; structs the caller sizes (stats, info) are filled up to their sz; structs the
+zero; structs the caller sizes (stats, info) are filled up to their sz (the fields an
+older library does not know stay 0); structs the
 library hands to callbacks (uint32_t sz) say how much it filled, and Records leave out
 the fields beyond it. A binding that lags behind the headers may still declare a prefix
 of a struct and set sz to that prefix's size (docs/ffi.md); this one does not need to.
@@ -912,7 +913,11 @@ SONAME = "libgoprof.so.1"
 
 
 class Error(OSError):
-    """A libgoprof call failed: errno is the library's, strerror its message."""
+    """A libgoprof call failed: errno is the library's (an errno value or ERRNO_*),
+    strerror "function: message"; function and last_error (goprof_last_error(), "" if
+    the library set none) are attributes too."""
+    function = ""
+    last_error = ""
 
 
 class LibraryNotFound(Error):
@@ -995,7 +1000,9 @@ def version_string():
 
 def _fail(err, what):
     msg = last_error()
-    raise Error(err, "%s: %s" % (what, msg or strerror(err)))
+    e = Error(err, "%s: %s" % (what, msg or strerror(err)))
+    e.function, e.last_error = what, msg
+    raise e
 
 
 def _check(ret, what):

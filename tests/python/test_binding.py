@@ -91,7 +91,8 @@ def test_version_and_errors():
           "strerror of ERRNO_NOT_GO")
     check("No such file" in goprof.strerror(2), goprof.strerror(2))
     e = raises(2, goprof.Binary, "/nonexistent/app")
-    check("/nonexistent/app" in str(e) and goprof.last_error() in str(e), str(e))
+    check(e.last_error and e.last_error == goprof.last_error() and e.last_error in str(e)
+          and e.function == "goprof_binary_open(/nonexistent/app)", str(e))
     e = raises(goprof.ERRNO_NOT_GO, goprof.Binary, "/etc/hostname")
     check("ELF" in str(e), str(e))
     try:
