@@ -116,6 +116,8 @@ EVENT_HTTP_CLIENT_REQUEST = 31
 EVENT_TCP_CONNECT = 20
 EVENT_TCP_ACCEPT = 21
 EVENT_TCP_CLOSE = 22
+EVENT_PROCESS_EXEC = 50
+EVENT_PROCESS_EXIT = 51
 TCP_IPV4 = 2                     # Event.tcp_family, TcpPeer.family
 TCP_IPV6 = 10
 TCP_ACCEPTED = 0x1               # Event.tcp_flags, TcpPeer.flags
@@ -522,6 +524,16 @@ class HttpRequest(_Struct):
     _bytes_ = {"method": "method_bytes", "path": "path_bytes", "host": "host_bytes"}
 
 
+class ProcessInfo(_Struct):
+    """struct goprof_process_info"""
+    _fields_ = [("sz", c_u32),
+                ("pid", c_u32),
+                ("flags", c_u32),
+                ("reserved", c_u32),
+                ("go_version", c_char * 32),
+                ("note", c_char * 160)]
+
+
 class Event(_Struct):
     """struct goprof_event (handed to on_event)"""
     _fields_ = [("sz", c_u32),
@@ -555,7 +567,8 @@ class Event(_Struct):
                 ("tcp_bytes_received", c_u64),
                 ("tcp_retransmits", c_u32),
                 ("tcp_srtt_us", c_u32),
-                ("http", POINTER(HttpRequest))]
+                ("http", POINTER(HttpRequest)),
+                ("process", POINTER(ProcessInfo))]
 
 
 EventFn = CFUNCTYPE(c_int, POINTER(Event), c_void_p)
@@ -632,16 +645,6 @@ class SchedStats(_Struct):
 
 
 SchedSiteFn = CFUNCTYPE(c_int, POINTER(ProfileSample), POINTER(SchedStats), c_void_p)
-
-
-class ProcessInfo(_Struct):
-    """struct goprof_process_info"""
-    _fields_ = [("sz", c_u32),
-                ("pid", c_u32),
-                ("flags", c_u32),
-                ("reserved", c_u32),
-                ("go_version", c_char * 32),
-                ("note", c_char * 160)]
 
 
 ProcessFn = CFUNCTYPE(c_int, POINTER(ProcessInfo), c_void_p)

@@ -182,6 +182,7 @@ class Run:
         self.samples = 0
         self.go_samples = 0
         self.symbolized = []
+        self.process_events = []
         self.session = None
 
 
@@ -195,6 +196,9 @@ def on_event(run, e):
         run.gc.append(e)
     elif e.type == goprof.EVENT_TCP_CONNECT:
         run.tcp_remote.add(str(goprof.address(e.tcp_family, e.tcp_remote_addr)))
+    elif e.type in (goprof.EVENT_PROCESS_EXEC, goprof.EVENT_PROCESS_EXIT):
+        check(e.process is not None and e.process.pid == e.pid, "process %r" % e.process)
+        run.process_events.append(e)
     elif e.type == goprof.EVENT_PROBE_DETACHED:
         print("note: probes detached: %s" % e.message)
 
@@ -258,6 +262,10 @@ def check_session(run, s, pid, path):
           and any(g.gc_trigger == goprof.GC_TRIGGER_CYCLE for g in run.gc),  # runtime.GC()
           "GC events %r" % run.gc[:2])
     check("127.0.0.1" in run.tcp_remote, "TCP peers %r" % run.tcp_remote)
+    exits = [e for e in run.process_events if e.type == goprof.EVENT_PROCESS_EXIT]
+    check(len(exits) == 1 and exits[0].pid == pid and
+          exits[0].process.flags & goprof.PROCESS_EXITED and
+          exits[0].process.go_version.startswith("go1."), "process exit events %r" % exits)
     check(run.samples > 50 and run.go_samples > 0, "%d samples, %d with a goroutine"
           % (run.samples, run.go_samples))
     check(any("main.hot" in fs for fs in run.symbolized),
