@@ -105,14 +105,14 @@ struct goprof_sample {
  * goprof_session_attach_all()), or a followed process exec'd a new image: @c process
  * describes it, its executable inspected. (since 0.1)
  */
-#define GOPROF_EVENT_PROCESS_EXEC 50
+#define GOPROF_EVENT_PROCESS_EXEC 60
 /**
  * A followed process exited: @c process is its last description (GOPROF_PROCESS_EXITED
  * set). goprof_session_foreach_process() keeps only the most recent exits (256); a host
  * that lists every process, under churn or in whole-machine mode, keeps its own list from
  * these events. (since 0.1)
  */
-#define GOPROF_EVENT_PROCESS_EXIT 51
+#define GOPROF_EVENT_PROCESS_EXIT 61
 /** @} */
 
 /** @name TCP address families (goprof_event.tcp_family, goprof_tcp_peer.family): AF_INET, AF_INET6
