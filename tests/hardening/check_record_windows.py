@@ -86,8 +86,17 @@ with tempfile.TemporaryDirectory(prefix="goprof-windows-") as out:
     if stats["cpu_profile_stacks"] != 0 or stats["symbol_cache_entries"] != 0:
         fail("tables not emptied by the last reset: %d stacks, %d cache entries" %
              (stats["cpu_profile_stacks"], stats["symbol_cache_entries"]))
-    if stats["ringbuf_bytes"] != 1 << 20:
-        fail("ring buffer of %d bytes, the default is 1 MiB" % stats["ringbuf_bytes"])
+    # The default ring: a second of 2 KiB samples of every CPU, doubled with runtime
+    # events (--runtime), as a power of two of at least 1 MiB (session.h, ringbuf_kib).
+    possible = 0  # CPUs as the library counts them: /sys/devices/system/cpu/possible
+    for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+        lo, _, hi = part.partition("-")
+        possible += int(hi or lo) - int(lo) + 1
+    want = 1 << 20
+    while want < possible * HZ * 2 * 2 * 1024:
+        want <<= 1
+    if stats["ringbuf_bytes"] != want:
+        fail("ring buffer of %d bytes, the default here is %d" % (stats["ringbuf_bytes"], want))
     if not 0 < stats["ringbuf_high_water_bytes"] <= stats["ringbuf_bytes"]:
         fail("ring buffer high-water %d" % stats["ringbuf_high_water_bytes"])
     if stats["events_delivered"] < 1 or stats["uprobes_installed"] < 1:
