@@ -628,6 +628,8 @@ int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ct
 {
 	struct sched_walk w = { .fn = fn, .ctx = ctx };
 
+	if (!gp) /* no probes: the memory mode of GOPROF_FEATURE_SCHED has no per-goroutine data */
+		return 0;
 	return walk_map(gp->skel->maps.sched, &w.key, sizeof(w.key), &w.st, visit_sched, &w);
 }
 
