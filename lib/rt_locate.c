@@ -62,9 +62,11 @@ static bool has(const struct targets *t, uint64_t v)
 
 /*
  * The base that puts the most distinct field offsets on operands; 0 unless it has at
- * least MIN_SCORE and no other base has as many.
+ * least MIN_SCORE and no other base has as many. anchored: the base itself must be an
+ * operand (fields[0] is 0: the structure's address is taken, e.g. for a method call),
+ * which keeps runs of 8-byte fields of other structures from matching.
  */
-static uint64_t best_base(const struct targets *t, const uint16_t *fields, size_t nf)
+static uint64_t best_base(const struct targets *t, const uint16_t *fields, size_t nf, bool anchored)
 {
 	uint64_t best = 0;
 	unsigned best_score = 0, second = 0;
@@ -72,7 +74,7 @@ static uint64_t best_base(const struct targets *t, const uint16_t *fields, size_
 	for (size_t i = 0; i < t->n; i++) {
 		if (i && t->v[i] == t->v[i - 1])
 			continue;
-		for (size_t f = 0; f < nf; f++) {
+		for (size_t f = 0; f < (anchored ? 1 : nf); f++) {
 			uint64_t base = t->v[i] - fields[f];
 			unsigned score = 0;
 
@@ -112,6 +114,20 @@ static size_t distinct(uint16_t *f, size_t n, bool keep_zero_first)
 	return m;
 }
 
+/* Runtime variables are 8-byte aligned and writable: not in code or read-only data. */
+static bool plausible_var(const struct goprof_binary *bin, uint64_t a)
+{
+	if (!a || a & 7)
+		return false;
+	for (size_t i = 0; i < bin->elf.nsegs; i++) {
+		const struct gp_vseg *sg = &bin->elf.segs[i];
+
+		if (!(sg->flags & PF_W) && a >= sg->vaddr && a < sg->vaddr + sg->len)
+			return false;
+	}
+	return true;
+}
+
 static uint64_t locate(struct goprof_binary *bin, const char *const *fns, size_t nfns,
 		       uint16_t *fields, size_t nf, bool zero_is_field)
 {
@@ -123,18 +139,21 @@ static uint64_t locate(struct goprof_binary *bin, const char *const *fns, size_t
 	for (size_t i = 0; i < nfns; i++)
 		add_rip_targets(bin, fns[i], t);
 	qsort(t->v, t->n, sizeof(t->v[0]), cmp_u64);
-	base = best_base(t, fields, distinct(fields, nf, zero_is_field));
+	base = best_base(t, fields, distinct(fields, nf, zero_is_field), zero_is_field);
 	free(t);
-	return base;
+	return plausible_var(bin, base) ? base : 0;
 }
 
-int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *l, struct gp_rt_addrs *a,
-		 char *why, size_t why_len)
+static int locate_all(struct goprof_binary *bin, const struct gp_rt_layout *l, struct gp_rt_addrs *a,
+		      char *why, size_t why_len, bool from_code)
 {
 	static const char *const names[] = { "runtime.sched", "runtime.memstats", "runtime.gcController" };
 	static const char *const sched_fns[] = { "runtime.casgstatus", "runtime.stopTheWorldWithSema",
 						 "runtime.startTheWorldWithSema" };
 	static const char *const ms_fns[] = { "runtime.readmemstats_m", "runtime.gcMarkTermination" };
+	/* gcMarkTermination also reads runtime.work's many 8-byte fields: they would match
+	 * gcController's runs of 8-byte fields as well as gcController does */
+	static const char *const gc_fns[] = { "runtime.readmemstats_m" };
 	uint16_t sched_f[] = { l->sched_lock, l->sched_gcwaiting, l->sched_stopwait, l->sched_stopnote,
 			       l->sched_sysmonwait, l->sched_time_to_run, l->sched_stw_stopping_gc,
 			       l->sched_stw_stopping_other, l->sched_stw_total_gc, l->sched_stw_total_other };
@@ -155,7 +174,7 @@ int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *l, struct
 		snprintf(why, why_len, "not a Go executable");
 		return -ENOENT;
 	}
-	if (gp_elf_symbols(&bin->elf, names, v, 3) && (v[0] || v[1])) {
+	if (!from_code && gp_elf_symbols(&bin->elf, names, v, 3) && (v[0] || v[1])) {
 		a->sched = v[0];
 		a->memstats = v[1];
 		a->gc_controller = v[2];
@@ -163,7 +182,7 @@ int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *l, struct
 	} else {
 		a->sched = locate(bin, sched_fns, ARRAY_SIZE(sched_fns), sched_f, ARRAY_SIZE(sched_f), false);
 		a->memstats = locate(bin, ms_fns, ARRAY_SIZE(ms_fns), ms_f, ARRAY_SIZE(ms_f), true);
-		a->gc_controller = locate(bin, ms_fns, ARRAY_SIZE(ms_fns), gc_f, ARRAY_SIZE(gc_f), true);
+		a->gc_controller = locate(bin, gc_fns, ARRAY_SIZE(gc_fns), gc_f, ARRAY_SIZE(gc_f), true);
 	}
 	if (!a->sched && !a->memstats) {
 		snprintf(why, why_len, "runtime.sched and runtime.memstats not found (no symbols; the "
@@ -178,6 +197,18 @@ int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *l, struct
 	else if (!a->gc_controller)
 		snprintf(why, why_len, "runtime.gcController not found: no heap figures");
 	return 0;
+}
+
+int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *lay, struct gp_rt_addrs *a,
+		 char *why, size_t why_len)
+{
+	return locate_all(bin, lay, a, why, why_len, false);
+}
+
+int gp_rt_locate_from_code(struct goprof_binary *bin, const struct gp_rt_layout *lay,
+			   struct gp_rt_addrs *a, char *why, size_t why_len)
+{
+	return locate_all(bin, lay, a, why, why_len, true);
 }
 
 int gp_rt_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias)

@@ -3,8 +3,8 @@
  * Where runtime.sched, runtime.memstats and runtime.gcController are in a Go executable:
  * from .symtab when it has one; in a stripped binary, from the RIP-relative operands of
  * runtime functions found through the pclntab (casgstatus and the stop/start-the-world
- * pair touch sched, readmemstats_m and gcMarkTermination touch memstats and
- * gcController): the base address is the one that puts the most of the release's known
+ * pair touch sched, readmemstats_m and gcMarkTermination touch memstats, readmemstats_m
+ * takes gcController's address): the base address is the one that puts the most of the release's known
  * field offsets (rt_layout.h) on those operands.
  */
 #ifndef GOPROF_RT_LOCATE_H
@@ -27,6 +27,10 @@ struct gp_rt_addrs {
  */
 GOPROF_HIDDEN int gp_rt_locate(struct goprof_binary *bin, const struct gp_rt_layout *lay,
 			       struct gp_rt_addrs *a, char *why, size_t why_len);
+
+/* The same from the instruction operands only, symbols or not (tests compare both). */
+GOPROF_HIDDEN int gp_rt_locate_from_code(struct goprof_binary *bin, const struct gp_rt_layout *lay,
+					 struct gp_rt_addrs *a, char *why, size_t why_len);
 
 /* The load bias of process pid's executable bin (0 for ET_EXEC); 0 or -ESRCH/-ENOENT. */
 GOPROF_HIDDEN int gp_rt_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias);
