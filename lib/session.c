@@ -323,7 +323,8 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	if (!s->go_probes || !t->is_go)
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
-	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0)
+	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0 &&
+	    gp_go_probes_attach_pid(s->go_probes, exe, (int)info->pid) == 0) /* GC/sched: precise */
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
 		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
@@ -427,6 +428,11 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		}
 		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 		rt_watch(s, p);
+		if (s->go_probes && p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES) {
+			/* the precise GC/scheduling probes are the process's own (PID-filtered) */
+			snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+			gp_go_probes_attach_pid(s->go_probes, exe, (int)p->info.pid);
+		}
 		return;
 	}
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
@@ -478,6 +484,9 @@ static void handle_exec(struct goprof_session *s, const struct gp_exec_event *ev
 			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
+	if (s->rt)
+		gp_rt_reader_exited(s->rt, (int)ev->pid);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -540,6 +549,7 @@ static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
 	if (s->rt)
 		gp_rt_reader_exited(s->rt, (int)ev->pid); /* its figures stay */
+	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
@@ -1131,6 +1141,9 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	p->attached = false;
 	s->attached--;
 	release_exe_probes(s, p);
+	gp_go_probes_detach_pid(s->go_probes, pid);
+	if (s->rt)
+		gp_rt_reader_exited(s->rt, pid); /* not read any more; its figures stay */
 	return 0;
 }
 

@@ -21,6 +21,8 @@
 #include "rt_layout.h"
 #include "rt_locate.h"
 #include "rt_reader.h"
+#include "go_func_sites.h"
+#include "remote_mem.h"
 #include "sym/symbolizer_internal.h"
 #include "test_common.h"
 
@@ -458,39 +460,84 @@ Test(rtstats, process_exits_mid_read, .timeout = 60)
 	goprof_session_free(s);
 }
 
-/* The precise mode is still there, as an opt-in: uprobes, and the per-cycle phases. */
-Test(rtstats, precise_mode_is_opt_in, .timeout = 60)
+/* The byte at the probe site of runtime function fn in process pid, and in the file. */
+static void probe_site_bytes(int pid, const char *exe, const char *fn, uint8_t *in_process, uint8_t *in_file)
+{
+	struct goprof_binary *bin = goprof_binary_open(exe, NULL);
+	struct gp_func_sites sites;
+
+	cr_assert_not_null(bin, "%s", goprof_last_error());
+	cr_assert_eq(gp_go_func_sites(bin, fn, false, &sites), 0, "%s", goprof_last_error());
+	*in_file = bin->elf.map[sites.probe_offset];
+	cr_assert_eq(gp_remote_read(pid, sites.entry_vaddr + (sites.probe_offset - sites.entry_offset),
+				    in_process, 1), 0);
+	goprof_binary_free(bin);
+}
+
+/*
+ * The precise mode is still there, as an opt-in: uprobes, each cycle's phases - and
+ * attached per process: a second process of the same executable has no breakpoint.
+ */
+Test(rtstats, precise_mode_is_opt_in_and_per_process, .timeout = 60)
 {
 	const char *ver = fixture_go_versions()[0];
-	char *argv[] = { (char *)fixture_path("rtstats", ver), "2", NULL };
-	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC_PRECISE,
+	const char *exe = fixture_path("rtstats", ver);
+	char *argv[] = { (char *)exe, "2", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC_PRECISE |
+							  GOPROF_FEATURE_SCHED_PRECISE,
 		    .overhead_budget_bp = 10000);
 	struct goprof_gc_stats gc = { .sz = sizeof(gc) };
+	struct goprof_sched_stats sc = { .sz = sizeof(sc) };
 	struct goprof_session_stats ss = { .sz = sizeof(ss) };
+	static const char *const fns[] = { "runtime.casgstatus", "runtime.gcStart" };
 	struct goprof_session *s;
 	uint32_t flags = 0;
 	char line[512];
-	struct child c;
+	struct child c, other;
 
 	require_bpf_privileges();
 	s = goprof_session_new(&opts);
 	cr_assert_not_null(s, "%s", goprof_last_error());
 	child_start(&c, argv);
+	child_start(&other, argv);
 	cr_assert(child_read_line(&c, line, sizeof(line)));
+	cr_assert(child_read_line(&other, line, sizeof(line)));
 	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	for (size_t i = 0; i < ARRAY_SIZE(fns); i++) {
+		uint8_t attached, unattached, file;
+
+		probe_site_bytes(c.pid, exe, fns[i], &attached, &file);
+		probe_site_bytes(other.pid, exe, fns[i], &unattached, &file);
+		cr_expect_eq(attached, 0xcc, "%s: no breakpoint in the attached process (0x%02x)", fns[i],
+			     attached);
+		cr_expect_eq(unattached, file, "%s: the other process of the executable has 0x%02x "
+			     "where the file has 0x%02x", fns[i], unattached, file);
+	}
 	child_write_line(&c, "go");
+	child_write_line(&other, "go");
 	cr_assert(child_read_line_polling(&c, line, sizeof(line), s));
+	cr_assert(child_read_line(&other, line, sizeof(line)));
 	for (int i = 0; i < 3; i++)
 		goprof_session_poll(s, 50);
 	goprof_session_foreach_process(s, flags_of, &flags);
 	cr_assert_eq(goprof_session_gc_stats(s, 0, &gc), 0, "%s", goprof_last_error());
+	cr_assert_eq(goprof_session_sched_stats(s, 0, &sc), 0, "%s", goprof_last_error());
 	cr_assert_eq(goprof_session_stats(s, &ss), 0);
 	cr_expect_gt(ss.uprobes_installed, 0);
 	cr_expect(flags & GOPROF_PROCESS_RUNTIME_PROBES && !(flags & GOPROF_PROCESS_RUNTIME_STATS));
 	cr_expect_eq(gc.source, GOPROF_STATS_FROM_PROBES);
 	cr_expect_geq(gc.forced_cycles, 2);
+	cr_expect(sc.source == GOPROF_STATS_FROM_PROBES && sc.sample_every == 1 && sc.waits > 0);
 	cr_expect_eq(ss.rt_reads, 0);
 	child_close_stdin(&c);
+	child_close_stdin(&other);
 	cr_assert_eq(child_wait(&c), 0);
+	cr_assert_eq(child_wait(&other), 0);
+	/* the exited process's own probes are removed with it */
+	for (int i = 0; i < 3; i++)
+		goprof_session_poll(s, 50);
+	cr_assert_eq(goprof_session_stats(s, &ss), 0);
+	cr_expect_eq(ss.uprobes_installed, 0, "%u uprobes left after the process exited",
+		     ss.uprobes_installed);
 	goprof_session_free(s);
 }
