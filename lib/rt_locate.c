@@ -211,25 +211,32 @@ int gp_rt_locate_from_code(struct goprof_binary *bin, const struct gp_rt_layout 
 	return locate_all(bin, lay, a, why, why_len, true);
 }
 
-int gp_rt_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias)
+int gp_rt_load_bias_of(int pid, bool pie, dev_t dev, ino_t ino, uint64_t first_load_vaddr,
+		       uint64_t *bias)
 {
 	struct gp_maps maps = { 0 };
 	int err = -ENOENT;
 
 	*bias = 0;
-	if (bin->elf.type != ET_DYN)
+	if (!pie)
 		return 0;
 	if (gp_maps_read(&maps, pid))
 		return -ESRCH;
 	for (size_t i = 0; i < maps.n; i++) {
 		const struct gp_mapping *m = &maps.m[i];
 
-		if (m->ino != bin->elf.ino || m->dev != bin->elf.dev || m->start < m->offset)
+		if (m->ino != ino || m->dev != dev || m->start < m->offset)
 			continue;
-		*bias = m->start - m->offset - bin->elf.first_load_vaddr;
+		*bias = m->start - m->offset - first_load_vaddr;
 		err = 0;
 		break;
 	}
 	gp_maps_free(&maps);
 	return err;
+}
+
+int gp_rt_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias)
+{
+	return gp_rt_load_bias_of(pid, bin->elf.type == ET_DYN, bin->elf.dev, bin->elf.ino,
+				  bin->elf.first_load_vaddr, bias);
 }

@@ -10,6 +10,8 @@
 #ifndef GOPROF_RT_LOCATE_H
 #define GOPROF_RT_LOCATE_H
 
+#include <sys/types.h>
+
 #include "rt_layout.h"
 
 struct goprof_binary;
@@ -34,5 +36,8 @@ GOPROF_HIDDEN int gp_rt_locate_from_code(struct goprof_binary *bin, const struct
 
 /* The load bias of process pid's executable bin (0 for ET_EXEC); 0 or -ESRCH/-ENOENT. */
 GOPROF_HIDDEN int gp_rt_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias);
+/* The same from what the executable's inspection kept (pie: ET_DYN). */
+GOPROF_HIDDEN int gp_rt_load_bias_of(int pid, bool pie, dev_t dev, ino_t ino,
+				     uint64_t first_load_vaddr, uint64_t *bias);
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* The runtime statistics reader (see rt_reader.h). */
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "goprof/error.h"
 #include "goprof/symbolizer.h"
@@ -9,6 +11,7 @@
 #include "rt_decode.h"
 #include "rt_locate.h"
 #include "rt_reader.h"
+#include "sym/symbolizer_internal.h"
 
 #define MAX_CANDIDATES 3
 #define UNDECIDED_RETRY_NS 1000000000ull /* a layout still to prove: looked at once a second */
@@ -34,9 +37,30 @@ struct rt_proc {
 	char note[160];
 };
 
+/*
+ * What locating gave for one executable (device, inode, release): the processes of an
+ * executable attached by path come and go, and disassembling a stripped runtime for each
+ * would cost milliseconds per process.
+ */
+struct rt_exe {
+	dev_t dev;
+	ino_t ino;
+	char version[32];
+	bool pie;
+	uint64_t first_load_vaddr;
+	int ncand;
+	struct gp_rt_layout cand[MAX_CANDIDATES];
+	struct gp_rt_addrs addrs[MAX_CANDIDATES]; /* link-time addresses */
+	char why[160]; /* a part not found, or why nothing was */
+};
+
+#define MAX_EXES_CACHED 64
+
 struct gp_rt_reader {
 	struct rt_proc *procs;
 	size_t n, cap;
+	struct rt_exe exes[MAX_EXES_CACHED];
+	size_t nr_exes, next_exe;
 	uint32_t budget_bp;
 	uint64_t interval_ns;
 	uint64_t window_start_ns, window_cpu_ns;
@@ -211,16 +235,58 @@ static enum proc_state decide(struct gp_rt_reader *r, struct rt_proc *p)
 	return RT_UNDECIDED;
 }
 
+/* The executable at path, located for these candidate layouts (cached); NULL if unreadable. */
+static const struct rt_exe *exe_of(struct gp_rt_reader *r, const char *path, const char *version,
+				   const struct gp_rt_layout *cand, int n)
+{
+	struct goprof_binary *bin;
+	struct rt_exe *e;
+	struct stat st;
+	char why[160];
+
+	if (stat(path, &st))
+		return gp_err_null(-errno, "%s: %s", path, strerror(errno));
+	for (size_t i = 0; i < r->nr_exes; i++)
+		if (r->exes[i].dev == st.st_dev && r->exes[i].ino == st.st_ino &&
+		    !strcmp(r->exes[i].version, version))
+			return &r->exes[i];
+	bin = goprof_binary_open(path, NULL);
+	if (!bin)
+		return NULL;
+	/* the oldest entry makes room: an executable no process runs any more */
+	e = &r->exes[r->nr_exes < MAX_EXES_CACHED ? r->nr_exes++ : r->next_exe++ % MAX_EXES_CACHED];
+	memset(e, 0, sizeof(*e));
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	gp_strlcpy(e->version, version, sizeof(e->version));
+	e->pie = bin->elf.type == ET_DYN;
+	e->first_load_vaddr = bin->elf.first_load_vaddr;
+	for (int k = 0; k < n; k++) {
+		why[0] = '\0';
+		e->cand[e->ncand] = cand[k];
+		if (gp_rt_locate(bin, &cand[k], &e->addrs[e->ncand], why, sizeof(why))) {
+			if (!e->ncand)
+				gp_strlcpy(e->why, why, sizeof(e->why));
+			continue;
+		}
+		if (!e->ncand)
+			gp_strlcpy(e->why, why, sizeof(e->why));
+		e->ncand++;
+	}
+	goprof_binary_free(bin);
+	return e;
+}
+
 int gp_rt_reader_add(struct gp_rt_reader *r, int pid, const char *exe, const char *go_version,
 		     char *note, size_t note_len)
 {
 	struct gp_rt_layout cand[MAX_CANDIDATES];
-	struct goprof_binary *bin;
+	const struct rt_exe *e;
 	struct rt_proc *p;
 	uint64_t bias;
 	bool newer;
 	char why[160] = "";
-	int n, located = 0;
+	int n;
 
 	if (note_len)
 		note[0] = '\0';
@@ -250,32 +316,29 @@ int gp_rt_reader_add(struct gp_rt_reader *r, int pid, const char *exe, const cha
 	}
 	r->n++;
 	p->state = RT_OFF;
-	bin = goprof_binary_open(exe, NULL);
-	if (!bin) {
+	e = exe_of(r, exe, go_version, cand, n);
+	if (!e) {
 		snprintf(p->note, sizeof(p->note), "no runtime statistics: %.120s", goprof_last_error());
 		goto out;
 	}
-	if (gp_rt_load_bias(pid, bin, &bias)) {
+	if (!e->ncand) {
+		snprintf(p->note, sizeof(p->note), "no runtime statistics: %.130s", e->why);
+		goto out;
+	}
+	if (gp_rt_load_bias_of(pid, e->pie, e->dev, e->ino, e->first_load_vaddr, &bias)) {
 		snprintf(p->note, sizeof(p->note), "no runtime statistics: the executable's mapping "
 			 "in process %d was not found", pid);
-		goprof_binary_free(bin);
 		goto out;
 	}
-	for (int k = 0; k < n; k++) {
-		p->cand[p->ncand] = cand[k];
-		if (gp_rt_locate(bin, &cand[k], &p->addrs[p->ncand], why, sizeof(why)))
-			continue;
-		p->addrs[p->ncand].sched += p->addrs[p->ncand].sched ? bias : 0;
-		p->addrs[p->ncand].memstats += p->addrs[p->ncand].memstats ? bias : 0;
-		p->addrs[p->ncand].gc_controller += p->addrs[p->ncand].gc_controller ? bias : 0;
-		p->ncand++;
-		located++;
+	for (int k = 0; k < e->ncand; k++) {
+		p->cand[k] = e->cand[k];
+		p->addrs[k] = e->addrs[k];
+		p->addrs[k].sched += p->addrs[k].sched ? bias : 0;
+		p->addrs[k].memstats += p->addrs[k].memstats ? bias : 0;
+		p->addrs[k].gc_controller += p->addrs[k].gc_controller ? bias : 0;
 	}
-	goprof_binary_free(bin);
-	if (!located) {
-		snprintf(p->note, sizeof(p->note), "no runtime statistics: %s", why);
-		goto out;
-	}
+	p->ncand = e->ncand;
+	gp_strlcpy(why, e->why, sizeof(why));
 	p->state = decide(r, p);
 	if (p->state == RT_READING && why[0] && !p->note[0])
 		snprintf(p->note, sizeof(p->note), "runtime statistics: %s", why);
