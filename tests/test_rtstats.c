@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,4 +541,92 @@ Test(rtstats, precise_mode_is_opt_in_and_per_process, .timeout = 60)
 	cr_expect_eq(ss.uprobes_installed, 0, "%u uprobes left after the process exited",
 		     ss.uprobes_installed);
 	goprof_session_free(s);
+}
+
+/* ---- a release newer than the table: the newest layout, only once proven ---- */
+
+/* A copy of src whose build info claims go1.<claim> (same length: nothing else moves). */
+static const char *claiming(const char *src, const char *claim, char *out, size_t out_len)
+{
+	static const char magic[] = "\xff Go buildinf:";
+	FILE *f = fopen(src, "rb");
+	uint8_t *b, *p = NULL;
+	long len;
+
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	b = malloc((size_t)len);
+	cr_assert(b && fread(b, 1, (size_t)len, f) == (size_t)len);
+	fclose(f);
+	for (long i = 0; i + 64 < len && !p; i += 16)
+		if (!memcmp(b + i, magic, 14))
+			p = b + i;
+	cr_assert(p && p[15] & 2 && !memcmp(p + 33, "go1.", 4), "%s: no inline build info version", src);
+	memcpy(p + 33 + 4, claim, 2);
+	snprintf(out, out_len, "/tmp/goprof-rtstats-%d-go1.%s", getpid(), claim);
+	f = fopen(out, "wb");
+	cr_assert(f && fwrite(b, 1, (size_t)len, f) == (size_t)len && fclose(f) == 0);
+	cr_assert_eq(chmod(out, 0755), 0);
+	free(b);
+	return out;
+}
+
+static void run_claiming(const char *path, struct goprof_gc_stats *gc, uint32_t *flags_before,
+			 uint32_t *flags_after, struct fixture_stats *before, struct fixture_stats *after)
+{
+	char *argv[] = { (char *)path, "4", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC | GOPROF_FEATURE_SCHED);
+	struct goprof_session *s = goprof_session_new(&opts);
+	char line[512];
+	struct child c;
+
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)));
+	parse_stats(line, "waiting", before);
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	goprof_session_foreach_process(s, flags_of, flags_before);
+	child_write_line(&c, "go");
+	cr_assert(child_read_line_polling(&c, line, sizeof(line), s));
+	parse_stats(line, "done", after);
+	for (int i = 0; i < 25; i++) /* an undecided layout is looked at once a second */
+		goprof_session_poll(s, 50);
+	goprof_session_foreach_process(s, flags_of, flags_after);
+	gc->sz = sizeof(*gc);
+	cr_assert_eq(goprof_session_gc_stats(s, 0, gc), 0, "%s", goprof_last_error());
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+}
+
+Test(rtstats, newer_release_is_read_only_once_proven, .timeout = 60)
+{
+	const char *const *v = fixture_go_versions();
+	const char *newest = v[1] ? v[1] : v[0], *oldest = v[0];
+	struct fixture_stats before, after;
+	struct goprof_gc_stats gc;
+	uint32_t f0 = 0, f1 = 0;
+	char path[256];
+
+	require_bpf_privileges();
+	cr_assert_eq(atoi(newest + 2), 27, "the newest toolchain is expected to be 1.27");
+	/* The newest release claiming 1.28: its layout, proven by the first GC cycle. */
+	run_claiming(claiming(fixture_path("rtstats", newest), "28", path, sizeof(path)), &gc, &f0, &f1,
+		     &before, &after);
+	unlink(path);
+	cr_expect(!(f0 & GOPROF_PROCESS_RUNTIME_STATS), "read before any GC proved the layout");
+	cr_expect(f1 & GOPROF_PROCESS_RUNTIME_STATS, "not read after its GC cycles (flags 0x%x)", f1);
+	cr_expect_eq(gc.source, GOPROF_STATS_FROM_MEMORY);
+	cr_expect(gc.cycles <= after.numgc - before.numgc, "%lu cycles, NumGC %lu",
+		  (unsigned long)gc.cycles, after.numgc - before.numgc);
+	/* Go 1.19 (another layout) claiming 1.28: the newest layout never fits: nothing read. */
+	run_claiming(claiming(fixture_path("rtstats", oldest), "28", path, sizeof(path)), &gc, &f0, &f1,
+		     &before, &after);
+	unlink(path);
+	cr_expect(f1 & GOPROF_PROCESS_GO, "not seen as Go: the check below would prove nothing");
+	cr_expect(!(f1 & GOPROF_PROCESS_RUNTIME_STATS), "a wrong layout was taken (flags 0x%x)", f1);
+	cr_expect(gc.source == 0 && gc.cycles == 0 && gc.pauses == 0,
+		  "figures from a wrong layout: %lu cycles", (unsigned long)gc.cycles);
 }
