@@ -56,11 +56,77 @@ struct rt_exe {
 
 #define MAX_EXES_CACHED 64
 
+/* Sum of h into *acc (same format), or into the log2 histogram when formats differ. */
+struct hist_acc {
+	struct gp_rt_hist fine;
+	bool mixed, any;
+	uint64_t total;
+	uint64_t log2[GOPROF_SCHED_HIST_BUCKETS];
+};
+
+static void acc_add(struct hist_acc *a, const struct gp_rt_hist *h, int nr_buckets)
+{
+	gp_rt_hist_add_log2us(h, a->log2, nr_buckets);
+	a->total += h->total;
+	if (!a->any) {
+		a->fine = *h;
+		a->any = true;
+		return;
+	}
+	if (a->fine.format != h->format) {
+		a->mixed = true;
+		return;
+	}
+	for (unsigned k = 0; k < h->n; k++)
+		a->fine.counts[k] += h->counts[k];
+	a->fine.underflow += h->underflow;
+	a->fine.overflow += h->overflow;
+	a->fine.total += h->total;
+}
+
+/* dst += src */
+static void acc_merge(struct hist_acc *dst, const struct hist_acc *src)
+{
+	if (!src->any)
+		return;
+	if (!dst->any) {
+		*dst = *src;
+		return;
+	}
+	for (int b = 0; b < GOPROF_SCHED_HIST_BUCKETS; b++)
+		dst->log2[b] += src->log2[b];
+	dst->total += src->total;
+	if (src->mixed || dst->fine.format != src->fine.format) {
+		dst->mixed = true;
+		return;
+	}
+	for (unsigned k = 0; k < src->fine.n; k++)
+		dst->fine.counts[k] += src->fine.counts[k];
+	dst->fine.underflow += src->fine.underflow;
+	dst->fine.overflow += src->fine.overflow;
+	dst->fine.total += src->fine.total;
+}
+
+/*
+ * Processes that exited, beyond the MAX_EXITED_KEPT most recent: their figures summed
+ * (what goprof_session_gc_stats(0) and _sched_stats(0) report over all processes), their
+ * snapshots freed, so that a session following short-lived processes stays bounded.
+ */
+#define MAX_EXITED_KEPT 128
+
+struct rt_folded {
+	uint64_t cycles, forced, pause_total_ns, other_stw, first_cycle_ns, last_cycle_ns;
+	bool any_gc;
+	struct hist_acc pauses, sched;
+};
+
+
 struct gp_rt_reader {
 	struct rt_proc *procs;
 	size_t n, cap;
 	struct rt_exe exes[MAX_EXES_CACHED];
 	size_t nr_exes, next_exe;
+	struct rt_folded folded; /* exited processes no longer kept one by one */
 	uint32_t budget_bp;
 	uint64_t interval_ns;
 	uint64_t window_start_ns, window_cpu_ns;
@@ -235,6 +301,55 @@ static enum proc_state decide(struct gp_rt_reader *r, struct rt_proc *p)
 	return RT_UNDECIDED;
 }
 
+/* Adds exited process p's figures to r->folded. */
+static void fold(struct gp_rt_reader *r, const struct rt_proc *p)
+{
+	struct rt_folded *f = &r->folded;
+	const struct gp_rt_snapshot *b = p->base, *l = p->last;
+	struct gp_rt_hist d;
+
+	if (!p->decided)
+		return;
+	if (p->have & GP_RT_HAVE_GC) {
+		f->any_gc = true;
+		f->cycles += l->numgc - b->numgc;
+		f->forced += l->numforcedgc - b->numforcedgc;
+		f->pause_total_ns += l->pause_total_ns - b->pause_total_ns;
+		if (p->first_cycle_ns && (!f->first_cycle_ns || p->first_cycle_ns < f->first_cycle_ns))
+			f->first_cycle_ns = p->first_cycle_ns;
+		if (l->numgc > b->numgc)
+			f->last_cycle_ns = GP_MAX(f->last_cycle_ns, l->last_gc_nanotime);
+		if (p->have & GP_RT_HAVE_PAUSE_HIST && gp_rt_hist_sub(&d, &l->gc_pause, &b->gc_pause) == 0)
+			acc_add(&f->pauses, &d, GOPROF_GC_HIST_BUCKETS);
+		if (p->have & GP_RT_HAVE_STW_OTHER && gp_rt_hist_sub(&d, &l->stw_other, &b->stw_other) == 0)
+			f->other_stw += d.total;
+	}
+	if (p->have & GP_RT_HAVE_SCHED && gp_rt_hist_sub(&d, &l->sched_latency, &b->sched_latency) == 0)
+		acc_add(&f->sched, &d, GOPROF_SCHED_HIST_BUCKETS);
+}
+
+/* Keeps at most MAX_EXITED_KEPT exited processes one by one; older ones are folded. */
+static void prune(struct gp_rt_reader *r)
+{
+	size_t exited = 0, kept = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		exited += r->procs[i].exited;
+	for (size_t i = 0; i < r->n; i++) {
+		struct rt_proc *p = &r->procs[i];
+
+		if (p->exited && (exited > MAX_EXITED_KEPT || !p->decided)) {
+			fold(r, p);
+			free(p->base);
+			free(p->last);
+			exited--;
+			continue;
+		}
+		r->procs[kept++] = *p;
+	}
+	r->n = kept;
+}
+
 /* The executable at path, located for these candidate layouts (cached); NULL if unreadable. */
 static const struct rt_exe *exe_of(struct gp_rt_reader *r, const char *path, const char *version,
 				   const struct gp_rt_layout *cand, int n)
@@ -290,6 +405,7 @@ int gp_rt_reader_add(struct gp_rt_reader *r, int pid, const char *exe, const cha
 
 	if (note_len)
 		note[0] = '\0';
+	prune(r);
 	n = gp_rt_layouts(go_version, cand, MAX_CANDIDATES, &newer);
 	if (n <= 0) {
 		snprintf(note, note_len, "no runtime statistics: %.120s", goprof_last_error());
@@ -354,6 +470,7 @@ void gp_rt_reader_exited(struct gp_rt_reader *r, int pid)
 
 	if (p)
 		p->exited = true;
+	prune(r);
 }
 
 /* New GC cycles between p->last and s: one event each. */
@@ -419,7 +536,7 @@ static int read_proc(struct gp_rt_reader *r, struct rt_proc *p, gp_rt_event_fn f
 			break;
 	}
 	if (have == -ESRCH) {
-		p->exited = true;
+		p->exited = true; /* pruned at the next add or exit */
 		return 0;
 	}
 	if (have < 0 || ((uint32_t)have & want) != want || !consistent(p->last, s, (uint32_t)have)) {
@@ -502,34 +619,6 @@ int gp_rt_reader_state(struct gp_rt_reader *r, int pid, const char **note)
 	return p ? (int)p->state : -1;
 }
 
-/* Sum of h into *acc (same format), or into the log2 histogram when formats differ. */
-struct hist_acc {
-	struct gp_rt_hist fine;
-	bool mixed, any;
-	uint64_t total;
-	uint64_t log2[GOPROF_SCHED_HIST_BUCKETS];
-};
-
-static void acc_add(struct hist_acc *a, const struct gp_rt_hist *h, int nr_buckets)
-{
-	gp_rt_hist_add_log2us(h, a->log2, nr_buckets);
-	a->total += h->total;
-	if (!a->any) {
-		a->fine = *h;
-		a->any = true;
-		return;
-	}
-	if (a->fine.format != h->format) {
-		a->mixed = true;
-		return;
-	}
-	for (unsigned k = 0; k < h->n; k++)
-		a->fine.counts[k] += h->counts[k];
-	a->fine.underflow += h->underflow;
-	a->fine.overflow += h->overflow;
-	a->fine.total += h->total;
-}
-
 /* Percentile of a log2 histogram: the upper bound of the bucket, like sched_latency.c. */
 static uint64_t log2_percentile(const uint64_t *hist, int nb, uint64_t total, unsigned pct)
 {
@@ -550,16 +639,13 @@ static uint64_t acc_percentile(const struct hist_acc *a, int nb, unsigned pct)
 
 int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stats *st)
 {
-	struct hist_acc *pauses = calloc(1, sizeof(*pauses)), *other = calloc(1, sizeof(*other));
+	struct hist_acc *pauses = calloc(1, sizeof(*pauses));
 	struct gp_rt_hist d;
 	uint64_t total = 0;
-	bool heap_all = true, any = false;
+	bool heap_all = true, heap_seen = false, any = false;
 
-	if (!pauses || !other) {
-		free(pauses);
-		free(other);
+	if (!pauses)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rt_proc *p = &r->procs[i];
 		const struct gp_rt_snapshot *b = p->base, *l = p->last;
@@ -579,6 +665,8 @@ int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stat
 			acc_add(pauses, &d, GOPROF_GC_HIST_BUCKETS);
 		if (p->have & GP_RT_HAVE_STW_OTHER && gp_rt_hist_sub(&d, &l->stw_other, &b->stw_other) == 0)
 			st->other_stw += d.total;
+		if (p->exited)
+			continue; /* the heap is the live processes' */
 		if (l->have & GP_RT_HAVE_HEAP) {
 			st->heap_inuse_bytes += l->heap_inuse;
 			st->heap_live_bytes += l->heap_live;
@@ -586,13 +674,27 @@ int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stat
 			st->heap_goal_bytes += l->heap_goal;
 			if (l->have & GP_RT_HEAP_LIMITED)
 				st->heap_flags |= GOPROF_GC_HEAP_LIMITED;
+			heap_seen = true;
 		} else {
 			heap_all = false;
 		}
 	}
+	if (!pid && r->folded.any_gc) {
+		const struct rt_folded *f = &r->folded;
+
+		any = true;
+		st->cycles += f->cycles;
+		st->forced_cycles += f->forced;
+		st->pause_total_ns += f->pause_total_ns;
+		st->other_stw += f->other_stw;
+		if (f->first_cycle_ns && (!st->first_cycle_ns || f->first_cycle_ns < st->first_cycle_ns))
+			st->first_cycle_ns = f->first_cycle_ns;
+		st->last_cycle_ns = GP_MAX(st->last_cycle_ns, f->last_cycle_ns);
+		acc_merge(pauses, &f->pauses);
+	}
 	if (any) {
 		st->source = GOPROF_STATS_FROM_MEMORY;
-		if (heap_all)
+		if (heap_all && heap_seen)
 			st->heap_flags |= GOPROF_GC_HEAP_VALID;
 		st->pauses = pauses->total;
 		for (int b = 0; b < GOPROF_GC_HIST_BUCKETS; b++) {
@@ -608,7 +710,6 @@ int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stat
 		st->heap_flags = 0;
 	}
 	free(pauses);
-	free(other);
 	return any ? 0 : -ENOENT;
 }
 
@@ -629,6 +730,10 @@ int gp_rt_reader_sched_stats(struct gp_rt_reader *r, int pid, struct goprof_sche
 			continue;
 		any = true;
 		acc_add(lat, &d, GOPROF_SCHED_HIST_BUCKETS);
+	}
+	if (!pid && r->folded.sched.any) {
+		any = true;
+		acc_merge(lat, &r->folded.sched);
 	}
 	if (any) {
 		st->source = GOPROF_STATS_FROM_MEMORY;

@@ -268,6 +268,9 @@ struct goprof_session_opts {
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
 	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
 	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 0.1)
+	 * The reader of the runtime's statistics (GOPROF_FEATURE_GC / _SCHED without their
+	 * precise modes) costs the profiler, not the targets: it is held to this many basis
+	 * points of one CPU by reading less often. (since 0.1)
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
