@@ -292,6 +292,10 @@ int gp_goroutines_add_site_sample(struct gp_goroutines *t, struct goprof_profile
 		if (err)
 			return err;
 	}
+	/* Its creation was not seen (it was created before the session attached). */
+	if (!n && (err = gp_profile_placeholder(&ids[n++], p, stack_id ? "[creation stack unreadable]"
+									 : "[created before attach]")))
+		return err;
 	s.locations = ids;
 	s.nr_locations = n;
 	return gp_profile_add_sample(p, &s);

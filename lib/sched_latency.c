@@ -131,10 +131,18 @@ static int add_site_sample(struct by_site_ctx *c, struct goprof_profile *p, stru
 		{ .key = "max_delay", .num = (int64_t)site->st.max_ns, .num_unit = "nanoseconds" },
 	};
 
+	uint32_t all;
+	int err;
+
 	if (c->goroutines)
 		return gp_goroutines_add_site_sample(c->goroutines, p, r, site->stack_id, site->pid,
 						     values, labels, ARRAY_SIZE(labels));
+	/* Without goroutine tracking there are no creation sites: one sample per process. */
+	err = gp_profile_placeholder(&all, p, "[all goroutines: creation sites need goroutine tracking]");
+	if (err)
+		return err;
 	return gp_profile_add_sample(p, &(struct gp_sample_in){
+		.locations = &all, .nr_locations = 1,
 		.values = values, .labels = labels, .nr_labels = ARRAY_SIZE(labels) });
 }
 

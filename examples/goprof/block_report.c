@@ -120,8 +120,7 @@ static int report_blocking(struct goprof_session *s, const struct safe_dir *dir)
 		free(b);
 		return -1;
 	}
-	rc = write_profile_files(p, dir, "block", 1 /* delay/nanoseconds */,
-				 "Goroutine blocking (delay)");
+	rc = write_profile_files(p, dir, "block", 1 /* delay/nanoseconds */, "Goroutine blocking time");
 	goprof_profile_foreach_sample(p, summarize, b);
 	goprof_session_stats(s, &st);
 	qsort(b->reasons, b->nr_reasons, sizeof(*b->reasons), by_ns_desc);

@@ -115,11 +115,80 @@ static void record_usage(FILE *out)
 		"      --keep N          windows kept on disk with --interval (default 60; 0: all)\n"
 		"  -- COMMAND ARGS       start COMMAND and profile it until it exits\n"
 		"\n"
-		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n");
+		"Writes DIR/cpu.pb.gz (pprof), DIR/cpu.folded, DIR/cpu.svg and DIR/threads.tsv.\n"
+		"\n"
+		"Exit status: 0 when everything was written (and COMMAND succeeded); COMMAND's own\n"
+		"status when it failed (128+N: killed by signal N); 127 when it could not be run;\n"
+		"1 on goprof's own errors; 2 on a usage error; 130 when interrupted during start-up.\n");
+}
+
+/*
+ * Numbers from the command line: the whole argument, in range, no sign where none makes
+ * sense (strtoul reads "-5" as a huge value, and 4294967297 wraps to 1 in an unsigned).
+ */
+static bool parse_uint(const char *arg, unsigned long min, unsigned long max, unsigned *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*arg || *arg == '-' || *arg == '+' || *arg == ' ')
+		return false;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end || errno || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* Seconds: a finite number in [min, max] (strtod takes "nan", "inf" and hex floats). */
+static bool parse_seconds(const char *arg, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*arg || *arg == ' ')
+		return false;
+	errno = 0;
+	v = strtod(arg, &end);
+	if (*end || errno || !(v >= min && v <= max)) /* false for NaN too */
+		return false;
+	*out = v;
+	return true;
+}
+
+#define MAX_SECONDS (100.0 * 365 * 86400) /* a century: longer is a typo */
+
+/* What the recording is of, for the flame graphs' titles. */
+static void describe_target(const struct record_args *a)
+{
+	char buf[128], comm[32] = "", path[64];
+	const char *slash;
+	FILE *f;
+
+	if (a->command) {
+		slash = strrchr(a->command[0], '/');
+		snprintf(buf, sizeof(buf), "%s", slash ? slash + 1 : a->command[0]);
+	} else if (a->npids == 1 && !a->nexes) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", a->pids[0]);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		snprintf(buf, sizeof(buf), comm[0] ? "pid %d (%s)" : "pid %d", a->pids[0], comm);
+	} else if (a->nexes == 1 && !a->npids) {
+		slash = strrchr(a->exes[0], '/');
+		snprintf(buf, sizeof(buf), "%s", slash ? slash + 1 : a->exes[0]);
+	} else {
+		snprintf(buf, sizeof(buf), "%d processes and %d executables", a->npids, a->nexes);
+	}
+	report_set_target(buf);
 }
 
 /* Long options without a short letter (letters are scarce: each branch adds some). */
-enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE };
+enum { OPT_BLOCK = 0x100, OPT_CHANNELS, OPT_HTTP_WIRE, OPT_VERSION };
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
@@ -151,37 +220,37 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "offcpu-min-us", required_argument, NULL, 'm' },
 		{ "offcpu-max-us", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
+	unsigned pid;
 	int c;
 
 	*a = (struct record_args){ .freq_hz = 99, .out_dir = "goprof.out", .leak_age_s = 5,
 				   .keep = 60 };
-	while ((c = getopt_long(argc, argv, "+p:e:F:d:o:Uh", longopts, NULL)) != -1) {
-		char *end;
-
+	opterr = 0; /* its messages would not say "goprof record" */
+	while ((c = getopt_long(argc, argv, "+:p:e:F:d:o:Uh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (a->npids == MAX_PIDS) {
 				fprintf(stderr, "goprof record: at most %d -p options\n", MAX_PIDS);
 				return -1;
 			}
-			a->pids[a->npids++] = (int)strtol(optarg, &end, 10);
-			if (*end || a->pids[a->npids - 1] <= 0) {
+			if (!parse_uint(optarg, 1, INT32_MAX, &pid)) {
 				fprintf(stderr, "goprof record: -p needs a process ID, got '%s'\n", optarg);
 				return -1;
 			}
+			a->pids[a->npids++] = (int)pid;
 			break;
 		case 'F':
-			a->freq_hz = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !a->freq_hz) {
-				fprintf(stderr, "goprof record: -F needs a frequency in Hz, got '%s'\n", optarg);
+			if (!parse_uint(optarg, 1, UINT32_MAX, &a->freq_hz)) {
+				fprintf(stderr, "goprof record: -F needs a frequency in Hz (1 to %u), got '%s'\n",
+					UINT32_MAX, optarg);
 				return -1;
 			}
 			break;
 		case 'd':
-			a->seconds = strtod(optarg, &end);
-			if (*end || a->seconds <= 0) {
+			if (!parse_seconds(optarg, 0, MAX_SECONDS, &a->seconds) || a->seconds <= 0) {
 				fprintf(stderr, "goprof record: -d needs a positive number of seconds, got '%s'\n", optarg);
 				return -1;
 			}
@@ -197,11 +266,11 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->exes[a->nexes++] = optarg;
 			break;
 		case 'M':
-			a->user_depth = a->kernel_depth = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !a->user_depth) {
+			if (!parse_uint(optarg, 1, UINT32_MAX, &a->user_depth)) {
 				fprintf(stderr, "goprof record: --max-depth needs a number of frames, got '%s'\n", optarg);
 				return -1;
 			}
+			a->kernel_depth = a->user_depth;
 			break;
 		case 'U':
 			a->no_kernel = true;
@@ -245,8 +314,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->service_name = optarg;
 			break;
 		case 'B':
-			a->budget_pct = strtod(optarg, &end);
-			if (*end || a->budget_pct <= 0 || a->budget_pct > 100) {
+			if (!parse_seconds(optarg, 0, 100, &a->budget_pct) || a->budget_pct <= 0) {
 				fprintf(stderr, "goprof record: --overhead-budget needs a percentage in "
 						"(0, 100], got '%s'\n", optarg);
 				return -1;
@@ -261,9 +329,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'm':
 		case 'x':
-			*(c == 'm' ? &a->offcpu_min_us : &a->offcpu_max_us) =
-				(unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg) {
+			if (!parse_uint(optarg, 0, UINT32_MAX, c == 'm' ? &a->offcpu_min_us : &a->offcpu_max_us)) {
 				fprintf(stderr, "goprof record: --offcpu-%s-us needs microseconds, got '%s'\n",
 					c == 'm' ? "min" : "max", optarg);
 				return -1;
@@ -271,23 +337,20 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->features |= GOPROF_FEATURE_OFFCPU;
 			break;
 		case 'L':
-			a->leak_age_s = strtod(optarg, &end);
-			if (*end || a->leak_age_s < 0) {
+			if (!parse_seconds(optarg, 0, MAX_SECONDS, &a->leak_age_s)) {
 				fprintf(stderr, "goprof record: --leak-age needs seconds, got '%s'\n", optarg);
 				return -1;
 			}
 			break;
 		case 'I':
-			a->interval_s = strtod(optarg, &end);
-			if (*end || a->interval_s < 0.1) {
+			if (!parse_seconds(optarg, 0.1, MAX_SECONDS, &a->interval_s)) {
 				fprintf(stderr, "goprof record: --interval needs seconds (at least 0.1), "
 						"got '%s'\n", optarg);
 				return -1;
 			}
 			break;
 		case 'K':
-			a->keep = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || optarg[0] == '-') {
+			if (!parse_uint(optarg, 0, UINT32_MAX, &a->keep)) {
 				fprintf(stderr, "goprof record: --keep needs a number of windows, got '%s'\n", optarg);
 				return -1;
 			}
@@ -295,8 +358,18 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'h':
 			record_usage(stdout);
 			exit(0);
+		case OPT_VERSION:
+			print_version();
+			exit(0);
+		case ':':
+			fprintf(stderr, "goprof record: option '%s' needs an argument\n", argv[optind - 1]);
+			return -1;
 		default:
-			record_usage(stderr);
+			if (optopt)
+				fprintf(stderr, "goprof record: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "goprof record: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "Try 'goprof record --help'.\n");
 			return -1;
 		}
 	}
@@ -318,34 +391,127 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The command goprof started (-- COMMAND), and how it ended. */
+struct command_child {
+	pid_t pid;
+	int release_fd; /* writing a byte lets it exec */
+	int exec_fd;	/* its exec failure (errno) arrives here; EOF when the exec worked */
+	bool reaped;
+	int status;	/* waitpid's, once reaped */
+};
+
+/* Is there an executable for COMMAND (as execvp would search PATH)? */
+static bool command_found(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", name);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
 /*
  * Starts COMMAND stopped at a pipe so that it is attached before it runs its first
- * instruction; returns its PID and the write end that releases it.
+ * instruction. A second pipe, closed by a successful exec, carries the errno of a failed one.
  */
-static int spawn_held(char **command, int *release_fd)
+static int spawn_held(char **command, struct command_child *c)
 {
-	int gate[2];
+	int gate[2], status[2];
 	pid_t pid;
 
 	if (pipe(gate))
 		return -1;
+	if (pipe2(status, O_CLOEXEC)) {
+		close(gate[0]);
+		close(gate[1]);
+		return -1;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char c;
+		char ch;
+		int e;
 
 		close(gate[1]);
-		if (read(gate[0], &c, 1) != 1)
+		close(status[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(gate[0], &ch, 1) != 1)
 			_exit(127);
 		close(gate[0]);
 		execvp(command[0], command);
-		fprintf(stderr, "goprof record: cannot run %s: %s\n", command[0], strerror(errno));
+		e = errno;
+		if (write(status[1], &e, sizeof(e)) < 0)
+			_exit(127);
 		_exit(127);
 	}
 	close(gate[0]);
-	*release_fd = gate[1];
-	return pid;
+	close(status[1]);
+	c->pid = pid;
+	c->release_fd = gate[1];
+	c->exec_fd = status[0];
+	return 0;
+}
+
+/* Lets the held command exec; 0 once it runs, or the errno of its failed exec. */
+static int release_command(struct command_child *c)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (write(c->release_fd, "x", 1) != 1)
+		e = errno;
+	close(c->release_fd);
+	c->release_fd = -1;
+	do
+		n = read(c->exec_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(c->exec_fd);
+	c->exec_fd = -1;
+	return n == sizeof(e) ? e : 0;
+}
+
+/* Still running? Reaps it (and keeps its status) once it has exited. */
+static bool command_running(struct command_child *c)
+{
+	if (c->reaped)
+		return false;
+	if (waitpid(c->pid, &c->status, WNOHANG) == 0)
+		return true;
+	c->reaped = true;
+	return false;
+}
+
+/*
+ * The exit status that says the command failed (perf record does the same): its own
+ * non-zero status, or 128 + the signal that killed it; 0 if it succeeded or still runs.
+ */
+static int command_failure(const struct command_child *c, const char *name)
+{
+	if (!c->pid || !c->reaped)
+		return 0;
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status)) {
+		fprintf(stderr, "goprof record: %s exited with status %d\n", name, WEXITSTATUS(c->status));
+		return WEXITSTATUS(c->status);
+	}
+	if (WIFSIGNALED(c->status)) {
+		fprintf(stderr, "goprof record: %s was killed by signal %d (%s)\n", name,
+			WTERMSIG(c->status), strsignal(WTERMSIG(c->status)));
+		return 128 + WTERMSIG(c->status);
+	}
+	return 0;
 }
 
 /*
@@ -373,13 +539,13 @@ static bool process_running(int pid)
 	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
 }
 
-static bool any_target_alive(const struct record_args *a, int child)
+static bool any_target_alive(const struct record_args *a, struct command_child *child)
 {
 	if (a->nexes)
 		return true; /* processes of an executable may start at any time */
 	for (int i = 0; i < a->npids; i++) {
-		if (a->pids[i] == child) {
-			if (waitpid(child, NULL, WNOHANG) == 0)
+		if (child->pid && a->pids[i] == child->pid) {
+			if (command_running(child))
 				return true;
 			continue;
 		}
@@ -486,8 +652,19 @@ static int send_otlp(struct goprof_profile *p, void *ctx)
 		err = otlp_export_once(a->otlp_url, p, &wo, 10000, &st);
 	}
 	if (err) {
-		fprintf(stderr, "goprof record: OTLP export to %s failed (%s, last status %d, %llu "
-			"retries)\n", a->otlp_url, goprof_last_error(), st.last_status,
+		char why[256];
+
+		/* What went wrong last: the transport's errno, the receiver's answer, or ours. */
+		if (st.last_status < 0)
+			snprintf(why, sizeof(why), "%s", strerror(-st.last_status));
+		else if (st.last_status > 0)
+			snprintf(why, sizeof(why), "the receiver answered HTTP %d", st.last_status);
+		else if (*goprof_last_error())
+			snprintf(why, sizeof(why), "%s", goprof_last_error());
+		else
+			snprintf(why, sizeof(why), "%s", strerror(-err));
+		fprintf(stderr, "goprof record: OTLP export to %s failed: %s (sent %llu times: the first "
+			"attempt and %llu retries)\n", a->otlp_url, why, (unsigned long long)st.retries + 1,
 			(unsigned long long)st.retries);
 		return -1;
 	}
@@ -520,13 +697,22 @@ int cmd_record(int argc, char **argv)
 	struct runtime_events events = { 0 };
 	struct window_writer win = { .windows = { .fd = -1 } };
 	struct safe_dir out_dir = { .fd = -1 };
-	int child = 0, release_fd = -1, rc = 1, err;
+	struct command_child child = { .release_fd = -1, .exec_fd = -1 };
+	int rc = 1, err;
 	bool window_failed = false;
 	bool tty = isatty(STDERR_FILENO);
 	double start, elapsed, next_tick = 0;
 
 	if (parse_args(argc, argv, &a))
 		return 2;
+	describe_target(&a);
+	if (a.command && !command_found(a.command[0])) {
+		fprintf(stderr, "goprof record: cannot run %s: command not found\n", a.command[0]);
+		return 127;
+	}
+	/* From here Ctrl-C stops: during start-up (loading BPF takes a while) too. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	/* Opened once: every output file is created relative to it (safe_output.h). */
 	if (safe_dir_open(&out_dir, a.out_dir))
 		return 1;
@@ -549,16 +735,17 @@ int cmd_record(int argc, char **argv)
 		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us);
 	s = goprof_session_new(&opts);
 	if (!s) {
+		if (stop_requested)
+			goto interrupted;
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 		goto out;
 	}
 	if (a.command) {
-		child = spawn_held(a.command, &release_fd);
-		if (child < 0) {
+		if (spawn_held(a.command, &child)) {
 			fprintf(stderr, "goprof record: cannot start %s: %s\n", a.command[0], strerror(errno));
 			goto out;
 		}
-		a.pids[a.npids++] = child;
+		a.pids[a.npids++] = child.pid;
 	}
 	for (int i = 0; i < a.npids; i++) {
 		err = goprof_session_attach_pid(s, a.pids[i], NULL);
@@ -575,30 +762,41 @@ int cmd_record(int argc, char **argv)
 	}
 	/* Say at once what a process we cannot read will lack (reduced privileges). */
 	goprof_session_foreach_process(s, warn_unreadable, NULL);
+	if (stop_requested)
+		goto interrupted;
 	if (goprof_session_start(s)) {
+		if (stop_requested)
+			goto interrupted;
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (release_fd >= 0) {
-		if (write(release_fd, "x", 1) != 1)
-			perror("goprof record: releasing the command");
-		close(release_fd);
-		release_fd = -1;
+	if (stop_requested)
+		goto interrupted;
+	if (child.release_fd >= 0) {
+		err = release_command(&child);
+		if (err) {
+			fprintf(stderr, "goprof record: cannot run %s: %s\n", a.command[0], strerror(err));
+			rc = 127;
+			goto out;
+		}
 	}
 	start = now_s();
 	while (!stop_requested) {
 		elapsed = now_s() - start;
 		if (a.seconds && elapsed >= a.seconds)
 			break;
-		if (!any_target_alive(&a, child)) {
+		if (!any_target_alive(&a, &child)) {
 			fprintf(stderr, "%sgoprof record: every target has exited\n", tty ? "\n" : "");
 			break;
 		}
-		if (goprof_session_stats(s, &st) == 0 && tty)
-			fprintf(stderr, "\rrecording %.1f s%s%.0f s: %llu samples  ", elapsed,
-				a.seconds ? " / " : "", a.seconds, (unsigned long long)st.cpu_samples);
+		if (goprof_session_stats(s, &st) == 0 && tty) {
+			if (a.seconds)
+				fprintf(stderr, "\rrecording %.1f s / %.0f s: %llu samples  ", elapsed,
+					a.seconds, (unsigned long long)st.cpu_samples);
+			else
+				fprintf(stderr, "\rrecording %.1f s (Ctrl-C stops): %llu samples  ", elapsed,
+					(unsigned long long)st.cpu_samples);
+		}
 		if (events.out && a.features & GOPROF_FEATURE_GOROUTINES && elapsed >= next_tick) {
 			/* The live goroutine count over time, once a second. */
 			fprintf(events.out, "{\"type\":\"goroutines_live\",\"elapsed_s\":%.1f,"
@@ -664,16 +862,20 @@ int cmd_record(int argc, char **argv)
 		rc = 1;
 	goprof_session_stats(s, &st);
 	print_session_stats(stdout, &st);
+	if (rc == 0 && a.command)
+		rc = command_failure(&child, a.command[0]);
+	goto out;
+interrupted:
+	fprintf(stderr, "goprof record: interrupted during start-up; nothing recorded\n");
+	rc = 130;
 out:
-	if (release_fd >= 0)
-		close(release_fd);
-	if (child > 0) {
-		if (!any_target_alive(&a, child)) {
-			/* already reaped by any_target_alive */
-		} else {
-			kill(child, SIGTERM);
-			waitpid(child, NULL, 0);
-		}
+	if (child.release_fd >= 0)
+		close(child.release_fd); /* the held command reads EOF and exits */
+	if (child.exec_fd >= 0)
+		close(child.exec_fd);
+	if (child.pid > 0 && command_running(&child)) {
+		kill(child.pid, SIGTERM);
+		waitpid(child.pid, NULL, 0);
 	}
 	goprof_session_free(s);
 	runtime_events_close(&events);

@@ -4,6 +4,8 @@
 #define GOPROF_CLI_COMMANDS_H
 
 int cmd_record(int argc, char **argv);
+/* "goprof VERSION (headers VERSION)" on standard output. */
+void print_version(void);
 int cmd_symbolize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 

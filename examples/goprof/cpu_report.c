@@ -96,9 +96,18 @@ out:
 	free(t.rows);
 }
 
+static char report_target[128];
+
+void report_set_target(const char *target)
+{
+	snprintf(report_target, sizeof(report_target), "%s", target);
+}
+
 int write_profile_files(const struct goprof_profile *p, const struct safe_dir *dir, const char *name,
 			uint32_t value_index, const char *title)
 {
+	char full_title[256];
+
 	static const struct {
 		const char *suffix;
 		uint32_t format;
@@ -107,13 +116,21 @@ int write_profile_files(const struct goprof_profile *p, const struct safe_dir *d
 		{ "folded", GOPROF_FORMAT_FOLDED },
 		{ "svg", GOPROF_FORMAT_SVG },
 	};
-	GOPROF_OPTS(goprof_profile_write_opts, opts, .value_index = value_index, .title = title);
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .value_index = value_index);
 	int rc = 0;
 
+	if (title && report_target[0]) {
+		snprintf(full_title, sizeof(full_title), "%s of %s", title, report_target);
+		title = full_title;
+	}
 	for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++) {
 		char file[256];
 
 		snprintf(file, sizeof(file), "%s.%s", name, outputs[i].suffix);
+		opts.title = outputs[i].format == GOPROF_FORMAT_SVG ? title : NULL;
+		/* A CPU profile counts samples; other folded files say what their numbers are. */
+		opts.flags = outputs[i].format == GOPROF_FORMAT_FOLDED && strcmp(name, "cpu")
+				     ? GOPROF_WRITE_FOLDED_UNIT : 0;
 		if (safe_write_profile(dir, file, p, outputs[i].format, &opts))
 			rc = -1;
 	}
@@ -129,7 +146,7 @@ int write_cpu_report(struct goprof_session *s, const struct safe_dir *dir, unsig
 		fprintf(stderr, "goprof record: taking the CPU profile: %s\n", goprof_last_error());
 		return -1;
 	}
-	rc = write_profile_files(p, dir, "cpu", 0, NULL);
+	rc = write_profile_files(p, dir, "cpu", 0, "CPU samples");
 	print_top_functions(p, hz);
 	printf("wrote %s/cpu.pb.gz (go tool pprof), %s/cpu.folded, %s/cpu.svg\n", dir->path, dir->path,
 	       dir->path);

@@ -8,6 +8,11 @@
 #include "commands.h"
 #include "term_text.h"
 
+void print_version(void)
+{
+	printf("goprof %s (headers %s)\n", goprof_version_string(), GOPROF_VERSION_STRING);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -17,7 +22,7 @@ static void usage(FILE *out)
 		"  record     profile running Go processes (see goprof record --help)\n"
 		"  symbolize  resolve program counters of a binary to functions, files and lines\n"
 		"  info       show a binary's Go version, pclntab and build IDs\n"
-		"  version    print the library version\n");
+		"  version    print the library version (also --version)\n");
 }
 
 int main(int argc, char **argv)
@@ -33,8 +38,8 @@ int main(int argc, char **argv)
 		return cmd_symbolize(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "version")) {
-		printf("goprof %s (headers %s)\n", goprof_version_string(), GOPROF_VERSION_STRING);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		print_version();
 		return 0;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {

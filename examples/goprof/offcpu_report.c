@@ -135,7 +135,7 @@ int write_offcpu_report(struct goprof_session *s, const struct safe_dir *dir)
 		return -1;
 	}
 	/* Folded and SVG weigh stacks by time (nanoseconds), not by intervals. */
-	rc = write_profile_files(p, dir, "offcpu", 1, NULL);
+	rc = write_profile_files(p, dir, "offcpu", 1, "Off-CPU time");
 	print_top_stacks(p);
 	printf("wrote %s/offcpu.pb.gz (go tool pprof), %s/offcpu.folded, %s/offcpu.svg "
 	       "(weighted by nanoseconds off CPU)\n", dir->path, dir->path, dir->path);

@@ -50,8 +50,13 @@ int write_tcp_report(struct goprof_session *s, FILE *jsonl);
 int write_block_report(struct goprof_session *s, const struct safe_dir *dir, uint32_t features, FILE *jsonl);
 
 struct goprof_profile;
+/* What the profiles are of ("pid 42 (server)", "make", "3 processes"), for SVG titles. */
+void report_set_target(const char *target);
+
 /* Writes DIR/NAME.pb.gz, NAME.folded and NAME.svg (those two counting sample value
- * value_index; title: the SVG's, NULL for a default); 0 or -1 (said on stderr). */
+ * value_index; title: what the SVG shows, followed by " of TARGET"; NULL: the library's
+ * default). A folded file counting anything but CPU samples starts with a comment line
+ * that names its unit. 0 or -1 (said on stderr). */
 int write_profile_files(const struct goprof_profile *p, const struct safe_dir *dir, const char *name,
 			uint32_t value_index, const char *title);
 

@@ -87,6 +87,12 @@ static int open_dir(struct safe_dir *d, int parent_fd, const char *name, const c
 		close(fd);
 		return -1;
 	}
+	/* Said now, not after a whole recording is lost (root passes unless read-only). */
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS)) {
+		fprintf(stderr, TAG "cannot write to output directory %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	d->fd = fd;
 	return 0;
 }

@@ -50,6 +50,12 @@ struct goprof_profile;
  * @{ */
 /** GOPROF_FORMAT_PPROF: write the protobuf without gzip compression. */
 #define GOPROF_WRITE_PPROF_UNCOMPRESSED 0x1u
+/**
+ * GOPROF_FORMAT_FOLDED: start with a comment line that says what the counts are, e.g.
+ * "# goprof folded stacks: delay in nanoseconds (flamegraph.pl --countname=nanoseconds)".
+ * flamegraph.pl, inferno and speedscope skip a line without a count. (since 0.1)
+ */
+#define GOPROF_WRITE_FOLDED_UNIT 0x2u
 /** @} */
 
 /**

@@ -103,15 +103,49 @@ static void put_xml(struct gp_out *o, const char *str, size_t max_bytes)
 	}
 }
 
+/*
+ * A value in units people read: "28.9 s" rather than "28945357346 nanoseconds",
+ * "12.3 MiB" rather than bytes; counts as they are, named by their type ("12 samples").
+ */
+static void format_value(char *buf, size_t len, int64_t v, const char *type, const char *unit)
+{
+	static const struct {
+		const char *unit;
+		double scale[4];
+		const char *name[4];
+	} units[] = {
+		{ "nanoseconds", { 1e9, 1e6, 1e3, 1 }, { "s", "ms", "us", "ns" } },
+		{ "microseconds", { 1e6, 1e3, 1, 0 }, { "s", "ms", "us", NULL } },
+		{ "milliseconds", { 1e3, 1, 0, 0 }, { "s", "ms", NULL, NULL } },
+		{ "bytes", { 1024.0 * 1024 * 1024, 1024.0 * 1024, 1024, 1 }, { "GiB", "MiB", "KiB", "B" } },
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(unit, units[i].unit))
+			continue;
+		for (size_t j = 0; j < 4 && units[i].name[j]; j++) {
+			if ((double)(v < 0 ? -v : v) >= units[i].scale[j] || j == 3 || !units[i].name[j + 1]) {
+				double x = (double)v / units[i].scale[j];
+
+				snprintf(buf, len, x >= 100 || units[i].scale[j] == 1 ? "%.0f %s" : "%.3g %s", x,
+					 units[i].name[j]);
+				return;
+			}
+		}
+	}
+	snprintf(buf, len, "%" PRId64 " %s", v, !strcmp(unit, "count") || !*unit ? type : unit);
+}
+
 static void put_value(struct gp_out *o, const struct goprof_profile *p, uint32_t vi, int64_t v,
 		      int64_t total)
 {
 	const char *type = gp_str(p, p->type_ids[vi]), *unit = gp_str(p, p->unit_ids[vi]);
+	char buf[96];
 
-	/* "12 samples" for counts, "1200000 nanoseconds" otherwise. */
-	gp_out_printf(o, " (%" PRId64 " %s, %.2f%%)", v,
-		      !strcmp(unit, "count") || !*unit ? type : unit,
-		      total ? 100.0 * (double)v / (double)total : 0.0);
+	format_value(buf, sizeof(buf), v, type, unit);
+	gp_out_puts(o, " (");
+	put_xml(o, buf, SIZE_MAX);
+	gp_out_printf(o, ", %.2f%%)", total ? 100.0 * (double)v / (double)total : 0.0);
 }
 
 static void put_frame(struct gp_out *o, const struct goprof_profile *p,
@@ -151,16 +185,18 @@ static void put_header(struct gp_out *o, const struct goprof_profile *p,
 
 	gp_out_printf(o,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-		"<svg version=\"1.1\" width=\"%d\" height=\"%u\" viewBox=\"0 0 %d %u\" "
+		/* As wide as the window: init() lays the frames out again at its width. */
+		"<svg version=\"1.1\" width=\"100%%\" height=\"%u\" data-width=\"%d\" "
 		"onload=\"init(evt)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
 		"<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
 		"<stop stop-color=\"#eeeeee\" offset=\"5%%\"/><stop stop-color=\"#e0e0f0\" "
 		"offset=\"95%%\"/></linearGradient></defs>\n",
-		IMG_WIDTH, h, IMG_WIDTH, h);
+		h, IMG_WIDTH);
 	gp_out_puts(o,
 		"<style type=\"text/css\">\n"
 		"text { font-family: Verdana, sans-serif; font-size: 12px; fill: #000; }\n"
 		"#title { text-anchor: middle; font-size: 17px; }\n"
+		"#search, #matched { text-anchor: end; }\n"
 		"#search, #unzoom { cursor: pointer; }\n"
 		"#search:hover, #unzoom:hover { fill: #0050c0; }\n"
 		".f { cursor: pointer; }\n"
@@ -178,20 +214,27 @@ static void put_header(struct gp_out *o, const struct goprof_profile *p,
 		IMG_WIDTH, XPAD, total ? total : 1, FONT_SIZE, FONT_WIDTH);
 	gp_out_puts(o, flamegraph_js);
 	gp_out_puts(o, "]]></script>\n");
-	gp_out_printf(o, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" "
-			 "fill=\"url(#background)\"/>\n", IMG_WIDTH, h);
-	gp_out_printf(o, "<text id=\"title\" x=\"%d\" y=\"24\">", IMG_WIDTH / 2);
+	gp_out_printf(o, "<rect x=\"0\" y=\"0\" width=\"100%%\" height=\"%u\" "
+			 "fill=\"url(#background)\"/>\n", h);
+	gp_out_puts(o, "<text id=\"title\" x=\"50%\" y=\"24\">");
 	if (cfg->title) {
 		put_xml(o, cfg->title, SIZE_MAX);
 	} else {
+		char buf[96];
+
+		/* "Flame graph: delay (28.9 s in all)": what the widths measure, and the total. */
+		format_value(buf, sizeof(buf), total, type, gp_str(p, p->unit_ids[cfg->value_index]));
 		gp_out_puts(o, "Flame graph: ");
 		put_xml(o, type, SIZE_MAX);
+		gp_out_puts(o, " (");
+		put_xml(o, buf, SIZE_MAX);
+		gp_out_puts(o, " in all)");
 	}
 	gp_out_puts(o, "</text>\n");
 	gp_out_printf(o, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n",
 		      XPAD);
-	gp_out_printf(o, "<text id=\"search\" x=\"%d\" y=\"24\">Search</text>\n",
-		      IMG_WIDTH - XPAD - 100);
+	gp_out_printf(o, "<text id=\"search\" x=\"100%%\" dx=\"-%d\" y=\"24\">Search</text>\n",
+		      XPAD);
 	/* Legend: what the colours mean. */
 	gp_out_printf(o, "<g id=\"legend\">"
 			 "<rect x=\"%d\" y=\"36\" width=\"10\" height=\"10\" fill=\"rgb(90,195,232)\"/>"
@@ -202,8 +245,8 @@ static void put_header(struct gp_out *o, const struct goprof_profile *p,
 			 "<text x=\"%d\" y=\"45\">kernel</text></g>\n",
 		      XPAD, XPAD + 14, XPAD + 50, XPAD + 64, XPAD + 120, XPAD + 134);
 	gp_out_printf(o, "<text id=\"details\" x=\"%d\" y=\"%u\"> </text>\n", XPAD, h - 14);
-	gp_out_printf(o, "<text id=\"matched\" x=\"%d\" y=\"%u\"> </text>\n",
-		      IMG_WIDTH - XPAD - 140, h - 14);
+	gp_out_printf(o, "<text id=\"matched\" x=\"100%%\" dx=\"-%d\" y=\"%u\"> </text>\n",
+		      XPAD, h - 14);
 }
 
 int gp_encode_svg(const struct goprof_profile *p, const struct gp_write_cfg *cfg,

@@ -11,6 +11,13 @@
 #include "profile/stacktree.h"
 #include "profile/utf8.h"
 
+/* Writes text of a comment line: printable ASCII only, anything else as '?'. */
+static void put_text(struct gp_out *o, const char *s)
+{
+	for (; *s; s++)
+		gp_out_write(o, (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? s : "?", 1);
+}
+
 /* Writes a frame name; ';' separates frames and a line break ends a record, so neither
  * may appear inside a name: ';' becomes ':', control characters '?', and each byte of
  * invalid UTF-8 U+FFFD (utf8.h), so that the file is UTF-8 text whatever the names. */
@@ -56,6 +63,19 @@ int gp_encode_folded(const struct goprof_profile *p, const struct gp_write_cfg *
 	if (!path) {
 		gp_stacktree_free(&t);
 		return gp_out_fail(o, gp_err(-ENOMEM, "folded: out of memory"));
+	}
+	if (cfg->flags & GOPROF_WRITE_FOLDED_UNIT) {
+		const char *type = gp_str(p, p->type_ids[cfg->value_index]);
+		const char *unit = gp_str(p, p->unit_ids[cfg->value_index]);
+
+		/* Names from a profile read from a file are untrusted: no line break in them. */
+		gp_out_puts(o, "# goprof folded stacks: ");
+		put_text(o, type);
+		gp_out_puts(o, " in ");
+		put_text(o, *unit ? unit : "count");
+		gp_out_puts(o, " (flamegraph.pl --countname=");
+		put_text(o, *unit ? unit : "count");
+		gp_out_puts(o, ")\n");
 	}
 	/* A sample with no frames and no process name still counts: a folded line needs a
 	 * frame, so it is shown as "[unknown]", like other frames we know nothing about. */

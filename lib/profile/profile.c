@@ -348,6 +348,17 @@ int gp_profile_add_location(uint32_t *id, struct goprof_profile *p, uint32_t map
 	return 0;
 }
 
+int gp_profile_placeholder(uint32_t *id, struct goprof_profile *p, const char *name)
+{
+	struct gp_line_in line = { .function = name };
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	return gp_profile_add_location(id, p, 0, 1ull << 63 | (h & 0xffffffffffffull),
+				       GOPROF_FRAME_KIND_UNKNOWN, &line, 1);
+}
+
 /* ---- samples ---- */
 
 struct sample_key {

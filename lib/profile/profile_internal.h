@@ -212,6 +212,14 @@ GOPROF_HIDDEN int gp_profile_add_location(uint32_t *id, struct goprof_profile *p
 					  uint32_t mapping_id, uint64_t address, uint32_t kind,
 					  const struct gp_line_in *lines, uint32_t nr_lines);
 
+/*
+ * A location standing for a stack that is not known, named like "[created before
+ * attach]": a pprof sample without locations is left out of every view (top, graphs,
+ * flame graphs), so its values would be missing from their totals. Its address is
+ * outside any real one (bit 63 set, from the name), in no mapping, of unknown kind.
+ */
+GOPROF_HIDDEN int gp_profile_placeholder(uint32_t *id, struct goprof_profile *p, const char *name);
+
 /* Adds a sample: sums its values into the sample with the same stack, label set (any
  * order) and comm, or appends a new one. Returns 0, -EINVAL (no values, unknown location
  * id, label without key), -ENOMEM. */

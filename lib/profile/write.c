@@ -136,7 +136,7 @@ GOPROF_API int goprof_profile_write(const struct goprof_profile *p, uint32_t for
 	if (cfg.value_index >= p->nr_types)
 		return gp_err(-EINVAL, "goprof_profile_write: value_index %u out of range (the profile "
 				       "has %u sample types)", cfg.value_index, p->nr_types);
-	if (cfg.flags & ~GOPROF_WRITE_PPROF_UNCOMPRESSED)
+	if (cfg.flags & ~(GOPROF_WRITE_PPROF_UNCOMPRESSED | GOPROF_WRITE_FOLDED_UNIT))
 		return gp_err(-EINVAL, "goprof_profile_write: unknown flags 0x%x", cfg.flags);
 	if (gp_out_init(&o, fn, ctx))
 		return gp_err(-ENOMEM, "goprof_profile_write: out of memory");

@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 
 NS = "{http://www.w3.org/2000/svg}"
 WIDTH, XPAD = 1200, 10
+WINDOW = 1600  # the browser window the script sees: it lays the frames out again at this width
 
 
 def fail(msg):
@@ -94,7 +95,8 @@ const gs = data.frames.map(f => {
   return g;
 });
 const win = new El("window");
-global.document = { getElementById: id => ids[id] };
+global.document = { getElementById: id => ids[id],
+  documentElement: { getBoundingClientRect: () => ({ width: data.window }) } };
 global.window = win;
 let promptAnswer = null;
 global.prompt = () => promptAnswer;
@@ -105,6 +107,8 @@ init({});
 function find(name) { const g = gs.find(g => g.name === name); if (!g) throw new Error("no frame " + name); return g; }
 function rect(g) { return g.getElementsByTagName("rect")[0]; }
 const res = {};
+// At load the frames fill the window's width (fit()).
+res.loaded = gs.map(g => ({ name: g.name, x: +rect(g).getAttribute("x"), w: +rect(g).getAttribute("width") }));
 // Click on a frame's rect: the handler must find the frame group and zoom on it.
 ids.frames.listeners.click({ target: rect(find(data.zoom)) });
 res.zoomed = gs.map(g => ({ name: g.name, hidden: g.classList.contains("hide"), parent: g.classList.contains("parent"),
@@ -135,7 +139,8 @@ def run_script_checks(root, frames, zoom, search, matched_pct):
         return
     script = "".join(s.text or "" for s in root.iter(f"{NS}script"))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump({"frames": frames, "script": script, "zoom": zoom, "search": search}, f)
+        json.dump({"frames": frames, "script": script, "zoom": zoom, "search": search,
+                   "window": WINDOW}, f)
         data_path = f.name
     with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False) as f:
         f.write(NODE_HARNESS)
@@ -144,7 +149,11 @@ def run_script_checks(root, frames, zoom, search, matched_pct):
     if r.returncode:
         fail("embedded script failed under node:\n" + r.stdout + r.stderr)
     res = json.loads(r.stdout)
-    full = WIDTH - 2 * XPAD
+    full = WINDOW - 2 * XPAD
+    for f, s in zip(frames, res["loaded"]):
+        want_x, want_w = XPAD + f["x"] * full / frames[0]["w"], f["w"] * full / frames[0]["w"]
+        if abs(s["x"] - want_x) > 0.02 or abs(s["w"] - want_w) > 0.02:
+            fail(f"load: {f['name']} not laid out for a {WINDOW}px window: {s}, want x {want_x:.2f} w {want_w:.2f}")
     z = next(f for f in frames if f["name"] == zoom)
     for f, s in zip(frames, res["zoomed"]):
         inside = f["d"] >= z["d"] and f["x"] >= z["x"] and f["x"] + f["w"] <= z["x"] + z["w"]

@@ -43,6 +43,21 @@ Test(folded, other_value_index_counts_nanoseconds)
 	goprof_profile_free(p);
 }
 
+/* GOPROF_WRITE_FOLDED_UNIT: a first comment line names the counts (issue 19). */
+Test(folded, unit_comment_line)
+{
+	struct goprof_profile *p = fx_cpu_profile();
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .value_index = 1, .flags = GOPROF_WRITE_FOLDED_UNIT);
+	struct fx_buf b = { 0 };
+
+	cr_assert_eq(goprof_profile_write(p, GOPROF_FORMAT_FOLDED, &opts, fx_buf_write, &b), 0);
+	cr_assert_eq(strncmp(b.data, "# goprof folded stacks: cpu in nanoseconds "
+				     "(flamegraph.pl --countname=nanoseconds)\nserver;", 90), 0, "%s", b.data);
+	cr_assert(strstr(b.data, "main.compute;main.hash 454545450\n"), "%s", b.data);
+	fx_buf_free(&b);
+	goprof_profile_free(p);
+}
+
 /* Every line is "frames count" with one space before an integer, and the counts add up. */
 Test(folded, format_rules_on_messy_names)
 {

@@ -65,6 +65,22 @@ Test(svg, escapes_and_title)
 	goprof_profile_free(p);
 }
 
+/* Time in units people read (issue 19): "455 ms", not "454545450 nanoseconds". */
+Test(svg, time_in_human_units)
+{
+	struct goprof_profile *p = fx_cpu_profile();
+	GOPROF_OPTS(goprof_profile_write_opts, opts, .value_index = 1);
+	struct fx_buf b = { 0 };
+
+	cr_assert_eq(goprof_profile_write(p, GOPROF_FORMAT_SVG, &opts, fx_buf_write, &b), 0);
+	cr_assert(strstr(b.data, "main.hash (455 ms, 52.94%)"), "tooltip of 45 samples of 10.1 ms");
+	cr_assert(strstr(b.data, "Flame graph: cpu (859 ms in all)</text>"), "default title");
+	cr_assert_null(strstr(b.data, "nanoseconds,"), "a raw nanosecond count in a tooltip");
+	cr_assert(strstr(b.data, "width=\"100%\""), "the image is as wide as the window");
+	fx_buf_free(&b);
+	goprof_profile_free(p);
+}
+
 /* Invalid UTF-8 and control characters must not make the file unparsable. */
 Test(svg, hostile_names_stay_well_formed, .timeout = 60)
 {
