@@ -543,6 +543,52 @@ Test(rtstats, precise_mode_is_opt_in_and_per_process, .timeout = 60)
 	goprof_session_free(s);
 }
 
+/*
+ * Process churn: a reader that followed many processes keeps the most recent exited ones
+ * and folds the older ones into totals (bounded memory); the totals stay what they were.
+ */
+Test(rtstats, exited_processes_are_folded, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	char *argv[] = { (char *)fixture_path("rtstats", ver), "3", NULL };
+	struct gp_rt_reader *r = gp_rt_reader_new(0);
+	struct goprof_gc_stats first = { .sz = sizeof(first) }, after = { .sz = sizeof(after) };
+	struct goprof_sched_stats sched = { .sz = sizeof(sched) };
+	char exe[64], note[160], line[512], gover[32];
+	struct child c;
+
+	cr_assert_not_null(r);
+	snprintf(gover, sizeof(gover), "go%s", ver);
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)));
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", c.pid);
+	cr_assert_eq(gp_rt_reader_add(r, c.pid, exe, gover, note, sizeof(note)), 1, "%s", note);
+	child_write_line(&c, "go");
+	cr_assert(child_read_line(&c, line, sizeof(line)));
+	usleep(150 * 1000);
+	cr_assert_geq(gp_rt_reader_tick(r, NULL, NULL), 0);
+	gp_rt_reader_exited(r, c.pid);
+	cr_assert_eq(gp_rt_reader_gc_stats(r, 0, &first), 0);
+	cr_assert_geq(first.forced_cycles, 3);
+	/* 300 more (of the same live process, each added, read and left): the first is folded */
+	for (int i = 0; i < 300; i++) {
+		cr_assert_eq(gp_rt_reader_add(r, c.pid, exe, gover, note, sizeof(note)), 1, "%s", note);
+		gp_rt_reader_exited(r, c.pid);
+	}
+	cr_assert_eq(gp_rt_reader_gc_stats(r, 0, &after), 0);
+	cr_expect_eq(after.cycles, first.cycles, "folded totals changed: %lu -> %lu cycles",
+		     (unsigned long)first.cycles, (unsigned long)after.cycles);
+	cr_expect_eq(after.forced_cycles, first.forced_cycles);
+	cr_expect_eq(after.pauses, first.pauses);
+	cr_expect_eq(after.pause_total_ns, first.pause_total_ns);
+	cr_expect_eq(after.pause_p99_ns, first.pause_p99_ns);
+	cr_assert_eq(gp_rt_reader_sched_stats(r, 0, &sched), 0);
+	cr_expect_gt(sched.waits, 0);
+	child_close_stdin(&c);
+	cr_assert_eq(child_wait(&c), 0);
+	gp_rt_reader_free(r);
+}
+
 /* ---- a release newer than the table: the newest layout, only once proven ---- */
 
 /* A copy of src whose build info claims go1.<claim> (same length: nothing else moves). */
