@@ -242,7 +242,7 @@ static bool decode_memstats(const struct gp_rt_layout *lay, const uint8_t *m, ui
 /* gcController: heap figures and the goal the runtime aims at (without a memory limit). */
 static bool decode_heap(const struct gp_rt_layout *lay, const uint8_t *g, struct gp_rt_snapshot *s)
 {
-	uint64_t goal, sweep_min, triggered;
+	uint64_t goal, sweep_min, triggered, heap_minimum;
 
 	s->gc_percent = (int32_t)rd32(g, lay->gc_percent);
 	s->memory_limit = (int64_t)rd64(g, lay->gc_memory_limit);
@@ -252,6 +252,7 @@ static bool decode_heap(const struct gp_rt_layout *lay, const uint8_t *g, struct
 	goal = rd64(g, lay->gc_percent_heap_goal);
 	sweep_min = rd64(g, lay->gc_sweep_dist_min_trigger);
 	triggered = rd64(g, lay->gc_triggered);
+	heap_minimum = rd64(g, lay->gc_heap_minimum);
 	if (s->gc_percent < -1 || s->gc_percent > (1 << 24))
 		return why(s, "gcController", "gcPercent out of range"), false;
 	if (s->memory_limit <= 0)
@@ -264,8 +265,12 @@ static bool decode_heap(const struct gp_rt_layout *lay, const uint8_t *g, struct
 	if (s->gc_percent < 0) {
 		s->heap_goal = 0; /* GOGC=off: no goal (unless a memory limit) */
 	} else {
-		if (goal > MAX_BYTES || sweep_min > MAX_BYTES)
+		if (goal > MAX_BYTES || sweep_min > MAX_BYTES || heap_minimum > MAX_BYTES)
 			return why(s, "gcController", "heap goal out of range"), false;
+		/* gcPercentHeapGoal is max(heapMinimum, heapMarked + (heapMarked + stacks +
+		 * globals) * GOGC / 100): never below either */
+		if (goal < heap_minimum || goal < s->heap_marked)
+			return why(s, "gcController", "heap goal below the live heap or the minimum"), false;
 		/* gcControllerState.heapGoalInternal() without the memory-limit branch */
 		if (sweep_min > goal)
 			goal = sweep_min;

@@ -25,6 +25,7 @@ struct rt_proc {
 	enum proc_state state;
 	bool exited;
 	bool decided; /* was read at least once: its figures count */
+	bool heap_off; /* a derived layout proven for the GC figures but not the heap's */
 	int ncand, chosen;
 	struct gp_rt_layout cand[MAX_CANDIDATES];
 	struct gp_rt_addrs addrs[MAX_CANDIDATES]; /* load bias applied */
@@ -252,7 +253,7 @@ static void set_reading(struct rt_proc *p, int k, const struct gp_rt_snapshot *s
  */
 static enum proc_state decide(struct gp_rt_reader *r, struct rt_proc *p)
 {
-	int last_err = 0;
+	int last_err = 0, fallback = -1;
 
 	for (int k = 0; k < p->ncand; k++) {
 		int have = read_once(r, p, k, r->scratch);
@@ -289,9 +290,33 @@ static enum proc_state decide(struct gp_rt_reader *r, struct rt_proc *p)
 				 "not proven yet (waiting for a first GC cycle)", p->cand[k].minor);
 			continue;
 		}
+		/* two (or, when mark termination restarts, a few more) GC pauses per cycle: the
+		 * pause histogram's offset holds, and with it sched's (a fixed distance) */
+		if (!(r->scratch->have & GP_RT_HAVE_PAUSE_HIST) ||
+		    r->scratch->gc_pause.total + 1 < 2ull * r->scratch->numgc ||
+		    r->scratch->gc_pause.total > 4ull * r->scratch->numgc + 8) {
+			snprintf(p->note, sizeof(p->note), "runtime statistics: the go1.%d layout does "
+				 "not fit (GC pauses do not match the cycles)", p->cand[k].minor);
+			continue;
+		}
+		/* its gcController must decode too, or the heap figures stay off */
+		if (p->addrs[k].gc_controller && !(r->scratch->have & GP_RT_HAVE_HEAP)) {
+			if (fallback < 0)
+				fallback = k;
+			continue;
+		}
 		set_reading(p, k, r->scratch);
 		snprintf(p->note, sizeof(p->note), "runtime statistics: layout derived for this "
 			 "release, validated against the process");
+		return RT_READING;
+	}
+	if (fallback >= 0 && read_once(r, p, fallback, r->scratch) >= 0 &&
+	    (r->scratch->have & GP_RT_HAVE_GC) && r->scratch->numgc) {
+		set_reading(p, fallback, r->scratch);
+		p->heap_off = true;
+		snprintf(p->note, sizeof(p->note), "runtime statistics: layout derived for this "
+			 "release, validated against the process; no heap figures (gcController "
+			 "did not fit)");
 		return RT_READING;
 	}
 	if (p->failures++ >= FAILURES_BEFORE_OFF / 10 && last_err) {
@@ -526,7 +551,8 @@ static bool consistent(const struct gp_rt_snapshot *last, const struct gp_rt_sna
 static int read_proc(struct gp_rt_reader *r, struct rt_proc *p, gp_rt_event_fn fn, void *ctx)
 {
 	struct gp_rt_snapshot *s = r->scratch;
-	uint32_t want = p->have & (GP_RT_HAVE_GC | GP_RT_HAVE_SCHED);
+	uint32_t want = p->have & (GP_RT_HAVE_GC | GP_RT_HAVE_SCHED | GP_RT_HAVE_PAUSE_HIST |
+				   GP_RT_HAVE_STW_OTHER);
 	int have = 0, ret = 0;
 
 	/* The runtime may be writing while we read: a torn read is read again once. */
@@ -667,7 +693,7 @@ int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stat
 			st->other_stw += d.total;
 		if (p->exited)
 			continue; /* the heap is the live processes' */
-		if (l->have & GP_RT_HAVE_HEAP) {
+		if (l->have & GP_RT_HAVE_HEAP && !p->heap_off) {
 			st->heap_inuse_bytes += l->heap_inuse;
 			st->heap_live_bytes += l->heap_live;
 			st->heap_marked_bytes += l->heap_marked;

@@ -676,3 +676,34 @@ Test(rtstats, newer_release_is_read_only_once_proven, .timeout = 60)
 	cr_expect(gc.source == 0 && gc.cycles == 0 && gc.pauses == 0,
 		  "figures from a wrong layout: %lu cycles", (unsigned long)gc.cycles);
 }
+
+/*
+ * Go 1.20 has no toolchain here: its layout is derived (two gcController candidates). A
+ * Go 1.21 binary claiming go1.20 has one of them: proven by its GC cycles, then read.
+ */
+Test(rtstats, derived_release_layout_is_proven_then_read, .timeout = 60)
+{
+	const char *const *all = fixture_all_go_versions();
+	struct fixture_stats before, after;
+	struct goprof_gc_stats gc;
+	uint32_t f0 = 0, f1 = 0;
+	char path[256];
+	bool have_121 = false;
+
+	require_bpf_privileges();
+	for (int i = 0; all[i]; i++)
+		have_121 |= !strcmp(all[i], "1.21");
+	if (!have_121) {
+		cr_log_warn("Go 1.21 not among the toolchains of this build: not run");
+		return;
+	}
+	run_claiming(claiming(fixture_path("rtstats", "1.21"), "20", path, sizeof(path)), &gc, &f0, &f1,
+		     &before, &after);
+	unlink(path);
+	cr_expect(!(f0 & GOPROF_PROCESS_RUNTIME_STATS), "read before a GC proved the derived layout");
+	cr_expect(f1 & GOPROF_PROCESS_RUNTIME_STATS, "derived layout not taken (flags 0x%x)", f1);
+	cr_expect(gc.source == GOPROF_STATS_FROM_MEMORY && gc.cycles <= after.numgc - before.numgc); /* from the proof on */
+	cr_expect(gc.heap_flags & GOPROF_GC_HEAP_VALID && gc.heap_goal_bytes == after.nextgc,
+		  "heap goal %lu, NextGC %lu", (unsigned long)gc.heap_goal_bytes, after.nextgc);
+}
+
