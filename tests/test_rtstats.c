@@ -589,6 +589,43 @@ Test(rtstats, exited_processes_are_folded, .timeout = 60)
 	gp_rt_reader_free(r);
 }
 
+/*
+ * The reader's CPU is the profiler's, held to the overhead budget: with a budget of one
+ * basis point of a CPU (100 us a second) reading every 100 ms costs too much, and the
+ * interval grows until it does not.
+ */
+Test(rtstats, reading_is_held_to_the_budget, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	char *argv[] = { (char *)fixture_path("rtstats", ver), "1", NULL };
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC | GOPROF_FEATURE_SCHED,
+		    .overhead_budget_bp = 1);
+	struct goprof_session_stats ss = { .sz = sizeof(ss) };
+	struct goprof_session *s;
+	char line[512];
+	struct child c;
+	double t0;
+
+	require_bpf_privileges();
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&c, argv);
+	cr_assert(child_read_line(&c, line, sizeof(line)));
+	cr_assert_eq(goprof_session_attach_pid(s, c.pid, NULL), 0, "%s", goprof_last_error());
+	t0 = mono_seconds();
+	while (mono_seconds() - t0 < 4.5)
+		goprof_session_poll(s, 20);
+	cr_assert_eq(goprof_session_stats(s, &ss), 0);
+	cr_log_info("budget 1 bp: %lu reads in 4.5 s, %.1f us CPU each, interval now %u ms",
+		    (unsigned long)ss.rt_reads, ss.rt_reads ? ss.rt_read_cpu_ns / 1e3 / ss.rt_reads : 0.0,
+		    ss.rt_interval_ms);
+	cr_expect_geq(ss.rt_interval_ms, 400, "interval %u ms: not stretched", ss.rt_interval_ms);
+	cr_expect_lt(ss.rt_reads, 30, "%lu reads in 4.5 s", (unsigned long)ss.rt_reads);
+	child_close_stdin(&c);
+	child_kill(&c);
+	goprof_session_free(s);
+}
+
 /* ---- a release newer than the table: the newest layout, only once proven ---- */
 
 /* A copy of src whose build info claims go1.<claim> (same length: nothing else moves). */
