@@ -259,7 +259,7 @@ Test(rtstats, histogram_buckets_follow_the_runtime)
 
 struct fixture_stats {
 	unsigned long numgc, forced, pausetotal, heapinuse, nextgc, gcpauses, otherstw, schedwaits;
-	unsigned long p50, p90, p99;
+	unsigned long p50, p90, p99, pause_p50, pause_p99;
 };
 
 static void parse_stats(const char *line, const char *word, struct fixture_stats *f)
@@ -268,9 +268,10 @@ static void parse_stats(const char *line, const char *word, struct fixture_stats
 
 	snprintf(fmt, sizeof(fmt), "%s numgc=%%lu forced=%%lu pausetotal=%%lu heapinuse=%%lu "
 		 "nextgc=%%lu gcpauses=%%lu otherstw=%%lu schedwaits=%%lu schedp50=%%lu "
-		 "schedp90=%%lu schedp99=%%lu", word);
+		 "schedp90=%%lu schedp99=%%lu pausep50=%%lu pausep99=%%lu", word);
 	cr_assert_eq(sscanf(line, fmt, &f->numgc, &f->forced, &f->pausetotal, &f->heapinuse, &f->nextgc,
-			    &f->gcpauses, &f->otherstw, &f->schedwaits, &f->p50, &f->p90, &f->p99), 11,
+			    &f->gcpauses, &f->otherstw, &f->schedwaits, &f->p50, &f->p90, &f->p99,
+			    &f->pause_p50, &f->pause_p99), 13,
 		     "fixture said: %s", line);
 }
 
@@ -356,14 +357,14 @@ ParameterizedTest(struct fixture_variant *v, rtstats, figures_match_the_programs
 	cr_assert_eq(goprof_session_stats(s, &ss), 0);
 	goprof_session_foreach_process(s, flags_of, &flags);
 	cr_log_info("go%s%s: cycles %lu (forced %lu) vs NumGC %lu -> %lu (forced +%lu); pauses %lu vs "
-		    "%lu, total %.3f ms vs %.3f ms, p50/p99 %lu/%lu us; other STW %lu vs %lu; sched waits %lu "
+		    "%lu, total %.3f ms vs %.3f ms, p50/p99 %lu/%lu us (metrics %lu/%lu); other STW %lu vs %lu; sched waits %lu "
 		    "vs %lu, p50 %lu/%lu p90 %lu/%lu p99 %lu/%lu ns; heap inuse %lu vs %lu, goal %lu vs %lu; "
 		    "%lu reads, %.1f us CPU and %lu bytes per read", ver, v->stripped ? " stripped" : "",
 		    (unsigned long)gc.cycles, (unsigned long)gc.forced_cycles, before.numgc, after.numgc,
 		    after.forced - before.forced, (unsigned long)gc.pauses, after.gcpauses - before.gcpauses,
 		    gc.pause_total_ns / 1e6, (after.pausetotal - before.pausetotal) / 1e6,
 		    (unsigned long)gc.pause_p50_ns / 1000, (unsigned long)gc.pause_p99_ns / 1000,
-		    (unsigned long)gc.other_stw, after.otherstw - before.otherstw,
+		    after.pause_p50 / 1000, after.pause_p99 / 1000, (unsigned long)gc.other_stw, after.otherstw - before.otherstw,
 		    (unsigned long)sc.waits, after.schedwaits - before.schedwaits,
 		    (unsigned long)sc.p50_ns, after.p50, (unsigned long)sc.p90_ns, after.p90,
 		    (unsigned long)sc.p99_ns, after.p99, (unsigned long)gc.heap_inuse_bytes, after.heapinuse,
@@ -394,6 +395,14 @@ ParameterizedTest(struct fixture_variant *v, rtstats, figures_match_the_programs
 		     (unsigned long)gc.pauses, after.gcpauses - before.gcpauses);
 	cr_expect_geq(gc.pauses, 2 * gc.cycles);
 	cr_expect(gc.pause_p50_ns > 0 && gc.pause_p50_ns <= gc.pause_p99_ns && gc.pause_p99_ns <= gc.pause_max_ns);
+	/* pause percentiles from the same histogram (no pause before we attached): the same
+	 * bucket, or a neighbour if a pause landed between the two readings */
+	if (!before.gcpauses) {
+		cr_expect(near((double)gc.pause_p50_ns, (double)after.pause_p50, 0.35, 0),
+			  "go%s pause p50 %lu vs %lu", ver, (unsigned long)gc.pause_p50_ns, after.pause_p50);
+		cr_expect(near((double)gc.pause_p99_ns, (double)after.pause_p99, 0.35, 0),
+			  "go%s pause p99 %lu vs %lu", ver, (unsigned long)gc.pause_p99_ns, after.pause_p99);
+	}
 	if (atoi(ver + 2) >= 22) /* the other stop-the-world pauses: ReadMemStats, ... */
 		cr_expect(near((double)gc.other_stw, (double)(after.otherstw - before.otherstw), 0, 1),
 			  "go%s: other STW %lu, metrics %lu", ver, (unsigned long)gc.other_stw,
