@@ -12,7 +12,7 @@ struct gc_proc {
 	uint64_t stw_begin;   /* last stopTheWorldWithSema entry */
 	uint32_t trigger;     /* kind of the last gcStart */
 	struct goprof_event cycle;
-	uint64_t cycles, other_stw;
+	uint64_t cycles, other_stw, forced;
 	/* Every finished cycle, summed (the ring below keeps only the recent ones). */
 	uint64_t pauses, pause_total_ns, pause_max_ns, cycle_max_ns, first_ns, last_ns;
 	uint64_t pause_hist[GOPROF_GC_HIST_BUCKETS], cycle_hist[GOPROF_GC_HIST_BUCKETS];
@@ -93,6 +93,7 @@ static int finish_cycle(struct gp_gc_tracker *t, struct gc_proc *p, uint64_t end
 	c->gc_end_ns = end;
 	c->time_ns = end;
 	c->gc_cycle = ++p->cycles;
+	p->forced += c->gc_trigger == GOPROF_GC_TRIGGER_CYCLE;
 	p->cycle_open = false;
 	if (!p->first_ns || c->gc_start_ns < p->first_ns)
 		p->first_ns = c->gc_start_ns;
@@ -198,6 +199,7 @@ void gp_gc_tracker_stats(const struct gp_gc_tracker *t, uint32_t pid, struct gop
 		if (!p->cycles)
 			continue;
 		st->cycles += p->cycles;
+		st->forced_cycles += p->forced;
 		st->pauses += p->pauses;
 		st->pause_total_ns += p->pause_total_ns;
 		st->pause_max_ns = GP_MAX(st->pause_max_ns, p->pause_max_ns);

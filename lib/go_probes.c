@@ -28,8 +28,13 @@ struct probed_exe {
 struct link_info {
 	uint8_t set;    /* enum gp_probe_set */
 	uint32_t sites; /* uprobes (entry or RET sites) in the link */
-	uint32_t exe;   /* probed_exe.id */
+	uint32_t exe;   /* probed_exe.id; PID_LINK for the links of one process */
+	int32_t pid;    /* the process of a per-process link, else 0 */
 };
+
+#define PID_LINK UINT32_MAX
+/* Sets attached per process, never per executable: their other processes never trap. */
+#define PER_PROCESS_FEATURES (GOPROF_FEATURE_GC | GOPROF_FEATURE_SCHED)
 
 struct gp_go_probes {
 	struct go_runtime_bpf *skel;
@@ -42,6 +47,7 @@ struct gp_go_probes {
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
 	uint32_t next_exe_id;        /* id of the executable being attached */
+	int attach_pid;              /* -1: links for every process of the file; else that PID */
 	struct gp_http_probes *http; /* GOPROF_FEATURE_HTTP */
 	char http_note[160];         /* of the last executable attached */
 };
@@ -118,6 +124,7 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 	if (!gp)
 		return gp_err_null(-ENOMEM, "out of memory");
 	gp->features = features;
+	gp->attach_pid = -1;
 	/* uprobe_multi where the kernel has it (one link per function, removed in one go);
 	 * older kernels get one perf-event link per site. */
 	for (int multi = kernel_has_uprobe_multi(); multi >= 0; multi--) {
@@ -213,7 +220,9 @@ static int keep_link(struct gp_go_probes *gp, struct bpf_link *link, enum gp_pro
 		bpf_link__destroy(link);
 		return gp_err(err, "out of memory");
 	}
-	gp->link_info[gp->nr_links] = (struct link_info){ (uint8_t)set, sites, gp->next_exe_id };
+	gp->link_info[gp->nr_links] = (struct link_info){
+		(uint8_t)set, sites, gp->attach_pid > 0 ? PID_LINK : gp->next_exe_id,
+		gp->attach_pid > 0 ? gp->attach_pid : 0 };
 	gp->links[gp->nr_links++] = link;
 	return 0;
 }
@@ -224,8 +233,9 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
-	/* pid -1: every process running this file; the program filters by target. */
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+	/* pid -1: every process running this file; the program filters by target. A PID:
+	 * the breakpoint goes into that process only. */
+	link = bpf_program__attach_uprobe_opts(prog, gp->attach_pid, path, offset, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
 			      (unsigned long long)offset, strerror(errno));
@@ -246,7 +256,7 @@ static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const
 	}
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cookies = cookies, .cnt = n);
 	/* pid -1: every process running this file; the program filters by target. */
-	link = bpf_program__attach_uprobe_multi(prog, -1, path, NULL, &opts);
+	link = bpf_program__attach_uprobe_multi(prog, gp->attach_pid, path, NULL, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobes on %s at %u file offsets from 0x%llx: %s", path, n,
 			      (unsigned long long)offsets[0], strerror(errno));
@@ -413,12 +423,9 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 	if (gp->features & GOPROF_FEATURE_GOROUTINES)
 		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes),
 				 GP_SET_GOROUTINES);
-	if (!err && gp->features & GOPROF_FEATURE_GC)
-		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
+	/* GC and scheduling latency (their precise modes): per process, gp_go_probes_attach_pid() */
 	if (!err && gp->features & GOPROF_FEATURE_ALLOCS)
 		err = attach_set(gp, bin, path, alloc_probes, ARRAY_SIZE(alloc_probes), GP_SET_ALLOCS);
-	if (!err && gp->features & GOPROF_FEATURE_SCHED)
-		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
 	if (!err && gp->features & GOPROF_FEATURE_BLOCK)
 		err = attach_set(gp, bin, path, block_probes, ARRAY_SIZE(block_probes), GP_SET_BLOCK);
 	if (!err && gp->features & GOPROF_FEATURE_CHANNELS)
@@ -445,6 +452,55 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 						     "" };
 	gp_strlcpy(gp->exes[gp->nr_exes++].http_note, gp->http_note, sizeof(gp->http_note));
 	return 0;
+}
+
+static void remove_links(struct gp_go_probes *gp, bool (*keep)(const struct link_info *, uint32_t),
+			 uint32_t arg);
+
+int gp_go_probes_attach_pid(struct gp_go_probes *gp, const char *path, int pid)
+{
+	GOPROF_OPTS(goprof_binary_opts, bin_opts, .allow_newer_go = 1);
+	size_t first_link = gp->nr_links;
+	struct goprof_binary *bin;
+	int err = 0;
+
+	if (!(gp->features & PER_PROCESS_FEATURES) || pid <= 0)
+		return 0;
+	for (size_t i = 0; i < gp->nr_links; i++)
+		if (gp->link_info[i].pid == pid)
+			return 0; /* attached already */
+	bin = goprof_binary_open(path, &bin_opts);
+	if (!bin)
+		return -errno;
+	gp->attach_pid = pid;
+	if (gp->features & GOPROF_FEATURE_GC)
+		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
+	if (!err && gp->features & GOPROF_FEATURE_SCHED)
+		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
+	gp->attach_pid = -1;
+	goprof_binary_free(bin);
+	if (err) { /* all or nothing, as for an executable */
+		destroy_links(gp->links + first_link, gp->nr_links - first_link);
+		gp->nr_links = first_link;
+	}
+	return err;
+}
+
+static bool other_pid(const struct link_info *l, uint32_t pid)
+{
+	return l->pid != (int32_t)pid;
+}
+
+void gp_go_probes_detach_pid(struct gp_go_probes *gp, int pid)
+{
+	bool any = false;
+
+	if (!gp || pid <= 0)
+		return;
+	for (size_t i = 0; i < gp->nr_links && !any; i++)
+		any = gp->link_info[i].pid == pid;
+	if (any)
+		remove_links(gp, other_pid, (uint32_t)pid);
 }
 
 void gp_go_probes_hits(struct gp_go_probes *gp, uint64_t *hits)
@@ -674,6 +730,8 @@ int gp_go_probes_foreach_sched(struct gp_go_probes *gp, gp_sched_fn fn, void *ct
 {
 	struct sched_walk w = { .fn = fn, .ctx = ctx };
 
+	if (!gp) /* no probes: the memory mode of GOPROF_FEATURE_SCHED has no per-goroutine data */
+		return 0;
 	return walk_map(gp->skel->maps.sched, &w.key, sizeof(w.key), &w.st, visit_sched, &w);
 }
 

@@ -32,6 +32,16 @@ GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
 GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path,
 					  uint32_t *notes);
 
+/*
+ * The probe sets that are attached per process (the precise modes of GOPROF_FEATURE_GC
+ * and GOPROF_FEATURE_SCHED): uprobes on the executable at path that only process pid
+ * traps on; the file's other processes run untouched. Returns 0 (also when there is
+ * nothing to attach or it is attached already) or a negative error with a message.
+ */
+GOPROF_HIDDEN int gp_go_probes_attach_pid(struct gp_go_probes *gp, const char *path, int pid);
+/* Removes process pid's own probes (it exited). */
+GOPROF_HIDDEN void gp_go_probes_detach_pid(struct gp_go_probes *gp, int pid);
+
 /* *notes of gp_go_probes_attach_exe(): the heap probes were not installed because the Go
  * linker turned memory profiling off in this binary (nothing in it reads a heap profile:
  * runtime.MemProfile is unreachable, so MemProfileRate is 0 and the hooks never run). */

@@ -30,6 +30,7 @@
 #include "http_tracker.h"
 #include "http_wire.h"
 #include "probe_budget.h"
+#include "rt_reader.h"
 #include "sched_latency.h"
 #include "goroutines.h"
 #include "internal.h"
@@ -93,7 +94,8 @@ struct goprof_session {
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC */
+	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
+	struct gp_rt_reader *rt;          /* GOPROF_FEATURE_GC/_SCHED without _PRECISE */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_offcpu *offcpu;         /* GOPROF_FEATURE_OFFCPU */
@@ -161,7 +163,11 @@ static void libbpf_setup_once(void)
 			GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_BLOCK | \
 			GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_HTTP)
 #define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP | \
-			GOPROF_FEATURE_HTTP_WIRE)
+			GOPROF_FEATURE_HTTP_WIRE | GOPROF_FEATURE_GC_PRECISE | \
+			GOPROF_FEATURE_SCHED_PRECISE)
+/* GC and scheduling latency come from the runtime's memory unless the precise mode is asked for. */
+#define GC_FROM_MEMORY(f) (((f) & GOPROF_FEATURE_GC) && !((f) & GOPROF_FEATURE_GC_PRECISE))
+#define SCHED_FROM_MEMORY(f) (((f) & GOPROF_FEATURE_SCHED) && !((f) & GOPROF_FEATURE_SCHED_PRECISE))
 #define HTTP_FEATURES (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
@@ -250,6 +256,10 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 		err = validate_depth(OPTS_GET(opts, kernel_stack_depth, 0), "kernel_stack_depth",
 				     true, &cfg->kernel_depth);
 	cfg->features = OPTS_GET(opts, features, 0);
+	if (cfg->features & GOPROF_FEATURE_GC_PRECISE)
+		cfg->features |= GOPROF_FEATURE_GC;
+	if (cfg->features & GOPROF_FEATURE_SCHED_PRECISE)
+		cfg->features |= GOPROF_FEATURE_SCHED;
 	if (!err && cfg->features & ~KNOWN_FEATURES)
 		err = gp_err(-EINVAL, "goprof_session_opts.features: unknown flags 0x%x",
 			     cfg->features & ~KNOWN_FEATURES);
@@ -340,7 +350,8 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	if (!s->go_probes || !t->is_go)
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
-	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0)
+	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0 &&
+	    gp_go_probes_attach_pid(s->go_probes, exe, (int)info->pid) == 0) /* GC/sched: precise */
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
 		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
@@ -388,6 +399,23 @@ static void no_access(struct goprof_session *s, struct attached_process *p, stru
 			 p->info.pid);
 }
 
+/* Reads the runtime's statistics from the process's memory when the session wants them. */
+static void rt_watch(struct goprof_session *s, struct attached_process *p)
+{
+	char exe[64], note[160];
+	int ret;
+
+	p->info.flags &= ~GOPROF_PROCESS_RUNTIME_STATS;
+	if (!s->rt || !(p->info.flags & GOPROF_PROCESS_GO))
+		return;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+	ret = gp_rt_reader_add(s->rt, (int)p->info.pid, exe, p->info.go_version, note, sizeof(note));
+	if (ret == 1)
+		p->info.flags |= GOPROF_PROCESS_RUNTIME_STATS;
+	if (note[0] && (!p->info.note[0] || ret < 0))
+		gp_strlcpy(p->info.note, note, sizeof(p->info.note));
+}
+
 /* Flags that inspecting an executable sets (the others describe the process). */
 #define INSPECT_FLAGS (GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_RUNTIME_PROBES | \
 		       GOPROF_PROCESS_HTTP | GOPROF_PROCESS_HEAP_OFF | GOPROF_PROCESS_NO_ACCESS)
@@ -426,6 +454,12 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 			p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
 		}
 		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
+		rt_watch(s, p);
+		if (s->go_probes && p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES) {
+			/* the precise GC/scheduling probes are the process's own (PID-filtered) */
+			snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
+			gp_go_probes_attach_pid(s->go_probes, exe, (int)p->info.pid);
+		}
 		return;
 	}
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
@@ -449,6 +483,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
+	rt_watch(s, p);
 }
 
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone);
@@ -530,6 +565,9 @@ static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 			p->exe = (int)i;
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
+	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
+	if (s->rt)
+		gp_rt_reader_exited(s->rt, (int)ev->pid);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -600,6 +638,9 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	 * get wrong, and what would grow with every process that comes and goes. */
 	if (s->goroutines)
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
+	if (s->rt)
+		gp_rt_reader_exited(s->rt, (int)ev->pid); /* its figures stay */
+	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
@@ -826,6 +867,7 @@ static int load_offcpu(struct goprof_session *s, const struct session_config *cf
 
 static int load_programs(struct goprof_session *s, const struct session_config *cfg)
 {
+	uint32_t probe_features;
 	int err;
 
 	s->skel = cpu_sample_bpf__open();
@@ -861,9 +903,17 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
 	gp_probe_budget_init(&s->budget, cfg->budget_bp);
 	s->features = cfg->features;
-	if (cfg->features & PROBE_FEATURES) {
+	/* GC and scheduling latency install uprobes only in their precise modes. */
+	probe_features = cfg->features & ~((GC_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_GC : 0) |
+					   (SCHED_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_SCHED : 0));
+	if (GC_FROM_MEMORY(cfg->features) || SCHED_FROM_MEMORY(cfg->features)) {
+		s->rt = gp_rt_reader_new(cfg->budget_bp);
+		if (!s->rt)
+			return -ENOMEM;
+	}
+	if (probe_features & PROBE_FEATURES) {
 		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
-						s->skel->maps.lost, cfg->features);
+						s->skel->maps.lost, probe_features);
 		if (!s->go_probes)
 			return errno ? -errno : -ENOMEM;
 	}
@@ -896,7 +946,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->goroutines)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_GC) {
+	if (cfg->features & GOPROF_FEATURE_GC_PRECISE) {
 		s->gc = gp_gc_tracker_new();
 		if (!s->gc)
 			return -ENOMEM;
@@ -975,6 +1025,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_tcp_tracker_free(s->tcp);
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
+	gp_rt_reader_free(s->rt);
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
 	gp_offcpu_free(s->offcpu);
@@ -1264,6 +1315,9 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	p->detached = true;
 	s->attached--;
 	release_exe_probes(s, p);
+	gp_go_probes_detach_pid(s->go_probes, pid);
+	if (s->rt)
+		gp_rt_reader_exited(s->rt, pid); /* not read any more; its figures stay */
 	return 0;
 }
 
@@ -1455,6 +1509,38 @@ static void revalidate_tick(struct goprof_session *s)
 	}
 }
 
+static int rt_event(const struct goprof_event *ev, void *ctx)
+{
+	struct goprof_session *s = ctx;
+
+	return s->on_event ? s->on_event(ev, s->ctx) : 0;
+}
+
+/* Reads the runtime statistics of the processes whose turn it is (lib/rt_reader.c). */
+static int rt_tick(struct goprof_session *s)
+{
+	int ret = gp_rt_reader_tick(s->rt, rt_event, s);
+
+	for (size_t i = 0; ret == 1 && i < s->nr_procs; i++) {
+		struct attached_process *p = &s->procs[i];
+		const char *note;
+
+		if (!p->attached)
+			continue;
+		switch (gp_rt_reader_state(s->rt, (int)p->info.pid, &note)) {
+		case 1:
+			p->info.flags |= GOPROF_PROCESS_RUNTIME_STATS;
+			break;
+		case -1:
+			p->info.flags &= ~GOPROF_PROCESS_RUNTIME_STATS;
+			if (note[0])
+				gp_strlcpy(p->info.note, note, sizeof(p->info.note));
+			break;
+		}
+	}
+	return ret < 0 ? ret : 0;
+}
+
 /* Once a second: holds the HTTP wire hooks to the overhead budget. */
 static int http_wire_tick(struct goprof_session *s)
 {
@@ -1522,6 +1608,12 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	}
 	if (n >= 0)
 		revalidate_tick(s);
+	if (n >= 0 && s->rt) {
+		int ret = rt_tick(s);
+
+		if (ret < 0)
+			return ret;
+	}
 	if (n >= 0 && s->offcpu) {
 		int ret = offcpu_tick(s);
 
@@ -1690,6 +1782,17 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.block_events = gp_block_table_events(s->block);
 	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
 	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
+	if (s->rt) {
+		struct gp_rt_counters rc;
+
+		gp_rt_reader_counters(s->rt, &rc);
+		st.rt_reads = rc.reads;
+		st.rt_read_bytes = rc.read_bytes;
+		st.rt_read_failures = rc.read_failures;
+		st.rt_read_cpu_ns = rc.cpu_ns;
+		st.rt_processes = rc.processes;
+		st.rt_interval_ms = rc.interval_ms;
+	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -1813,7 +1916,14 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
 	if (!(s->features & GOPROF_FEATURE_SCHED))
 		return gp_err(-EINVAL, "goprof_session_sched_stats: the session was created without "
 				       "GOPROF_FEATURE_SCHED");
-	gp_sched_summary(s->go_probes, (uint32_t)pid, &st);
+	if (SCHED_FROM_MEMORY(s->features)) {
+		if (gp_rt_reader_sched_stats(s->rt, pid, &st) == -ENOMEM)
+			return gp_err(-ENOMEM, "goprof_session_sched_stats: out of memory");
+	} else {
+		gp_sched_summary(s->go_probes, (uint32_t)pid, &st);
+		st.source = GOPROF_STATS_FROM_PROBES;
+		st.sample_every = 1;
+	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -1855,10 +1965,16 @@ GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct
 	if (out->sz < sizeof(out->sz))
 		return gp_err(-EINVAL, "goprof_session_gc_stats: stats->sz must be set to "
 				       "sizeof(struct goprof_gc_stats)");
-	if (!s->gc)
+	if (!(s->features & GOPROF_FEATURE_GC))
 		return gp_err(-EINVAL, "goprof_session_gc_stats: the session was created without "
 				       "GOPROF_FEATURE_GC");
-	gp_gc_tracker_stats(s->gc, (uint32_t)pid, &st);
+	if (GC_FROM_MEMORY(s->features)) {
+		if (gp_rt_reader_gc_stats(s->rt, pid, &st) == -ENOMEM)
+			return gp_err(-ENOMEM, "goprof_session_gc_stats: out of memory");
+	} else {
+		gp_gc_tracker_stats(s->gc, (uint32_t)pid, &st);
+		st.source = GOPROF_STATS_FROM_PROBES;
+	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;

@@ -31,7 +31,7 @@ assert target.stdout.readline().strip() == "started"
 
 out = tempfile.mkdtemp(prefix="goprof-totals-")
 r = subprocess.run([goprof, "record", "-F", "49", "-d", "3", "-o", out, "-p", str(target.pid),
-                    "--runtime", "--block", "--offcpu"], stdout=subprocess.PIPE,
+                    "--runtime", "--sched=precise", "--block", "--offcpu"], stdout=subprocess.PIPE,
                    stderr=subprocess.PIPE, text=True, timeout=120)
 target.stdin.close()
 target.kill()

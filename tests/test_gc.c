@@ -73,7 +73,7 @@ ParameterizedTest(struct fixture_variant *v, gc, cycles_match_gctrace, .timeout 
 	char forced[8], line[64], trace[] = "/tmp/goprof-gctrace-XXXXXX";
 	char *argv[] = { (char *)fixture_path(v->stripped ? "gc-stripped" : "gc", ver), "4", forced, NULL };
 	struct gc_seen seen = { .ordered = true };
-	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC, .on_event = on_event,
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GC_PRECISE, .on_event = on_event,
 		    .ctx = &seen);
 	struct goprof_gc_stats st = { .sz = sizeof(st) };
 	unsigned before = 0, after = 0;

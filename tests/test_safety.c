@@ -22,7 +22,7 @@
 static struct goprof_session *attach_everything(int pid)
 {
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 999,
-		    .features = GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP,
+		    .features = GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC_PRECISE | GOPROF_FEATURE_HEAP,
 		    .overhead_budget_bp = 10000 /* keep every probe in, however hot */);
 	struct goprof_session *s = goprof_session_new(&opts);
 
@@ -98,8 +98,8 @@ ParameterizedTest(int *stripped, safety, stacks_survive_probe_cycles, .timeout =
  * copying and shrinking goroutine stacks and spawning goroutines, and must finish with
  * the checksum of an unprofiled run.
  */
-#define ALL_PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC | GOPROF_FEATURE_HEAP | \
-			    GOPROF_FEATURE_SCHED | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_OFFCPU | \
+#define ALL_PROBE_FEATURES (GOPROF_FEATURE_GOROUTINES | GOPROF_FEATURE_GC_PRECISE | GOPROF_FEATURE_HEAP | \
+			    GOPROF_FEATURE_SCHED_PRECISE | GOPROF_FEATURE_ALLOCS | GOPROF_FEATURE_OFFCPU | \
 			    GOPROF_FEATURE_BLOCK | GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_TCP | \
 			    GOPROF_FEATURE_HTTP)
 #define CYCLES_PER_SESSION 20

@@ -52,7 +52,7 @@ static void run_sched(const char *fixture, const char *mode, struct goprof_sched
 {
 	char *argv[] = { (char *)fixture, (char *)mode, "2", NULL };
 	GOPROF_OPTS(goprof_session_opts, opts,
-		    .features = GOPROF_FEATURE_SCHED | GOPROF_FEATURE_GOROUTINES,
+		    .features = GOPROF_FEATURE_SCHED_PRECISE | GOPROF_FEATURE_GOROUTINES,
 		    .overhead_budget_bp = 10000 /* measure, do not let the budget step in */);
 	struct goprof_session *s;
 	struct goprof_profile *p;

@@ -14,7 +14,14 @@
 static int on_event(const struct goprof_event *ev, void *ctx)
 {
 	(void)ctx;
-	if (ev->type == GOPROF_EVENT_GC_CYCLE)
+	if (ev->type != GOPROF_EVENT_GC_CYCLE)
+		return 0;
+	if (ev->gc_flags & GOPROF_GC_FROM_MEMORY) /* the default: read from the runtime's memory */
+		printf("pid %u GC #%llu%s: stop-the-world %.3f ms\n", ev->pid,
+		       (unsigned long long)ev->gc_cycle,
+		       ev->gc_trigger == GOPROF_GC_TRIGGER_CYCLE ? " (runtime.GC)" : "",
+		       ev->gc_pause_ns / 1e6);
+	else /* GOPROF_FEATURE_GC_PRECISE */
 		printf("pid %u GC #%llu: pauses %.3f + %.3f ms, mark %.3f ms\n", ev->pid,
 		       (unsigned long long)ev->gc_cycle, ev->gc_sweep_term_pause_ns / 1e6,
 		       ev->gc_mark_term_pause_ns / 1e6, ev->gc_mark_ns / 1e6);
@@ -42,9 +49,10 @@ int main(int argc, char **argv)
 		goprof_session_poll(s, 0); /* on_event runs from here */
 	}
 	if (goprof_session_gc_stats(s, 0, &st) == 0)
-		printf("%llu cycles, pause p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-		       (unsigned long long)st.cycles, st.pause_p50_ns / 1e6, st.pause_p99_ns / 1e6,
-		       st.pause_max_ns / 1e6);
+		printf("%llu cycles, pause p50 %.3f ms, p99 %.3f ms, max %.3f ms; heap %.1f MiB in "
+		       "use, goal %.1f MiB\n", (unsigned long long)st.cycles, st.pause_p50_ns / 1e6,
+		       st.pause_p99_ns / 1e6, st.pause_max_ns / 1e6, st.heap_inuse_bytes / 1048576.0,
+		       st.heap_goal_bytes / 1048576.0);
 	goprof_session_free(s);
 	return 0;
 }

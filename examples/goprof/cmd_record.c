@@ -86,9 +86,13 @@ static void record_usage(FILE *out)
 		"  -U, --user-only       no kernel stacks (as bcc profile -U)\n"
 		"      --goroutines      goroutine creation/exit, goroutines.pb.gz, leak report\n"
 		"      --leak-age SECS   report goroutines alive longer than SECS (default 5)\n"
-		"      --gc              GC cycles and stop-the-world pauses into events.jsonl\n"
+		"      --gc[=precise]    GC cycles, stop-the-world pauses and heap figures into\n"
+		"                        events.jsonl, read from the runtime's memory (no probe in\n"
+		"                        the target); =precise: uprobes, with each cycle's phases\n"
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
-		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
+		"      --sched[=precise] scheduling latency (runnable -> running) from the runtime's\n"
+		"                        own histogram; =precise: a uprobe on every transition,\n"
+		"                        by creation site with --goroutines (sched.pb.gz)\n"
 		"      --runtime         --goroutines --gc --heap --sched\n"
 		"      --offcpu          thread off-CPU time by user and kernel stack:\n"
 		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
@@ -207,10 +211,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "max-depth", required_argument, NULL, 'M' },
 		{ "user-only", no_argument, NULL, 'U' },
 		{ "goroutines", no_argument, NULL, 'G' },
-		{ "gc", no_argument, NULL, 'C' },
+		{ "gc", optional_argument, NULL, 'C' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
-		{ "sched", no_argument, NULL, 'S' },
+		{ "sched", optional_argument, NULL, 'S' },
 		{ "tcp", no_argument, NULL, 'T' },
 		{ "block", no_argument, NULL, OPT_BLOCK },
 		{ "channels", no_argument, NULL, OPT_CHANNELS },
@@ -291,13 +295,18 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->features |= GOPROF_FEATURE_GOROUTINES;
 			break;
 		case 'C':
-			a->features |= GOPROF_FEATURE_GC;
+		case 'S':
+			if (optarg && strcmp(optarg, "precise")) {
+				fprintf(stderr, "goprof record: --%s takes no value or =precise, got '%s'\n",
+					c == 'C' ? "gc" : "sched", optarg);
+				return -1;
+			}
+			a->features |= c == 'C' ? GOPROF_FEATURE_GC : GOPROF_FEATURE_SCHED;
+			if (optarg)
+				a->features |= c == 'C' ? GOPROF_FEATURE_GC_PRECISE : GOPROF_FEATURE_SCHED_PRECISE;
 			break;
 		case 'H':
 			a->features |= GOPROF_FEATURE_HEAP;
-			break;
-		case 'S':
-			a->features |= GOPROF_FEATURE_SCHED;
 			break;
 		case 'T':
 			a->features |= GOPROF_FEATURE_TCP;

@@ -5,6 +5,7 @@
  * summary (GC pauses, live goroutines, top leak sites, heap sites).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +62,16 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 	fprintf(ev->out,
 		"{\"type\":\"gc_cycle\",\"pid\":%u,\"cycle\":%llu,\"trigger\":\"%s\","
 		"\"start_ns\":%llu,\"end_ns\":%llu,\"sweep_term_pause_ns\":%llu,\"mark_ns\":%llu,"
-		"\"mark_term_pause_ns\":%llu}\n",
+		"\"mark_term_pause_ns\":%llu,\"pause_ns\":%llu,\"source\":\"%s\"}\n",
 		e->pid, (unsigned long long)e->gc_cycle, trigger_name(e->gc_trigger),
 		(unsigned long long)e->gc_start_ns, (unsigned long long)e->gc_end_ns,
 		(unsigned long long)e->gc_sweep_term_pause_ns, (unsigned long long)e->gc_mark_ns,
-		(unsigned long long)e->gc_mark_term_pause_ns);
+		(unsigned long long)e->gc_mark_term_pause_ns,
+		(unsigned long long)(e->sz >= offsetof(struct goprof_event, gc_flags) + 4 &&
+				     e->gc_flags & GOPROF_GC_FROM_MEMORY ? e->gc_pause_ns :
+				     e->gc_sweep_term_pause_ns + e->gc_mark_term_pause_ns),
+		e->sz >= offsetof(struct goprof_event, gc_flags) + 4 && e->gc_flags & GOPROF_GC_FROM_MEMORY
+			? "memory" : "probes");
 	return 0;
 }
 
@@ -78,16 +84,35 @@ static void print_gc(struct goprof_session *s, struct runtime_events *ev)
 	printf("\nGC: %llu cycles", (unsigned long long)g.cycles);
 	if (g.cycles > 1 && g.last_cycle_ns > g.first_cycle_ns)
 		printf(" (%.1f per second)", (g.cycles - 1) * 1e9 / (g.last_cycle_ns - g.first_cycle_ns));
-	printf("; stop-the-world pauses p50 %.3f ms, p99 %.3f ms, max %.3f ms, total %.3f ms; "
-	       "median cycle %.3f ms\n", g.pause_p50_ns / 1e6, g.pause_p99_ns / 1e6,
-	       g.pause_max_ns / 1e6, g.pause_total_ns / 1e6, g.cycle_p50_ns / 1e6);
+	if (g.source == GOPROF_STATS_FROM_MEMORY) {
+		printf(" (%llu forced); %llu stop-the-world pauses p50 %.3f ms, p99 %.3f ms, max %.3f ms "
+		       "(bucket bounds), total %.3f ms; other stop-the-world pauses %llu [read from the "
+		       "runtime's memory]\n", (unsigned long long)g.forced_cycles,
+		       (unsigned long long)g.pauses, g.pause_p50_ns / 1e6, g.pause_p99_ns / 1e6,
+		       g.pause_max_ns / 1e6, g.pause_total_ns / 1e6, (unsigned long long)g.other_stw);
+		if (g.heap_flags & GOPROF_GC_HEAP_VALID)
+			printf("heap: %.1f MiB in use, %.1f MiB live at the last cycle, goal %.1f MiB%s\n",
+			       g.heap_inuse_bytes / 1048576.0, g.heap_marked_bytes / 1048576.0,
+			       g.heap_goal_bytes / 1048576.0,
+			       g.heap_flags & GOPROF_GC_HEAP_LIMITED ? " (GOGC's; a memory limit is set)" : "");
+	} else {
+		printf("; stop-the-world pauses p50 %.3f ms, p99 %.3f ms, max %.3f ms, total %.3f ms; "
+		       "median cycle %.3f ms\n", g.pause_p50_ns / 1e6, g.pause_p99_ns / 1e6,
+		       g.pause_max_ns / 1e6, g.pause_total_ns / 1e6, g.cycle_p50_ns / 1e6);
+	}
 	if (ev->out)
 		fprintf(ev->out,
 			"{\"type\":\"gc_summary\",\"cycles\":%llu,\"pause_p50_ns\":%llu,\"pause_p99_ns\":%llu,"
-			"\"pause_max_ns\":%llu,\"pause_total_ns\":%llu,\"other_stw\":%llu}\n",
+			"\"pause_max_ns\":%llu,\"pause_total_ns\":%llu,\"other_stw\":%llu,"
+			"\"source\":\"%s\",\"forced_cycles\":%llu,\"pauses\":%llu,"
+			"\"heap_inuse_bytes\":%llu,\"heap_marked_bytes\":%llu,\"heap_goal_bytes\":%llu}\n",
 			(unsigned long long)g.cycles, (unsigned long long)g.pause_p50_ns,
 			(unsigned long long)g.pause_p99_ns, (unsigned long long)g.pause_max_ns,
-			(unsigned long long)g.pause_total_ns, (unsigned long long)g.other_stw);
+			(unsigned long long)g.pause_total_ns, (unsigned long long)g.other_stw,
+			g.source == GOPROF_STATS_FROM_MEMORY ? "memory" : "probes",
+			(unsigned long long)g.forced_cycles, (unsigned long long)g.pauses,
+			(unsigned long long)g.heap_inuse_bytes, (unsigned long long)g.heap_marked_bytes,
+			(unsigned long long)g.heap_goal_bytes);
 }
 
 struct site {
@@ -268,10 +293,19 @@ static int report_sched(struct goprof_session *s, const struct safe_dir *dir,
 		goprof_profile_free(p);
 		return -1;
 	}
-	rc = write_profile(p, dir, "sched.pb.gz");
-	printf("\nscheduling latency (runnable -> running): %llu waits of %u goroutines, p50 %.3f ms, "
-	       "p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", (unsigned long long)st.waits, st.goroutines,
-	       st.p50_ns / 1e6, st.p90_ns / 1e6, st.p99_ns / 1e6, st.max_ns / 1e6);
+	if (st.source == GOPROF_STATS_FROM_MEMORY) {
+		rc = 0; /* no creation sites in this mode: no sched.pb.gz */
+		printf("\nscheduling latency (runnable -> running), the runtime's own histogram: %llu "
+		       "waits timed (1 in %u per goroutine), p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max "
+		       "%.3f ms (bucket bounds); by creation site: --sched=precise --goroutines\n",
+		       (unsigned long long)st.waits, st.sample_every, st.p50_ns / 1e6, st.p90_ns / 1e6,
+		       st.p99_ns / 1e6, st.max_ns / 1e6);
+	} else {
+		rc = write_profile(p, dir, "sched.pb.gz");
+		printf("\nscheduling latency (runnable -> running): %llu waits of %u goroutines, p50 %.3f ms, "
+		       "p90 %.3f ms, p99 %.3f ms, max %.3f ms\n", (unsigned long long)st.waits, st.goroutines,
+		       st.p50_ns / 1e6, st.p90_ns / 1e6, st.p99_ns / 1e6, st.max_ns / 1e6);
+	}
 	if (sites.n)
 		printf("  %10s %8s %9s %9s %9s  goroutines created at\n", "waited ms", "waits",
 		       "p50 ms", "p99 ms", "max ms");

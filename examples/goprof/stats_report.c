@@ -70,6 +70,12 @@ static const struct {
 	FIELD(processes_unreadable, "targets not inspected: no access (see their notes)"),
 	FIELD(processes_over_limit, "processes not followed by -a: the limit was reached"),
 	FIELD(processes_filtered, "processes left out by -a's filter (--go-only)"),
+	FIELD(rt_reads, "reads of the runtime's statistics (--gc/--sched, no probe)"),
+	FIELD(rt_read_bytes, "bytes read from the targets' memory for them"),
+	FIELD(rt_read_failures, "of those reads, failed or not decoded (not used)"),
+	FIELD(rt_read_cpu_ns, "profiler CPU time spent reading them, ns (the targets': 0)"),
+	FIELD(rt_processes, "processes whose runtime statistics are read now"),
+	FIELD(rt_interval_ms, "time between two reads of a process, ms"),
 };
 
 void print_session_stats(FILE *out, const struct goprof_session_stats *st)

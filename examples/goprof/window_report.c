@@ -63,6 +63,9 @@ static int write_runtime_profiles(struct goprof_session *s, const struct safe_di
 
 		if (!(features & kinds[i].feature))
 			continue;
+		/* creation sites of scheduling latency: only the precise (uprobe) mode has them */
+		if (kinds[i].feature == GOPROF_FEATURE_SCHED && !(features & GOPROF_FEATURE_SCHED_PRECISE))
+			continue;
 		p = kinds[i].feature == GOPROF_FEATURE_HEAP ? goprof_session_snapshot_heap(s, 0) :
 		    kinds[i].feature == GOPROF_FEATURE_GOROUTINES ? goprof_session_snapshot_goroutines(s, 0, 0) :
 								    goprof_session_snapshot_sched(s, 0);

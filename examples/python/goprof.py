@@ -135,6 +135,13 @@ HTTP_HOST_TRUNCATED = 0x400
 GC_TRIGGER_HEAP = 0              # Event.gc_trigger
 GC_TRIGGER_TIME = 1
 GC_TRIGGER_CYCLE = 2
+GC_TRIGGER_UNKNOWN = 255
+GC_FROM_MEMORY = 0x1
+GC_PAUSE_UNKNOWN = 0x2
+STATS_FROM_PROBES = 1
+STATS_FROM_MEMORY = 2
+GC_HEAP_VALID = 0x1
+GC_HEAP_LIMITED = 0x2
 CPU_PROFILE_TIMESTAMPS = 0x1     # SessionOpts.cpu_profile_flags
 CPU_PROFILE_THREADS = 0x2
 FEATURE_GOROUTINES = 0x1         # SessionOpts.features
@@ -148,6 +155,8 @@ FEATURE_BLOCK = 0x40
 FEATURE_CHANNELS = 0x80
 FEATURE_HTTP = 0x200
 FEATURE_HTTP_WIRE = 0x400
+FEATURE_GC_PRECISE = 0x800
+FEATURE_SCHED_PRECISE = 0x1000
 NO_KERNEL_STACKS = 0xFFFFFFFF    # SessionOpts.kernel_stack_depth
 ATTACH_ALL_GO_ONLY = 0x1         # AttachAllOpts.flags
 SNAPSHOT_RESET = 0x1             # flags of snapshot_cpu() and snapshot_offcpu()
@@ -162,7 +171,8 @@ PROCESS_RUNTIME_PROBES = 0x10
 PROCESS_HTTP = 0x200
 PROCESS_NO_ACCESS = 0x400
 PROCESS_LAYOUT_VALIDATED = 0x800
-PROCESS_BY_ALL = 0x1000
+PROCESS_RUNTIME_STATS = 0x1000
+PROCESS_BY_ALL = 0x8000
 MAX_CHANNELS = 8192
 CHANNEL_HIST_BUCKETS = 32
 CHANNEL_OPS_COUNTED = 0x1        # ChannelStats.flags
@@ -568,7 +578,10 @@ class Event(_Struct):
                 ("tcp_retransmits", c_u32),
                 ("tcp_srtt_us", c_u32),
                 ("http", POINTER(HttpRequest)),
-                ("process", POINTER(ProcessInfo))]
+                ("process", POINTER(ProcessInfo)),
+                ("gc_pause_ns", c_u64),
+                ("gc_flags", c_u32),
+                ("gc_reserved", c_u32)]
 
 
 EventFn = CFUNCTYPE(c_int, POINTER(Event), c_void_p)
@@ -628,7 +641,14 @@ class GcStats(_Struct):
                 ("first_cycle_ns", c_u64),
                 ("last_cycle_ns", c_u64),
                 ("pause_hist", c_u64 * GC_HIST_BUCKETS),
-                ("cycle_hist", c_u64 * GC_HIST_BUCKETS)]
+                ("cycle_hist", c_u64 * GC_HIST_BUCKETS),
+                ("source", c_u32),
+                ("heap_flags", c_u32),
+                ("forced_cycles", c_u64),
+                ("heap_inuse_bytes", c_u64),
+                ("heap_live_bytes", c_u64),
+                ("heap_marked_bytes", c_u64),
+                ("heap_goal_bytes", c_u64)]
 
 
 class SchedStats(_Struct):
@@ -641,7 +661,9 @@ class SchedStats(_Struct):
                 ("p90_ns", c_u64),
                 ("p99_ns", c_u64),
                 ("max_ns", c_u64),
-                ("hist", c_u64 * SCHED_HIST_BUCKETS)]
+                ("hist", c_u64 * SCHED_HIST_BUCKETS),
+                ("source", c_u32),
+                ("sample_every", c_u32)]
 
 
 SchedSiteFn = CFUNCTYPE(c_int, POINTER(ProfileSample), POINTER(SchedStats), c_void_p)
@@ -716,7 +738,13 @@ class SessionStats(_Struct):
                 ("lost_http_wire_conns", c_u64),
                 ("processes_unreadable", c_u64),
                 ("processes_over_limit", c_u64),
-                ("processes_filtered", c_u64)]
+                ("processes_filtered", c_u64),
+                ("rt_reads", c_u64),
+                ("rt_read_bytes", c_u64),
+                ("rt_read_failures", c_u64),
+                ("rt_read_cpu_ns", c_u64),
+                ("rt_processes", c_u32),
+                ("rt_interval_ms", c_u32)]
 
 
 class TcpPeer(_Struct):

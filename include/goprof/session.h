@@ -182,6 +182,7 @@ struct goprof_http_request {
 #define GOPROF_GC_TRIGGER_HEAP 0  /**< the heap reached its goal */
 #define GOPROF_GC_TRIGGER_TIME 1  /**< forced: 2 minutes without a GC */
 #define GOPROF_GC_TRIGGER_CYCLE 2 /**< requested: runtime.GC() */
+#define GOPROF_GC_TRIGGER_UNKNOWN 255 /**< not known (memory mode: not runtime.GC()) (since 0.1) */
 /** @} */
 
 /**
@@ -228,7 +229,27 @@ struct goprof_event {
 	const struct goprof_http_request *http;
 	/** PROCESS_EXEC, PROCESS_EXIT: the process, valid during the callback (since 0.1) */
 	const struct goprof_process_info *process;
+	/* since 0.1: GC_CYCLE */
+	uint64_t gc_pause_ns;  /**< GC_CYCLE: the cycle's stop-the-world time, both pauses together
+				    (0 with GOPROF_GC_PAUSE_UNKNOWN) */
+	uint32_t gc_flags;     /**< GC_CYCLE: GOPROF_GC_* */
+	uint32_t gc_reserved;  /**< zero */
 };
+
+/** @name Flags of goprof_event.gc_flags (since 0.1)
+ * @{ */
+/**
+ * The cycle was found in the runtime's own memory (GOPROF_FEATURE_GC without
+ * GOPROF_FEATURE_GC_PRECISE): time_ns and gc_end_ns are when it ended (the runtime's
+ * clock), gc_pause_ns its stop-the-world time; gc_start_ns, gc_mark_ns and the two pauses
+ * apart are not kept by the runtime and are 0. gc_trigger is GOPROF_GC_TRIGGER_CYCLE when
+ * runtime.GC() asked for it, else GOPROF_GC_TRIGGER_UNKNOWN (heap or time).
+ */
+#define GOPROF_GC_FROM_MEMORY 0x1u
+/** More than 256 cycles ended between two reads: the runtime no longer holds this one's
+ *  pause (gc_pause_ns and the end time are 0) */
+#define GOPROF_GC_PAUSE_UNKNOWN 0x2u
+/** @} */
 
 /**
  * Receives one event (called from goprof_session_poll()).
@@ -264,6 +285,9 @@ struct goprof_session_opts {
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
 	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
 	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 0.1)
+	 * The reader of the runtime's statistics (GOPROF_FEATURE_GC / _SCHED without their
+	 * precise modes) costs the profiler, not the targets: it is held to this many basis
+	 * points of one CPU by reading less often. (since 0.1)
 	 */
 	uint32_t overhead_budget_bp;
 	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
@@ -327,10 +351,16 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_GOROUTINES 0x1u
 /**
- * GC cycles and stop-the-world pauses, through uprobes on runtime.gcStart,
- * runtime.gcMarkTermination (entries and RETs), runtime.stopTheWorldWithSema and the RETs
- * of runtime.startTheWorldWithSema: GOPROF_EVENT_GC_CYCLE events and
- * goprof_session_gc_stats(). These run a few times per GC cycle: no measurable cost.
+ * GC cycles, stop-the-world pauses and heap figures: GOPROF_EVENT_GC_CYCLE events and
+ * goprof_session_gc_stats(). By default (since 0.1) read from the Go runtime's own memory
+ * (runtime.memstats, runtime.sched, runtime.gcController) with process_vm_readv when
+ * goprof_session_poll() runs: no probe in the target, nothing traps, the cost is the
+ * profiler's own CPU (goprof_session_stats().rt_*). Needs ptrace-read access to the
+ * process (same user or CAP_SYS_PTRACE). Cycles come from the runtime's cycle count,
+ * pauses from its pause histograms and its ring of the last 256 cycles' pauses; what the
+ * memory does not hold (a cycle's start, mark phase and its two pauses apart, the trigger
+ * of a cycle not asked for by runtime.GC()) is 0 in the events (GOPROF_GC_FROM_MEMORY).
+ * With GOPROF_FEATURE_GC_PRECISE: uprobes instead (see there).
  */
 #define GOPROF_FEATURE_GC 0x2u
 /**
@@ -342,11 +372,14 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_HEAP 0x4u
 /**
- * Scheduling latency: time from runnable to running per goroutine, through a uprobe on
- * runtime.casgstatus, aggregated in the kernel (log2 histograms). casgstatus runs on
- * every scheduling event, so this is the probe the overhead budget removes first on busy
- * programs. goprof_session_sched_stats(); with GOPROF_FEATURE_GOROUTINES also by creation
- * site through goprof_session_snapshot_sched().
+ * Scheduling latency (time from runnable to running): goprof_session_sched_stats(). By
+ * default (since 0.1) read from the Go runtime's own histogram (runtime.sched.timeToRun,
+ * what runtime/metrics reports as /sched/latencies:seconds) in its memory, like
+ * GOPROF_FEATURE_GC: no probe, no cost in the target. The runtime times one transition in
+ * 8 per goroutine (goprof_sched_stats.sample_every); percentiles come from its buckets
+ * (a quarter of a power of two wide from Go 1.20, a sixteenth in 1.19). No creation
+ * sites in this mode: goprof_session_snapshot_sched() is empty.
+ * With GOPROF_FEATURE_SCHED_PRECISE: a uprobe instead (see there).
  */
 #define GOPROF_FEATURE_SCHED 0x8u
 /**
@@ -433,6 +466,22 @@ struct goprof_session_opts {
  * status is what went on the wire. Cannot be combined with GOPROF_FEATURE_HTTP.
  */
 #define GOPROF_FEATURE_HTTP_WIRE 0x400u
+/**
+ * Precise GC mode (opt-in, since 0.1; implies GOPROF_FEATURE_GC): uprobes on
+ * runtime.gcStart, runtime.gcMarkTermination (entries and RETs),
+ * runtime.stopTheWorldWithSema and the RETs of runtime.startTheWorldWithSema give each
+ * cycle's start, mark phase, both pauses and trigger. A few hits per GC cycle, but each
+ * traps into the kernel (3-5 us).
+ */
+#define GOPROF_FEATURE_GC_PRECISE 0x800u
+/**
+ * Precise scheduling mode (opt-in, since 0.1; implies GOPROF_FEATURE_SCHED): a uprobe on
+ * runtime.casgstatus times every runnable -> running transition of every goroutine,
+ * aggregated in the kernel, and with GOPROF_FEATURE_GOROUTINES by creation site
+ * (goprof_session_snapshot_sched()). casgstatus runs on every scheduling event, so this is
+ * the probe the overhead budget removes first on busy programs.
+ */
+#define GOPROF_FEATURE_SCHED_PRECISE 0x1000u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -695,7 +744,41 @@ struct goprof_gc_stats {
 	uint64_t pause_hist[GOPROF_GC_HIST_BUCKETS];
 	/** cycle_hist[i]: cycles lasting [2^i, 2^(i+1)) microseconds */
 	uint64_t cycle_hist[GOPROF_GC_HIST_BUCKETS];
+	/* since 0.1 */
+	uint32_t source;         /**< GOPROF_STATS_FROM_*: where the figures come from (0: no data) */
+	uint32_t heap_flags;     /**< GOPROF_GC_HEAP_* */
+	uint64_t forced_cycles;  /**< of cycles, those runtime.GC() asked for */
+	/* Heap figures (memory mode, GOPROF_GC_HEAP_VALID), now; summed over processes for pid 0 */
+	uint64_t heap_inuse_bytes;  /**< bytes in in-use spans (MemStats.HeapInuse) */
+	uint64_t heap_live_bytes;   /**< bytes the GC counts as live: marked by the last cycle
+				         plus allocated since (gcController.heapLive) */
+	uint64_t heap_marked_bytes; /**< bytes the last cycle marked live (/gc/heap/live:bytes) */
+	uint64_t heap_goal_bytes;   /**< the heap size the next cycle aims at (MemStats.NextGC;
+				         with GOPROF_GC_HEAP_LIMITED, GOGC's goal: a memory limit
+				         may make the runtime's lower); 0 with GOGC=off */
 };
+
+/** @name goprof_gc_stats.source, goprof_sched_stats.source (since 0.1)
+ * @{ */
+#define GOPROF_STATS_FROM_PROBES 1 /**< the precise (uprobe) mode */
+/**
+ * The runtime's own memory. GC: pauses, pause_total_ns, the pause percentiles and
+ * pause_hist come from the runtime's histogram of every GC stop-the-world pause
+ * (/gc/pauses:seconds up to Go 1.21, /sched/pauses/total/gc:seconds from 1.22): p50/p90/
+ * p99 and pause_max_ns are the upper bounds of its buckets; pause_total_ns is exact
+ * (memstats.pause_total_ns); other_stw counts the other stop-the-world pauses (Go 1.22+,
+ * else 0); cycle durations (cycle_*) are not kept by the runtime and are 0.
+ * Scheduling: waits are the runtime's sampled transitions, total_ns is 0 (the histogram
+ * has no sum), goroutines is 0.
+ */
+#define GOPROF_STATS_FROM_MEMORY 2
+/** @} */
+
+/** @name goprof_gc_stats.heap_flags (since 0.1)
+ * @{ */
+#define GOPROF_GC_HEAP_VALID 0x1u   /**< heap_* were read (every process asked for) */
+#define GOPROF_GC_HEAP_LIMITED 0x2u /**< a memory limit (GOMEMLIMIT) is set */
+/** @} */
 
 /**
  * Reads the GC summary of process @p pid, or of every attached process for pid 0.
@@ -752,6 +835,10 @@ struct goprof_sched_stats {
 	uint64_t max_ns;       /**< longest wait */
 	/** hist[i]: waits of [2^i, 2^(i+1)) microseconds (bucket 0 includes < 1 us) */
 	uint64_t hist[GOPROF_SCHED_HIST_BUCKETS];
+	/* since 0.1 */
+	uint32_t source;       /**< GOPROF_STATS_FROM_* (0: no data) */
+	uint32_t sample_every; /**< 1: every transition timed (precise mode); 8: the runtime
+				    times one in 8 per goroutine (memory mode) */
 };
 
 /**
@@ -836,7 +923,14 @@ struct goprof_process_info {
  */
 #define GOPROF_PROCESS_LAYOUT_VALIDATED 0x800u
 /** Followed through goprof_session_attach_all() (since 0.1) */
-#define GOPROF_PROCESS_BY_ALL 0x1000u
+#define GOPROF_PROCESS_BY_ALL 0x8000u
+/**
+ * The runtime's statistics (GC, scheduling latency, heap) are read from the process's
+ * memory: GOPROF_FEATURE_GC / GOPROF_FEATURE_SCHED without their precise modes. Without
+ * it (with one of those features) the note says why: runtime.memstats / runtime.sched
+ * could not be located, or the release's layout could not be proven (since 0.1)
+ */
+#define GOPROF_PROCESS_RUNTIME_STATS 0x1000u
 /** @} */
 
 /** Receives one process. Return 0 to go on, non-zero to stop the iteration. */
@@ -976,6 +1070,16 @@ struct goprof_session_stats {
 					    followed already */
 	uint64_t processes_filtered;   /**< processes left out by the filter or by
 					    GOPROF_ATTACH_ALL_GO_ONLY */
+	/* since 0.1: the runtime statistics reader (GOPROF_FEATURE_GC / _SCHED, memory mode) */
+	uint64_t rt_reads;          /**< reads of a process's runtime statistics */
+	uint64_t rt_read_bytes;     /**< bytes read from the targets' memory */
+	uint64_t rt_read_failures;  /**< reads that failed or did not decode (torn by the
+				         runtime writing meanwhile, process gone) */
+	uint64_t rt_read_cpu_ns;    /**< the profiler's CPU time spent reading and decoding
+				         (the targets spend none) */
+	uint32_t rt_processes;      /**< processes being read now */
+	uint32_t rt_interval_ms;    /**< time between reads of a process (the overhead budget
+				         stretches it if reading costs more than the budget) */
 };
 
 /**

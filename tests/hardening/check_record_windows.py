@@ -41,7 +41,7 @@ def folded_total(path):
 
 
 with tempfile.TemporaryDirectory(prefix="goprof-windows-") as out:
-    cmd = [goprof, "record", "-F", str(HZ), "--runtime", "--interval", str(INTERVAL),
+    cmd = [goprof, "record", "-F", str(HZ), "--runtime", "--sched=precise", "--interval", str(INTERVAL),
            "--keep", str(KEEP), "-d", str(SECONDS), "-o", out, "--", fixture, "2", "30"]
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=120)

@@ -36,9 +36,12 @@ import time
 sys.path.insert(0, os.path.join(os.environ["GOPROF_SOURCE_ROOT"], "examples", "python"))
 import goprof  # noqa: E402
 
+# Scheduling in its precise mode: latency by creation site (sched_sites) needs the probes;
+# GC in the default memory mode.
 RUNTIME = (goprof.FEATURE_GOROUTINES | goprof.FEATURE_GC | goprof.FEATURE_HEAP |
-           goprof.FEATURE_SCHED | goprof.FEATURE_OFFCPU | goprof.FEATURE_BLOCK |
-           goprof.FEATURE_CHANNELS | goprof.FEATURE_TCP | goprof.FEATURE_HTTP)
+           goprof.FEATURE_SCHED | goprof.FEATURE_SCHED_PRECISE | goprof.FEATURE_OFFCPU |
+           goprof.FEATURE_BLOCK | goprof.FEATURE_CHANNELS | goprof.FEATURE_TCP |
+           goprof.FEATURE_HTTP)
 
 
 def skip(why):
@@ -257,8 +260,13 @@ def check_session(run, s, pid, path):
               % (t, dict(ev)))
     check(run.http_paths[(goprof.EVENT_HTTP_REQUEST, "/hello", 200)] >= 20,
           "server requests %r" % run.http_paths)
-    check(all(g.gc_end_ns > g.gc_start_ns and g.gc_trigger in (
-        goprof.GC_TRIGGER_HEAP, goprof.GC_TRIGGER_TIME, goprof.GC_TRIGGER_CYCLE) for g in run.gc)
+    # GOPROF_FEATURE_GC reads the runtime's memory by default (GC_FROM_MEMORY): the end
+    # of each cycle and its pauses together; the precise mode has the phases too.
+    check(all((g.gc_end_ns > g.gc_start_ns and g.gc_trigger in (
+        goprof.GC_TRIGGER_HEAP, goprof.GC_TRIGGER_TIME, goprof.GC_TRIGGER_CYCLE))
+        if not g.gc_flags & goprof.GC_FROM_MEMORY else
+        (g.gc_end_ns > 0 and (g.gc_pause_ns > 0 or g.gc_flags & goprof.GC_PAUSE_UNKNOWN) and
+         g.gc_trigger in (goprof.GC_TRIGGER_CYCLE, goprof.GC_TRIGGER_UNKNOWN)) for g in run.gc)
           and any(g.gc_trigger == goprof.GC_TRIGGER_CYCLE for g in run.gc),  # runtime.GC()
           "GC events %r" % run.gc[:2])
     check("127.0.0.1" in run.tcp_remote, "TCP peers %r" % run.tcp_remote)

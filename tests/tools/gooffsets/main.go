@@ -19,6 +19,17 @@ var wanted = map[string][]string{
 	"runtime.g": {"m", "goid", "labels", "atomicstatus"},
 	"runtime.m": {"curg"},
 	"runtime.hchan": {"lock"},
+	// runtime statistics read from memory (lib/rt_layout.c): sched, memstats, gcController,
+	// with the fields the stripped-binary locator matches against instruction operands
+	"runtime.schedt": {"lock", "gcwaiting", "stopwait", "stopnote", "sysmonwait", "timeToRun",
+		"stwStoppingTimeGC", "stwStoppingTimeOther", "stwTotalTimeGC", "stwTotalTimeOther"},
+	"runtime.mstats": {"last_gc_unix", "pause_total_ns", "pause_ns", "pause_end", "numgc",
+		"numforcedgc", "gc_cpu_fraction", "last_gc_nanotime", "lastHeapInUse", "enablegc",
+		"gcPauseDist"},
+	"runtime.gcControllerState": {"gcPercent", "memoryLimit", "heapMinimum", "runway",
+		"gcPercentHeapGoal", "sweepDistMinTrigger", "triggered", "lastHeapGoal", "heapLive",
+		"heapScan", "heapMarked", "heapInUse", "heapReleased", "heapFree", "totalAlloc",
+		"totalFree", "mappedReady"},
 	// net/http request tracing (GOPROF_FEATURE_HTTP)
 	"net/http.Request":  {"Method", "URL", "ProtoMajor", "ContentLength", "Host", "RequestURI"},
 	"net/url.URL":       {"Host", "Path", "RawQuery"},
