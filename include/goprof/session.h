@@ -781,7 +781,9 @@ struct goprof_gc_stats {
 /** @} */
 
 /**
- * Reads the GC summary of process @p pid, or of every attached process for pid 0.
+ * Reads the GC summary of process @p pid, or of every attached process for pid 0. In the
+ * default (memory) mode the figures are those of the last read, made by
+ * goprof_session_poll(): poll first.
  * @param session the session.
  * @param pid     a process, or 0 for all attached processes.
  * @param stats   filled in; set stats->sz first.
@@ -852,9 +854,10 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *session, int pi
 					  struct goprof_sched_stats *stats);
 
 /**
- * Scheduling latency by the goroutines' creation site (needs GOPROF_FEATURE_SCHED and
- * GOPROF_FEATURE_GOROUTINES; goroutines created before the probes count, per process,
- * with an empty stack): sample types waits/count and delay/nanoseconds, numeric labels
+ * Scheduling latency by the goroutines' creation site (needs GOPROF_FEATURE_SCHED_PRECISE
+ * and GOPROF_FEATURE_GOROUTINES - with GOPROF_FEATURE_SCHED alone, read from the runtime's
+ * memory, there are no sites and the profile is empty; goroutines created before the
+ * probes count, per process, with an empty stack): sample types waits/count and delay/nanoseconds, numeric labels
  * pid, p50_delay, p90_delay, p99_delay and max_delay (nanoseconds). A goroutine that exited
  * is no longer attributed to its site: read sites while the goroutines live.
  * @param session the session.
@@ -876,7 +879,8 @@ typedef int (*goprof_sched_site_fn)(const struct goprof_profile_sample *site,
 
 /**
  * Calls @p fn for every creation site with measured waits: the per-site histograms of
- * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES).
+ * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES and
+ * the precise mode, GOPROF_FEATURE_SCHED_PRECISE: without it fn is never called).
  * (since 0.1)
  * @param session the session.
  * @param fn      receives each site.
