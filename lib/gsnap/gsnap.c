@@ -19,7 +19,7 @@
 
 /* When a parked goroutine was first seen in its current wait. */
 struct track {
-	uint64_t goid, since_ns, sp;
+	uint64_t goid, since_ns, depth, content;
 	uint8_t reason, at_least, used;
 };
 
@@ -61,6 +61,7 @@ struct gp_gsnap {
 	uint64_t next_ns, interval_ns;
 	struct gp_gsnap_read_stats rs;
 	uint64_t snapshots, failed, cpu_ns;
+	uint64_t open_cpu_ns; /* of the readers opened in the current tick (once per process) */
 };
 
 struct gp_gsnap *gp_gsnap_new(struct goprof_symbolizer *sym, const struct gp_gsnap_config *cfg)
@@ -152,7 +153,10 @@ static struct proc *get(struct gp_gsnap *g, const struct gp_gsnap_target *t, uin
 		p->pid = t->pid;
 	}
 	if (!p->rd && now >= p->retry_ns) {
+		uint64_t c0 = (uint64_t)gp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
 		p->rd = gp_gsnap_proc_open(t->pid, t->validated, p->note, sizeof(p->note));
+		g->open_cpu_ns += (uint64_t)gp_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 		if (!p->rd)
 			p->retry_ns = now + REOPEN_NS;
 		else
@@ -276,7 +280,10 @@ static int update_waits(struct proc *p, uint64_t now, uint64_t *wait, uint8_t *a
 		if (!waiting(x))
 			continue;
 		old = track_find(p->tr, p->tr_cap, x->goid);
-		if (old && old->reason == x->waitreason && old->sp == x->sp) {
+		/* the same wait: same reason, same depth, same stack contents (a goroutine that
+		 * ran and parked again at the same place has other locals) */
+		if (old && old->reason == x->waitreason && old->depth == x->depth &&
+		    old->content == x->content) {
 			since = old->since_ns;
 			least = old->at_least;
 		} else if (old || p->snapshots) {
@@ -288,7 +295,7 @@ static int update_waits(struct proc *p, uint64_t now, uint64_t *wait, uint8_t *a
 		for (k = gp_hash_mix(0, x->goid) & (cap - 1); nt[k].used; k = (k + 1) & (cap - 1))
 			;
 		slot = &nt[k];
-		*slot = (struct track){ x->goid, since, x->sp, x->waitreason, least, 1 };
+		*slot = (struct track){ x->goid, since, x->depth, x->content, x->waitreason, least, 1 };
 		wait[i] = now - since;
 		at_least[i] = least;
 	}
@@ -537,6 +544,7 @@ int gp_gsnap_tick(struct gp_gsnap *g, const struct gp_gsnap_target *t, size_t n,
 	if (now < g->next_ns)
 		return 0;
 	cpu0 = thread_cpu_ns();
+	g->open_cpu_ns = 0;
 	for (size_t i = 0; i < n && ret >= 0; i++) {
 		struct proc *p = get(g, &t[i], now);
 
@@ -553,6 +561,8 @@ int gp_gsnap_tick(struct gp_gsnap *g, const struct gp_gsnap_target *t, size_t n,
 	/* The next one: at least the interval, longer if this one cost more than the budget. */
 	cost = thread_cpu_ns() - cpu0;
 	g->cpu_ns += cost;
+	/* opening a reader (the binary, once per process) is not the steady rate's cost */
+	cost -= GP_MIN(cost, g->open_cpu_ns);
 	g->interval_ns = GP_MAX(g->cfg.interval_ns, cost * 10000 / GP_MAX(g->cfg.budget_bp, 1u));
 	g->interval_ns = GP_MIN(g->interval_ns, MAX_INTERVAL_NS);
 	g->next_ns = now + g->interval_ns;

@@ -9,6 +9,7 @@
 #include "go_offsets.h"
 #include "goprof/error.h"
 #include "go_validate.h"
+#include "profile/idmap.h"
 #include "goprof/symbolizer.h"
 #include "gsnap/reader.h"
 #include "remote_mem.h"
@@ -41,6 +42,7 @@ struct gp_gsnap_proc {
 	size_t gbytes_cap;
 	uint8_t *stk;
 	size_t stk_cap;
+	uint8_t *stk_alone; /* 2 x STACK_READ_MAX */
 	struct gp_gsnap_read_stats *st;
 };
 
@@ -171,6 +173,7 @@ void gp_gsnap_proc_close(struct gp_gsnap_proc *p)
 	free(p->list);
 	free(p->gbytes);
 	free(p->stk);
+	free(p->stk_alone);
 	free(p);
 }
 
@@ -264,7 +267,8 @@ static int read_list_head(struct gp_gsnap_proc *p, uint64_t *ptr, uint64_t *len,
 struct pending {
 	uint64_t gp;
 	struct gp_g_rec rec;
-	bool ok;
+	size_t slen, soff; /* its stack: bytes read, where in the stack buffer */
+	bool ok, sok;
 };
 
 static int add_labels_from(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, const uint64_t *kv,
@@ -400,7 +404,7 @@ static bool same(const struct gp_g_rec *a, const struct gp_g_rec *b)
 
 /* Appends a goroutine (and its walked stack) to b. */
 static int emit(struct gp_gsnap_buf *b, const struct gp_g_rec *r, const uint64_t *pcs, uint32_t n,
-		uint8_t flags)
+		uint8_t flags, uint64_t content)
 {
 	struct gp_gsnap_g *g;
 
@@ -413,43 +417,70 @@ static int emit(struct gp_gsnap_buf *b, const struct gp_g_rec *r, const uint64_t
 		.startpc = r->startpc, .sp = r->sp, .labels_ptr = r->labels,
 		.waitsince = r->waitsince, .status = r->status, .waitreason = r->waitreason,
 		.stack_off = (uint32_t)b->nr_pcs, .nr_stack = n, .flags = flags,
+		.depth = r->stack_hi - r->sp, .content = content,
 	};
 	memcpy(b->pcs + b->nr_pcs, pcs, n * sizeof(*pcs));
 	b->nr_pcs += n;
 	return 0;
 }
 
-/* Walks the stack of parked goroutine r: reads it (bounded) from its saved SP. */
-static uint32_t walk(struct gp_gsnap_proc *p, const struct gp_g_rec *r, uint64_t *pcs, uint8_t *flags)
+/* Bytes of r's stack read: from its saved SP up, bounded. */
+static size_t stack_len(const struct gp_g_rec *r)
 {
-	size_t len = (size_t)GP_MIN(r->stack_hi - r->sp, (uint64_t)STACK_READ_MAX);
-	bool trunc = false;
-	uint32_t n;
+	return (size_t)GP_MIN(r->stack_hi - r->sp, (uint64_t)STACK_READ_MAX);
+}
 
-	if (!len || rd(p, r->sp, p->stk, len)) {
-		*flags |= GP_GSNAP_STACK_TRUNCATED;
-		return 0;
+/*
+ * A digest of a parked stack that a stack copy does not change (words pointing into the
+ * stack are taken relative to its top, as the runtime adjusts exactly those when it moves
+ * a stack) but that changes when the goroutine runs and parks again at the same place
+ * (its locals differ): tells a goroutine parked all along from one that woke meanwhile.
+ */
+static uint64_t content_hash(const struct gp_g_rec *r, const uint8_t *stk, size_t len)
+{
+	uint64_t h = r->stack_hi - r->sp;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, stk + i, 8);
+		if (w >= r->stack_lo && w < r->stack_hi)
+			w = (w - r->stack_hi) ^ 0x5a5a000000000000ull;
+		h = gp_hash_mix(h, w);
 	}
-	n = gp_g_unwind(r, p->stk, r->sp, len, pcs, GP_GSNAP_MAX_FRAMES, &trunc);
-	if (trunc)
+	return h;
+}
+
+/* Walks r's stack from a copy (stk, len bytes from its SP). */
+static uint32_t walk_copy(const struct gp_g_rec *r, const uint8_t *stk, size_t len, uint64_t *pcs,
+			  uint8_t *flags)
+{
+	bool trunc = false;
+	uint32_t n = gp_g_unwind(r, stk, r->sp, len, pcs, GP_GSNAP_MAX_FRAMES, &trunc);
+
+	if (trunc || len < r->stack_hi - r->sp)
 		*flags |= GP_GSNAP_STACK_TRUNCATED;
 	return n;
 }
 
 /*
- * One goroutine read alone (a retry): read, walk, read again; 1 emitted, 0 dead or still
- * changing (counted), <0 process error.
+ * One goroutine read alone (a retry): the g, its stack, the g and its stack again; kept
+ * only when both reads agree. 1 emitted, 0 dead, unreadable or still changing (counted),
+ * <0 the process cannot be read.
  */
 static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t gp, bool stacks)
 {
 	uint8_t buf[512], buf2[512];
 	uint64_t pcs[GP_GSNAP_MAX_FRAMES];
+	uint8_t *s1 = p->stk_alone, *s2 = p->stk_alone + STACK_READ_MAX;
 	bool corrupt = false;
 
 	for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
 		struct gp_g_rec r, r2;
 		uint32_t n = 0;
 		uint8_t flags = 0;
+		uint64_t content = 0;
+		size_t len = 0;
 		int ret;
 
 		p->st->retries++;
@@ -465,12 +496,22 @@ static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t 
 		corrupt = ret == -EINVAL;
 		if (corrupt)
 			continue;
-		if (stacks && gp_g_is_parked(&r))
-			n = walk(p, &r, pcs, &flags);
-		else if (!gp_g_is_parked(&r))
+		if (stacks && gp_g_is_parked(&r)) {
+			len = stack_len(&r);
+			if (rd(p, r.sp, s1, len))
+				continue;
+		} else if (!gp_g_is_parked(&r)) {
 			flags |= GP_GSNAP_NO_STACK;
-		if (read_one(p, gp, buf2, &r2) == 1 && same(&r, &r2))
-			return emit(b, &r, pcs, n, flags) ?: 1;
+		}
+		if (read_one(p, gp, buf2, &r2) != 1 || !same(&r, &r2))
+			continue;
+		if (len && (rd(p, r.sp, s2, len) || memcmp(s1, s2, len)))
+			continue;
+		if (len) {
+			n = walk_copy(&r, s1, len, pcs, &flags);
+			content = content_hash(&r, s1, len);
+		}
+		return emit(b, &r, pcs, n, flags, content) ?: 1;
 	}
 	if (corrupt)
 		p->st->rejected++;
@@ -482,8 +523,9 @@ static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t 
 int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool want_stacks,
 		       bool want_labels, struct gp_gsnap_read_stats *st, char *why, size_t why_len)
 {
-	uint64_t ptr, len, *addrs = NULL, pcs[GP_GSNAP_MAX_FRAMES];
-	size_t *lens = NULL, *offs = NULL, gl = p->lay.read_len;
+	uint64_t ptr, len, *addrs = NULL, pcs[GP_GSNAP_MAX_FRAMES], addrs2[BATCH];
+	size_t *lens = NULL, *offs = NULL, gl = p->lay.read_len, lens2[BATCH], offs2[BATCH], idx2[BATCH];
+	bool ok2[BATCH];
 	struct pending *pend = NULL;
 	struct label_cache *lc = NULL;
 	size_t nlc = 0;
@@ -501,7 +543,7 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 	st->allglen += len;
 	if (grow((void **)&p->list, &p->list_cap, len ? len : 1, sizeof(*p->list)) ||
 	    grow((void **)&p->gbytes, &p->gbytes_cap, BATCH * CHECK_LEN * 4 + BATCH * 512, 1) ||
-	    grow((void **)&p->stk, &p->stk_cap, STACK_READ_MAX, 1)) {
+	    (!p->stk_alone && !(p->stk_alone = malloc(2 * STACK_READ_MAX)))) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -528,9 +570,12 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 		err = -ENOMEM;
 		goto out;
 	}
-	/* In batches: read the g structs, walk the parked stacks, read the g structs again. */
+	/*
+	 * In batches: the g structs, the parked stacks, the g structs and the stacks again. A
+	 * goroutine is kept when both reads agree; else it is read alone (read_alone).
+	 */
 	for (uint64_t base = 0; base < len; base += BATCH) {
-		size_t n = (size_t)GP_MIN(len - base, (uint64_t)BATCH), m = 0;
+		size_t n = (size_t)GP_MIN(len - base, (uint64_t)BATCH), m = 0, sbytes = 0;
 		uint8_t *g1 = p->gbytes, *g2 = p->gbytes + BATCH * 512;
 
 		for (size_t i = 0; i < n; i++) {
@@ -553,14 +598,14 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 			int d;
 
 			pend[i].ok = false;
+			pend[i].slen = 0;
 			if (!ok[i]) {
 				st->unreadable++;
 				continue;
 			}
 			st->read++;
 			d = gp_g_decode(&p->lay, g1 + i * 512, gl, &pend[i].rec);
-			if (d < 0) {
-				/* torn (it changed while copied) or not a g: read alone */
+			if (d < 0) { /* torn (it changed while copied) or not a g: read alone */
 				err = read_alone(p, b, pend[i].gp, want_stacks);
 				if (err < 0)
 					goto out;
@@ -568,51 +613,71 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 				continue;
 			}
 			pend[i].ok = d == 1;
+			if (pend[i].ok && want_stacks && gp_g_is_parked(&pend[i].rec)) {
+				pend[i].slen = stack_len(&pend[i].rec);
+				pend[i].soff = sbytes;
+				sbytes += pend[i].slen;
+			}
 		}
-		/* The stacks of parked goroutines, then the g structs again. */
-		for (size_t i = 0; i < m; i++)
-			lens[i] = CHECK_LEN;
-		err = 0;
+		if (grow((void **)&p->stk, &p->stk_cap, 2 * sbytes + 1, 1)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		/* first read of the stacks */
 		{
-			/* walk first (each stack read alone: their lengths vary), then check */
-			static __thread uint32_t npcs[BATCH];
-			static __thread uint8_t flg[BATCH];
-			uint64_t *allpcs = calloc((size_t)m * GP_GSNAP_MAX_FRAMES + 1, sizeof(*allpcs));
+			size_t k = 0;
 
-			if (!allpcs) {
-				err = -ENOMEM;
-				goto out;
-			}
-			for (size_t i = 0; i < m; i++) {
-				npcs[i] = 0;
-				flg[i] = 0;
-				if (!pend[i].ok)
-					continue;
-				if (!gp_g_is_parked(&pend[i].rec))
-					flg[i] |= GP_GSNAP_NO_STACK;
-				else if (want_stacks)
-					npcs[i] = walk(p, &pend[i].rec, allpcs + i * GP_GSNAP_MAX_FRAMES, &flg[i]);
-			}
 			for (size_t i = 0; i < m; i++)
-				offs[i] = i * CHECK_LEN;
-			err = read_ranges(p, addrs, lens, offs, m, g2, ok);
-			for (size_t i = 0; i < m && !err; i++) {
-				struct gp_g_rec r2;
-				uint8_t full[512];
-
-				if (!pend[i].ok)
-					continue;
-				/* the check read covers the fields compared; decode needs read_len */
-				memcpy(full, g1 + i * 512, gl);
-				memcpy(full, g2 + i * CHECK_LEN, CHECK_LEN);
-				if (ok[i] && gp_g_decode(&p->lay, full, gl, &r2) == 1 && same(&pend[i].rec, &r2)) {
-					err = emit(b, &pend[i].rec, allpcs + i * GP_GSNAP_MAX_FRAMES, npcs[i], flg[i]);
-					continue;
+				if (pend[i].slen) {
+					addrs2[k] = pend[i].rec.sp;
+					lens2[k] = pend[i].slen;
+					offs2[k] = pend[i].soff;
+					idx2[k++] = i;
 				}
-				err = read_alone(p, b, pend[i].gp, want_stacks);
+			err = read_ranges(p, addrs2, lens2, offs2, k, p->stk, ok2);
+			if (err)
+				goto out;
+			for (size_t j = 0; j < k; j++)
+				pend[idx2[j]].sok = ok2[j];
+			/* the g structs again, then the stacks again */
+			for (size_t i = 0; i < m; i++) {
+				lens[i] = CHECK_LEN;
+				offs[i] = i * CHECK_LEN;
+			}
+			err = read_ranges(p, addrs, lens, offs, m, g2, ok);
+			if (!err)
+				err = read_ranges(p, addrs2, lens2, offs2, k, p->stk + sbytes, ok2);
+			if (err)
+				goto out;
+			for (size_t j = 0; j < k; j++)
+				pend[idx2[j]].sok &= ok2[j];
+		}
+		for (size_t i = 0; i < m; i++) {
+			struct pending *q = &pend[i];
+			struct gp_g_rec r2;
+			uint8_t full[512], flags = 0;
+			uint64_t content = 0;
+			uint32_t np = 0;
+			const uint8_t *s1 = p->stk + q->soff;
+
+			if (!q->ok)
+				continue;
+			/* the check read covers the fields compared; decode needs read_len */
+			memcpy(full, g1 + i * 512, gl);
+			memcpy(full, g2 + i * CHECK_LEN, CHECK_LEN);
+			if (ok[i] && gp_g_decode(&p->lay, full, gl, &r2) == 1 && same(&q->rec, &r2) &&
+			    (!q->slen || (q->sok && !memcmp(s1, p->stk + sbytes + q->soff, q->slen)))) {
+				if (q->slen) {
+					np = walk_copy(&q->rec, s1, q->slen, pcs, &flags);
+					content = content_hash(&q->rec, s1, q->slen);
+				} else if (!gp_g_is_parked(&q->rec)) {
+					flags |= GP_GSNAP_NO_STACK;
+				}
+				err = emit(b, &q->rec, pcs, np, flags, content);
+			} else {
+				err = read_alone(p, b, q->gp, want_stacks);
 				err = err < 0 ? err : 0;
 			}
-			free(allpcs);
 			if (err)
 				goto out;
 		}

@@ -23,6 +23,8 @@ struct gp_gsnap_g {
 	uint32_t status;
 	uint32_t stack_off, nr_stack; /* into gp_gsnap_buf.pcs */
 	uint32_t labels_off, nr_labels; /* into gp_gsnap_buf.labels (key, value pairs) */
+	uint64_t depth;   /* stack.hi - sched.sp: unchanged when the runtime moves the stack */
+	uint64_t content; /* digest of the stack bytes read (see content_hash in reader.c) */
 	uint8_t waitreason;
 	uint8_t flags; /* GP_GSNAP_* */
 };
