@@ -488,8 +488,8 @@ Test(gsnap, process_execs_mid_snapshot, .timeout = 60)
 		struct killer k;
 
 		cr_assert(fast_opts_ok(&s, 1000), "%s", goprof_last_error());
-		start_fixture(&c, fixture_path("gsnap", ver), 20000, 0, "exec", s);
-		k = (struct killer){ c.pid, 500 + round * 2000, SIGUSR2 };
+		start_fixture(&c, fixture_path("gsnap", ver), 5000, 0, "exec", s);
+		k = (struct killer){ c.pid, 5000 + round * 30000, SIGUSR2 };
 		pthread_create(&th, NULL, kill_later, &k);
 		for (int i = 0; i < 40; i++) {
 			struct sane sn = { .pid = (uint32_t)c.pid };
@@ -497,6 +497,9 @@ Test(gsnap, process_execs_mid_snapshot, .timeout = 60)
 				goprof_session_take_goroutine_snapshot(s, c.pid, 0);
 
 			if (!snap) {
+				cr_expect(errno == ESRCH || errno == ENOENT || errno == ESTALE ||
+					  errno == EFAULT || errno == EPROTO, "errno %d: %s", errno,
+					  goprof_last_error());
 				stale++;
 				continue;
 			}

@@ -78,8 +78,11 @@ static void record_usage(FILE *out)
 		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
 		"      --max-depth N     frames per stack, user and kernel (default and max 127)\n"
 		"  -U, --user-only       no kernel stacks (as bcc profile -U)\n"
-		"      --goroutines      goroutine creation/exit, goroutines.pb.gz, leak report\n"
-		"      --leak-age SECS   report goroutines alive longer than SECS (default 5)\n"
+		"      --goroutines[=precise]  every goroutine read from the Go runtime's memory\n"
+		"                        from outside, no probe: goroutines.pb.gz, leak report\n"
+		"                        (parked > --leak-age by site, with growth); =precise:\n"
+		"                        uprobes on goroutine creation/exit instead (per process)\n"
+		"      --leak-age SECS   report goroutines parked/alive longer than SECS (default 5)\n"
 		"      --gc              GC cycles and stop-the-world pauses into events.jsonl\n"
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
 		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
@@ -127,7 +130,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "exe", required_argument, NULL, 'e' },
 		{ "max-depth", required_argument, NULL, 'M' },
 		{ "user-only", no_argument, NULL, 'U' },
-		{ "goroutines", no_argument, NULL, 'G' },
+		{ "goroutines", optional_argument, NULL, 'G' },
 		{ "gc", no_argument, NULL, 'C' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
@@ -203,7 +206,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->no_kernel = true;
 			break;
 		case 'G':
-			a->features |= GOPROF_FEATURE_GOROUTINES;
+			if (optarg && strcmp(optarg, "precise")) {
+				fprintf(stderr, "goprof record: --goroutines takes no value or "
+					"'precise', got '%s'\n", optarg);
+				return -1;
+			}
+			/* snapshots read from outside by default; the uprobe tracker on request */
+			a->features |= optarg ? GOPROF_FEATURE_GOROUTINES : GOPROF_FEATURE_GOROUTINE_SNAPSHOTS;
 			break;
 		case 'C':
 			a->features |= GOPROF_FEATURE_GC;
@@ -537,7 +546,8 @@ int cmd_record(int argc, char **argv)
 		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100),
 		    /* OTLP can carry each sample's time (pprof cannot): keep them for it. */
 		    .cpu_profile_flags = a.otlp_url ? GOPROF_CPU_PROFILE_TIMESTAMPS : 0,
-		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us);
+		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us,
+		    .goroutine_leak_age_ms = a.leak_age_s > 0 ? (uint32_t)(a.leak_age_s * 1000) : 1);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		fprintf(stderr, "goprof record: %s\n", goprof_last_error());

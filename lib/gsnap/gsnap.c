@@ -29,7 +29,8 @@ struct group {
 	uint64_t count, parked, first_count, first_seen_ns, last_seen_ns, oldest_ns, example;
 	uint64_t reported; /* count last sent in an event */
 	char *created_by, *top_function, *stack;
-	bool seen; /* in the latest snapshot */
+	bool seen;   /* in the latest snapshot */
+	bool system; /* the runtime's own goroutines (GC workers, finalizers...): never leaks */
 };
 
 struct name {
@@ -444,8 +445,12 @@ static int update_groups(struct gp_gsnap *g, struct proc *p, uint64_t now, const
 			gr->example = example;
 			gr->last_seen_ns = now;
 			if (count && !gr->stack) {
+				const char *start = name_of(g, p, p->buf.gs[o[i].idx].startpc, false);
+
 				gr->created_by = strdup(name_of(g, p, gr->gopc, true));
 				describe(g, p, &p->buf.gs[o[i].idx], &gr->stack, &gr->top_function);
+				/* as Go's isSystemGoroutine: started in the runtime, not runtime.main */
+				gr->system = !strncmp(start, "runtime.", 8) && strcmp(start, "runtime.main");
 			}
 		}
 		i = j;
@@ -468,7 +473,7 @@ static int update_groups(struct gp_gsnap *g, struct proc *p, uint64_t now, const
 		struct goprof_goroutine_leak l;
 		char rb[64], msg[512];
 
-		if (!gr->count || gr->count <= gr->reported + gr->reported / 10)
+		if (!gr->count || gr->system || gr->count <= gr->reported + gr->reported / 10)
 			continue;
 		fill_leak(p, gr, &l, rb, sizeof(rb));
 		snprintf(msg, sizeof(msg), "%llu goroutines parked over %.0f s in %s [%s], created "
@@ -920,7 +925,7 @@ int gp_gsnap_foreach_leak(struct gp_gsnap *g, goprof_goroutine_leak_fn fn, void 
 		return -ENOMEM;
 	for (size_t i = 0; i < g->nr_procs; i++)
 		for (size_t j = 0; j < g->procs[i].nr_groups; j++)
-			if (g->procs[i].groups[j].count)
+			if (g->procs[i].groups[j].count && !g->procs[i].groups[j].system)
 				refs[k++] = (struct leak_ref){ &g->procs[i], &g->procs[i].groups[j] };
 	qsort(refs, k, sizeof(*refs), cmp_leak);
 	for (size_t i = 0; i < k && !ret; i++) {
@@ -940,7 +945,7 @@ void gp_gsnap_stats(const struct gp_gsnap *g, struct goprof_session_stats *st)
 
 	for (size_t i = 0; i < g->nr_procs; i++)
 		for (size_t j = 0; j < g->procs[i].nr_groups; j++)
-			groups += g->procs[i].groups[j].count > 0;
+			groups += g->procs[i].groups[j].count > 0 && !g->procs[i].groups[j].system;
 	st->goroutine_snapshots = g->snapshots;
 	st->goroutine_snapshots_failed = g->failed;
 	st->snapshot_goroutines_read = g->rs.live;
