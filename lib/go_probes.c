@@ -19,6 +19,7 @@
 struct probed_exe {
 	dev_t dev;
 	ino_t ino;
+	int pid;        /* the one process probed, or -1: every process running the file */
 	uint32_t notes; /* GP_NOTE_* */
 	uint32_t id;    /* links of this executable carry it */
 	char http_note[160]; /* GP_NOTE_HTTP_OFF: why */
@@ -42,6 +43,7 @@ struct gp_go_probes {
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
 	uint32_t next_exe_id;        /* id of the executable being attached */
+	int attach_pid;              /* process being attached (-1: the whole executable) */
 	struct gp_http_probes *http; /* GOPROF_FEATURE_HTTP */
 	char http_note[160];         /* of the last executable attached */
 };
@@ -224,8 +226,10 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
-	/* pid -1: every process running this file; the program filters by target. */
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+	/* A PID: the breakpoints go into that process only, other processes running the
+	 * file never trap; -1 (an executable attached by path): every process running it,
+	 * the program filters by target. */
+	link = bpf_program__attach_uprobe_opts(prog, gp->attach_pid, path, offset, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
 			      (unsigned long long)offset, strerror(errno));
@@ -245,8 +249,8 @@ static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const
 		cookies[i] = cookie;
 	}
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cookies = cookies, .cnt = n);
-	/* pid -1: every process running this file; the program filters by target. */
-	link = bpf_program__attach_uprobe_multi(prog, -1, path, NULL, &opts);
+	/* per process or per executable, as in attach_at() */
+	link = bpf_program__attach_uprobe_multi(prog, gp->attach_pid, path, NULL, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobes on %s at %u file offsets from 0x%llx: %s", path, n,
 			      (unsigned long long)offsets[0], strerror(errno));
@@ -386,7 +390,7 @@ const char *gp_go_probes_http_note(const struct gp_go_probes *gp)
 	return gp->http_note;
 }
 
-int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t *notes)
+int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, int pid, uint32_t *notes)
 {
 	GOPROF_OPTS(goprof_binary_opts, bin_opts, .allow_newer_go = 1);
 	struct goprof_binary *bin;
@@ -398,8 +402,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		return gp_err(-errno, "%s: %s", path, strerror(errno));
 	*notes = 0;
 	gp->http_note[0] = '\0';
+	pid = pid > 0 ? pid : -1;
 	for (size_t i = 0; i < gp->nr_exes; i++)
-		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino) {
+		/* this process, or every process of the file, is probed already */
+		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino &&
+		    (gp->exes[i].pid == pid || gp->exes[i].pid == -1)) {
 			*notes = gp->exes[i].notes;
 			gp_strlcpy(gp->http_note, gp->exes[i].http_note, sizeof(gp->http_note));
 			return 0;
@@ -410,6 +417,7 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 	if (!bin)
 		return -errno;
 	err = 0;
+	gp->attach_pid = pid;
 	if (gp->features & GOPROF_FEATURE_GOROUTINES)
 		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes),
 				 GP_SET_GOROUTINES);
@@ -441,8 +449,8 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		gp->nr_links = first_link;
 		return err;
 	}
-	gp->exes[gp->nr_exes] = (struct probed_exe){ st.st_dev, st.st_ino, *notes, gp->next_exe_id++,
-						     "" };
+	gp->exes[gp->nr_exes] = (struct probed_exe){ st.st_dev, st.st_ino, pid, *notes,
+						     gp->next_exe_id++, "" };
 	gp_strlcpy(gp->exes[gp->nr_exes++].http_note, gp->http_note, sizeof(gp->http_note));
 	return 0;
 }
@@ -555,10 +563,11 @@ void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
 	gp->detached[set] = true;
 }
 
-int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino)
+int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino, int pid)
 {
+	pid = pid > 0 ? pid : -1;
 	for (size_t i = 0; i < gp->nr_exes; i++) {
-		if (gp->exes[i].dev != dev || gp->exes[i].ino != ino)
+		if (gp->exes[i].dev != dev || gp->exes[i].ino != ino || gp->exes[i].pid != pid)
 			continue;
 		remove_links(gp, other_exe, gp->exes[i].id);
 		gp->exes[i] = gp->exes[--gp->nr_exes];

@@ -315,8 +315,8 @@ static void read_comm(const char *path, char comm[GOPROF_COMM_LEN])
 }
 
 /* Installs the goroutine probes on a Go executable when the session wants them. */
-static void attach_go_probes(struct goprof_session *s, const char *exe, const struct gp_target *t,
-			     struct goprof_process_info *info)
+static void attach_go_probes(struct goprof_session *s, const char *exe, int pid,
+			     const struct gp_target *t, struct goprof_process_info *info)
 {
 	char saved[sizeof(info->note)];
 	uint32_t notes = 0;
@@ -324,7 +324,7 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	if (!s->go_probes || !t->is_go)
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
-	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0)
+	if (gp_go_probes_attach_exe(s->go_probes, exe, pid, &notes) == 0)
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
 		snprintf(info->note, sizeof(info->note), "no Go runtime probes: %s", goprof_last_error());
@@ -428,7 +428,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
 	}
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
-	attach_go_probes(s, exe, t, &p->info);
+	attach_go_probes(s, exe, (int)p->info.pid, t, &p->info); /* this process only */
 	if (s->http_wire)
 		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
@@ -487,14 +487,15 @@ static void prune_exited(struct goprof_session *s)
 static uint64_t kernel_dev(dev_t dev);
 
 /*
- * Uprobes are per executable file: every process running it takes the trap, attached
- * or not. When the last attached process of an executable goes (and the executable
- * itself is not attached by path), its probes are removed.
+ * A process attached by PID has probes of its own (placed in it alone): they go with it.
+ * An executable attached by path has probes every process running it traps on: they go
+ * when no attached process runs it and it is no longer attached by path.
  */
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone)
 {
 	if (!s->go_probes || !gone->exe_ino)
 		return;
+	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino, (int)gone->info.pid);
 	for (size_t i = 0; i < s->nr_procs; i++)
 		if (s->procs[i].attached && s->procs[i].exe_dev == gone->exe_dev &&
 		    s->procs[i].exe_ino == gone->exe_ino)
@@ -502,7 +503,7 @@ static void release_exe_probes(struct goprof_session *s, const struct attached_p
 	for (size_t i = 0; i < s->nr_exes; i++)
 		if (s->exes[i].dev == kernel_dev(gone->exe_dev) && s->exes[i].ino == gone->exe_ino)
 			return;
-	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino);
+	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino, 0);
 }
 
 static void handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
@@ -1067,7 +1068,7 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	gp_target_inspect(path, 0, &t, &info);
-	attach_go_probes(s, path, &t, &info);
+	attach_go_probes(s, path, 0, &t, &info); /* every process that runs it */
 	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
 		if (err == -EEXIST)
@@ -1288,7 +1289,7 @@ static void revalidate_tick(struct goprof_session *s)
 				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
 			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
 			if (!(p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES))
-				attach_go_probes(s, exe, &t, &p->info);
+				attach_go_probes(s, exe, (int)p->info.pid, &t, &p->info);
 		} else {
 			/* The layout does not fit: off before it gives one more wrong ID. */
 			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);

@@ -720,3 +720,99 @@ Test(gsnap, reader_cpu_with_10000_parked_goroutines, .timeout = 60)
 	cr_expect_eq(child_wait(&c), 0);
 	goprof_session_free(s);
 }
+
+/* ---- the precise mode's uprobes: per process ---- */
+
+struct fn_range {
+	const char *name;
+	uint64_t entry, end;
+};
+
+static int find_fn(const struct goprof_function *f, void *ctx)
+{
+	struct fn_range *r = ctx;
+
+	if (strcmp(f->name, r->name))
+		return 0;
+	r->entry = f->entry;
+	r->end = f->end;
+	return 1;
+}
+
+/* Breakpoints (int3) in runtime.goexit1 of process pid that the file does not have. */
+static int breakpoints_in(int pid, const struct fn_range *r, const uint8_t *file_bytes)
+{
+	uint8_t mem[4096];
+	char path[64];
+	int fd, n = 0;
+	size_t len = (size_t)(r->end - r->entry);
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, mem, len, (off_t)r->entry), (ssize_t)len);
+	close(fd);
+	for (size_t i = 0; i < len; i++)
+		n += mem[i] == 0xcc && file_bytes[i] != 0xcc;
+	return n;
+}
+
+Test(gsnap, precise_mode_uprobes_are_per_process, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	const char *path = fixture_path("gsnap", ver);
+	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GOROUTINES);
+	struct fn_range r = { .name = "runtime.goexit1" };
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_session *s;
+	struct goprof_binary *bin;
+	struct child a, b;
+	uint8_t file_bytes[4096];
+	char line[64];
+	char *argv[] = { (char *)path, "10", "0", NULL };
+	int in_a, in_b;
+
+	require_bpf_privileges();
+	bin = goprof_binary_open(path, NULL);
+	cr_assert_not_null(bin);
+	cr_assert_eq(goprof_binary_foreach_function(bin, find_fn, &r), 1);
+	cr_assert(r.end > r.entry && r.end - r.entry <= sizeof(file_bytes));
+	goprof_binary_free(bin);
+	s = goprof_session_new(&opts);
+	cr_assert_not_null(s, "%s", goprof_last_error());
+	child_start(&b, argv); /* the same executable, not attached */
+	cr_assert(child_read_line(&b, line, sizeof(line)) && !strcmp(line, "waiting"));
+	child_write_line(&b, "go");
+	start_fixture(&a, path, 10, 0, NULL, s);
+	{
+		/* the file's own bytes of the function (ET_EXEC: file offset from the segment) */
+		int fd = open(path, O_RDONLY);
+		char maps[64], l[512];
+		FILE *m;
+		uint64_t lo, hi, off;
+
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", b.pid);
+		m = fopen(maps, "r");
+		cr_assert_not_null(m);
+		while (fgets(l, sizeof(l), m))
+			if (sscanf(l, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 && r.entry >= lo && r.entry < hi &&
+			    strstr(l, "gsnap"))
+				break;
+		fclose(m);
+		cr_assert_eq(pread(fd, file_bytes, r.end - r.entry, (off_t)(r.entry - lo + off)),
+			     (ssize_t)(r.end - r.entry));
+		close(fd);
+	}
+	in_a = breakpoints_in(a.pid, &r, file_bytes);
+	in_b = breakpoints_in(b.pid, &r, file_bytes);
+	cr_assert_eq(goprof_session_stats(s, &st), 0);
+	cr_log_info("runtime.goexit1: %d breakpoints in the attached process, %d in the other "
+		    "process of the same file; %u uprobes", in_a, in_b, st.uprobes_installed);
+	cr_expect_geq(in_a, 1, "no breakpoint in the attached process");
+	cr_expect_eq(in_b, 0, "the process not attached traps too");
+	child_close_stdin(&a);
+	child_close_stdin(&b);
+	cr_expect_eq(child_wait(&a), 0);
+	cr_expect_eq(child_wait(&b), 0);
+	goprof_session_free(s);
+}
