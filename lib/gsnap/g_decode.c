@@ -109,8 +109,8 @@ int gp_g_decode(const struct gp_g_layout *l, const uint8_t *g, size_t len, struc
 	if (!user_addr(r->gopc) || !user_addr(r->startpc) || !user_addr(r->labels) ||
 	    !user_addr(r->waiting) || !user_addr(r->m) || r->labels & 7 || r->waitsince < 0)
 		return -EINVAL;
-	if (gp_g_is_parked(r) && (r->sp < r->stack_lo || r->sp >= r->stack_hi || !r->pc ||
-				  !user_addr(r->pc)))
+	if (gp_g_is_parked(r) && (r->sp < r->stack_lo || r->sp >= r->stack_hi || r->sp & 7 ||
+				  !r->pc || !user_addr(r->pc)))
 		return -EINVAL;
 	return 1;
 }

@@ -61,7 +61,7 @@ struct gp_g_rec {
  * filled), 0 for a g on the free list (dead; rec->status says so, nothing else is
  * trusted), -EINVAL when the bytes are no goroutine of this layout (impossible status,
  * goroutine ID 0 or too large, stack bounds inverted or too large, saved SP outside the
- * stack of a parked goroutine, a user address that is not canonical).
+ * stack of a parked goroutine or not 8-aligned, a user address that is not canonical).
  */
 GOPROF_HIDDEN int gp_g_decode(const struct gp_g_layout *l, const uint8_t *g, size_t len,
 			      struct gp_g_rec *rec);

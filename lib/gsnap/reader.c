@@ -18,7 +18,10 @@
 
 #define MAX_ALLGLEN (1u << 24)     /* more goroutines than this: the length is garbage */
 #define LIST_CHUNK 65536u          /* allgs entries read per call (512 KiB) */
-#define BATCH 256u                 /* g structs (or stacks) per process_vm_readv */
+#define BATCH 1024u                /* goroutines read together */
+#define IOV_BATCH 256u             /* ranges per process_vm_readv */
+#define MERGE_GAP 4096u            /* ranges closer than this are read as one */
+#define SPAN_MAX (1u << 20)        /* ... up to this many bytes */
 #define STACK_READ_MAX 16384u      /* bytes of a parked stack read, from its saved SP */
 #define CHECK_LEN 192u             /* bytes of g read again to see if it changed */
 #define MAX_RETRIES 2
@@ -43,6 +46,8 @@ struct gp_gsnap_proc {
 	uint8_t *stk;
 	size_t stk_cap;
 	uint8_t *stk_alone; /* 2 x STACK_READ_MAX */
+	uint8_t *span;      /* merged reads */
+	size_t span_cap;
 	struct gp_gsnap_read_stats *st;
 };
 
@@ -174,6 +179,7 @@ void gp_gsnap_proc_close(struct gp_gsnap_proc *p)
 	free(p->gbytes);
 	free(p->stk);
 	free(p->stk_alone);
+	free(p->span);
 	free(p);
 }
 
@@ -189,21 +195,21 @@ static int rd(struct gp_gsnap_proc *p, uint64_t addr, void *buf, size_t len)
 }
 
 /*
- * Reads n ranges in as few calls as possible (up to BATCH iovecs each): range i goes to
- * dst + off[i]. ok[i] says whether it was read whole. Returns 0, or -ESRCH/-EPERM when
+ * Reads n ranges in as few calls as possible (up to IOV_BATCH iovecs each): range i goes
+ * to dst + off[i]. ok[i] says whether it was read whole. Returns 0, or -ESRCH/-EPERM when
  * the process cannot be read at all.
  */
-static int read_ranges(struct gp_gsnap_proc *p, const uint64_t *addr, const size_t *len,
-		       const size_t *off, size_t n, uint8_t *dst, bool *ok)
+static int read_iov(struct gp_gsnap_proc *p, const uint64_t *addr, const size_t *len,
+		    const size_t *off, size_t n, uint8_t *dst, bool *ok)
 {
-	struct iovec loc[BATCH], rem[BATCH];
+	struct iovec loc[IOV_BATCH], rem[IOV_BATCH];
 	size_t i = 0;
 
 	while (i < n) {
 		size_t k = 0, total = 0, done;
 		ssize_t r;
 
-		for (; i + k < n && k < BATCH; k++) {
+		for (; i + k < n && k < IOV_BATCH; k++) {
 			loc[k] = (struct iovec){ dst + off[i + k], len[i + k] };
 			rem[k] = (struct iovec){ (void *)(uintptr_t)addr[i + k], len[i + k] };
 			total += len[i + k];
@@ -226,6 +232,97 @@ static int read_ranges(struct gp_gsnap_proc *p, const uint64_t *addr, const size
 		(void)total;
 	}
 	return 0;
+}
+
+struct by_addr {
+	uint64_t addr;
+	uint32_t i;
+};
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct by_addr *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * read_iov() with neighbouring ranges merged: g structs come from the same spans of the
+ * heap and stacks from the same stack spans, so a few large reads replace many small ones
+ * (the kernel's cost is per range and per page, the copy is cheap). A merged read that
+ * fails (a hole between its ranges) is done range by range.
+ */
+static int read_ranges(struct gp_gsnap_proc *p, const uint64_t *addr, const size_t *len,
+		       const size_t *off, size_t n, uint8_t *dst, bool *ok)
+{
+	struct by_addr *o;
+	uint64_t *sa;
+	size_t *sl, *so, *first, ns = 0, total = 0, nfail = 0;
+	bool *sok;
+	int err = -ENOMEM;
+
+	if (n < 2)
+		return read_iov(p, addr, len, off, n, dst, ok);
+	o = malloc(n * sizeof(*o));
+	sa = malloc(n * sizeof(*sa));
+	sl = malloc(n * sizeof(*sl));
+	so = malloc(n * sizeof(*so));
+	first = malloc(n * sizeof(*first));
+	sok = malloc(n * sizeof(*sok));
+	if (!o || !sa || !sl || !so || !first || !sok)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		o[i] = (struct by_addr){ addr[i], (uint32_t)i };
+	qsort(o, n, sizeof(*o), cmp_addr);
+	for (size_t k = 0; k < n; k++) {
+		uint64_t a = o[k].addr, e = a + len[o[k].i];
+
+		if (ns && a >= sa[ns - 1] && a <= sa[ns - 1] + sl[ns - 1] + MERGE_GAP &&
+		    GP_MAX(e, sa[ns - 1] + sl[ns - 1]) - sa[ns - 1] <= SPAN_MAX) {
+			sl[ns - 1] = (size_t)(GP_MAX(e, sa[ns - 1] + sl[ns - 1]) - sa[ns - 1]);
+			continue;
+		}
+		sa[ns] = a;
+		sl[ns] = (size_t)(e - a);
+		first[ns] = k;
+		ns++;
+	}
+	for (size_t j = 0; j < ns; j++) {
+		so[j] = total;
+		total += sl[j];
+	}
+	if (grow((void **)&p->span, &p->span_cap, total + 1, 1))
+		goto out;
+	err = read_iov(p, sa, sl, so, ns, p->span, sok);
+	if (err)
+		goto out;
+	for (size_t j = 0; j < ns; j++) {
+		size_t end = j + 1 < ns ? first[j + 1] : n;
+
+		for (size_t k = first[j]; k < end; k++) {
+			size_t i = o[k].i;
+
+			ok[i] = sok[j];
+			if (sok[j])
+				memcpy(dst + off[i], p->span + so[j] + (addr[i] - sa[j]), len[i]);
+			else
+				o[nfail++].i = (uint32_t)i; /* reuses o[]: k >= nfail */
+		}
+	}
+	/* the ranges of failed spans, one by one */
+	for (size_t k = 0; k < nfail && !err; k++) {
+		size_t i = o[k].i;
+
+		err = read_iov(p, &addr[i], &len[i], &off[i], 1, dst, &ok[i]);
+	}
+out:
+	free(o);
+	free(sa);
+	free(sl);
+	free(so);
+	free(first);
+	free(sok);
+	return err;
 }
 
 /* The goroutine list: pointer and length (runtime.allgs, or allglen/allgptr). */

@@ -22,7 +22,7 @@ static void check(const struct gp_g_layout *l, const struct gp_g_rec *r)
 		abort();
 	if (r->stack_lo >= r->stack_hi || r->stack_hi - r->stack_lo > GP_G_MAX_STACK)
 		abort();
-	if (gp_g_is_parked(r) && (r->sp < r->stack_lo || r->sp >= r->stack_hi || !r->pc))
+	if (gp_g_is_parked(r) && (r->sp < r->stack_lo || r->sp >= r->stack_hi || r->sp & 7 || !r->pc))
 		abort();
 }
 
