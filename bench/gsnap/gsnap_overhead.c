@@ -11,8 +11,9 @@
  *   - anchor: the target writes its own goroutine profile every second (runtime/pprof
  *     "goroutine", what /debug/pprof/goroutine serves: the Go way to the same data, paid
  *     by the target, which stops the world for it).
- * Prints per configuration the median work time, the target's slowdown against the
- * baseline, the profiler's CPU (this process, over the work) as a share of one core, and
+ * Prints per configuration the median work time (wall, and the CPU time of the work's
+ * thread: what the work itself needed, without the waits for a CPU that other processes
+ * of a shared machine cause), the target's slowdown in both against the baseline, the profiler's CPU (this process, over the work) as a share of one core, and
  * the snapshots taken and goroutines read.
  *
  * usage: gsnap_overhead GSNAPWORK [ROUNDS] [WORK_ROUNDS]
@@ -37,7 +38,7 @@ static const char *const names[] = { "unprofiled", "snapshots, default budget (1
 #define MAX_ROUNDS 16
 
 struct run {
-	double work_s, profiler_cpu_s, wall_s;
+	double work_s, work_cpu_s, profiler_cpu_s, wall_s;
 	uint64_t snapshots, goroutines, snapshot_cpu_ns;
 	uint32_t interval_ms;
 };
@@ -113,7 +114,7 @@ static int run_once(const char *work, int parked, const char *n, int config, str
 	r->profiler_cpu_s = cpu_s() - c0;
 	r->wall_s = wall_s() - w0;
 	f = fdopen(out[0], "r");
-	if (!f || !fgets(buf, sizeof(buf), f) || sscanf(buf, "work %lf", &r->work_s) != 1) {
+	if (!f || !fgets(buf, sizeof(buf), f) || sscanf(buf, "work %lf %lf", &r->work_s, &r->work_cpu_s) != 2) {
 		fprintf(stderr, "gsnap_overhead: the target printed '%s'\n", buf);
 		return -1;
 	}
@@ -142,39 +143,44 @@ int main(int argc, char **argv)
 	}
 	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
 		static struct run runs[NR_CONFIGS][MAX_ROUNDS];
-		double base;
+		double base = 1, base_cpu = 1;
 
 		for (int i = 0; i < rounds; i++)
 			for (int c = 0; c < NR_CONFIGS; c++)
 				if (run_once(argv[1], sizes[z], n, c, &runs[c][i]))
 					return 1;
 		printf("\n%d parked goroutines, %d rounds (medians):\n", sizes[z], rounds);
-		printf("  %-56s %9s %9s %12s %10s %12s %9s\n", "configuration", "work s", "slowdown",
-		       "profiler CPU", "snapshots", "goroutines", "ns/g");
+		printf("  %-56s %8s %9s %8s %9s %12s %9s %10s %7s\n", "configuration", "wall s",
+		       "slowdown", "CPU s", "slowdown", "profiler CPU", "snapshots", "goroutines", "ns/g");
 		for (int c = 0; c < NR_CONFIGS; c++) {
-			double w[MAX_ROUNDS], cpu[MAX_ROUNDS], snaps[MAX_ROUNDS], gs[MAX_ROUNDS], ns[MAX_ROUNDS];
+			double w[MAX_ROUNDS], wc[MAX_ROUNDS], cpu[MAX_ROUNDS], snaps[MAX_ROUNDS], gs[MAX_ROUNDS], ns[MAX_ROUNDS];
 
 			for (int i = 0; i < rounds; i++) {
 				w[i] = runs[c][i].work_s;
+				wc[i] = runs[c][i].work_cpu_s;
 				cpu[i] = runs[c][i].profiler_cpu_s / runs[c][i].wall_s * 100;
 				snaps[i] = (double)runs[c][i].snapshots;
 				gs[i] = (double)runs[c][i].goroutines;
 				ns[i] = runs[c][i].goroutines ? runs[c][i].snapshot_cpu_ns /
 								(double)runs[c][i].goroutines : 0;
 			}
-			if (c == BASE)
+			if (c == BASE) {
 				base = bench_median(w, rounds);
+				base_cpu = bench_median(wc, rounds);
+			}
 			{
-				double med = bench_median(w, rounds);
+				double med = bench_median(w, rounds), medc = bench_median(wc, rounds);
 
-				printf("  %-56s %9.3f %+8.2f%% %11.2f%% %10.0f %12.0f %9.0f\n", names[c], med,
-				       (med / base - 1) * 100, bench_median(cpu, rounds),
+				printf("  %-56s %8.3f %+8.2f%% %8.3f %+8.2f%% %11.2f%% %9.0f %10.0f %7.0f\n",
+				       names[c], med, (med / base - 1) * 100, medc, (medc / base_cpu - 1) * 100,
+				       bench_median(cpu, rounds),
 				       bench_median(snaps, rounds), bench_median(gs, rounds),
 				       bench_median(ns, rounds));
 			}
 		}
 	}
-	printf("\nslowdown: the target's work time against the unprofiled runs of the same "
-	       "run; profiler CPU: this process's CPU over the work, %% of one core\n");
+	printf("\nslowdown: the target's work time (wall; CPU time of its thread) against the "
+	       "unprofiled runs of the same run; profiler CPU: this process's CPU over the work, %% "
+	       "of one core; ns/g: the reader's CPU per goroutine read\n");
 	return 0;
 }

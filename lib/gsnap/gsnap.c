@@ -20,6 +20,7 @@
 /* When a parked goroutine was first seen in its current wait. */
 struct track {
 	uint64_t goid, since_ns, depth, content;
+	int64_t waitsince;
 	uint8_t reason, at_least, used;
 };
 
@@ -281,10 +282,12 @@ static int update_waits(struct proc *p, uint64_t now, uint64_t *wait, uint8_t *a
 		if (!waiting(x))
 			continue;
 		old = track_find(p->tr, p->tr_cap, x->goid);
-		/* the same wait: same reason, same depth, same stack contents (a goroutine that
-		 * ran and parked again at the same place has other locals) */
+		/* the same wait: same reason, same depth, and the same stack contents (a
+		 * goroutine that ran and parked again at the same place has other locals) or
+		 * the same GC timestamp of the wait (the runtime clears it when the goroutine
+		 * runs; it covers a stack the GC shrank meanwhile) */
 		if (old && old->reason == x->waitreason && old->depth == x->depth &&
-		    old->content == x->content) {
+		    (old->content == x->content || (x->waitsince && x->waitsince == old->waitsince))) {
 			since = old->since_ns;
 			least = old->at_least;
 		} else if (old || p->snapshots) {
@@ -296,7 +299,8 @@ static int update_waits(struct proc *p, uint64_t now, uint64_t *wait, uint8_t *a
 		for (k = gp_hash_mix(0, x->goid) & (cap - 1); nt[k].used; k = (k + 1) & (cap - 1))
 			;
 		slot = &nt[k];
-		*slot = (struct track){ x->goid, since, x->depth, x->content, x->waitreason, least, 1 };
+		*slot = (struct track){ x->goid, since, x->depth, x->content, x->waitsince,
+					x->waitreason, least, 1 };
 		wait[i] = now - since;
 		at_least[i] = least;
 	}
@@ -582,17 +586,42 @@ struct goprof_goroutine_snapshot {
 	uint64_t *pcs;
 	char **strs;
 	size_t nr_strs, strs_cap;
+	uint32_t *str_idx; /* open addressing: 1 + index into strs, 0 empty */
+	size_t idx_cap;
 	struct goprof_profile_label *labels;
 	const struct goprof_profile_label **label_ptrs;
 	struct goprof_goroutine_snapshot_info info;
 };
 
+/* The snapshot's own copy of str, one per distinct string. */
 static const char *keep(struct goprof_goroutine_snapshot *s, const char *str)
 {
+	uint64_t h;
+	size_t k;
 	char *c;
 
 	if (!str || !str[0])
 		return "";
+	if (2 * (s->nr_strs + 1) > s->idx_cap) {
+		size_t cap = s->idx_cap ? 2 * s->idx_cap : 256;
+		uint32_t *idx = calloc(cap, sizeof(*idx));
+
+		if (!idx)
+			return "";
+		for (size_t i = 0; i < s->nr_strs; i++) {
+			h = gp_hash_bytes(s->strs[i], strlen(s->strs[i]), 0);
+			for (k = h & (cap - 1); idx[k]; k = (k + 1) & (cap - 1))
+				;
+			idx[k] = (uint32_t)i + 1;
+		}
+		free(s->str_idx);
+		s->str_idx = idx;
+		s->idx_cap = cap;
+	}
+	h = gp_hash_bytes(str, strlen(str), 0);
+	for (k = h & (s->idx_cap - 1); s->str_idx[k]; k = (k + 1) & (s->idx_cap - 1))
+		if (!strcmp(s->strs[s->str_idx[k] - 1], str))
+			return s->strs[s->str_idx[k] - 1];
 	if (s->nr_strs == s->strs_cap) {
 		size_t cap = s->strs_cap ? 2 * s->strs_cap : 64;
 		char **q = realloc(s->strs, cap * sizeof(*q));
@@ -606,6 +635,7 @@ static const char *keep(struct goprof_goroutine_snapshot *s, const char *str)
 	if (!c)
 		return "";
 	s->strs[s->nr_strs++] = c;
+	s->str_idx[k] = (uint32_t)s->nr_strs;
 	return c;
 }
 
@@ -617,6 +647,7 @@ void goprof_goroutine_snapshot_free_internal(struct goprof_goroutine_snapshot *s
 	for (size_t i = 0; i < s->nr_strs; i++)
 		free(s->strs[i]);
 	free(s->strs);
+	free(s->str_idx);
 	free(s->gs);
 	free(s->pcs);
 	free(s->labels);

@@ -1,6 +1,6 @@
 // gsnapwork: the target of bench/gsnap. Parks P goroutines (a channel receive that never
 // completes), reads a line on stdin, then runs a fixed CPU work (N rounds of a hash on
-// one goroutine) and prints "work SECONDS". With -selfprofile it also writes its own
+// one goroutine, on a locked thread) and prints "work WALL_SECONDS CPU_SECONDS". With -selfprofile it also writes its own
 // goroutine profile (runtime/pprof "goroutine", what /debug/pprof/goroutine serves)
 // every second while it works: the anchor, the Go way of getting the same data.
 package main
@@ -11,9 +11,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 )
+
+// threadCPU: CPU time of the calling thread (RUSAGE_THREAD), seconds.
+func threadCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(1, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
 
 var never = make(chan struct{})
 
@@ -53,9 +62,12 @@ func main() {
 			}
 		}()
 	}
-	t0 := time.Now()
+	// the work on one locked thread: its CPU time does not count waiting for a CPU the
+	// machine's other processes hold, only what the work itself needed
+	runtime.LockOSThread()
+	t0, c0 := time.Now(), threadCPU()
 	h := work(*n)
-	d := time.Since(t0)
+	d, c := time.Since(t0), threadCPU()-c0
 	close(stop)
-	fmt.Printf("work %.6f %d\n", d.Seconds(), h&1)
+	fmt.Printf("work %.6f %.6f %d\n", d.Seconds(), c, h&1)
 }
