@@ -1394,6 +1394,19 @@ goprof_session_take_goroutine_snapshot(struct goprof_session *s, int pid, uint32
 	return snap;
 }
 
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct goprof_session *s,
+									   uint32_t flags)
+{
+	gp_clear_error();
+	if (!s || flags & ~GOPROF_SNAPSHOT_RESET)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: %s",
+				   s ? "unknown flags" : "session is NULL");
+	if (!(s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS))
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: the session was "
+					    "created without GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
+	return gp_gsnap_wait_profile(s->gsnap, flags & GOPROF_SNAPSHOT_RESET);
+}
+
 GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *s,
 						     goprof_goroutine_leak_fn fn, void *ctx)
 {

@@ -1030,6 +1030,9 @@ struct goprof_goroutine {
 	uint32_t nr_labels;     /**< entries in @c labels */
 	uint32_t reserved0;     /**< zero */
 	const struct goprof_profile_label *const *labels; /**< its pprof labels (string labels) */
+	/** the channel (runtime hchan address) it waits on in a plain send or receive; 0 for
+	 *  other waits (select cases are not attributed) */
+	uint64_t channel;
 };
 
 /** Opaque goroutine snapshot: every goroutine of one or more processes at one moment. */
@@ -1088,10 +1091,63 @@ GOPROF_API int goprof_goroutine_snapshot_info(const struct goprof_goroutine_snap
 					      struct goprof_goroutine_snapshot_info *info);
 
 /**
+ * A channel that goroutines of a snapshot wait on (plain sends and receives), read from
+ * the runtime's hchan through the waiting goroutines' sudogs. Valid during the callback.
+ * (since 0.1)
+ */
+struct goprof_snapshot_channel {
+	uint32_t sz;            /**< bytes filled in by the library */
+	uint32_t pid;           /**< process */
+	uint64_t address;       /**< the channel (runtime hchan) */
+	uint64_t capacity;      /**< buffer size (hchan.dataqsiz): 0 unbuffered */
+	uint64_t occupancy;     /**< elements buffered now (hchan.qcount) */
+	uint32_t waiting_senders;   /**< goroutines of the snapshot parked sending on it */
+	uint32_t waiting_receivers; /**< goroutines of the snapshot parked receiving from it */
+	uint32_t closed;        /**< 1 if the channel is closed */
+	uint32_t reserved0;     /**< zero */
+	uint64_t oldest_wait_ns; /**< the longest wait among them */
+	/** the innermost function outside Go's runtime of one of the waiting goroutines
+	 *  (untrusted bytes from the binary); "" unknown */
+	const char *site;
+};
+
+/** Receives one channel. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_snapshot_channel_fn)(const struct goprof_snapshot_channel *channel, void *ctx);
+
+/**
+ * Calls @p fn for every channel goroutines of the snapshot wait on (sends and receives;
+ * select is not attributed), by process and address. (since 0.1)
+ * @param snap the snapshot.
+ * @param fn   receives each channel.
+ * @param ctx  passed to @p fn.
+ * @return 0, fn's non-zero value, or -EINVAL.
+ */
+GOPROF_API int goprof_goroutine_snapshot_foreach_channel(const struct goprof_goroutine_snapshot *snap,
+							 goprof_snapshot_channel_fn fn, void *ctx);
+
+/**
  * Frees a snapshot. (since 0.1)
  * @param snap the snapshot, or NULL (a no-op).
  */
 GOPROF_API void goprof_goroutine_snapshot_free(struct goprof_goroutine_snapshot *snap);
+
+/**
+ * Takes the goroutine wait profile sampled by the periodic snapshots
+ * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS; since 0.1): at each snapshot every parked goroutine's
+ * stack counts once and for the time since the previous snapshot, so the profile
+ * estimates where goroutines spend their time parked, and why, without a probe: sample
+ * types waits/count (snapshots that saw a goroutine there) and delay/nanoseconds, by
+ * stack (leaf first, as parked), with the string label "wait_reason" (Go's string) and
+ * the numeric label "pid". Unlike GOPROF_FEATURE_BLOCK (which times every park exactly,
+ * with probes) it is a sample: waits shorter than the interval are seen in proportion to
+ * how often they are under way, and goroutines still parked count as well.
+ * @param session the session.
+ * @param flags   0 or GOPROF_SNAPSHOT_RESET (start a new interval after the copy).
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct goprof_session *session,
+									   uint32_t flags);
 
 /**
  * One leak group of goroutine snapshots: goroutines of one process parked at least the

@@ -20,9 +20,14 @@ struct gp_g_layout {
 	uint8_t labels_slice;              /* 1.24+: g.labels -> {[]label}; before: -> hmap */
 	uint8_t max_status;                /* highest valid status (11 from 1.26, else 9) */
 	uint16_t read_len;                 /* bytes of g to read (last field + 8) */
+	uint16_t sudog_c;                  /* sudog.c: the channel of a send/receive wait */
 };
 
-/* Fixed in every release 1.19-1.27. */
+/* Fixed in every release 1.19-1.27 (hchan: qcount, dataqsiz, closed). */
+#define GP_HCHAN_QCOUNT 0
+#define GP_HCHAN_DATAQSIZ 8
+#define GP_HCHAN_CLOSED 28
+#define GP_SUDOG_G 0
 #define GP_G_STACK_LO 0
 #define GP_G_STACK_HI 8
 #define GP_G_M 48

@@ -39,8 +39,24 @@ struct name {
 	char *s;
 };
 
+/* Time goroutines spent parked at one stack and wait reason, sampled by snapshots. */
+struct wagg {
+	uint64_t hash, samples, delay_ns;
+	uint32_t pcs_off, nr_pcs; /* into proc.wpcs */
+	uint8_t reason;
+};
+
 struct proc {
 	int pid;
+	/* the wait profile (periodic snapshots): each parked goroutine's stack weighted by
+	 * the time since the previous snapshot */
+	struct wagg *wa;
+	size_t nr_wa, wa_cap;
+	uint32_t *wa_idx; /* open addressing: 1 + index into wa */
+	size_t wa_idx_cap;
+	uint64_t *wpcs;
+	size_t nr_wpcs, wpcs_cap;
+	uint64_t last_tick_ns;
 	struct gp_gsnap_proc *rd;
 	char note[200];
 	uint64_t retry_ns;
@@ -99,6 +115,9 @@ static void proc_fini(struct proc *p)
 	for (size_t i = 0; i < p->names_cap; i++)
 		free(p->names[i].s);
 	free(p->names);
+	free(p->wa);
+	free(p->wa_idx);
+	free(p->wpcs);
 }
 
 void gp_gsnap_free(struct gp_gsnap *g)
@@ -109,6 +128,23 @@ void gp_gsnap_free(struct gp_gsnap *g)
 		proc_fini(&g->procs[i]);
 	free(g->procs);
 	free(g);
+}
+
+static int grow_arr(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
 }
 
 static struct proc *find(struct gp_gsnap *g, int pid)
@@ -499,6 +535,68 @@ static int update_groups(struct gp_gsnap *g, struct proc *p, uint64_t now, const
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- the wait profile ---- */
+
+static void wait_reset(struct proc *p)
+{
+	p->nr_wa = p->nr_wpcs = 0;
+	if (p->wa_idx)
+		memset(p->wa_idx, 0, p->wa_idx_cap * sizeof(*p->wa_idx));
+}
+
+static int wagg_add(struct proc *p, const struct gp_gsnap_g *x, uint64_t dt)
+{
+	uint64_t h = gp_hash_mix(stack_hash(&p->buf, x), x->waitreason);
+	struct wagg *w;
+	size_t k;
+
+	if (2 * (p->nr_wa + 1) > p->wa_idx_cap) {
+		size_t cap = p->wa_idx_cap ? 2 * p->wa_idx_cap : 256;
+		uint32_t *idx = calloc(cap, sizeof(*idx));
+
+		if (!idx)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->nr_wa; i++) {
+			for (k = p->wa[i].hash & (cap - 1); idx[k]; k = (k + 1) & (cap - 1))
+				;
+			idx[k] = (uint32_t)i + 1;
+		}
+		free(p->wa_idx);
+		p->wa_idx = idx;
+		p->wa_idx_cap = cap;
+	}
+	for (k = h & (p->wa_idx_cap - 1); p->wa_idx[k]; k = (k + 1) & (p->wa_idx_cap - 1)) {
+		w = &p->wa[p->wa_idx[k] - 1];
+		if (w->hash == h && w->reason == x->waitreason && w->nr_pcs == x->nr_stack &&
+		    !memcmp(p->wpcs + w->pcs_off, p->buf.pcs + x->stack_off, x->nr_stack * 8)) {
+			w->samples++;
+			w->delay_ns += dt;
+			return 0;
+		}
+	}
+	if (grow_arr((void **)&p->wa, &p->wa_cap, p->nr_wa + 1, sizeof(*p->wa)) ||
+	    grow_arr((void **)&p->wpcs, &p->wpcs_cap, p->nr_wpcs + x->nr_stack, sizeof(*p->wpcs)))
+		return -ENOMEM;
+	w = &p->wa[p->nr_wa++];
+	*w = (struct wagg){ h, 1, dt, (uint32_t)p->nr_wpcs, x->nr_stack, x->waitreason };
+	memcpy(p->wpcs + p->nr_wpcs, p->buf.pcs + x->stack_off, x->nr_stack * 8);
+	p->nr_wpcs += x->nr_stack;
+	p->wa_idx[k] = (uint32_t)p->nr_wa;
+	return 0;
+}
+
+/* Adds the parked goroutines of the snapshot in p->buf, each for the time since the last. */
+static void wait_sample(struct proc *p, uint64_t now)
+{
+	uint64_t dt = p->last_tick_ns ? now - p->last_tick_ns : 0;
+
+	p->last_tick_ns = now;
+	for (size_t i = 0; dt && i < p->buf.nr; i++)
+		if (waiting(&p->buf.gs[i]) && p->buf.gs[i].nr_stack &&
+		    wagg_add(p, &p->buf.gs[i], dt))
+			break;
+}
+
 /* ---- reading ---- */
 
 static uint64_t thread_cpu_ns(void)
@@ -564,6 +662,7 @@ int gp_gsnap_tick(struct gp_gsnap *g, const struct gp_gsnap_target *t, size_t n,
 		if (!wait || !least || update_waits(p, now, wait, least))
 			break;
 		ret = update_groups(g, p, now, wait, fn, ctx);
+		wait_sample(p, now);
 	}
 	free(wait);
 	free(least);
@@ -590,6 +689,8 @@ struct goprof_goroutine_snapshot {
 	size_t idx_cap;
 	struct goprof_profile_label *labels;
 	const struct goprof_profile_label **label_ptrs;
+	struct goprof_snapshot_channel *chans;
+	size_t nr_chans;
 	struct goprof_goroutine_snapshot_info info;
 };
 
@@ -652,6 +753,7 @@ void goprof_goroutine_snapshot_free_internal(struct goprof_goroutine_snapshot *s
 	free(s->pcs);
 	free(s->labels);
 	free(s->label_ptrs);
+	free(s->chans);
 	free(s);
 }
 
@@ -720,9 +822,97 @@ static int append(struct gp_gsnap *g, struct proc *p, struct goprof_goroutine_sn
 			.stack = (const uint64_t *)(uintptr_t)base_pcs, /* offset, fixed up at the end */
 			.nr_labels = x->nr_labels,
 			.labels = (const struct goprof_profile_label *const *)(uintptr_t)base_lab,
+			.channel = x->chan,
 		};
 		base_pcs += x->nr_stack;
 		base_lab += x->nr_labels;
+	}
+	return 0;
+}
+
+struct chan_ref {
+	uint64_t chan;
+	uint32_t idx;
+};
+
+static int cmp_chan(const void *a, const void *b)
+{
+	const struct chan_ref *x = a, *y = b;
+
+	return x->chan < y->chan ? -1 : x->chan > y->chan ? 1 : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The channels the goroutines of p->buf wait on, read from their hchan, into s. */
+static int add_channels(struct gp_gsnap *g, struct proc *p, struct goprof_goroutine_snapshot *s,
+			const uint64_t *wait)
+{
+	const struct gp_wait_reasons *wr = gp_gsnap_proc_wait_reasons(p->rd);
+	struct chan_ref *refs;
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->buf.nr; i++)
+		n += p->buf.gs[i].chan != 0;
+	if (!n || !wr)
+		return 0;
+	refs = malloc(n * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < p->buf.nr; i++)
+		if (p->buf.gs[i].chan)
+			refs[n++] = (struct chan_ref){ p->buf.gs[i].chan, (uint32_t)i };
+	qsort(refs, n, sizeof(*refs), cmp_chan);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		struct goprof_snapshot_channel c = { .sz = sizeof(c), .pid = (uint32_t)p->pid,
+						     .address = refs[i].chan, .site = "" };
+		uint64_t h[4];
+		struct goprof_snapshot_channel *q;
+
+		for (; j < n && refs[j].chan == refs[i].chan; j++) {
+			const struct gp_gsnap_g *x = &p->buf.gs[refs[j].idx];
+
+			c.waiting_senders += x->waitreason == wr->chan_send;
+			c.waiting_receivers += x->waitreason == wr->chan_recv;
+			c.oldest_wait_ns = GP_MAX(c.oldest_wait_ns, wait[refs[j].idx]);
+			for (uint32_t k = 0; k < x->nr_stack && !c.site[0]; k++) {
+				const char *f = name_of(g, p, p->buf.pcs[x->stack_off + k], false);
+
+				if (f[0] && strncmp(f, "runtime.", 8))
+					c.site = keep(s, f);
+			}
+		}
+		i = j;
+		/* a channel freed meanwhile reads as anything: only plausible ones */
+		if (gp_gsnap_proc_read_mem(p->rd, c.address, h, sizeof(h)) || h[0] > h[1] ||
+		    h[1] > (1ull << 40))
+			continue;
+		c.occupancy = h[0];
+		c.capacity = h[1];
+		c.closed = ((const uint32_t *)h)[GP_HCHAN_CLOSED / 4] != 0;
+		q = realloc(s->chans, (s->nr_chans + 1) * sizeof(*q));
+		if (!q) {
+			free(refs);
+			return -ENOMEM;
+		}
+		s->chans = q;
+		s->chans[s->nr_chans++] = c;
+	}
+	free(refs);
+	return 0;
+}
+
+GOPROF_API int goprof_goroutine_snapshot_foreach_channel(const struct goprof_goroutine_snapshot *s,
+							 goprof_snapshot_channel_fn fn, void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_goroutine_snapshot_foreach_channel: NULL argument");
+	for (size_t i = 0; i < s->nr_chans; i++) {
+		int r = fn(&s->chans[i], ctx);
+
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -760,7 +950,8 @@ struct goprof_goroutine_snapshot *gp_gsnap_take(struct gp_gsnap *g, const struct
 		s->info.processes++;
 		wait = realloc(wait, (p->buf.nr + 1) * sizeof(*wait));
 		least = realloc(least, p->buf.nr + 1);
-		if (!wait || !least || update_waits(p, t0, wait, least) || append(g, p, s, wait, least))
+		if (!wait || !least || update_waits(p, t0, wait, least) || append(g, p, s, wait, least) ||
+		    add_channels(g, p, s, wait))
 			err = -ENOMEM;
 	}
 	free(wait);
@@ -926,6 +1117,53 @@ struct goprof_profile *gp_gsnap_profile(struct gp_gsnap *g, const struct gp_gsna
 	if (err) {
 		goprof_profile_free(prof);
 		return gp_err_null(err, "building the goroutine profile failed: %s", strerror(-err));
+	}
+	gp_profile_set_time(prof, gp_clock_ns(CLOCK_REALTIME), 0);
+	return prof;
+}
+
+struct goprof_profile *gp_gsnap_wait_profile(struct gp_gsnap *g, bool reset)
+{
+	static const struct gp_value_type types[] = { { "waits", "count" }, { "delay", "nanoseconds" } };
+	struct gp_profile_desc desc = { .sample_types = types, .nr_sample_types = 2,
+					.default_sample_type = "delay" };
+	struct goprof_profile *prof = gp_profile_new(&desc);
+	struct gp_loc_resolver r;
+	int err = 0;
+
+	if (!prof)
+		return gp_err_null(-ENOMEM, "out of memory building the goroutine wait profile");
+	gp_loc_resolver_init(&r, g->sym, prof);
+	for (size_t i = 0; i < g->nr_procs && !err; i++) {
+		struct proc *p = &g->procs[i];
+
+		for (size_t j = 0; j < p->nr_wa && !err; j++) {
+			const struct wagg *w = &p->wa[j];
+			uint32_t ids[GP_GSNAP_MAX_FRAMES], n = 0;
+			int64_t v[2] = { (int64_t)w->samples, (int64_t)w->delay_ns };
+			char rb[64];
+			struct gp_label_in lab[2] = {
+				{ .key = "wait_reason", .str = gp_wait_reason_name(
+					p->rd ? gp_gsnap_proc_wait_reasons(p->rd) : NULL, w->reason, rb,
+					sizeof(rb)) },
+				{ .key = "pid", .num = p->pid },
+			};
+			struct gp_sample_in s = { .values = v, .labels = lab, .nr_labels = 2 };
+
+			err = gp_loc_resolve_user_stack(&r, (uint32_t)p->pid, p->wpcs + w->pcs_off,
+							w->nr_pcs, true, ids, &n);
+			s.locations = ids;
+			s.nr_locations = n;
+			if (!err)
+				err = gp_profile_add_sample(prof, &s);
+		}
+		if (reset)
+			wait_reset(p);
+	}
+	gp_loc_resolver_fini(&r);
+	if (err) {
+		goprof_profile_free(prof);
+		return gp_err_null(err, "building the goroutine wait profile failed: %s", strerror(-err));
 	}
 	gp_profile_set_time(prof, gp_clock_ns(CLOCK_REALTIME), 0);
 	return prof;

@@ -47,6 +47,9 @@ GOPROF_HIDDEN struct goprof_goroutine_snapshot *gp_gsnap_take(struct gp_gsnap *g
 GOPROF_HIDDEN struct goprof_profile *gp_gsnap_profile(struct gp_gsnap *g, const struct gp_gsnap_target *t,
 						      size_t n, uint64_t min_age_ns);
 
+/* The wait profile sampled by the periodic snapshots; reset: start a new interval. */
+GOPROF_HIDDEN struct goprof_profile *gp_gsnap_wait_profile(struct gp_gsnap *g, bool reset);
+
 GOPROF_HIDDEN int gp_gsnap_foreach_leak(struct gp_gsnap *g, goprof_goroutine_leak_fn fn, void *ctx);
 
 /* The process exited or exec'd: its reader and history go. */

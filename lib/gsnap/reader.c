@@ -183,6 +183,11 @@ void gp_gsnap_proc_close(struct gp_gsnap_proc *p)
 	free(p);
 }
 
+int gp_gsnap_proc_read_mem(struct gp_gsnap_proc *p, uint64_t addr, void *buf, size_t len)
+{
+	return gp_remote_read(p->pid, addr, buf, len);
+}
+
 /* process_vm_readv of one range; counts it. */
 static int rd(struct gp_gsnap_proc *p, uint64_t addr, void *buf, size_t len)
 {
@@ -500,8 +505,8 @@ static bool same(const struct gp_g_rec *a, const struct gp_g_rec *b)
 }
 
 /* Appends a goroutine (and its walked stack) to b. */
-static int emit(struct gp_gsnap_buf *b, const struct gp_g_rec *r, const uint64_t *pcs, uint32_t n,
-		uint8_t flags, uint64_t content)
+static int emit(struct gp_gsnap_buf *b, uint64_t gp, const struct gp_g_rec *r, const uint64_t *pcs,
+		uint32_t n, uint8_t flags, uint64_t content)
 {
 	struct gp_gsnap_g *g;
 
@@ -514,7 +519,7 @@ static int emit(struct gp_gsnap_buf *b, const struct gp_g_rec *r, const uint64_t
 		.startpc = r->startpc, .sp = r->sp, .labels_ptr = r->labels,
 		.waitsince = r->waitsince, .status = r->status, .waitreason = r->waitreason,
 		.stack_off = (uint32_t)b->nr_pcs, .nr_stack = n, .flags = flags,
-		.depth = r->stack_hi - r->sp, .content = content,
+		.depth = r->stack_hi - r->sp, .content = content, .addr = gp, .waiting = r->waiting,
 	};
 	memcpy(b->pcs + b->nr_pcs, pcs, n * sizeof(*pcs));
 	b->nr_pcs += n;
@@ -608,7 +613,7 @@ static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t 
 			n = walk_copy(&r, s1, len, pcs, &flags);
 			content = content_hash(&r, s1, len);
 		}
-		return emit(b, &r, pcs, n, flags, content) ?: 1;
+		return emit(b, gp, &r, pcs, n, flags, content) ?: 1;
 	}
 	if (corrupt)
 		p->st->rejected++;
@@ -770,7 +775,7 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 				} else if (!gp_g_is_parked(&q->rec)) {
 					flags |= GP_GSNAP_NO_STACK;
 				}
-				err = emit(b, &q->rec, pcs, np, flags, content);
+				err = emit(b, q->gp, &q->rec, pcs, np, flags, content);
 			} else {
 				err = read_alone(p, b, q->gp, want_stacks);
 				err = err < 0 ? err : 0;
@@ -817,6 +822,23 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 		g->nr_labels = c->n;
 		if (c->truncated)
 			g->flags |= GP_GSNAP_LABELS_TRUNCATED;
+	}
+	/*
+	 * The channel of each goroutine parked in a plain send or receive: its sudog's c,
+	 * when the sudog still points back to the goroutine (else it moved on: none).
+	 */
+	for (size_t i = 0; p->wr && i < b->nr; i++) {
+		struct gp_gsnap_g *g = &b->gs[i];
+		uint64_t sg[12];
+
+		if (g->status != GP_GS_WAITING || !g->waiting || g->waiting & 7 ||
+		    (g->waitreason != p->wr->chan_send && g->waitreason != p->wr->chan_recv))
+			continue;
+		if (rd(p, g->waiting, sg, p->lay.sudog_c + 8))
+			continue;
+		if (sg[GP_SUDOG_G / 8] == g->addr && sg[p->lay.sudog_c / 8] &&
+		    !(sg[p->lay.sudog_c / 8] & 7) && sg[p->lay.sudog_c / 8] < (1ull << 47))
+			g->chan = sg[p->lay.sudog_c / 8];
 	}
 	/* Still the same image? An exec meanwhile makes every address above meaningless. */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->pid);

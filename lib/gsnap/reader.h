@@ -19,6 +19,9 @@ struct gp_wait_reasons;
 /* One goroutine of a snapshot. */
 struct gp_gsnap_g {
 	uint64_t goid, parent_goid, gopc, startpc, sp, labels_ptr;
+	uint64_t addr;    /* of the g */
+	uint64_t waiting; /* g.waiting: its sudog list */
+	uint64_t chan;    /* the channel of a chan send/receive wait (its sudog's c), 0 if none */
 	int64_t waitsince;
 	uint32_t status;
 	uint32_t stack_off, nr_stack; /* into gp_gsnap_buf.pcs */
@@ -67,6 +70,9 @@ GOPROF_HIDDEN void gp_gsnap_proc_close(struct gp_gsnap_proc *p);
 GOPROF_HIDDEN int gp_gsnap_proc_pid(const struct gp_gsnap_proc *p);
 GOPROF_HIDDEN const struct gp_wait_reasons *gp_gsnap_proc_wait_reasons(const struct gp_gsnap_proc *p);
 GOPROF_HIDDEN const char *gp_gsnap_proc_version(const struct gp_gsnap_proc *p);
+
+/* Reads len bytes at addr of the process (untrusted); 0 or a negative errno. */
+GOPROF_HIDDEN int gp_gsnap_proc_read_mem(struct gp_gsnap_proc *p, uint64_t addr, void *buf, size_t len);
 
 /* Frames kept per goroutine. */
 #define GP_GSNAP_MAX_FRAMES 64
