@@ -254,6 +254,14 @@ static int report_goroutine_snapshots(struct goprof_session *s, const struct saf
 		return -1;
 	}
 	rc |= write_profile(all, dir, "goroutines.pb.gz");
+	{
+		/* where goroutines spent their time parked, sampled by the snapshots */
+		struct goprof_profile *waits = goprof_session_snapshot_goroutine_waits(s, 0);
+
+		if (waits)
+			rc |= write_profile(waits, dir, "goroutine_waits.pb.gz");
+		goprof_profile_free(waits);
+	}
 	goprof_session_stats(s, &st);
 	printf("\ngoroutines (snapshots, no probe): %llu snapshots, %llu goroutines read, reader "
 	       "CPU %.1f ms (%llu retried, %llu left out while changing)\n",
