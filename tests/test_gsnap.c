@@ -717,7 +717,10 @@ Test(gsnap, reader_cpu_with_10000_parked_goroutines, .timeout = 60)
 	cr_expect_geq(st.goroutine_snapshots, 1);
 	cr_expect_geq(st.snapshot_goroutines_read, 10000);
 	cr_expect_geq(st.snapshot_interval_ms, 1000, "the interval is below the default");
-	cr_expect_lt(st.snapshot_cpu_ns, elapsed * 1e9 * 0.02, "the reader used over 2%% of a core");
+	/* The sanitizer pass (GOPROF_SANITIZED) checks memory, not cost: the library runs
+	 * about 2x slower there. */
+	if (!getenv("GOPROF_SANITIZED"))
+		cr_expect_lt(st.snapshot_cpu_ns, elapsed * 1e9 * 0.02, "the reader used over 2%% of a core");
 	child_close_stdin(&c);
 	cr_expect_eq(child_wait(&c), 0);
 	goprof_session_free(s);
