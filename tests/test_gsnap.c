@@ -33,8 +33,11 @@
 
 static bool fast_opts_ok(struct goprof_session **s, uint32_t leak_age_ms)
 {
+	/* a snapshot every 200 ms whatever it costs (a whole core of budget): the tests of
+	 * what snapshots see do not wait for the default rate (reader_cpu_* tests that) */
 	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GOROUTINE_SNAPSHOTS,
-		    .snapshot_interval_ms = 200, .goroutine_leak_age_ms = leak_age_ms);
+		    .snapshot_interval_ms = 200, .goroutine_leak_age_ms = leak_age_ms,
+		    .snapshot_cpu_budget_bp = 10000);
 
 	*s = goprof_session_new(&opts);
 	return *s != NULL;
@@ -104,7 +107,7 @@ Test(gsnap, leak_site_exactly_n_every_release_no_uprobe, .timeout = 120)
 	struct events ev = { 0 };
 	GOPROF_OPTS(goprof_session_opts, opts, .features = GOPROF_FEATURE_GOROUTINE_SNAPSHOTS,
 		    .snapshot_interval_ms = 200, .goroutine_leak_age_ms = 1000,
-		    .on_event = on_event, .ctx = &ev);
+		    .snapshot_cpu_budget_bp = 10000, .on_event = on_event, .ctx = &ev);
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_session *s;
 	double t0;
