@@ -87,7 +87,7 @@ static void record_usage(FILE *out)
 		"      --gc              GC cycles and stop-the-world pauses into events.jsonl\n"
 		"      --heap            heap allocation profile heap.pb.gz (Go's own sampling)\n"
 		"      --sched           scheduling latency (runnable -> running), sched.pb.gz\n"
-		"      --runtime         --goroutines --gc --heap --sched\n"
+		"      --runtime         --goroutines=precise --gc --heap --sched\n"
 		"      --offcpu          thread off-CPU time by user and kernel stack:\n"
 		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
 		"      --offcpu-min-us N count off-CPU intervals of at least N us (default 1)\n"
