@@ -797,7 +797,8 @@ static int append(struct gp_gsnap *g, struct proc *p, struct goprof_goroutine_sn
 		struct goprof_goroutine *o = &s->gs[s->nr++];
 		char rb[64];
 
-		memcpy(s->pcs + base_pcs, b->pcs + x->stack_off, x->nr_stack * sizeof(uint64_t));
+		if (x->nr_stack)
+			memcpy(s->pcs + base_pcs, b->pcs + x->stack_off, x->nr_stack * sizeof(uint64_t));
 		for (uint32_t k = 0; k < x->nr_labels; k++)
 			s->labels[base_lab + k] = (struct goprof_profile_label){
 				.sz = sizeof(struct goprof_profile_label),

@@ -521,7 +521,8 @@ static int emit(struct gp_gsnap_buf *b, uint64_t gp, const struct gp_g_rec *r, c
 		.stack_off = (uint32_t)b->nr_pcs, .nr_stack = n, .flags = flags,
 		.depth = r->stack_hi - r->sp, .content = content, .addr = gp, .waiting = r->waiting,
 	};
-	memcpy(b->pcs + b->nr_pcs, pcs, n * sizeof(*pcs));
+	if (n) /* b->pcs may still be NULL */
+		memcpy(b->pcs + b->nr_pcs, pcs, n * sizeof(*pcs));
 	b->nr_pcs += n;
 	return 0;
 }
