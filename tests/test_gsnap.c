@@ -110,7 +110,7 @@ Test(gsnap, leak_site_exactly_n_every_release_no_uprobe, .timeout = 120)
 		    .snapshot_cpu_budget_bp = 10000, .on_event = on_event, .ctx = &ev);
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_session *s;
-	double t0;
+	double t0, t1;
 
 	require_bpf_privileges();
 	s = goprof_session_new(&opts);
@@ -122,9 +122,25 @@ Test(gsnap, leak_site_exactly_n_every_release_no_uprobe, .timeout = 120)
 			start_fixture(&c[n], fixture_path(names[n], vers[i]), LEAKS, CHURN, NULL, s);
 			n++;
 		}
-	/* Past the leak age, polling as a host would. */
+	/* Past the leak age, polling as a host would: until every process shows its leak
+	 * (about 1.2 s; more on a loaded machine, where opening 14 binaries takes a while). */
 	t0 = mono_seconds();
-	while (mono_seconds() - t0 < 1.8)
+	while (mono_seconds() - t0 < 30) {
+		int done = 0;
+
+		goprof_session_poll(s, 50);
+		for (int i = 0; i < n; i++) {
+			struct leak_find f = { .pid = (uint32_t)c[i].pid };
+
+			goprof_session_foreach_goroutine_leak(s, find_leak, &f);
+			done += f.at_site >= LEAKS;
+		}
+		if (done == n)
+			break;
+	}
+	/* one snapshot more: the count stays exact */
+	t1 = mono_seconds();
+	while (mono_seconds() - t1 < 0.3)
 		goprof_session_poll(s, 50);
 	cr_assert_eq(goprof_session_stats(s, &st), 0);
 	for (int i = 0; i < n; i++) {
@@ -491,8 +507,18 @@ Test(gsnap, process_execs_mid_snapshot, .timeout = 60)
 		struct killer k;
 
 		cr_assert(fast_opts_ok(&s, 1000), "%s", goprof_last_error());
+		struct goprof_goroutine_snapshot *first;
+		struct goprof_goroutine_snapshot_info info = { .sz = sizeof(info) };
+
 		start_fixture(&c, fixture_path("gsnap", ver), 5000, 0, "exec", s);
-		k = (struct killer){ c.pid, 5000 + round * 30000, SIGUSR2 };
+		/* one before the exec: how long a snapshot takes here, to exec in the middle of
+		 * the next ones (at 20%, 40%, 60%, 80% of one) */
+		first = goprof_session_take_goroutine_snapshot(s, c.pid, 0);
+		cr_assert_not_null(first, "%s", goprof_last_error());
+		goprof_goroutine_snapshot_info(first, &info);
+		goprof_goroutine_snapshot_free(first);
+		ok++;
+		k = (struct killer){ c.pid, (int)(info.duration_ns / 1000 * (round + 1) / 5), SIGUSR2 };
 		pthread_create(&th, NULL, kill_later, &k);
 		for (int i = 0; i < 40; i++) {
 			struct sane sn = { .pid = (uint32_t)c.pid };
