@@ -989,3 +989,51 @@ Test(gsnap, channels_from_sudogs, .timeout = 60)
 		goprof_session_free(s);
 	}
 }
+
+/* ---- growth: a site that creates goroutines that never end ---- */
+
+struct growth {
+	uint32_t pid;
+	int64_t growth_per_min;
+	uint64_t count, parked;
+};
+
+static int find_growth(const struct goprof_goroutine_leak *l, void *ctx)
+{
+	struct growth *g = ctx;
+
+	if (l->pid == g->pid && !strcmp(l->top_function, "main.leakyRate")) {
+		g->growth_per_min = l->growth_per_min;
+		g->count = l->count;
+		g->parked = l->parked;
+	}
+	return 0;
+}
+
+Test(gsnap, leak_growth_rate, .timeout = 60)
+{
+	const char *ver = fixture_go_versions()[0];
+	struct goprof_session *s;
+	struct growth gr = { 0 };
+	struct child c;
+	double t0;
+
+	require_bpf_privileges();
+	cr_assert(fast_opts_ok(&s, 300), "%s", goprof_last_error());
+	start_fixture(&c, fixture_path("gsnap", ver), 10, 0, "leakrate", s);
+	gr.pid = (uint32_t)c.pid;
+	t0 = mono_seconds();
+	while (mono_seconds() - t0 < 2.5)
+		goprof_session_poll(s, 50);
+	goprof_session_foreach_goroutine_leak(s, find_growth, &gr);
+	cr_log_info("go%s: main.leakyRate: %llu parked over 300 ms, %llu parked, %+lld per minute "
+		    "(the fixture leaks at most 30000 a minute)", ver, (unsigned long long)gr.count,
+		    (unsigned long long)gr.parked, (long long)gr.growth_per_min);
+	/* 500 a second at most (a 2 ms ticker); a loaded machine runs the ticker late */
+	cr_expect_leq(gr.growth_per_min, 30000 * 1.05);
+	cr_expect_geq(gr.growth_per_min, 30000 * 0.3, "the growth is not seen");
+	cr_expect_gt(gr.count, 0);
+	child_close_stdin(&c);
+	cr_expect_eq(child_wait(&c), 0);
+	goprof_session_free(s);
+}
