@@ -604,6 +604,14 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)gp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
+static bool known_stack(void *ctx, uint64_t goid, uint64_t depth, uint64_t content)
+{
+	struct proc *p = ctx;
+	struct track *t = track_find(p->tr, p->tr_cap, goid);
+
+	return t && t->depth == depth && t->content == content;
+}
+
 /* Reads one process into p->buf; 0 or a negative errno (p->note says why). */
 static int read_proc(struct gp_gsnap *g, struct proc *p, bool labels)
 {
@@ -612,7 +620,8 @@ static int read_proc(struct gp_gsnap *g, struct proc *p, bool labels)
 
 	if (!p->rd)
 		return -ENOENT;
-	err = gp_gsnap_proc_read(p->rd, &p->buf, true, labels, &st, p->note, sizeof(p->note));
+	err = gp_gsnap_proc_read(p->rd, &p->buf, true, labels, known_stack, p, &st, p->note,
+				 sizeof(p->note));
 	g->rs.allglen += st.allglen;
 	g->rs.read += st.read;
 	g->rs.live += st.live;

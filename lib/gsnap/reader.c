@@ -370,7 +370,8 @@ struct pending {
 	uint64_t gp;
 	struct gp_g_rec rec;
 	size_t slen, soff; /* its stack: bytes read, where in the stack buffer */
-	bool ok, sok;
+	uint64_t content;  /* content_hash() of the first read */
+	bool ok, sok, known;
 };
 
 static int add_labels_from(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, const uint64_t *kv,
@@ -624,7 +625,8 @@ static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t 
 }
 
 int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool want_stacks,
-		       bool want_labels, struct gp_gsnap_read_stats *st, char *why, size_t why_len)
+		       bool want_labels, gp_gsnap_known_fn known, void *known_ctx,
+		       struct gp_gsnap_read_stats *st, char *why, size_t why_len)
 {
 	uint64_t ptr, len, *addrs = NULL, pcs[GP_GSNAP_MAX_FRAMES], addrs2[BATCH];
 	size_t *lens = NULL, *offs = NULL, gl = p->lay.read_len, lens2[BATCH], offs2[BATCH], idx2[BATCH];
@@ -740,14 +742,36 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 			err = read_ranges(p, addrs2, lens2, offs2, k, p->stk, ok2);
 			if (err)
 				goto out;
-			for (size_t j = 0; j < k; j++)
-				pend[idx2[j]].sok = ok2[j];
-			/* the g structs again, then the stacks again */
+			for (size_t j = 0; j < k; j++) {
+				struct pending *q = &pend[idx2[j]];
+
+				q->sok = ok2[j];
+				q->content = q->sok ? content_hash(&q->rec, p->stk + q->soff, q->slen) : 0;
+				/* the very bytes a consistent earlier snapshot read: parked all along,
+				 * the second read of the stack is not needed */
+				q->known = q->sok && known && known(known_ctx, q->rec.goid,
+								     q->rec.stack_hi - q->rec.sp,
+								     q->content);
+			}
+			/* the g structs again, then the stacks not known again */
 			for (size_t i = 0; i < m; i++) {
 				lens[i] = CHECK_LEN;
 				offs[i] = i * CHECK_LEN;
 			}
 			err = read_ranges(p, addrs, lens, offs, m, g2, ok);
+			{
+				size_t k2 = 0;
+
+				for (size_t j = 0; j < k; j++) {
+					if (pend[idx2[j]].known)
+						continue;
+					addrs2[k2] = addrs2[j];
+					lens2[k2] = lens2[j];
+					offs2[k2] = offs2[j];
+					idx2[k2++] = idx2[j];
+				}
+				k = k2;
+			}
 			if (!err)
 				err = read_ranges(p, addrs2, lens2, offs2, k, p->stk + sbytes, ok2);
 			if (err)
@@ -769,10 +793,11 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 			memcpy(full, g1 + i * 512, gl);
 			memcpy(full, g2 + i * CHECK_LEN, CHECK_LEN);
 			if (ok[i] && gp_g_decode(&p->lay, full, gl, &r2) == 1 && same(&q->rec, &r2) &&
-			    (!q->slen || (q->sok && !memcmp(s1, p->stk + sbytes + q->soff, q->slen)))) {
+			    (!q->slen || (q->sok && (q->known ||
+						     !memcmp(s1, p->stk + sbytes + q->soff, q->slen))))) {
 				if (q->slen) {
 					np = walk_copy(&q->rec, s1, q->slen, pcs, &flags);
-					content = content_hash(&q->rec, s1, q->slen);
+					content = q->content;
 				} else if (!gp_g_is_parked(&q->rec)) {
 					flags |= GP_GSNAP_NO_STACK;
 				}

@@ -79,12 +79,19 @@ GOPROF_HIDDEN int gp_gsnap_proc_read_mem(struct gp_gsnap_proc *p, uint64_t addr,
 
 /*
  * Takes a snapshot into b (reset first). want_stacks/want_labels: walk parked stacks, read
- * pprof labels. Returns 0; -ESRCH when the process exited (b is then empty);
+ * pprof labels; known (may be NULL): stacks read consistently before need no second read. Returns 0; -ESRCH when the process exited (b is then empty);
  * -ESTALE when it exec'd another image meanwhile (empty; reopen); -EFAULT/-EPROTO when its
  * goroutine list cannot be read or makes no sense (why says what); -ENOMEM.
  */
+/*
+ * Did an earlier snapshot read exactly this stack (same depth, same content digest) of
+ * goroutine goid? Then it was parked all along and its stack is read once only.
+ */
+typedef bool (*gp_gsnap_known_fn)(void *ctx, uint64_t goid, uint64_t depth, uint64_t content);
+
 GOPROF_HIDDEN int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b,
-				     bool want_stacks, bool want_labels,
-				     struct gp_gsnap_read_stats *st, char *why, size_t why_len);
+				     bool want_stacks, bool want_labels, gp_gsnap_known_fn known,
+				     void *known_ctx, struct gp_gsnap_read_stats *st, char *why,
+				     size_t why_len);
 
 #endif
