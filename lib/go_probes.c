@@ -19,6 +19,7 @@
 struct probed_exe {
 	dev_t dev;
 	ino_t ino;
+	int pid;        /* the one process probed, or -1: every process running the file */
 	uint32_t notes; /* GP_NOTE_* */
 	uint32_t id;    /* links of this executable carry it */
 	char http_note[160]; /* GP_NOTE_HTTP_OFF: why */
@@ -47,7 +48,8 @@ struct gp_go_probes {
 	struct probed_exe *exes;
 	size_t nr_exes, exes_cap;
 	uint32_t next_exe_id;        /* id of the executable being attached */
-	int attach_pid;              /* -1: links for every process of the file; else that PID */
+	int attach_pid;              /* process being attached (-1: the whole executable) */
+	bool pid_link;               /* links made by gp_go_probes_attach_pid() (GC, sched) */
 	struct gp_http_probes *http; /* GOPROF_FEATURE_HTTP */
 	char http_note[160];         /* of the last executable attached */
 };
@@ -221,8 +223,8 @@ static int keep_link(struct gp_go_probes *gp, struct bpf_link *link, enum gp_pro
 		return gp_err(err, "out of memory");
 	}
 	gp->link_info[gp->nr_links] = (struct link_info){
-		(uint8_t)set, sites, gp->attach_pid > 0 ? PID_LINK : gp->next_exe_id,
-		gp->attach_pid > 0 ? gp->attach_pid : 0 };
+		(uint8_t)set, sites, gp->pid_link ? PID_LINK : gp->next_exe_id,
+		gp->pid_link ? gp->attach_pid : 0 };
 	gp->links[gp->nr_links++] = link;
 	return 0;
 }
@@ -233,8 +235,9 @@ static int attach_at(struct gp_go_probes *gp, struct bpf_program *prog, const ch
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .bpf_cookie = cookie);
 	struct bpf_link *link;
 
-	/* pid -1: every process running this file; the program filters by target. A PID:
-	 * the breakpoint goes into that process only. */
+	/* A PID: the breakpoints go into that process only, other processes running the
+	 * file never trap; -1 (an executable attached by path): every process running it,
+	 * the program filters by target. */
 	link = bpf_program__attach_uprobe_opts(prog, gp->attach_pid, path, offset, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobe on %s at file offset 0x%llx: %s", path,
@@ -255,7 +258,7 @@ static int attach_multi(struct gp_go_probes *gp, struct bpf_program *prog, const
 		cookies[i] = cookie;
 	}
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = offs, .cookies = cookies, .cnt = n);
-	/* pid -1: every process running this file; the program filters by target. */
+	/* per process or per executable, as in attach_at() */
 	link = bpf_program__attach_uprobe_multi(prog, gp->attach_pid, path, NULL, &opts);
 	if (!link)
 		return gp_err(-errno, "uprobes on %s at %u file offsets from 0x%llx: %s", path, n,
@@ -396,7 +399,7 @@ const char *gp_go_probes_http_note(const struct gp_go_probes *gp)
 	return gp->http_note;
 }
 
-int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t *notes)
+int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, int pid, uint32_t *notes)
 {
 	GOPROF_OPTS(goprof_binary_opts, bin_opts, .allow_newer_go = 1);
 	struct goprof_binary *bin;
@@ -408,8 +411,11 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		return gp_err(-errno, "%s: %s", path, strerror(errno));
 	*notes = 0;
 	gp->http_note[0] = '\0';
+	pid = pid > 0 ? pid : -1;
 	for (size_t i = 0; i < gp->nr_exes; i++)
-		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino) {
+		/* this process, or every process of the file, is probed already */
+		if (gp->exes[i].dev == st.st_dev && gp->exes[i].ino == st.st_ino &&
+		    (gp->exes[i].pid == pid || gp->exes[i].pid == -1)) {
 			*notes = gp->exes[i].notes;
 			gp_strlcpy(gp->http_note, gp->exes[i].http_note, sizeof(gp->http_note));
 			return 0;
@@ -420,6 +426,7 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 	if (!bin)
 		return -errno;
 	err = 0;
+	gp->attach_pid = pid;
 	if (gp->features & GOPROF_FEATURE_GOROUTINES)
 		err = attach_set(gp, bin, path, goroutine_probes, ARRAY_SIZE(goroutine_probes),
 				 GP_SET_GOROUTINES);
@@ -439,6 +446,7 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 	}
 	if (!err)
 		attach_http(gp, bin, path, notes);
+	gp->attach_pid = -1;
 	goprof_binary_free(bin);
 	if (!err)
 		err = grow((void **)&gp->exes, &gp->exes_cap, gp->nr_exes + 1, sizeof(*gp->exes));
@@ -448,8 +456,8 @@ int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, uint32_t 
 		gp->nr_links = first_link;
 		return err;
 	}
-	gp->exes[gp->nr_exes] = (struct probed_exe){ st.st_dev, st.st_ino, *notes, gp->next_exe_id++,
-						     "" };
+	gp->exes[gp->nr_exes] = (struct probed_exe){ st.st_dev, st.st_ino, pid, *notes,
+						     gp->next_exe_id++, "" };
 	gp_strlcpy(gp->exes[gp->nr_exes++].http_note, gp->http_note, sizeof(gp->http_note));
 	return 0;
 }
@@ -473,11 +481,13 @@ int gp_go_probes_attach_pid(struct gp_go_probes *gp, const char *path, int pid)
 	if (!bin)
 		return -errno;
 	gp->attach_pid = pid;
+	gp->pid_link = true;
 	if (gp->features & GOPROF_FEATURE_GC)
 		err = attach_set(gp, bin, path, gc_probes, ARRAY_SIZE(gc_probes), GP_SET_GC);
 	if (!err && gp->features & GOPROF_FEATURE_SCHED)
 		err = attach_set(gp, bin, path, sched_probes, ARRAY_SIZE(sched_probes), GP_SET_SCHED);
 	gp->attach_pid = -1;
+	gp->pid_link = false;
 	goprof_binary_free(bin);
 	if (err) { /* all or nothing, as for an executable */
 		destroy_links(gp->links + first_link, gp->nr_links - first_link);
@@ -611,10 +621,11 @@ void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set)
 	gp->detached[set] = true;
 }
 
-int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino)
+int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino, int pid)
 {
+	pid = pid > 0 ? pid : -1;
 	for (size_t i = 0; i < gp->nr_exes; i++) {
-		if (gp->exes[i].dev != dev || gp->exes[i].ino != ino)
+		if (gp->exes[i].dev != dev || gp->exes[i].ino != ino || gp->exes[i].pid != pid)
 			continue;
 		remove_links(gp, other_exe, gp->exes[i].id);
 		gp->exes[i] = gp->exes[--gp->nr_exes];

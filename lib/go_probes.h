@@ -25,11 +25,13 @@ GOPROF_HIDDEN struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, str
 GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
 
 /*
- * Attaches the enabled probe sets to the executable at path (once per file). Returns 0
- * (also when already attached), or a negative error with a message naming the missing
- * runtime function or the failing attach.
+ * Attaches the enabled probe sets to the executable at path: for process pid only (its
+ * breakpoints go into that process: other processes running the same file never trap),
+ * or with pid 0 for every process running it (an executable attached by path). Once per
+ * (file, process). Returns 0 (also when already attached), or a negative error with a
+ * message naming the missing runtime function or the failing attach.
  */
-GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path,
+GOPROF_HIDDEN int gp_go_probes_attach_exe(struct gp_go_probes *gp, const char *path, int pid,
 					  uint32_t *notes);
 
 /*
@@ -89,11 +91,11 @@ GOPROF_HIDDEN uint64_t gp_go_probes_set_hits(struct gp_go_probes *gp, enum gp_pr
 /* Removes every uprobe of a set and installs none of it on executables attached later. */
 GOPROF_HIDDEN void gp_go_probes_detach_set(struct gp_go_probes *gp, enum gp_probe_set set);
 /*
- * Removes the probes of one executable (device and inode as stat() gives them): its
- * processes stop paying for them. A later gp_go_probes_attach_exe() installs them again.
+ * Removes the probes of one executable (device and inode as stat() gives them) attached
+ * for process pid (0: those attached for every process): its processes stop paying for them. A later gp_go_probes_attach_exe() installs them again.
  * Returns 0 or -ENOENT if it has none.
  */
-GOPROF_HIDDEN int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino);
+GOPROF_HIDDEN int gp_go_probes_detach_exe(struct gp_go_probes *gp, dev_t dev, ino_t ino, int pid);
 GOPROF_HIDDEN bool gp_go_probes_set_active(const struct gp_go_probes *gp, enum gp_probe_set set);
 
 /* Calls fn for every goroutine's scheduling-latency record (GOPROF_FEATURE_SCHED). */

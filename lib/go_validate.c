@@ -35,12 +35,7 @@
 #define STATUS_OFF(t) ((t)->g_goid - 8u)
 #define PROCID_OFF(t) ((t)->m_curg - 120u)
 
-struct allg_addrs {
-	uint64_t allgs;   /* runtime.allgs: a []*g (ptr, len, cap) */
-	uint64_t allglen; /* runtime.allglen and allgptr: what forEachGRace reads */
-	uint64_t allgptr;
-	const char *how;  /* "symbols" or the function disassembled */
-};
+#define allg_addrs gp_allg_addrs
 
 /* RIP-relative memory operands of a Go function, in order, without repeats. */
 static size_t rip_targets(struct goprof_binary *bin, const char *fn, uint64_t *out, size_t max)
@@ -84,7 +79,7 @@ static size_t rip_targets(struct goprof_binary *bin, const char *fn, uint64_t *o
  * runtime.forEachG (allglock, allgs, allgs+8: allgs is the x with x+8 also read) and
  * runtime.forEachGRace (allglen, allgptr: told apart later by their values).
  */
-static int find_allgs(struct goprof_binary *bin, struct allg_addrs *a)
+int gp_go_find_allgs(struct goprof_binary *bin, struct gp_allg_addrs *a)
 {
 	static const char *const names[] = { "runtime.allgs", "runtime.allglen", "runtime.allgptr" };
 	uint64_t v[3] = { 0 }, ops[8];
@@ -109,7 +104,7 @@ static int find_allgs(struct goprof_binary *bin, struct allg_addrs *a)
 }
 
 /* Load bias of a PIE executable: where its file offset 0 is mapped minus its link address. */
-static int load_bias(int pid, struct goprof_binary *bin, uint64_t *bias)
+int gp_go_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias)
 {
 	struct gp_maps maps = { 0 };
 	int err = -ENOENT;
@@ -406,12 +401,12 @@ int gp_go_validate(int pid, struct goprof_binary *bin, const struct gp_target *t
 		snprintf(why, why_len, "no runtime layout to validate");
 		return -EINVAL;
 	}
-	if (find_allgs(bin, &a)) {
+	if (gp_go_find_allgs(bin, &a)) {
 		snprintf(why, why_len, "cannot find the goroutine list (no runtime.allgs symbol, "
 			 "no runtime.forEachG to decode)");
 		return -ENOENT;
 	}
-	if (load_bias(pid, bin, &bias)) {
+	if (gp_go_load_bias(pid, bin, &bias)) {
 		snprintf(why, why_len, "cannot find where the executable is mapped in process %d", pid);
 		return -ESRCH;
 	}

@@ -36,4 +36,24 @@ GOPROF_HIDDEN int gp_go_validate(int pid, struct goprof_binary *bin, const struc
 				 bool need_thread_evidence, struct gp_validate_stats *stats,
 				 char *why, size_t why_len);
 
+/* Where a Go binary keeps its goroutine list (link-time addresses; 0: not found). */
+struct gp_allg_addrs {
+	uint64_t allgs;   /* runtime.allgs: a []*g (ptr, len, cap) */
+	uint64_t allglen; /* runtime.allglen and allgptr: what forEachGRace reads (in either
+			     order when decoded from code: told apart by their values) */
+	uint64_t allgptr;
+	const char *how;  /* "symbols" or the functions disassembled */
+};
+
+/*
+ * Finds runtime.allgs / allglen / allgptr: from .symtab, else from the RIP-relative
+ * operands of runtime.forEachG and runtime.forEachGRace (Capstone), located through the
+ * pclntab (stripped binaries). Returns 0 or -ENOENT. The addresses are unchecked: read
+ * them only as untrusted data and validate what they hold.
+ */
+GOPROF_HIDDEN int gp_go_find_allgs(struct goprof_binary *bin, struct gp_allg_addrs *a);
+
+/* Load bias of executable bin in process pid (0 for ET_EXEC); 0, -ESRCH or -ENOENT. */
+GOPROF_HIDDEN int gp_go_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias);
+
 #endif

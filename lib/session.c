@@ -33,6 +33,7 @@
 #include "rt_reader.h"
 #include "sched_latency.h"
 #include "goroutines.h"
+#include "gsnap/gsnap.h"
 #include "internal.h"
 #include "perf_sampler.h"
 #include "proc.h"
@@ -94,6 +95,8 @@ struct goprof_session {
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
+	struct gp_gsnap *gsnap;           /* goroutine snapshots (lib/gsnap/) */
+	struct gp_gsnap_config gsnap_cfg;
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
 	struct gp_rt_reader *rt;          /* GOPROF_FEATURE_GC/_SCHED without _PRECISE */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
@@ -164,7 +167,7 @@ static void libbpf_setup_once(void)
 			GOPROF_FEATURE_CHANNELS | GOPROF_FEATURE_HTTP)
 #define KNOWN_FEATURES (PROBE_FEATURES | GOPROF_FEATURE_OFFCPU | GOPROF_FEATURE_TCP | \
 			GOPROF_FEATURE_HTTP_WIRE | GOPROF_FEATURE_GC_PRECISE | \
-			GOPROF_FEATURE_SCHED_PRECISE)
+			GOPROF_FEATURE_SCHED_PRECISE | GOPROF_FEATURE_GOROUTINE_SNAPSHOTS)
 /* GC and scheduling latency come from the runtime's memory unless the precise mode is asked for. */
 #define GC_FROM_MEMORY(f) (((f) & GOPROF_FEATURE_GC) && !((f) & GOPROF_FEATURE_GC_PRECISE))
 #define SCHED_FROM_MEMORY(f) (((f) & GOPROF_FEATURE_SCHED) && !((f) & GOPROF_FEATURE_SCHED_PRECISE))
@@ -180,6 +183,7 @@ struct session_config {
 	uint32_t features, budget_bp;
 	uint32_t cpu_flags, cpu_timestamps_max;
 	uint32_t offcpu_min_us, offcpu_max_us, offcpu_sample_every;
+	struct gp_gsnap_config gsnap;
 };
 
 static int validate_offcpu_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
@@ -237,7 +241,7 @@ static unsigned default_ringbuf_kib(unsigned freq_hz, uint32_t features)
 static int validate_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
 {
 	unsigned *freq_hz = &cfg->freq_hz, *ringbuf_kib = &cfg->ringbuf_kib;
-	int err = OPTS_VALID(opts, goprof_session_opts, offcpu_sample_every);
+	int err = OPTS_VALID(opts, goprof_session_opts, goroutine_leak_age_ms);
 
 	if (err)
 		return err;
@@ -280,6 +284,13 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 				      "(expected GOPROF_CPU_PROFILE_*)",
 			     cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS);
 	cfg->cpu_timestamps_max = OPTS_GET(opts, cpu_timestamps_max, 0) ?: DEFAULT_CPU_TIMESTAMPS_MAX;
+	/* goroutine snapshots: reader budget (of one core), interval, leak age */
+	cfg->gsnap.budget_bp = OPTS_GET(opts, snapshot_cpu_budget_bp, 0) ?: 100;
+	cfg->gsnap.interval_ns = (uint64_t)(OPTS_GET(opts, snapshot_interval_ms, 0) ?: 1000) * 1000000;
+	cfg->gsnap.leak_age_ns = (uint64_t)(OPTS_GET(opts, goroutine_leak_age_ms, 0) ?: 10000) * 1000000;
+	if (!err && cfg->gsnap.budget_bp > 10000)
+		err = gp_err(-EINVAL, "goprof_session_opts.snapshot_cpu_budget_bp: %u is above 10000 "
+				      "(a whole core)", cfg->gsnap.budget_bp);
 	return err ? err : validate_offcpu_opts(opts, cfg);
 }
 
@@ -341,8 +352,8 @@ static void read_comm(const char *path, char comm[GOPROF_COMM_LEN])
 }
 
 /* Installs the goroutine probes on a Go executable when the session wants them. */
-static void attach_go_probes(struct goprof_session *s, const char *exe, const struct gp_target *t,
-			     struct goprof_process_info *info)
+static void attach_go_probes(struct goprof_session *s, const char *exe, int pid,
+			     const struct gp_target *t, struct goprof_process_info *info)
 {
 	char saved[sizeof(info->note)];
 	uint32_t notes = 0;
@@ -350,7 +361,7 @@ static void attach_go_probes(struct goprof_session *s, const char *exe, const st
 	if (!s->go_probes || !t->is_go)
 		return;
 	gp_strlcpy(saved, goprof_last_error(), sizeof(saved));
-	if (gp_go_probes_attach_exe(s->go_probes, exe, &notes) == 0 &&
+	if (gp_go_probes_attach_exe(s->go_probes, exe, pid, &notes) == 0 &&
 	    gp_go_probes_attach_pid(s->go_probes, exe, (int)info->pid) == 0) /* GC/sched: precise */
 		info->flags |= GOPROF_PROCESS_RUNTIME_PROBES;
 	else
@@ -478,7 +489,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
 	}
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
-	attach_go_probes(s, exe, t, &p->info);
+	attach_go_probes(s, exe, (int)p->info.pid, t, &p->info); /* this process only */
 	if (s->http_wire)
 		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
@@ -568,6 +579,7 @@ static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
 	if (s->rt)
 		gp_rt_reader_exited(s->rt, (int)ev->pid);
+	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -603,14 +615,15 @@ static void prune_exited(struct goprof_session *s)
 static uint64_t kernel_dev(dev_t dev);
 
 /*
- * Uprobes are per executable file: every process running it takes the trap, attached
- * or not. When the last attached process of an executable goes (and the executable
- * itself is not attached by path), its probes are removed.
+ * A process attached by PID has probes of its own (placed in it alone): they go with it.
+ * An executable attached by path has probes every process running it traps on: they go
+ * when no attached process runs it and it is no longer attached by path.
  */
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone)
 {
 	if (!s->go_probes || !gone->exe_ino)
 		return;
+	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino, (int)gone->info.pid);
 	for (size_t i = 0; i < s->nr_procs; i++)
 		if (s->procs[i].attached && s->procs[i].exe_dev == gone->exe_dev &&
 		    s->procs[i].exe_ino == gone->exe_ino)
@@ -618,7 +631,7 @@ static void release_exe_probes(struct goprof_session *s, const struct attached_p
 	for (size_t i = 0; i < s->nr_exes; i++)
 		if (s->exes[i].dev == kernel_dev(gone->exe_dev) && s->exes[i].ino == gone->exe_ino)
 			return;
-	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino);
+	gp_go_probes_detach_exe(s->go_probes, gone->exe_dev, gone->exe_ino, 0);
 }
 
 static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
@@ -641,6 +654,7 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	if (s->rt)
 		gp_rt_reader_exited(s->rt, (int)ev->pid); /* its figures stay */
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
+	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
@@ -946,6 +960,12 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->goroutines)
 			return -ENOMEM;
 	}
+	s->gsnap_cfg = cfg->gsnap;
+	if (cfg->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS) {
+		s->gsnap = gp_gsnap_new(s->sym, &cfg->gsnap);
+		if (!s->gsnap)
+			return -ENOMEM;
+	}
 	if (cfg->features & GOPROF_FEATURE_GC_PRECISE) {
 		s->gc = gp_gc_tracker_new();
 		if (!s->gc)
@@ -1024,6 +1044,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_go_probes_free(s->go_probes);
 	gp_tcp_tracker_free(s->tcp);
 	gp_goroutines_free(s->goroutines);
+	gp_gsnap_free(s->gsnap);
 	gp_gc_tracker_free(s->gc);
 	gp_rt_reader_free(s->rt);
 	gp_heap_table_free(s->heap);
@@ -1190,7 +1211,7 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *s, const char *p
 	key.dev = kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	gp_target_inspect(path, 0, &t, &info);
-	attach_go_probes(s, path, &t, &info);
+	attach_go_probes(s, path, 0, &t, &info); /* every process that runs it */
 	if (bpf_map__update_elem(s->skel->maps.exe_targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
 		err = -errno;
 		if (err == -EEXIST)
@@ -1498,7 +1519,7 @@ static void revalidate_tick(struct goprof_session *s)
 				gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
 			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
 			if (!(p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES))
-				attach_go_probes(s, exe, &t, &p->info);
+				attach_go_probes(s, exe, (int)p->info.pid, &t, &p->info);
 		} else {
 			/* The layout does not fit: off before it gives one more wrong ID. */
 			bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_EXIST);
@@ -1560,6 +1581,106 @@ static int http_wire_tick(struct goprof_session *s)
 	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
 }
 
+/* The attached Go processes, for goroutine snapshots; *n gets the count (NULL: no memory). */
+static struct gp_gsnap_target *gsnap_targets(struct goprof_session *s, int pid, size_t *n)
+{
+	struct gp_gsnap_target *t = calloc(s->nr_procs + 1, sizeof(*t));
+
+	*n = 0;
+	for (size_t i = 0; t && i < s->nr_procs; i++) {
+		const struct attached_process *p = &s->procs[i];
+
+		if (!p->attached || p->info.flags & GOPROF_PROCESS_EXITED ||
+		    !(p->info.flags & GOPROF_PROCESS_GO) || (pid && p->info.pid != (uint32_t)pid))
+			continue;
+		t[(*n)++] = (struct gp_gsnap_target){ (int)p->info.pid,
+						      p->info.flags & GOPROF_PROCESS_LAYOUT_VALIDATED };
+	}
+	return t;
+}
+
+static int gsnap_event(const struct goprof_event *ev, void *ctx)
+{
+	struct goprof_session *s = ctx;
+
+	return s->on_event ? s->on_event(ev, s->ctx) : 0;
+}
+
+/* Periodic goroutine snapshots (their own schedule); a process they fail for says why. */
+static int gsnap_tick(struct goprof_session *s)
+{
+	size_t n;
+	struct gp_gsnap_target *t = gsnap_targets(s, 0, &n);
+	int ret;
+
+	if (!t)
+		return 0;
+	ret = gp_gsnap_tick(s->gsnap, t, n, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC), gsnap_event, s);
+	for (size_t i = 0; i < n; i++) {
+		struct attached_process *p = find_process(s, (uint32_t)t[i].pid);
+		const char *note = gp_gsnap_note(s->gsnap, t[i].pid);
+
+		if (p && note[0] && !p->info.note[0])
+			gp_strlcpy(p->info.note, note, sizeof(p->info.note));
+	}
+	free(t);
+	return ret;
+}
+
+GOPROF_API struct goprof_goroutine_snapshot *
+goprof_session_take_goroutine_snapshot(struct goprof_session *s, int pid, uint32_t flags)
+{
+	struct goprof_goroutine_snapshot *snap;
+	struct gp_gsnap_target *t;
+	size_t n;
+
+	gp_clear_error();
+	if (!s || pid < 0 || flags)
+		return gp_err_null(-EINVAL, "goprof_session_take_goroutine_snapshot: %s",
+				   !s ? "session is NULL" : pid < 0 ? "negative pid" : "unknown flags");
+	if (!s->gsnap)
+		s->gsnap = gp_gsnap_new(s->sym, &s->gsnap_cfg);
+	if (!s->gsnap)
+		return gp_fail_null(-ENOMEM);
+	t = gsnap_targets(s, pid, &n);
+	if (!t)
+		return gp_err_null(-ENOMEM, "goprof_session_take_goroutine_snapshot: out of memory");
+	if (!n) {
+		free(t);
+		return gp_err_null(-ESRCH, "goprof_session_take_goroutine_snapshot: %s", pid ?
+				   "the process is not an attached Go process (or has exited)" :
+				   "no attached Go process");
+	}
+	snap = gp_gsnap_take(s->gsnap, t, n);
+	free(t);
+	return snap;
+}
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct goprof_session *s,
+									   uint32_t flags)
+{
+	gp_clear_error();
+	if (!s || flags & ~GOPROF_SNAPSHOT_RESET)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: %s",
+				   s ? "unknown flags" : "session is NULL");
+	if (!(s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS))
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: the session was "
+					    "created without GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
+	return gp_gsnap_wait_profile(s->gsnap, flags & GOPROF_SNAPSHOT_RESET);
+}
+
+GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *s,
+						     goprof_goroutine_leak_fn fn, void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_goroutine_leak: NULL argument");
+	if (!(s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS))
+		return gp_err(-EINVAL, "goprof_session_foreach_goroutine_leak: the session was "
+				       "created without GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
+	return gp_gsnap_foreach_leak(s->gsnap, fn, ctx);
+}
+
 /*
  * High-rate records do not wake the poller one by one (bpf/shared.bpf.h lazy_wakeup()),
  * and a record that did not wake it leaves the ring's descriptor unreadable: what is
@@ -1610,6 +1731,12 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 		revalidate_tick(s);
 	if (n >= 0 && s->rt) {
 		int ret = rt_tick(s);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (n >= 0 && s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS) {
+		int ret = gsnap_tick(s);
 
 		if (ret < 0)
 			return ret;
@@ -1754,6 +1881,8 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.processes_unreadable = s->unreadable;
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
+	if (s->gsnap)
+		gp_gsnap_stats(s->gsnap, &st);
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
@@ -1871,9 +2000,21 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: session is NULL");
 	if (flags)
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: unknown flags 0x%x", flags);
+	if (!s->goroutines && s->gsnap) {
+		struct goprof_profile *p;
+		size_t n;
+		struct gp_gsnap_target *t = gsnap_targets(s, 0, &n);
+
+		if (!t)
+			return gp_err_null(-ENOMEM, "goprof_session_snapshot_goroutines: out of memory");
+		p = gp_gsnap_profile(s->gsnap, t, n, min_age_ns);
+		free(t);
+		return p;
+	}
 	if (!s->goroutines)
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: the session was "
-					    "created without GOPROF_FEATURE_GOROUTINES");
+					    "created without GOPROF_FEATURE_GOROUTINES or "
+					    "GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
 	return gp_goroutines_snapshot(s->goroutines, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC),
 				      min_age_ns);
 }

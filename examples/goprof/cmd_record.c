@@ -84,8 +84,12 @@ static void record_usage(FILE *out)
 		"  -o, --output DIR      write results under DIR (default goprof.out)\n"
 		"      --max-depth N     frames per stack, user and kernel (default and max 127)\n"
 		"  -U, --user-only       no kernel stacks (as bcc profile -U)\n"
-		"      --goroutines      goroutine creation/exit, goroutines.pb.gz, leak report\n"
-		"      --leak-age SECS   report goroutines alive longer than SECS (default 5)\n"
+		"      --goroutines[=precise]  every goroutine read from the Go runtime's memory\n"
+		"                        from outside, no probe: goroutines.pb.gz, leak report,\n"
+		"                        goroutine_waits.pb.gz (parked time by stack, sampled)\n"
+		"                        (parked > --leak-age by site, with growth); =precise:\n"
+		"                        uprobes on goroutine creation/exit instead (per process)\n"
+		"      --leak-age SECS   report goroutines parked/alive longer than SECS (default 5)\n"
 		"      --gc[=precise]    GC cycles, stop-the-world pauses and heap figures into\n"
 		"                        events.jsonl, read from the runtime's memory (no probe in\n"
 		"                        the target); =precise: uprobes, with each cycle's phases\n"
@@ -93,7 +97,7 @@ static void record_usage(FILE *out)
 		"      --sched[=precise] scheduling latency (runnable -> running) from the runtime's\n"
 		"                        own histogram; =precise: a uprobe on every transition,\n"
 		"                        by creation site with --goroutines (sched.pb.gz)\n"
-		"      --runtime         --goroutines --gc --heap --sched\n"
+		"      --runtime         --goroutines=precise --gc --heap --sched\n"
 		"      --offcpu          thread off-CPU time by user and kernel stack:\n"
 		"                        offcpu.pb.gz, offcpu.folded, offcpu.svg\n"
 		"      --offcpu-min-us N count off-CPU intervals of at least N us (default 1)\n"
@@ -210,7 +214,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "go-only", no_argument, NULL, OPT_GO_ONLY },
 		{ "max-depth", required_argument, NULL, 'M' },
 		{ "user-only", no_argument, NULL, 'U' },
-		{ "goroutines", no_argument, NULL, 'G' },
+		{ "goroutines", optional_argument, NULL, 'G' },
 		{ "gc", optional_argument, NULL, 'C' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "runtime", no_argument, NULL, 'R' },
@@ -292,7 +296,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->go_only = true;
 			break;
 		case 'G':
-			a->features |= GOPROF_FEATURE_GOROUTINES;
+			if (optarg && strcmp(optarg, "precise")) {
+				fprintf(stderr, "goprof record: --goroutines takes no value or "
+					"'precise', got '%s'\n", optarg);
+				return -1;
+			}
+			/* snapshots read from outside by default; the uprobe tracker on request */
+			a->features |= optarg ? GOPROF_FEATURE_GOROUTINES : GOPROF_FEATURE_GOROUTINE_SNAPSHOTS;
 			break;
 		case 'C':
 		case 'S':
@@ -752,7 +762,8 @@ int cmd_record(int argc, char **argv)
 		    .overhead_budget_bp = (uint32_t)(a.budget_pct * 100),
 		    /* OTLP can carry each sample's time (pprof cannot): keep them for it. */
 		    .cpu_profile_flags = a.otlp_url ? GOPROF_CPU_PROFILE_TIMESTAMPS : 0,
-		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us);
+		    .offcpu_min_us = a.offcpu_min_us, .offcpu_max_us = a.offcpu_max_us,
+		    .goroutine_leak_age_ms = a.leak_age_s > 0 ? (uint32_t)(a.leak_age_s * 1000) : 1);
 	s = goprof_session_new(&opts);
 	if (!s) {
 		if (stop_requested)

@@ -53,6 +53,24 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 		}
 		return 0;
 	}
+	if (e->type == GOPROF_EVENT_GOROUTINE_LEAK && e->leak) {
+		/* each new or grown leak group, as it is found */
+		if (ev->out) {
+			const struct goprof_goroutine_leak *l = e->leak;
+
+			fprintf(ev->out, "{\"type\":\"goroutine_leak_found\",\"pid\":%u,\"time_ns\":%llu,"
+				"\"count\":%llu,\"parked\":%llu,\"growth_per_min\":%lld,\"wait_reason\":",
+				l->pid, (unsigned long long)e->time_ns, (unsigned long long)l->count,
+				(unsigned long long)l->parked, (long long)l->growth_per_min);
+			json_string(ev->out, l->wait_reason);
+			fprintf(ev->out, ",\"function\":");
+			json_string(ev->out, l->top_function);
+			fprintf(ev->out, ",\"created_by\":");
+			json_string(ev->out, l->created_by);
+			fprintf(ev->out, "}\n");
+		}
+		return 0;
+	}
 	if (is_tcp_event(e))
 		return write_tcp_event(ev->out, e);
 	if (e->type == GOPROF_EVENT_HTTP_REQUEST || e->type == GOPROF_EVENT_HTTP_CLIENT_REQUEST)
@@ -211,6 +229,80 @@ static int report_goroutines(struct goprof_session *s, const struct safe_dir *di
 	return rc;
 }
 
+struct leak_list {
+	FILE *jsonl;
+	uint64_t total;
+	int n;
+	uint64_t leak_age_ns;
+};
+
+static int print_leak(const struct goprof_goroutine_leak *l, void *ctx)
+{
+	struct leak_list *ll = ctx;
+
+	ll->total += l->count;
+	if (ll->jsonl) {
+		fprintf(ll->jsonl, "{\"type\":\"goroutine_leak\",\"pid\":%u,\"site\":", l->pid);
+		json_string(ll->jsonl, l->created_by);
+		fprintf(ll->jsonl, ",\"function\":");
+		json_string(ll->jsonl, l->top_function);
+		fprintf(ll->jsonl, ",\"wait_reason\":");
+		json_string(ll->jsonl, l->wait_reason);
+		fprintf(ll->jsonl, ",\"stack\":");
+		json_string(ll->jsonl, l->stack);
+		fprintf(ll->jsonl, ",\"count\":%llu,\"parked\":%llu,\"growth_per_min\":%lld,"
+			"\"oldest_wait_ns\":%llu,\"min_age_ns\":%llu}\n", (unsigned long long)l->count,
+			(unsigned long long)l->parked, (long long)l->growth_per_min,
+			(unsigned long long)l->oldest_wait_ns, (unsigned long long)ll->leak_age_ns);
+	}
+	if (ll->n++ < TOP_SITES) {
+		/* names from the binary: term_guard() filters what reaches a terminal */
+		const char *site = l->created_by[0] ? l->created_by : "?";
+		const char *fn = l->top_function[0] ? l->top_function : "?", *reason = l->wait_reason;
+
+		printf("  %6llu goroutines parked in %s [%s], longest %.1f s, created by %s; "
+		       "%llu parked now, %+lld per minute\n", (unsigned long long)l->count, fn, reason,
+		       l->oldest_wait_ns / 1e9, site, (unsigned long long)l->parked,
+		       (long long)l->growth_per_min);
+	}
+	return 0;
+}
+
+/* --goroutines (snapshots): the profile of every goroutine and the leak groups. */
+static int report_goroutine_snapshots(struct goprof_session *s, const struct safe_dir *dir,
+				      struct runtime_events *ev, uint64_t leak_age_ns)
+{
+	struct goprof_session_stats st = { .sz = sizeof(st) };
+	struct goprof_profile *all = goprof_session_snapshot_goroutines(s, 0, 0);
+	struct leak_list ll = { .jsonl = ev->out, .leak_age_ns = leak_age_ns };
+	int rc = 0;
+
+	if (!all) {
+		fprintf(stderr, "goprof record: goroutine profile: %s\n", goprof_last_error());
+		return -1;
+	}
+	rc |= write_profile(all, dir, "goroutines.pb.gz");
+	{
+		/* where goroutines spent their time parked, sampled by the snapshots */
+		struct goprof_profile *waits = goprof_session_snapshot_goroutine_waits(s, 0);
+
+		if (waits)
+			rc |= write_profile(waits, dir, "goroutine_waits.pb.gz");
+		goprof_profile_free(waits);
+	}
+	goprof_session_stats(s, &st);
+	printf("\ngoroutines (snapshots, no probe): %llu snapshots, %llu goroutines read, reader "
+	       "CPU %.1f ms (%llu retried, %llu left out while changing)\n",
+	       (unsigned long long)st.goroutine_snapshots, (unsigned long long)st.snapshot_goroutines_read,
+	       st.snapshot_cpu_ns / 1e6, (unsigned long long)st.snapshot_retries,
+	       (unsigned long long)st.snapshot_changed);
+	goprof_session_foreach_goroutine_leak(s, print_leak, &ll);
+	printf("  %llu goroutines parked longer than %.0f s (possible leaks) in %d groups\n",
+	       (unsigned long long)ll.total, leak_age_ns / 1e9, ll.n);
+	goprof_profile_free(all);
+	return rc;
+}
+
 static int report_heap(struct goprof_session *s, const struct safe_dir *dir)
 {
 	struct goprof_profile *p = goprof_session_snapshot_heap(s, 0);
@@ -338,6 +430,8 @@ int write_runtime_report(struct goprof_session *s, const struct safe_dir *dir, u
 		print_gc(s, ev);
 	if (features & GOPROF_FEATURE_GOROUTINES)
 		rc |= report_goroutines(s, dir, ev, leak_age_ns);
+	else if (features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS)
+		rc |= report_goroutine_snapshots(s, dir, ev, leak_age_ns);
 	if (features & GOPROF_FEATURE_HEAP)
 		rc |= report_heap(s, dir);
 	if (features & GOPROF_FEATURE_SCHED)

@@ -76,6 +76,16 @@ static const struct {
 	FIELD(rt_read_cpu_ns, "profiler CPU time spent reading them, ns (the targets': 0)"),
 	FIELD(rt_processes, "processes whose runtime statistics are read now"),
 	FIELD(rt_interval_ms, "time between two reads of a process, ms"),
+	FIELD(goroutine_snapshots, "goroutine snapshots taken (--goroutines), per process"),
+	FIELD(goroutine_snapshots_failed, "... that failed (exit, exec, list unreadable)"),
+	FIELD(snapshot_goroutines_read, "goroutines read by the snapshots"),
+	FIELD(snapshot_retries, "goroutines read again: they changed while read"),
+	FIELD(snapshot_changed, "goroutines left out: still changing after the retries"),
+	FIELD(snapshot_rejected, "g structs that decoded to no valid goroutine"),
+	FIELD(snapshot_cpu_ns, "CPU time of the snapshot reader (goprof's), ns"),
+	FIELD(snapshot_bytes_read, "bytes read from the targets' memory"),
+	FIELD(snapshot_interval_ms, "interval between snapshots now, ms (budget-adapted)"),
+	FIELD(goroutine_leak_groups, "goroutine leak groups now"),
 };
 
 void print_session_stats(FILE *out, const struct goprof_session_stats *st)

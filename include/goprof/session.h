@@ -101,6 +101,13 @@ struct goprof_sample {
  */
 #define GOPROF_EVENT_TCP_CLOSE 22
 /**
+ * Goroutine snapshots found goroutines parked longer than the leak age at one creation
+ * site, wait reason and stack, for the first time or in larger numbers than last
+ * reported: goid (one of them), leak, message (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS;
+ * since 0.1)
+ */
+#define GOPROF_EVENT_GOROUTINE_LEAK 50
+/**
  * A process started being followed at its exec (an executable attached by path, or
  * goprof_session_attach_all()), or a followed process exec'd a new image: @c process
  * describes it, its executable inspected. (since 0.1)
@@ -185,6 +192,8 @@ struct goprof_http_request {
 #define GOPROF_GC_TRIGGER_UNKNOWN 255 /**< not known (memory mode: not runtime.GC()) (since 0.1) */
 /** @} */
 
+struct goprof_goroutine_leak;
+
 /**
  * A runtime event of an attached Go process, handed to goprof_session_opts.on_event.
  * Times are CLOCK_MONOTONIC nanoseconds. Valid only during the callback; read a field
@@ -234,6 +243,8 @@ struct goprof_event {
 				    (0 with GOPROF_GC_PAUSE_UNKNOWN) */
 	uint32_t gc_flags;     /**< GC_CYCLE: GOPROF_GC_* */
 	uint32_t gc_reserved;  /**< zero */
+	/** GOROUTINE_LEAK: the group, valid during the callback (since 0.1) */
+	const struct goprof_goroutine_leak *leak;
 };
 
 /** @name Flags of goprof_event.gc_flags (since 0.1)
@@ -320,6 +331,18 @@ struct goprof_session_opts {
 	 * every switch-out; at most 1048576. The overhead budget may raise it. (since 0.1)
 	 */
 	uint32_t offcpu_sample_every;
+	/**
+	 * GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: CPU budget of the snapshot reader, in basis
+	 * points of one CPU core (the profiler's own CPU time); 0 means 100 (1%). The
+	 * interval between snapshots grows with their cost to stay within it. (since 0.1)
+	 */
+	uint32_t snapshot_cpu_budget_bp;
+	/** GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: shortest interval between two periodic
+	 *  snapshots, milliseconds; 0 means 1000. (since 0.1) */
+	uint32_t snapshot_interval_ms;
+	/** GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: goroutines parked at least this long are leak
+	 *  candidates, milliseconds; 0 means 10000. (since 0.1) */
+	uint32_t goroutine_leak_age_ms;
 };
 
 /** @name Flags of goprof_session_opts.cpu_profile_flags
@@ -482,6 +505,27 @@ struct goprof_session_opts {
  * the probe the overhead budget removes first on busy programs.
  */
 #define GOPROF_FEATURE_SCHED_PRECISE 0x1000u
+/**
+ * Goroutine snapshots (since 0.1): every goroutine of the attached Go processes, read
+ * from the Go runtime's own memory (runtime.allgs) from outside with process_vm_readv -
+ * no uprobe, no trap, no stop: the target pays nothing; the reading costs the profiler's
+ * CPU, held to goprof_session_opts.snapshot_cpu_budget_bp. Each snapshot has every
+ * goroutine's ID, status, wait reason, how long it has waited, creation site, parent
+ * (Go 1.21+), start function, pprof labels and stack (walked by frame pointers from its
+ * saved registers). Needs ptrace-read access to the processes (same user or
+ * CAP_SYS_PTRACE). Go 1.19-1.27, stripped binaries included (the goroutine list is then
+ * located from the code of runtime.forEachG); a binary where it cannot be located gets a
+ * note in goprof_process_info and the rest of the session goes on.
+ * goprof_session_poll() takes snapshots periodically (the interval adapts to the number
+ * of goroutines so that the reader stays within its budget) and reports goroutines parked
+ * longer than goroutine_leak_age_ms, grouped by creation site, wait reason and stack,
+ * with their growth, as GOPROF_EVENT_GOROUTINE_LEAK events and through
+ * goprof_session_foreach_goroutine_leak(). Without GOPROF_FEATURE_GOROUTINES,
+ * goprof_session_snapshot_goroutines() is built from a snapshot. With both, the uprobe
+ * tracker (the precise mode: every creation and exit, creation stacks) serves
+ * goprof_session_snapshot_goroutines() and snapshots run beside it.
+ */
+#define GOPROF_FEATURE_GOROUTINE_SNAPSHOTS 0x2000u
 /** @} */
 
 /** goprof_session_opts.kernel_stack_depth: do not capture kernel stacks. */
@@ -705,6 +749,17 @@ GOPROF_API int goprof_session_symbolize_sample(struct goprof_session *session,
  * age/nanoseconds (the sum of the group's ages); numeric labels "pid" and "oldest_age"
  * (nanoseconds). With a threshold this is the leak report: goroutines alive longer than
  * it, by the place that created them. Needs GOPROF_FEATURE_GOROUTINES.
+ *
+ * With GOPROF_FEATURE_GOROUTINE_SNAPSHOTS and without GOPROF_FEATURE_GOROUTINES (since
+ * 0.1), it takes a goroutine snapshot of every attached Go process instead (no probe)
+ * and builds Go's goroutine profile from it (/debug/pprof/goroutine): sample type
+ * goroutine/count by stack (leaf first, as the goroutine parked; running goroutines
+ * have no stack) with the goroutines' pprof labels as string labels, and the numeric
+ * label "pid". Every goroutine is in it, also those created before the session. With
+ * @p min_age_ns > 0 only goroutines parked at least that long are counted (the leak
+ * report) and samples also carry the string labels "wait_reason" and "created_by"
+ * (function and file:line of the go statement), and the numeric label
+ * "growth_per_min" of their leak group.
  *
  * @param flags 0.
  * @param session    the session.
@@ -1084,6 +1139,22 @@ struct goprof_session_stats {
 	uint32_t rt_processes;      /**< processes being read now */
 	uint32_t rt_interval_ms;    /**< time between reads of a process (the overhead budget
 				         stretches it if reading costs more than the budget) */
+	/* since 0.1: goroutine snapshots (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS, or
+	 * goprof_session_take_goroutine_snapshot()) */
+	uint64_t goroutine_snapshots;      /**< process snapshots taken */
+	uint64_t goroutine_snapshots_failed; /**< ... that failed (the process exited or exec'd
+					        during it, its goroutine list is unreadable) */
+	uint64_t snapshot_goroutines_read; /**< goroutines read (all snapshots) */
+	uint64_t snapshot_retries;         /**< goroutines read again because they changed while
+					        being read (they ran, their stack moved) */
+	uint64_t snapshot_changed;         /**< goroutines left out of a snapshot: still changing
+					        after the retries (never reported half-read) */
+	uint64_t snapshot_rejected;        /**< g structs that decoded to no valid goroutine */
+	uint64_t snapshot_cpu_ns;          /**< CPU time of the snapshot reader (the profiler's
+					        thread, not the targets') */
+	uint64_t snapshot_bytes_read;      /**< bytes read from the targets' memory */
+	uint32_t snapshot_interval_ms;     /**< current interval between periodic snapshots */
+	uint32_t goroutine_leak_groups;    /**< leak groups now (goprof_session_foreach_goroutine_leak) */
 };
 
 /**
@@ -1094,6 +1165,210 @@ struct goprof_session_stats {
  */
 GOPROF_API int goprof_session_stats(struct goprof_session *session,
 				    struct goprof_session_stats *stats);
+
+/** @name Flags of goprof_goroutine.flags (since 0.1)
+ * @{ */
+#define GOPROF_GOROUTINE_NO_STACK 0x1u        /**< running or in a system call: no saved registers, no stack */
+#define GOPROF_GOROUTINE_STACK_TRUNCATED 0x2u /**< the stack is deeper than the frames kept */
+#define GOPROF_GOROUTINE_LABELS_TRUNCATED 0x4u /**< more labels than kept (64) */
+/** wait_ns is a lower bound: the goroutine was already parked at the first snapshot that
+ *  saw it (and the runtime's waitsince, set only by the GC, did not say more) */
+#define GOPROF_GOROUTINE_WAIT_AT_LEAST 0x8u
+#define GOPROF_GOROUTINE_LEAKED 0x10u /**< parked at least goroutine_leak_age_ms */
+/** @} */
+
+/** @name goprof_goroutine.status: Go's goroutine states (since 0.1)
+ * @{ */
+#define GOPROF_GSTATUS_RUNNABLE 1  /**< ready to run, waiting for a thread */
+#define GOPROF_GSTATUS_RUNNING 2   /**< on a thread (no stack in a snapshot) */
+#define GOPROF_GSTATUS_SYSCALL 3   /**< in a system call (no stack in a snapshot) */
+#define GOPROF_GSTATUS_WAITING 4   /**< parked: wait_reason says why */
+#define GOPROF_GSTATUS_PREEMPTED 9 /**< stopped by a preemption request */
+#define GOPROF_GSTATUS_LEAKED 10 /**< Go 1.26+: found leaked by Go's own leak detector */
+/** @} */
+
+/**
+ * One goroutine of a snapshot (goprof_goroutine_snapshot_foreach()). Valid during the
+ * callback. Strings are never NULL; function names come from the binary (untrusted
+ * bytes: escape them before printing). Read a field only if it lies within @c sz.
+ * (since 0.1)
+ */
+struct goprof_goroutine {
+	uint32_t sz;            /**< bytes filled in by the library */
+	uint32_t pid;           /**< process */
+	uint64_t goid;          /**< goroutine ID */
+	uint64_t parent_goid;   /**< the goroutine that created it (Go 1.21+); 0 unknown */
+	uint32_t status;        /**< GOPROF_GSTATUS_* (Go's numbering) */
+	uint32_t wait_reason_code; /**< Go's waitReason number (release-specific) */
+	const char *wait_reason;   /**< Go's string ("chan receive", "select", ...); "" if none */
+	uint64_t wait_ns;       /**< how long it has been parked (see GOPROF_GOROUTINE_WAIT_AT_LEAST); 0 if running */
+	uint64_t creation_pc;   /**< the go statement that created it (g.gopc) */
+	uint64_t start_pc;      /**< its function's entry (g.startpc) */
+	const char *created_by; /**< function of creation_pc, "file:line" appended; "" unknown */
+	const char *start_function; /**< function at start_pc; "" unknown */
+	uint32_t flags;         /**< GOPROF_GOROUTINE_* */
+	uint32_t nr_stack;      /**< entries in @c stack */
+	/** instruction addresses leaf first: [0] where it parked, then return addresses */
+	const uint64_t *stack;
+	uint32_t nr_labels;     /**< entries in @c labels */
+	uint32_t reserved0;     /**< zero */
+	const struct goprof_profile_label *const *labels; /**< its pprof labels (string labels) */
+	/** the channel (runtime hchan address) it waits on in a plain send or receive; 0 for
+	 *  other waits (select cases are not attributed) */
+	uint64_t channel;
+};
+
+/** Opaque goroutine snapshot: every goroutine of one or more processes at one moment. */
+struct goprof_goroutine_snapshot;
+
+/** Summary of a snapshot (goprof_goroutine_snapshot_info(); since 0.1). */
+struct goprof_goroutine_snapshot_info {
+	uint32_t sz;          /**< set by the caller */
+	uint32_t processes;   /**< processes read */
+	uint64_t goroutines;  /**< goroutines in the snapshot */
+	uint64_t time_ns;     /**< CLOCK_MONOTONIC when it was taken */
+	uint64_t duration_ns; /**< wall time the reading took */
+	uint64_t retries;     /**< goroutines read again (they changed while read) */
+	uint64_t changed;     /**< goroutines left out: still changing after the retries */
+	uint64_t rejected;    /**< g structs that were no valid goroutine */
+	uint32_t failed;      /**< processes that could not be read (exited, exec'd, no list) */
+	uint32_t reserved0;   /**< zero */
+};
+
+/**
+ * Takes a goroutine snapshot of process @p pid (an attached Go process), or of every
+ * attached Go process for 0, now, from outside (no probe). Needs no feature flag; with
+ * GOPROF_FEATURE_GOROUTINE_SNAPSHOTS the periodic snapshots make wait times and leak
+ * flags more precise. Counted in goprof_session_stats(). (since 0.1)
+ * @param session the session.
+ * @param pid     an attached process, or 0.
+ * @param flags   0.
+ * @return a snapshot the caller owns (free with goprof_goroutine_snapshot_free(); it
+ *         outlives the session), or NULL with errno set: EINVAL, ESRCH (pid not attached
+ *         or exited), ENOENT (its goroutine list cannot be located: the message says why),
+ *         EPERM, ENOMEM.
+ */
+GOPROF_API struct goprof_goroutine_snapshot *
+goprof_session_take_goroutine_snapshot(struct goprof_session *session, int pid, uint32_t flags);
+
+/** Receives one goroutine. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_goroutine_fn)(const struct goprof_goroutine *goroutine, void *ctx);
+
+/**
+ * Calls @p fn for every goroutine of the snapshot (by process, in the runtime's order).
+ * @param snap the snapshot.
+ * @param fn   receives each goroutine.
+ * @param ctx  passed to @p fn.
+ * @return 0, fn's non-zero value, or -EINVAL. (since 0.1)
+ */
+GOPROF_API int goprof_goroutine_snapshot_foreach(const struct goprof_goroutine_snapshot *snap,
+						 goprof_goroutine_fn fn, void *ctx);
+
+/**
+ * Summarises a snapshot. (since 0.1)
+ * @param snap the snapshot.
+ * @param info filled in; set info->sz first.
+ * @return 0 or -EINVAL.
+ */
+GOPROF_API int goprof_goroutine_snapshot_info(const struct goprof_goroutine_snapshot *snap,
+					      struct goprof_goroutine_snapshot_info *info);
+
+/**
+ * A channel that goroutines of a snapshot wait on (plain sends and receives), read from
+ * the runtime's hchan through the waiting goroutines' sudogs. Valid during the callback.
+ * (since 0.1)
+ */
+struct goprof_snapshot_channel {
+	uint32_t sz;            /**< bytes filled in by the library */
+	uint32_t pid;           /**< process */
+	uint64_t address;       /**< the channel (runtime hchan) */
+	uint64_t capacity;      /**< buffer size (hchan.dataqsiz): 0 unbuffered */
+	uint64_t occupancy;     /**< elements buffered now (hchan.qcount) */
+	uint32_t waiting_senders;   /**< goroutines of the snapshot parked sending on it */
+	uint32_t waiting_receivers; /**< goroutines of the snapshot parked receiving from it */
+	uint32_t closed;        /**< 1 if the channel is closed */
+	uint32_t reserved0;     /**< zero */
+	uint64_t oldest_wait_ns; /**< the longest wait among them */
+	/** the innermost function outside Go's runtime of one of the waiting goroutines
+	 *  (untrusted bytes from the binary); "" unknown */
+	const char *site;
+};
+
+/** Receives one channel. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_snapshot_channel_fn)(const struct goprof_snapshot_channel *channel, void *ctx);
+
+/**
+ * Calls @p fn for every channel goroutines of the snapshot wait on (sends and receives;
+ * select is not attributed), by process and address. (since 0.1)
+ * @param snap the snapshot.
+ * @param fn   receives each channel.
+ * @param ctx  passed to @p fn.
+ * @return 0, fn's non-zero value, or -EINVAL.
+ */
+GOPROF_API int goprof_goroutine_snapshot_foreach_channel(const struct goprof_goroutine_snapshot *snap,
+							 goprof_snapshot_channel_fn fn, void *ctx);
+
+/**
+ * Frees a snapshot. (since 0.1)
+ * @param snap the snapshot, or NULL (a no-op).
+ */
+GOPROF_API void goprof_goroutine_snapshot_free(struct goprof_goroutine_snapshot *snap);
+
+/**
+ * Takes the goroutine wait profile sampled by the periodic snapshots
+ * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS; since 0.1): at each snapshot every parked goroutine's
+ * stack counts once and for the time since the previous snapshot, so the profile
+ * estimates where goroutines spend their time parked, and why, without a probe: sample
+ * types waits/count (snapshots that saw a goroutine there) and delay/nanoseconds, by
+ * stack (leaf first, as parked), with the string label "wait_reason" (Go's string) and
+ * the numeric label "pid". Unlike GOPROF_FEATURE_BLOCK (which times every park exactly,
+ * with probes) it is a sample: waits shorter than the interval are seen in proportion to
+ * how often they are under way, and goroutines still parked count as well.
+ * @param session the session.
+ * @param flags   0 or GOPROF_SNAPSHOT_RESET (start a new interval after the copy).
+ * @return a profile the caller owns, or NULL with errno set (EINVAL: feature not enabled
+ *         or unknown flags; ENOMEM).
+ */
+GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct goprof_session *session,
+									   uint32_t flags);
+
+/**
+ * One leak group of goroutine snapshots: goroutines of one process parked at least the
+ * leak age, with one creation site, wait reason and stack. Valid during the callback.
+ * Strings are never NULL (untrusted bytes from the binary: escape them). (since 0.1)
+ */
+struct goprof_goroutine_leak {
+	uint32_t sz;            /**< bytes filled in by the library */
+	uint32_t pid;           /**< process */
+	uint64_t count;         /**< goroutines of the group parked at least the leak age */
+	uint64_t parked;        /**< goroutines of the group parked now, younger ones included */
+	uint64_t first_count;   /**< parked goroutines of the group at the first snapshot that saw it */
+	uint64_t first_seen_ns; /**< CLOCK_MONOTONIC of that snapshot */
+	uint64_t last_seen_ns;  /**< CLOCK_MONOTONIC of the latest snapshot */
+	int64_t growth_per_min; /**< (parked - first_count) per minute between the two: the
+				     rate at which the site creates goroutines that never end */
+	uint64_t oldest_wait_ns; /**< the longest wait in the group */
+	uint64_t creation_pc;   /**< the go statement */
+	uint64_t example_goid;  /**< one goroutine of the group */
+	const char *created_by; /**< "function (file:line)" of the go statement; "" unknown */
+	const char *wait_reason; /**< Go's string */
+	const char *top_function; /**< the innermost frame outside Go's runtime; "" unknown */
+	const char *stack;      /**< the wait stack, root first, ';'-separated (folded) */
+};
+
+/** Receives one leak group. Return 0 to go on, non-zero to stop the iteration. */
+typedef int (*goprof_goroutine_leak_fn)(const struct goprof_goroutine_leak *leak, void *ctx);
+
+/**
+ * Calls @p fn for every leak group of the latest periodic snapshot of each process
+ * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS), largest first. (since 0.1)
+ * @param session the session.
+ * @param fn      receives each group.
+ * @param ctx     passed to @p fn.
+ * @return 0, fn's non-zero value, or -EINVAL (NULL arguments, feature not enabled).
+ */
+GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *session,
+						     goprof_goroutine_leak_fn fn, void *ctx);
 
 /**
  * TCP traffic of one process with one peer (GOPROF_FEATURE_TCP), handed to

@@ -71,6 +71,20 @@ def watch(exe, argv, secs):
 
 def check_runtime_examples(exes, ver):
     fixtures = os.environ["GOPROF_FIXTURES"]
+    # goroutine_snapshot: the gsnap fixture parks 137 goroutines created by main.startLeaks.
+    child = subprocess.Popen([os.path.join(fixtures, "gsnap-stripped-go" + ver), "137", "0"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    child.stdout.readline()
+    r = run([exes["goroutine_snapshot"], str(child.pid)])
+    child.stdin.close()
+    child.wait(30)
+    site = [l for l in r.stdout.splitlines() if l.split()[:3] == ["137", "created", "by"]]
+    if r.returncode or not site or "main.startLeaks" not in site[0]:
+        fail("goroutine_snapshot: exit %d, %s%s" % (r.returncode, r.stdout[-800:], r.stderr))
+    print("goroutine_snapshot: " + site[0].strip())
     # offcpu: main.sleeper sleeps 5 ms at a time in syscall.Nanosleep, for 2 s.
     lines, out = watch(exes["offcpu"], [os.path.join(fixtures, "offcpu-go" + ver), "wait", "2",
                                         "5", "10"], 5)

@@ -1,0 +1,3 @@
+module gsnapwork
+
+go 1.19
