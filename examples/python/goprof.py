@@ -135,6 +135,19 @@ HTTP_HOST_TRUNCATED = 0x400
 GC_TRIGGER_HEAP = 0              # Event.gc_trigger
 GC_TRIGGER_TIME = 1
 GC_TRIGGER_CYCLE = 2
+EVENT_GOROUTINE_LEAK = 50
+FEATURE_GOROUTINE_SNAPSHOTS = 0x2000
+GOROUTINE_NO_STACK = 0x1
+GOROUTINE_STACK_TRUNCATED = 0x2
+GOROUTINE_LABELS_TRUNCATED = 0x4
+GOROUTINE_WAIT_AT_LEAST = 0x8
+GOROUTINE_LEAKED = 0x10
+GSTATUS_RUNNABLE = 1
+GSTATUS_RUNNING = 2
+GSTATUS_SYSCALL = 3
+GSTATUS_WAITING = 4
+GSTATUS_PREEMPTED = 9
+GSTATUS_LEAKED = 10
 GC_TRIGGER_UNKNOWN = 255
 GC_FROM_MEMORY = 0x1
 GC_PAUSE_UNKNOWN = 0x2
@@ -544,6 +557,25 @@ class ProcessInfo(_Struct):
                 ("note", c_char * 160)]
 
 
+class GoroutineLeak(_Struct):
+    """struct goprof_goroutine_leak (goroutine snapshots: a leak group)"""
+    _fields_ = [("sz", c_u32),
+                ("pid", c_u32),
+                ("count", c_u64),
+                ("parked", c_u64),
+                ("first_count", c_u64),
+                ("first_seen_ns", c_u64),
+                ("last_seen_ns", c_u64),
+                ("growth_per_min", c_i64),
+                ("oldest_wait_ns", c_u64),
+                ("creation_pc", c_u64),
+                ("example_goid", c_u64),
+                ("created_by", c_str),
+                ("wait_reason", c_str),
+                ("top_function", c_str),
+                ("stack", c_str)]
+
+
 class Event(_Struct):
     """struct goprof_event (handed to on_event)"""
     _fields_ = [("sz", c_u32),
@@ -581,7 +613,8 @@ class Event(_Struct):
                 ("process", POINTER(ProcessInfo)),
                 ("gc_pause_ns", c_u64),
                 ("gc_flags", c_u32),
-                ("gc_reserved", c_u32)]
+                ("gc_reserved", c_u32),
+                ("leak", POINTER(GoroutineLeak))]
 
 
 EventFn = CFUNCTYPE(c_int, POINTER(Event), c_void_p)
@@ -604,7 +637,10 @@ class SessionOpts(_Struct):
                 ("cpu_timestamps_max", c_u32),
                 ("offcpu_min_us", c_u32),
                 ("offcpu_max_us", c_u32),
-                ("offcpu_sample_every", c_u32)]
+                ("offcpu_sample_every", c_u32),
+                ("snapshot_cpu_budget_bp", c_u32),
+                ("snapshot_interval_ms", c_u32),
+                ("goroutine_leak_age_ms", c_u32)]
 
 
 class AttachOpts(_Struct):
@@ -744,7 +780,17 @@ class SessionStats(_Struct):
                 ("rt_read_failures", c_u64),
                 ("rt_read_cpu_ns", c_u64),
                 ("rt_processes", c_u32),
-                ("rt_interval_ms", c_u32)]
+                ("rt_interval_ms", c_u32),
+                ("goroutine_snapshots", c_u64),
+                ("goroutine_snapshots_failed", c_u64),
+                ("snapshot_goroutines_read", c_u64),
+                ("snapshot_retries", c_u64),
+                ("snapshot_changed", c_u64),
+                ("snapshot_rejected", c_u64),
+                ("snapshot_cpu_ns", c_u64),
+                ("snapshot_bytes_read", c_u64),
+                ("snapshot_interval_ms", c_u32),
+                ("goroutine_leak_groups", c_u32)]
 
 
 class TcpPeer(_Struct):
@@ -825,6 +871,63 @@ class HttpEndpoint(_Struct):
 
 HttpEndpointFn = CFUNCTYPE(c_int, POINTER(HttpEndpoint), c_void_p)
 
+class Goroutine(_Struct):
+    """struct goprof_goroutine (one goroutine of a snapshot)"""
+    _arrays_ = {"stack": "nr_stack", "labels": "nr_labels"}
+    _fields_ = [("sz", c_u32),
+                ("pid", c_u32),
+                ("goid", c_u64),
+                ("parent_goid", c_u64),
+                ("status", c_u32),
+                ("wait_reason_code", c_u32),
+                ("wait_reason", c_str),
+                ("wait_ns", c_u64),
+                ("creation_pc", c_u64),
+                ("start_pc", c_u64),
+                ("created_by", c_str),
+                ("start_function", c_str),
+                ("flags", c_u32),
+                ("nr_stack", c_u32),
+                ("stack", POINTER(c_u64)),
+                ("nr_labels", c_u32),
+                ("reserved0", c_u32),
+                ("labels", POINTER(POINTER(ProfileLabel))),
+                ("channel", c_u64)]
+
+
+class GoroutineSnapshotInfo(_Struct):
+    """struct goprof_goroutine_snapshot_info"""
+    _fields_ = [("sz", c_u32),
+                ("processes", c_u32),
+                ("goroutines", c_u64),
+                ("time_ns", c_u64),
+                ("duration_ns", c_u64),
+                ("retries", c_u64),
+                ("changed", c_u64),
+                ("rejected", c_u64),
+                ("failed", c_u32),
+                ("reserved0", c_u32)]
+
+
+class SnapshotChannel(_Struct):
+    """struct goprof_snapshot_channel (a channel goroutines of a snapshot wait on)"""
+    _fields_ = [("sz", c_u32),
+                ("pid", c_u32),
+                ("address", c_u64),
+                ("capacity", c_u64),
+                ("occupancy", c_u64),
+                ("waiting_senders", c_u32),
+                ("waiting_receivers", c_u32),
+                ("closed", c_u32),
+                ("reserved0", c_u32),
+                ("oldest_wait_ns", c_u64),
+                ("site", c_str)]
+
+
+GoroutineFn = CFUNCTYPE(c_int, POINTER(Goroutine), c_void_p)
+SnapshotChannelFn = CFUNCTYPE(c_int, POINTER(SnapshotChannel), c_void_p)
+GoroutineLeakFn = CFUNCTYPE(c_int, POINTER(GoroutineLeak), c_void_p)
+
 #: Every public struct: C name -> its declaration here (the order of --layout).
 STRUCTS = {
     "goprof_profile_info": ProfileInfo, "goprof_profile_frame": ProfileFrame,
@@ -839,7 +942,9 @@ STRUCTS = {
     "goprof_sched_stats": SchedStats, "goprof_process_info": ProcessInfo,
     "goprof_thread_samples": ThreadSamples, "goprof_session_stats": SessionStats,
     "goprof_tcp_peer": TcpPeer, "goprof_channel_stats": ChannelStats,
-    "goprof_http_endpoint": HttpEndpoint,
+    "goprof_http_endpoint": HttpEndpoint, "goprof_goroutine": Goroutine,
+    "goprof_goroutine_snapshot_info": GoroutineSnapshotInfo,
+    "goprof_snapshot_channel": SnapshotChannel, "goprof_goroutine_leak": GoroutineLeak,
 }
 
 #: Every callback typedef: C name -> its ctypes function type.
@@ -850,7 +955,8 @@ CALLBACKS = {
     "goprof_attach_filter_fn": AttachFilterFn, "goprof_sched_site_fn": SchedSiteFn,
     "goprof_process_fn": ProcessFn, "goprof_thread_fn": ThreadFn,
     "goprof_tcp_peer_fn": TcpPeerFn, "goprof_channel_fn": ChannelFn,
-    "goprof_http_endpoint_fn": HttpEndpointFn,
+    "goprof_http_endpoint_fn": HttpEndpointFn, "goprof_goroutine_fn": GoroutineFn,
+    "goprof_snapshot_channel_fn": SnapshotChannelFn, "goprof_goroutine_leak_fn": GoroutineLeakFn,
 }
 
 H = c_void_p  # an opaque handle: struct goprof_session *, goprof_profile *, ...
@@ -905,6 +1011,19 @@ FUNCTIONS = {
     "goprof_session_snapshot_block": (H, [H, c_u32], "Session.snapshot_block"),
     "goprof_session_foreach_channel": (c_int, [H, ChannelFn, c_void_p],
                                        "Session.foreach_channel"),
+    "goprof_session_take_goroutine_snapshot": (H, [H, c_int, c_u32],
+                                               "Session.take_goroutine_snapshot"),
+    "goprof_goroutine_snapshot_foreach": (c_int, [H, GoroutineFn, c_void_p],
+                                          "GoroutineSnapshot.foreach"),
+    "goprof_goroutine_snapshot_info": (c_int, [H, POINTER(GoroutineSnapshotInfo)],
+                                       "GoroutineSnapshot.info"),
+    "goprof_goroutine_snapshot_foreach_channel": (c_int, [H, SnapshotChannelFn, c_void_p],
+                                                  "GoroutineSnapshot.foreach_channel"),
+    "goprof_goroutine_snapshot_free": (None, [H], "GoroutineSnapshot.close"),
+    "goprof_session_snapshot_goroutine_waits": (H, [H, c_u32],
+                                                "Session.snapshot_goroutine_waits"),
+    "goprof_session_foreach_goroutine_leak": (c_int, [H, GoroutineLeakFn, c_void_p],
+                                              "Session.foreach_goroutine_leak"),
     "goprof_session_foreach_http_endpoint": (c_int, [H, HttpEndpointFn, c_void_p],
                                              "Session.foreach_http_endpoint"),
     # symbolizer.h
@@ -1336,6 +1455,25 @@ class Session(_Handle):
         """goprof_session_snapshot_block() (FEATURE_BLOCK)"""
         return self._snapshot("goprof_session_snapshot_block", flags)
 
+    def snapshot_goroutine_waits(self, flags=0):
+        """goprof_session_snapshot_goroutine_waits() (FEATURE_GOROUTINE_SNAPSHOTS): parked
+        time by stack and wait reason, sampled by snapshots (flags: SNAPSHOT_RESET)."""
+        return self._snapshot("goprof_session_snapshot_goroutine_waits", flags)
+
+    def take_goroutine_snapshot(self, pid=0, flags=0):
+        """goprof_session_take_goroutine_snapshot(): every goroutine of process pid (0: of
+        every attached Go process), read from the runtime's memory: a GoroutineSnapshot."""
+        h = lib().goprof_session_take_goroutine_snapshot(self._handle(), pid, flags)
+        return GoroutineSnapshot(_handle_or_raise(h, "goprof_session_take_goroutine_snapshot"))
+
+    def foreach_goroutine_leak(self, fn):
+        """goprof_session_foreach_goroutine_leak() (FEATURE_GOROUTINE_SNAPSHOTS):
+        fn(GoroutineLeak Record) per leak group."""
+        return self._foreach("goprof_session_foreach_goroutine_leak", GoroutineLeakFn, fn)
+
+    def goroutine_leaks(self):
+        return _collect(self.foreach_goroutine_leak)
+
     def symbolize_sample(self, sample, fn=None):
         """goprof_session_symbolize_sample(): the frames (Frame Records, leaf first,
         kernel first) of the sample handed to on_sample; call it from on_sample. With fn,
@@ -1430,6 +1568,43 @@ def _symbolize(what, fn, call):
         _symbolize(what, out.append, call)
         return out
     return _run(FrameFn, fn, _one_record, 1, call, what)
+
+
+class GoroutineSnapshot(_Handle):
+    """A goroutine snapshot (struct goprof_goroutine_snapshot *) from
+    Session.take_goroutine_snapshot(); it outlives the session."""
+    _free = "goprof_goroutine_snapshot_free"
+
+    def __init__(self, handle):
+        self._h = handle
+
+    def info(self):
+        """goprof_goroutine_snapshot_info(): a GoroutineSnapshotInfo Record."""
+        i = _sized(GoroutineSnapshotInfo)
+        _check(lib().goprof_goroutine_snapshot_info(self._handle(), ctypes.byref(i)),
+               "goprof_goroutine_snapshot_info")
+        return i.record()
+
+    def foreach(self, fn):
+        """goprof_goroutine_snapshot_foreach(): fn(Goroutine Record) per goroutine."""
+        h = self._handle()
+        return _run(GoroutineFn, fn, _one_record, 1,
+                    lambda cb: lib().goprof_goroutine_snapshot_foreach(h, cb, None),
+                    "goprof_goroutine_snapshot_foreach")
+
+    def goroutines(self):
+        return _collect(self.foreach)
+
+    def foreach_channel(self, fn):
+        """goprof_goroutine_snapshot_foreach_channel(): fn(SnapshotChannel Record) per
+        channel its goroutines wait on."""
+        h = self._handle()
+        return _run(SnapshotChannelFn, fn, _one_record, 1,
+                    lambda cb: lib().goprof_goroutine_snapshot_foreach_channel(h, cb, None),
+                    "goprof_goroutine_snapshot_foreach_channel")
+
+    def channels(self):
+        return _collect(self.foreach_channel)
 
 
 class Binary(_Handle):
@@ -1570,7 +1745,7 @@ class Symbolizer(_Handle):
 
 #: Every opaque handle type: C struct name -> the class that owns it.
 HANDLES = {"goprof_session": Session, "goprof_profile": Profile, "goprof_binary": Binary,
-           "goprof_symbolizer": Symbolizer}
+           "goprof_symbolizer": Symbolizer, "goprof_goroutine_snapshot": GoroutineSnapshot}
 
 
 def layout():

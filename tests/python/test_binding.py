@@ -240,6 +240,12 @@ def profile_allcaps(path):
         # While the leaked goroutines live (the fixture waits for stdin to close).
         run.goroutines = s.snapshot_goroutines(min_age_ns=0)
         run.sites = s.sched_sites()
+        # Read from the runtime's memory, no probe: every goroutine of the process.
+        run.snap_pid = child.pid
+        with s.take_goroutine_snapshot(child.pid) as snap:
+            run.snap_info = snap.info()
+            run.snap_goroutines = snap.goroutines()
+            run.snap_channels = snap.channels()
         child.stdin.close()
         check(child.wait(20) == 0, "allcaps failed under the probes")
         while s.poll(50) > 0:
@@ -309,6 +315,14 @@ def check_session(run, s, pid, path):
           "http_endpoints %r" % eps)
     sites = run.sites
     check(len(sites) > 1 and all(st.waits > 0 for _, st in sites), "sched_sites %r" % sites[:1])
+    gs = run.snap_goroutines
+    check(run.snap_info.goroutines == len(gs) > 1 and run.snap_info.processes == 1,
+          "goroutine snapshot: info %r, %d goroutines" % (run.snap_info, len(gs)))
+    check(any(g.goid == 1 and g.start_function == "runtime.main" for g in gs) and
+          all(g.pid == run.snap_pid for g in gs) and
+          any(g.status == goprof.GSTATUS_WAITING and g.wait_reason for g in gs),
+          "goroutine snapshot: no main goroutine or no parked one: %r" % gs[:3])
+    check(all(c.pid == run.snap_pid for c in run.snap_channels), "snapshot channels %r" % run.snap_channels[:2])
     print("ok: session: %d samples (%d Go), events %s, GC %d cycles, %d endpoints, "
           "%d channels, %d sched sites" % (run.samples, run.go_samples, dict(ev), gc.cycles,
                                            len(eps), len(chans), len(sites)))
