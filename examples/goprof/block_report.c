@@ -177,14 +177,15 @@ static int collect_channel(const struct goprof_channel_stats *c, void *ctx)
 	struct chan_row *r;
 
 	if (l->jsonl) {
-		fprintf(l->jsonl, "{\"type\":\"channel\",\"pid\":%u,\"address\":\"0x%" PRIx64 "\","
+		jsonl_begin(l->jsonl, "channel", c->pid, 0);
+		fprintf(l->jsonl, ",\"address\":\"0x%" PRIx64 "\","
 			"\"capacity\":%u,\"sends\":%" PRIu64 ",\"recvs\":%" PRIu64 ",\"blocked_sends\":%"
 			PRIu64 ",\"blocked_recvs\":%" PRIu64 ",\"blocked_ns\":%" PRIu64 ",\"send_blocked_ns\":%"
 			PRIu64 ",\"send_p50_ns\":%"
 			PRIu64 ",\"send_p90_ns\":%" PRIu64 ",\"send_p99_ns\":%" PRIu64 ",\"recv_p50_ns\":%"
 			PRIu64 ",\"recv_p90_ns\":%" PRIu64 ",\"recv_p99_ns\":%" PRIu64 ",\"max_blocked_ns\":%"
 			PRIu64 ",\"max_occupancy\":%" PRIu64 ",\"ops_counted\":%s,\"exited\":%s,\"site\":",
-			c->pid, c->address, c->capacity, c->sends, c->recvs, c->blocked_sends,
+			c->address, c->capacity, c->sends, c->recvs, c->blocked_sends,
 			c->blocked_recvs, c->blocked_ns, c->send_blocked_ns, c->send_p50_ns, c->send_p90_ns, c->send_p99_ns,
 			c->recv_p50_ns, c->recv_p90_ns, c->recv_p99_ns, c->max_blocked_ns, c->max_occupancy,
 			c->flags & GOPROF_CHANNEL_OPS_COUNTED ? "true" : "false",

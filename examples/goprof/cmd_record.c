@@ -842,8 +842,8 @@ int cmd_record(int argc, char **argv)
 		}
 		if (events.out && a.features & GOPROF_FEATURE_GOROUTINES && elapsed >= next_tick) {
 			/* The live goroutine count over time, once a second. */
-			fprintf(events.out, "{\"type\":\"goroutines_live\",\"elapsed_s\":%.1f,"
-				"\"live\":%llu,\"created\":%llu,\"exited\":%llu}\n", elapsed,
+			jsonl_begin(events.out, "goroutines_live", 0, 0);
+			fprintf(events.out, ",\"elapsed_s\":%.1f,\"live\":%llu,\"created\":%llu,\"exited\":%llu}\n", elapsed,
 				(unsigned long long)st.goroutines_live,
 				(unsigned long long)st.goroutines_created,
 				(unsigned long long)st.goroutines_exited);

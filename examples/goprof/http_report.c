@@ -44,10 +44,10 @@ int http_event_jsonl(const struct goprof_event *e, FILE *out)
 
 	if (!out || !r)
 		return 0;
-	fprintf(out, "{\"type\":\"%s\",\"pid\":%u,\"goid\":%llu,\"start_ns\":%llu,"
-		"\"duration_ns\":%llu,\"method\":",
-		e->type == GOPROF_EVENT_HTTP_REQUEST ? "http_request" : "http_client_request",
-		e->pid, (unsigned long long)e->goid, (unsigned long long)r->start_ns,
+	jsonl_begin(out, e->type == GOPROF_EVENT_HTTP_REQUEST ? "http_request" : "http_client_request",
+		    e->pid, e->time_ns);
+	fprintf(out, ",\"goid\":%llu,\"start_ns\":%llu,\"duration_ns\":%llu,\"method\":",
+		(unsigned long long)e->goid, (unsigned long long)r->start_ns,
 		(unsigned long long)r->duration_ns);
 	json_bytes(out, r->method, r->method_bytes);
 	fprintf(out, ",\"path\":");

@@ -6,8 +6,10 @@
  * copied, and every byte that does not start a well-formed sequence is written as
  * \ufffd (U+FFFD), one per byte, as Go's encoding/json does.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "report.h"
 
@@ -81,4 +83,30 @@ void json_string(FILE *out, const char *s)
 void json_bytes(FILE *out, const char *s, size_t n)
 {
 	write_escaped(out, s, n, true);
+}
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC, taken once: the events' clock is the latter. */
+static int64_t mono_to_unix_ns(void)
+{
+	static int64_t offset;
+	struct timespec rt, mono;
+
+	if (!offset) {
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		offset = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
+	}
+	return offset;
+}
+
+void jsonl_begin(FILE *out, const char *type, uint32_t pid, uint64_t mono_ns)
+{
+	struct timespec now;
+
+	if (!mono_ns) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		mono_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	}
+	fprintf(out, "{\"type\":\"%s\",\"time_unix_ns\":%" PRId64 ",\"pid\":%" PRIu32, type,
+		(int64_t)mono_ns + mono_to_unix_ns(), pid);
 }

@@ -19,6 +19,16 @@ void json_string(FILE *out, const char *s);
  * one as \u00XX, so the output is valid JSON whatever they are. */
 void json_bytes(FILE *out, const char *s, size_t n);
 
+/*
+ * events.jsonl (schema: docs/events.schema.json, version EVENTS_SCHEMA_VERSION): every
+ * line starts with the same three members, written here: the event's type, when it
+ * happened as Unix time in nanoseconds (mono_ns: CLOCK_MONOTONIC of the event, 0 for
+ * now), and the process (0: the line is about every attached process). The caller
+ * continues the object with ",\"name\":..." and ends it with "}\n".
+ */
+#define EVENTS_SCHEMA_VERSION 1
+void jsonl_begin(FILE *out, const char *type, uint32_t pid, uint64_t mono_ns);
+
 /* DIR/events.jsonl, written as runtime events arrive. */
 struct runtime_events {
 	FILE *out;

@@ -19,7 +19,14 @@
 int runtime_events_open(struct runtime_events *ev, const struct safe_dir *dir)
 {
 	ev->out = safe_stream_create(dir, "events.jsonl");
-	return ev->out ? 0 : -1;
+	if (!ev->out)
+		return -1;
+	/* First line: which schema the lines follow (docs/events.schema.json) and who wrote it. */
+	jsonl_begin(ev->out, "recording", 0, 0);
+	fprintf(ev->out, ",\"schema_version\":%d,\"goprof_version\":", EVENTS_SCHEMA_VERSION);
+	json_string(ev->out, goprof_version_string());
+	fprintf(ev->out, "}\n");
+	return 0;
 }
 
 void runtime_events_close(struct runtime_events *ev)
@@ -45,9 +52,9 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 	if (e->type == GOPROF_EVENT_PROBE_DETACHED || e->type == GOPROF_EVENT_OFFCPU_THROTTLED) {
 		fprintf(stderr, "goprof record: %s\n", e->message);
 		if (ev->out) {
-			fprintf(ev->out, "{\"type\":\"%s\",\"time_ns\":%llu,\"message\":",
-				e->type == GOPROF_EVENT_PROBE_DETACHED ? "probe_detached" : "offcpu_throttled",
-				(unsigned long long)e->time_ns);
+			jsonl_begin(ev->out, e->type == GOPROF_EVENT_PROBE_DETACHED ? "probe_detached"
+									    : "offcpu_throttled", 0, e->time_ns);
+			fprintf(ev->out, ",\"time_ns\":%llu,\"message\":", (unsigned long long)e->time_ns);
 			json_string(ev->out, e->message);
 			fprintf(ev->out, "}\n");
 		}
@@ -58,9 +65,10 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 		if (ev->out) {
 			const struct goprof_goroutine_leak *l = e->leak;
 
-			fprintf(ev->out, "{\"type\":\"goroutine_leak_found\",\"pid\":%u,\"time_ns\":%llu,"
+			jsonl_begin(ev->out, "goroutine_leak_found", l->pid, e->time_ns);
+			fprintf(ev->out, ",\"time_ns\":%llu,"
 				"\"count\":%llu,\"parked\":%llu,\"growth_per_min\":%lld,\"wait_reason\":",
-				l->pid, (unsigned long long)e->time_ns, (unsigned long long)l->count,
+				(unsigned long long)e->time_ns, (unsigned long long)l->count,
 				(unsigned long long)l->parked, (long long)l->growth_per_min);
 			json_string(ev->out, l->wait_reason);
 			fprintf(ev->out, ",\"function\":");
@@ -77,11 +85,12 @@ int runtime_event(const struct goprof_event *e, void *ctx)
 		return http_event_jsonl(e, ev->out);
 	if (!ev->out || e->type != GOPROF_EVENT_GC_CYCLE)
 		return 0; /* goroutine events are summarised, not listed */
+	jsonl_begin(ev->out, "gc_cycle", e->pid, e->gc_end_ns ? e->gc_end_ns : e->time_ns);
 	fprintf(ev->out,
-		"{\"type\":\"gc_cycle\",\"pid\":%u,\"cycle\":%llu,\"trigger\":\"%s\","
+		",\"cycle\":%llu,\"trigger\":\"%s\","
 		"\"start_ns\":%llu,\"end_ns\":%llu,\"sweep_term_pause_ns\":%llu,\"mark_ns\":%llu,"
 		"\"mark_term_pause_ns\":%llu,\"pause_ns\":%llu,\"source\":\"%s\"}\n",
-		e->pid, (unsigned long long)e->gc_cycle, trigger_name(e->gc_trigger),
+		(unsigned long long)e->gc_cycle, trigger_name(e->gc_trigger),
 		(unsigned long long)e->gc_start_ns, (unsigned long long)e->gc_end_ns,
 		(unsigned long long)e->gc_sweep_term_pause_ns, (unsigned long long)e->gc_mark_ns,
 		(unsigned long long)e->gc_mark_term_pause_ns,
@@ -119,8 +128,10 @@ static void print_gc(struct goprof_session *s, struct runtime_events *ev)
 		       g.pause_max_ns / 1e6, g.pause_total_ns / 1e6, g.cycle_p50_ns / 1e6);
 	}
 	if (ev->out)
+		jsonl_begin(ev->out, "gc_summary", 0, 0);
+	if (ev->out)
 		fprintf(ev->out,
-			"{\"type\":\"gc_summary\",\"cycles\":%llu,\"pause_p50_ns\":%llu,\"pause_p99_ns\":%llu,"
+			",\"cycles\":%llu,\"pause_p50_ns\":%llu,\"pause_p99_ns\":%llu,"
 			"\"pause_max_ns\":%llu,\"pause_total_ns\":%llu,\"other_stw\":%llu,"
 			"\"source\":\"%s\",\"forced_cycles\":%llu,\"pauses\":%llu,"
 			"\"heap_inuse_bytes\":%llu,\"heap_marked_bytes\":%llu,\"heap_goal_bytes\":%llu}\n",
@@ -161,6 +172,15 @@ static void site_name(const struct goprof_profile_sample *s, char *buf, size_t l
 		snprintf(buf, len, "%s", f->function);
 }
 
+/* The sample's "pid" label (the profiles of goroutines and scheduling carry it), or 0. */
+static uint32_t sample_pid(const struct goprof_profile_sample *s)
+{
+	for (uint32_t k = 0; k < s->nr_labels; k++)
+		if (!strcmp(s->labels[k]->key, "pid"))
+			return (uint32_t)s->labels[k]->num;
+	return 0;
+}
+
 static int collect_site(const struct goprof_profile_sample *s, void *ctx)
 {
 	struct site_list *l = ctx;
@@ -176,7 +196,8 @@ static int collect_site(const struct goprof_profile_sample *s, void *ctx)
 		for (uint32_t k = 0; k < s->nr_labels; k++)
 			if (!strcmp(s->labels[k]->key, "oldest_age"))
 				oldest = s->labels[k]->num;
-		fprintf(l->jsonl, "{\"type\":\"goroutine_leak\",\"site\":");
+		jsonl_begin(l->jsonl, "goroutine_leak", sample_pid(s), 0);
+		fprintf(l->jsonl, ",\"site\":");
 		json_string(l->jsonl, cur.name);
 		fprintf(l->jsonl, ",\"count\":%lld,\"mean_age_ns\":%lld,\"oldest_age_ns\":%lld,"
 			"\"min_age_ns\":%llu}\n", (long long)v, (long long)(v ? v2 / v : 0), (long long)oldest,
@@ -242,7 +263,8 @@ static int print_leak(const struct goprof_goroutine_leak *l, void *ctx)
 
 	ll->total += l->count;
 	if (ll->jsonl) {
-		fprintf(ll->jsonl, "{\"type\":\"goroutine_leak\",\"pid\":%u,\"site\":", l->pid);
+		jsonl_begin(ll->jsonl, "goroutine_leak", l->pid, l->last_seen_ns);
+		fprintf(ll->jsonl, ",\"site\":");
 		json_string(ll->jsonl, l->created_by);
 		fprintf(ll->jsonl, ",\"function\":");
 		json_string(ll->jsonl, l->top_function);
@@ -351,7 +373,8 @@ static int collect_sched_site(const struct goprof_profile_sample *s, const struc
 
 	site_name(s, name, sizeof(name));
 	if (l->jsonl) {
-		fprintf(l->jsonl, "{\"type\":\"sched_site\",\"site\":");
+		jsonl_begin(l->jsonl, "sched_site", sample_pid(s), 0);
+		fprintf(l->jsonl, ",\"site\":");
 		json_string(l->jsonl, name);
 		fprintf(l->jsonl, ",\"goroutines\":%u,\"waits\":%llu,\"total_ns\":%llu,"
 			"\"p50_ns\":%llu,\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,", st->goroutines,
@@ -409,7 +432,8 @@ static int report_sched(struct goprof_session *s, const struct safe_dir *dir,
 		       sites.top[i].name);
 	}
 	if (ev->out) {
-		fprintf(ev->out, "{\"type\":\"sched_latency\",\"waits\":%llu,\"p50_ns\":%llu,"
+		jsonl_begin(ev->out, "sched_latency", 0, 0);
+		fprintf(ev->out, ",\"waits\":%llu,\"p50_ns\":%llu,"
 			"\"p90_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu,",
 			(unsigned long long)st.waits, (unsigned long long)st.p50_ns,
 			(unsigned long long)st.p90_ns, (unsigned long long)st.p99_ns,

@@ -45,10 +45,10 @@ int write_tcp_event(FILE *out, const struct goprof_event *e)
 		return 0;
 	format_endpoint(local, sizeof(local), e->tcp_family, e->tcp_local_addr, e->tcp_local_port);
 	format_endpoint(remote, sizeof(remote), e->tcp_family, e->tcp_remote_addr, e->tcp_remote_port);
-	fprintf(out, "{\"type\":\"%s\",\"time_ns\":%llu,\"pid\":%u,\"tid\":%u,\"goid\":%llu,"
+	jsonl_begin(out, tcp_event_name(e->type), e->pid, e->time_ns);
+	fprintf(out, ",\"time_ns\":%llu,\"tid\":%u,\"goid\":%llu,"
 		"\"conn_id\":%llu,\"local\":\"%s\",\"remote\":\"%s\",\"accepted\":%s",
-		tcp_event_name(e->type), (unsigned long long)e->time_ns, e->pid, e->tid,
-		(unsigned long long)e->goid, (unsigned long long)e->tcp_conn_id, local, remote,
+		(unsigned long long)e->time_ns, e->tid, (unsigned long long)e->goid, (unsigned long long)e->tcp_conn_id, local, remote,
 		e->tcp_flags & GOPROF_TCP_ACCEPTED ? "true" : "false");
 	if (e->tcp_error)
 		fprintf(out, ",\"error\":\"%s\"", err ? err : "unknown");
@@ -138,11 +138,13 @@ int write_tcp_report(struct goprof_session *s, FILE *jsonl)
 			       (unsigned long long)p->bytes_sent, (unsigned long long)p->bytes_received,
 			       (unsigned long long)p->retransmits, hs_avg / 1e3, p->handshake_max_ns / 1e3);
 		if (jsonl)
-			fprintf(jsonl, "{\"type\":\"tcp_peer\",\"pid\":%u,\"direction\":\"%s\","
+			jsonl_begin(jsonl, "tcp_peer", p->pid, 0);
+		if (jsonl)
+			fprintf(jsonl, ",\"direction\":\"%s\","
 				"\"peer\":\"%s\",\"connections\":%llu,\"failed\":%llu,\"closed\":%llu,"
 				"\"resets\":%llu,\"errors\":%llu,\"bytes_sent\":%llu,"
 				"\"bytes_received\":%llu,\"retransmits\":%llu,\"handshake_avg_ns\":%llu,"
-				"\"handshake_max_ns\":%llu,\"duration_total_ns\":%llu}\n", p->pid,
+				"\"handshake_max_ns\":%llu,\"duration_total_ns\":%llu}\n",
 				in ? "accepted" : "outgoing", peer, (unsigned long long)p->connections,
 				(unsigned long long)p->failed, (unsigned long long)p->closed,
 				(unsigned long long)p->resets, (unsigned long long)p->errors,
