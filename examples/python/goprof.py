@@ -70,10 +70,10 @@ c_str = ctypes.c_char_p
 
 # version.h: the version of the headers this module describes (version() is the loaded
 # library's).
-VERSION_MAJOR = 0
+VERSION_MAJOR = 1
 VERSION_MINOR = 1
 VERSION_PATCH = 0
-VERSION_STRING = "0.1.0"
+VERSION_STRING = "1.1.0"
 VERSION_NUMBER = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH
 
 # common.h: libgoprof's own error codes (negated in return values, like errno values)

@@ -39,7 +39,7 @@ struct goprof_profile;
 /** OpenTelemetry profiles: an uncompressed OTLP `ExportProfilesServiceRequest` protobuf
  *  of `opentelemetry.proto.profiles.v1development` as of opentelemetry-proto release
  *  v1.11.0 (GOPROF_OTLP_PROTO_RELEASE): the body of an OTLP/HTTP POST to
- *  `/v1development/profiles` (since 0.1). The schema is alpha; a later libgoprof may
+ *  `/v1development/profiles` (since 1.1). The schema is alpha; a later libgoprof may
  *  move to a newer release. */
 #define GOPROF_FORMAT_OTLP 4
 /** The opentelemetry-proto release whose field numbers GOPROF_FORMAT_OTLP uses. */
@@ -53,7 +53,7 @@ struct goprof_profile;
 /**
  * GOPROF_FORMAT_FOLDED: start with a comment line that says what the counts are, e.g.
  * "# goprof folded stacks: delay in nanoseconds (flamegraph.pl --countname=nanoseconds)".
- * flamegraph.pl, inferno and speedscope skip a line without a count. (since 0.1)
+ * flamegraph.pl, inferno and speedscope skip a line without a count. (since 1.1)
  */
 #define GOPROF_WRITE_FOLDED_UNIT 0x2u
 /** @} */
@@ -74,11 +74,11 @@ struct goprof_profile_info {
 	const char *period_unit;   /**< e.g. "nanoseconds"; "" if none */
 	const char *default_sample_type; /**< "" if not set */
 	/** Per-event timestamps kept in the profile (see goprof_profile_sample.timestamps);
-	 *  0 when the profile keeps none (since 0.1) */
+	 *  0 when the profile keeps none (since 1.1) */
 	uint64_t nr_timestamps;
 	/** Events whose values were added but whose timestamp was not kept: the profile's
 	 *  bound on timestamps was reached (e.g. goprof_session_opts.cpu_timestamps_max)
-	 *  (since 0.1) */
+	 *  (since 1.1) */
 	uint64_t timestamps_dropped;
 };
 
@@ -105,7 +105,7 @@ struct goprof_profile_frame {
 	uint64_t mapping_offset; /**< file offset the mapping starts at */
 	/** the mapping file's OpenTelemetry `process.executable.build_id.htlhash`: SHA-256 of
 	 *  its first and last 4096 bytes and its length (big-endian u64), first 16 bytes in
-	 *  lowercase hex; "" if the file could not be read (since 0.1) */
+	 *  lowercase hex; "" if the file could not be read (since 1.1) */
 	const char *htlhash;
 };
 
@@ -139,13 +139,13 @@ struct goprof_profile_sample {
 	const char *comm;   /**< process name the stack belongs to, "" if unknown */
 	/** Entries in @c timestamps: the events of this sample whose time the profile kept
 	 *  (0 if it keeps none; fewer than the events counted when the bound was reached,
-	 *  see goprof_profile_info.timestamps_dropped) (since 0.1) */
+	 *  see goprof_profile_info.timestamps_dropped) (since 1.1) */
 	uint32_t nr_timestamps;
-	uint32_t reserved0; /**< zero (since 0.1) */
-	/** When each event happened, nanoseconds since the Unix epoch, ascending (since 0.1) */
+	uint32_t reserved0; /**< zero (since 1.1) */
+	/** When each event happened, nanoseconds since the Unix epoch, ascending (since 1.1) */
 	const int64_t *timestamps;
 	/** The values of each event: nr_timestamps rows of nr_values, row i belonging to
-	 *  timestamps[i] (for CPU samples {1, period}) (since 0.1) */
+	 *  timestamps[i] (for CPU samples {1, period}) (since 1.1) */
 	const int64_t *timestamp_values;
 };
 
@@ -167,23 +167,23 @@ typedef int (*goprof_profile_write_fn)(const void *data, size_t len, void *ctx);
 struct goprof_profile_write_opts {
 	size_t sz;            /**< sizeof(struct goprof_profile_write_opts), set by GOPROF_OPTS */
 	uint32_t value_index; /**< FOLDED and SVG: which sample value to count (index into the
-				   sample types); default 0 (for CPU profiles: samples/count) (since 0.1) */
-	uint32_t flags;       /**< GOPROF_WRITE_* flags (since 0.1) */
-	const char *title;    /**< SVG: title shown above the graph; NULL for a default (since 0.1) */
-	/** OTLP: value of the `service.name` resource attribute; NULL: not written (since 0.1) */
+				   sample types); default 0 (for CPU profiles: samples/count) (since 1.1) */
+	uint32_t flags;       /**< GOPROF_WRITE_* flags (since 1.1) */
+	const char *title;    /**< SVG: title shown above the graph; NULL for a default (since 1.1) */
+	/** OTLP: value of the `service.name` resource attribute; NULL: not written (since 1.1) */
 	const char *service_name;
 	/** OTLP: value of the `process.pid` resource attribute, for a profile of one process;
-	 *  0: not written (since 0.1) */
+	 *  0: not written (since 1.1) */
 	int64_t pid;
 	/** OTLP: more string resource attributes as a NULL-terminated list of key, value
 	 *  pairs, e.g. {"host.name", "web-1", "deployment.environment.name", "prod", NULL};
-	 *  NULL: none. They are written after, and do not replace, the library's own (since 0.1) */
+	 *  NULL: none. They are written after, and do not replace, the library's own (since 1.1) */
 	const char *const *resource_attrs;
 	/** OTLP: pprof label keys that carry trace context, as a NULL-terminated list of
 	 *  (trace-id key, span-id key) pairs tried in order. A sample whose labels hold a valid
 	 *  pair (32 and 16 hex digits, not all zero) gets an OTLP Link to that span. NULL: the
 	 *  defaults {"trace_id", "span_id", "otel.traceid", "otel.spanid", NULL}; a list that is
-	 *  just {NULL} turns links off (since 0.1) */
+	 *  just {NULL} turns links off (since 1.1) */
 	const char *const *link_keys;
 };
 

@@ -48,7 +48,7 @@ struct goprof_sample {
 	uint32_t cpu;     /**< CPU the sample was taken on */
 	uint64_t time_ns; /**< CLOCK_MONOTONIC time of the sample, in nanoseconds */
 	char comm[GOPROF_COMM_LEN]; /**< thread name, NUL-terminated */
-	/* since 0.1: stacks and goroutine context */
+	/* since 1.1: stacks and goroutine context */
 	uint64_t goid;    /**< ID of the goroutine running on the thread; 0 if none or unknown */
 	uint32_t flags;   /**< GOPROF_SAMPLE_* */
 	uint32_t nr_labels; /**< entries in @c labels */
@@ -78,46 +78,46 @@ struct goprof_sample {
  * The off-CPU profile went over the overhead budget and now keeps only 1 switch-out in N
  * (values are scaled by N, so totals stay estimates of the whole): message says N, the
  * rate and the budget. If even 1 in 1024 is over budget the program is detached with a
- * GOPROF_EVENT_PROBE_DETACHED event instead. (since 0.1)
+ * GOPROF_EVENT_PROBE_DETACHED event instead. (since 1.1)
  */
 #define GOPROF_EVENT_OFFCPU_THROTTLED 40
-/** A net/http server request finished: goid, http (GOPROF_FEATURE_HTTP; since 0.1) */
+/** A net/http server request finished: goid, http (GOPROF_FEATURE_HTTP; since 1.1) */
 #define GOPROF_EVENT_HTTP_REQUEST 30
-/** A net/http client request ((*http.Client).Do) returned: goid, http (since 0.1) */
+/** A net/http client request ((*http.Client).Do) returned: goid, http (since 1.1) */
 #define GOPROF_EVENT_HTTP_CLIENT_REQUEST 31
 /**
  * An outgoing TCP connection was established (tcp_handshake_ns), or failed (tcp_error:
  * ECONNREFUSED, ETIMEDOUT, ...; ECONNABORTED when the application closed the socket
- * before the handshake completed); the tcp_* fields (GOPROF_FEATURE_TCP). (since 0.1)
+ * before the handshake completed); the tcp_* fields (GOPROF_FEATURE_TCP). (since 1.1)
  */
 #define GOPROF_EVENT_TCP_CONNECT 20
-/** accept() returned a TCP connection: the tcp_* fields, tid is the accepting thread. (since 0.1) */
+/** accept() returned a TCP connection: the tcp_* fields, tid is the accepting thread. (since 1.1) */
 #define GOPROF_EVENT_TCP_ACCEPT 21
 /**
  * A connection seen by GOPROF_EVENT_TCP_CONNECT or _ACCEPT reached TCP_CLOSE: duration,
  * bytes, retransmits, tcp_error (ECONNRESET, EPIPE, ETIMEDOUT) and the reset flags.
  * Close often completes in the kernel after the application's close() (or its exit);
- * pid and tid are those of the connect or accept. (since 0.1)
+ * pid and tid are those of the connect or accept. (since 1.1)
  */
 #define GOPROF_EVENT_TCP_CLOSE 22
 /**
  * Goroutine snapshots found goroutines parked longer than the leak age at one creation
  * site, wait reason and stack, for the first time or in larger numbers than last
  * reported: goid (one of them), leak, message (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS;
- * since 0.1)
+ * since 1.1)
  */
 #define GOPROF_EVENT_GOROUTINE_LEAK 50
 /**
  * A process started being followed at its exec (an executable attached by path, or
  * goprof_session_attach_all()), or a followed process exec'd a new image: @c process
- * describes it, its executable inspected. (since 0.1)
+ * describes it, its executable inspected. (since 1.1)
  */
 #define GOPROF_EVENT_PROCESS_EXEC 60
 /**
  * A followed process exited: @c process is its last description (GOPROF_PROCESS_EXITED
  * set). goprof_session_foreach_process() keeps only the most recent exits (256); a host
  * that lists every process, under churn or in whole-machine mode, keeps its own list from
- * these events. (since 0.1)
+ * these events. (since 1.1)
  */
 #define GOPROF_EVENT_PROCESS_EXIT 61
 /** @} */
@@ -136,7 +136,7 @@ struct goprof_sample {
 					    sent a RST (close() with unread data, SO_LINGER 0) */
 /** @} */
 
-/** @name Flags of goprof_http_request.flags (since 0.1)
+/** @name Flags of goprof_http_request.flags (since 1.1)
  * @{ */
 /** The ResponseWriter is neither net/http's HTTP/1 response nor its bundled HTTP/2
  * server's writer (a wrapper from another server): status is 0, unknown. */
@@ -147,7 +147,7 @@ struct goprof_sample {
 #define GOPROF_HTTP_CLIENT_ERROR 0x8u /**< client: Do returned an error (status 0) */
 /** The handler wrote nothing: net/http sent the implicit 200 after it returned. */
 #define GOPROF_HTTP_IMPLICIT_200 0x10u
-/** Read off the wire (GOPROF_FEATURE_HTTP_WIRE; since 0.1): see that feature for what
+/** Read off the wire (GOPROF_FEATURE_HTTP_WIRE; since 1.1): see that feature for what
  * the fields mean then. */
 #define GOPROF_HTTP_WIRE 0x20u
 #define GOPROF_HTTP_METHOD_TRUNCATED 0x100u /**< method_len > bytes in method */
@@ -160,7 +160,7 @@ struct goprof_sample {
  * pointed to by goprof_event.http. Strings are the target's bytes, bounded (a method
  * keeps at most 15 bytes, a path 63, a host 63) and NUL-terminated; a path can hold any
  * byte (URL.Path is decoded), so use the *_bytes counts, and escape before printing.
- * Read a field only if it lies within @c sz. (since 0.1)
+ * Read a field only if it lies within @c sz. (since 1.1)
  */
 struct goprof_http_request {
 	uint32_t sz;           /**< bytes of this struct filled in by the library */
@@ -189,7 +189,7 @@ struct goprof_http_request {
 #define GOPROF_GC_TRIGGER_HEAP 0  /**< the heap reached its goal */
 #define GOPROF_GC_TRIGGER_TIME 1  /**< forced: 2 minutes without a GC */
 #define GOPROF_GC_TRIGGER_CYCLE 2 /**< requested: runtime.GC() */
-#define GOPROF_GC_TRIGGER_UNKNOWN 255 /**< not known (memory mode: not runtime.GC()) (since 0.1) */
+#define GOPROF_GC_TRIGGER_UNKNOWN 255 /**< not known (memory mode: not runtime.GC()) (since 1.1) */
 /** @} */
 
 struct goprof_goroutine_leak;
@@ -205,7 +205,7 @@ struct goprof_event {
 	uint32_t pid;      /**< process */
 	uint32_t tid;      /**< thread the event happened on */
 	uint64_t time_ns;  /**< when */
-	uint64_t goid;     /**< goroutine events: the goroutine; TCP events (since 0.1): the
+	uint64_t goid;     /**< goroutine events: the goroutine; TCP events (since 1.1): the
 			        goroutine that connected or accepted, 0 if not Go or unreadable */
 	uint64_t parent_goid; /**< GOROUTINE_CREATE: the goroutine that ran the go statement */
 	uint64_t gc_cycle; /**< GC_CYCLE: 1, 2, ... per process within the session */
@@ -217,7 +217,7 @@ struct goprof_event {
 	uint64_t gc_mark_ns;   /**< GC_CYCLE: concurrent mark, between the pauses */
 	uint64_t gc_mark_term_pause_ns;  /**< GC_CYCLE: second stop-the-world pause */
 	const char *message; /**< PROBE_DETACHED: which probes, their rate and cost, the budget */
-	/* since 0.1: TCP events (GOPROF_EVENT_TCP_*) */
+	/* since 1.1: TCP events (GOPROF_EVENT_TCP_*) */
 	uint64_t tcp_conn_id;        /**< the same on every event of one connection, unique in the session */
 	uint8_t tcp_local_addr[16];  /**< network byte order; IPv4 in the first 4 bytes, rest zero */
 	uint8_t tcp_remote_addr[16]; /**< network byte order; IPv4 in the first 4 bytes, rest zero */
@@ -234,20 +234,20 @@ struct goprof_event {
 	uint64_t tcp_bytes_received; /**< payload bytes received so far */
 	uint32_t tcp_retransmits;    /**< segments retransmitted so far (SYNs included) */
 	uint32_t tcp_srtt_us;        /**< the kernel's smoothed round-trip time estimate */
-	/** HTTP_REQUEST, HTTP_CLIENT_REQUEST: the request, valid during the callback (since 0.1) */
+	/** HTTP_REQUEST, HTTP_CLIENT_REQUEST: the request, valid during the callback (since 1.1) */
 	const struct goprof_http_request *http;
-	/** PROCESS_EXEC, PROCESS_EXIT: the process, valid during the callback (since 0.1) */
+	/** PROCESS_EXEC, PROCESS_EXIT: the process, valid during the callback (since 1.1) */
 	const struct goprof_process_info *process;
-	/* since 0.1: GC_CYCLE */
+	/* since 1.1: GC_CYCLE */
 	uint64_t gc_pause_ns;  /**< GC_CYCLE: the cycle's stop-the-world time, both pauses together
 				    (0 with GOPROF_GC_PAUSE_UNKNOWN) */
 	uint32_t gc_flags;     /**< GC_CYCLE: GOPROF_GC_* */
 	uint32_t gc_reserved;  /**< zero */
-	/** GOROUTINE_LEAK: the group, valid during the callback (since 0.1) */
+	/** GOROUTINE_LEAK: the group, valid during the callback (since 1.1) */
 	const struct goprof_goroutine_leak *leak;
 };
 
-/** @name Flags of goprof_event.gc_flags (since 0.1)
+/** @name Flags of goprof_event.gc_flags (since 1.1)
  * @{ */
 /**
  * The cycle was found in the runtime's own memory (GOPROF_FEATURE_GC without
@@ -286,24 +286,24 @@ struct goprof_session_opts {
 				   least 1024 (2 CPUs at 99 Hz: 1024; 64 CPUs: 32768) */
 	goprof_sample_fn on_sample; /**< optional: called for each sample by goprof_session_poll() */
 	void *ctx;            /**< passed to every callback as its last argument */
-	uint32_t user_stack_depth;   /**< user frames per sample, 1-127; 0 means 127 (since 0.1) */
-	uint32_t kernel_stack_depth; /**< kernel frames per sample, 0-127; 0 means 127 (since 0.1);
+	uint32_t user_stack_depth;   /**< user frames per sample, 1-127; 0 means 127 (since 1.1) */
+	uint32_t kernel_stack_depth; /**< kernel frames per sample, 0-127; 0 means 127 (since 1.1);
 					  GOPROF_NO_KERNEL_STACKS to take none */
-	uint32_t features;    /**< GOPROF_FEATURE_* beyond CPU sampling (since 0.1) */
+	uint32_t features;    /**< GOPROF_FEATURE_* beyond CPU sampling (since 1.1) */
 	/**
 	 * Overhead budget of the runtime probes, in basis points of the profiled processes'
 	 * CPU time; 0 means 100 (1%). A probe set whose estimated cost goes above it over a
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
 	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
-	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 0.1)
+	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 1.1)
 	 * The reader of the runtime's statistics (GOPROF_FEATURE_GC / _SCHED without their
 	 * precise modes) costs the profiler, not the targets: it is held to this many basis
-	 * points of one CPU by reading less often. (since 0.1)
+	 * points of one CPU by reading less often. (since 1.1)
 	 */
 	uint32_t overhead_budget_bp;
-	goprof_event_fn on_event; /**< optional: runtime events (since 0.1) */
+	goprof_event_fn on_event; /**< optional: runtime events (since 1.1) */
 	/** What the CPU profile keeps beyond stacks and labels: GOPROF_CPU_PROFILE_* flags;
-	 *  0: neither (since 0.1) */
+	 *  0: neither (since 1.1) */
 	uint32_t cpu_profile_flags;
 	/**
 	 * With GOPROF_CPU_PROFILE_TIMESTAMPS: the most sample timestamps kept per CPU profile
@@ -311,37 +311,37 @@ struct goprof_session_opts {
 	 * costs 28 bytes in the session and again in each snapshot. Samples past the bound
 	 * still count in the profile; their timestamps are counted in
 	 * goprof_profile_info.timestamps_dropped. Size it as rate x CPUs x interval, e.g.
-	 * 99 Hz x 8 CPUs x 60 s = 47520. (since 0.1)
+	 * 99 Hz x 8 CPUs x 60 s = 47520. (since 1.1)
 	 */
 	uint32_t cpu_timestamps_max;
 	/**
 	 * GOPROF_FEATURE_OFFCPU: off-CPU intervals shorter than this many microseconds are
-	 * not counted; 0 means 1. (since 0.1)
+	 * not counted; 0 means 1. (since 1.1)
 	 */
 	uint32_t offcpu_min_us;
 	/**
 	 * GOPROF_FEATURE_OFFCPU: intervals longer than this many microseconds are not counted
 	 * (to leave out threads parked for good); 0 means no limit; if set, at least
-	 * offcpu_min_us. (since 0.1)
+	 * offcpu_min_us. (since 1.1)
 	 */
 	uint32_t offcpu_max_us;
 	/**
 	 * GOPROF_FEATURE_OFFCPU: keep 1 switch-out in N (chosen at random) to bound the cost
 	 * on programs that switch very often; counts and times are multiplied by N. 0 or 1:
-	 * every switch-out; at most 1048576. The overhead budget may raise it. (since 0.1)
+	 * every switch-out; at most 1048576. The overhead budget may raise it. (since 1.1)
 	 */
 	uint32_t offcpu_sample_every;
 	/**
 	 * GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: CPU budget of the snapshot reader, in basis
 	 * points of one CPU core (the profiler's own CPU time); 0 means 100 (1%). The
-	 * interval between snapshots grows with their cost to stay within it. (since 0.1)
+	 * interval between snapshots grows with their cost to stay within it. (since 1.1)
 	 */
 	uint32_t snapshot_cpu_budget_bp;
 	/** GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: shortest interval between two periodic
-	 *  snapshots, milliseconds; 0 means 1000. (since 0.1) */
+	 *  snapshots, milliseconds; 0 means 1000. (since 1.1) */
 	uint32_t snapshot_interval_ms;
 	/** GOPROF_FEATURE_GOROUTINE_SNAPSHOTS: goroutines parked at least this long are leak
-	 *  candidates, milliseconds; 0 means 10000. (since 0.1) */
+	 *  candidates, milliseconds; 0 means 10000. (since 1.1) */
 	uint32_t goroutine_leak_age_ms;
 };
 
@@ -375,7 +375,7 @@ struct goprof_session_opts {
 #define GOPROF_FEATURE_GOROUTINES 0x1u
 /**
  * GC cycles, stop-the-world pauses and heap figures: GOPROF_EVENT_GC_CYCLE events and
- * goprof_session_gc_stats(). By default (since 0.1) read from the Go runtime's own memory
+ * goprof_session_gc_stats(). By default (since 1.1) read from the Go runtime's own memory
  * (runtime.memstats, runtime.sched, runtime.gcController) with process_vm_readv when
  * goprof_session_poll() runs: no probe in the target, nothing traps, the cost is the
  * profiler's own CPU (goprof_session_stats().rt_*). Needs ptrace-read access to the
@@ -396,7 +396,7 @@ struct goprof_session_opts {
 #define GOPROF_FEATURE_HEAP 0x4u
 /**
  * Scheduling latency (time from runnable to running): goprof_session_sched_stats(). By
- * default (since 0.1) read from the Go runtime's own histogram (runtime.sched.timeToRun,
+ * default (since 1.1) read from the Go runtime's own histogram (runtime.sched.timeToRun,
  * what runtime/metrics reports as /sched/latencies:seconds) in its memory, like
  * GOPROF_FEATURE_GC: no probe, no cost in the target. The runtime times one transition in
  * 8 per goroutine (goprof_sched_stats.sample_every); percentiles come from its buckets
@@ -427,7 +427,7 @@ struct goprof_session_opts {
  * carry the string labels thread=go-scheduler-idle and idle_in=<the runtime function,
  * e.g. runtime.stopm> and the root frame "<process> [idle Go threads]". Threads switched
  * out while still runnable (preempted, sched_yield: waiting for a CPU, not for an event)
- * carry state=runnable. Goroutine-level blocking is a separate view. (since 0.1)
+ * carry state=runnable. Goroutine-level blocking is a separate view. (since 1.1)
  */
 #define GOPROF_FEATURE_OFFCPU 0x20u
 /**
@@ -435,11 +435,11 @@ struct goprof_session_opts {
  * tracepoints sock:inet_sock_set_state, tcp:tcp_receive_reset and
  * syscalls:sys_exit_accept/accept4 (no kprobes or BPF trampolines needed):
  * GOPROF_EVENT_TCP_* events and goprof_session_foreach_tcp_peer(). Connections opened
- * before the process was attached are not seen. (since 0.1)
+ * before the process was attached are not seen. (since 1.1)
  */
 #define GOPROF_FEATURE_TCP 0x100u
 /**
- * Goroutine blocking profile (since 0.1): the time goroutines spend parked, by the stack
+ * Goroutine blocking profile (since 1.1): the time goroutines spend parked, by the stack
  * where they parked and by Go's wait reason ("chan send", "chan receive", "select",
  * "sync.Mutex.Lock", "semacquire", "sleep", "IO wait", ...), until they are made runnable
  * again. Uprobes on runtime.gopark and runtime.casgstatus; runs under the overhead
@@ -448,7 +448,7 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_BLOCK 0x40u
 /**
- * Channel statistics (since 0.1): per channel, operations, capacity and occupancy
+ * Channel statistics (since 1.1): per channel, operations, capacity and occupancy
  * through uprobes on runtime.chansend and runtime.chanrecv - every channel operation, so
  * the overhead budget detaches them from channel-heavy programs. Blocked operations and
  * their times come from the blocking probes: needs GOPROF_FEATURE_BLOCK. Enables
@@ -471,11 +471,11 @@ struct goprof_session_opts {
  * server are traced like HTTP/1 ones (GOPROF_HTTP_HTTP2); hijacked connections and
  * foreign ResponseWriters are reported with status 0 and a flag saying so. A binary
  * without net/http, or of an unsupported Go release, gets a note in goprof_process_info.
- * (since 0.1)
+ * (since 1.1)
  */
 #define GOPROF_FEATURE_HTTP 0x200u
 /**
- * HTTP/1 requests read off the wire (since 0.1): the same events, endpoint table and
+ * HTTP/1 requests read off the wire (since 1.1): the same events, endpoint table and
  * "http.method"/"http.path" CPU labels as GOPROF_FEATURE_HTTP, from the bytes attached
  * processes read from and write to their sockets (the syscall tracepoints read, write
  * and close) instead of uprobes. No trap in the target: a fraction of the cost, for
@@ -490,7 +490,7 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_HTTP_WIRE 0x400u
 /**
- * Precise GC mode (opt-in, since 0.1; implies GOPROF_FEATURE_GC): uprobes on
+ * Precise GC mode (opt-in, since 1.1; implies GOPROF_FEATURE_GC): uprobes on
  * runtime.gcStart, runtime.gcMarkTermination (entries and RETs),
  * runtime.stopTheWorldWithSema and the RETs of runtime.startTheWorldWithSema give each
  * cycle's start, mark phase, both pauses and trigger. A few hits per GC cycle, but each
@@ -498,7 +498,7 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_GC_PRECISE 0x800u
 /**
- * Precise scheduling mode (opt-in, since 0.1; implies GOPROF_FEATURE_SCHED): a uprobe on
+ * Precise scheduling mode (opt-in, since 1.1; implies GOPROF_FEATURE_SCHED): a uprobe on
  * runtime.casgstatus times every runnable -> running transition of every goroutine,
  * aggregated in the kernel, and with GOPROF_FEATURE_GOROUTINES by creation site
  * (goprof_session_snapshot_sched()). casgstatus runs on every scheduling event, so this is
@@ -506,7 +506,7 @@ struct goprof_session_opts {
  */
 #define GOPROF_FEATURE_SCHED_PRECISE 0x1000u
 /**
- * Goroutine snapshots (since 0.1): every goroutine of the attached Go processes, read
+ * Goroutine snapshots (since 1.1): every goroutine of the attached Go processes, read
  * from the Go runtime's own memory (runtime.allgs) from outside with process_vm_readv -
  * no uprobe, no trap, no stop: the target pays nothing; the reading costs the profiler's
  * CPU, held to goprof_session_opts.snapshot_cpu_budget_bp. Each snapshot has every
@@ -552,7 +552,7 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
  */
 GOPROF_API void goprof_session_free(struct goprof_session *session);
 
-/** Options of goprof_session_attach_pid(); none yet, pass NULL. (since 0.1) */
+/** Options of goprof_session_attach_pid(); none yet, pass NULL. (since 1.1) */
 struct goprof_attach_opts {
 	size_t sz; /**< sizeof(struct goprof_attach_opts) */
 };
@@ -590,14 +590,14 @@ GOPROF_API int goprof_session_attach_exe(struct goprof_session *session, const c
 /** Receives a process that goprof_session_attach_all() is about to follow. */
 typedef int (*goprof_attach_filter_fn)(int pid, const char *comm, void *ctx);
 
-/** Options of goprof_session_attach_all(). (since 0.1) */
+/** Options of goprof_session_attach_all(). (since 1.1) */
 struct goprof_attach_all_opts {
 	size_t sz;      /**< sizeof(struct goprof_attach_all_opts), set by GOPROF_OPTS */
-	uint32_t flags; /**< GOPROF_ATTACH_ALL_* (since 0.1) */
+	uint32_t flags; /**< GOPROF_ATTACH_ALL_* (since 1.1) */
 	/**
 	 * Processes followed at most at the same time (0 or more than 4096: 4096, the
 	 * session's maximum); a process beyond it is not followed and is counted in
-	 * goprof_session_stats.processes_over_limit (since 0.1)
+	 * goprof_session_stats.processes_over_limit (since 1.1)
 	 */
 	uint32_t max_processes;
 	/**
@@ -605,10 +605,10 @@ struct goprof_attach_all_opts {
 	 * and command name (untrusted bytes: the program sets it): return non-zero to leave
 	 * the process out (it is asked again if the process execs again). Runs inside
 	 * goprof_session_attach_all() and goprof_session_poll(). NULL: every process
-	 * (since 0.1)
+	 * (since 1.1)
 	 */
 	goprof_attach_filter_fn filter;
-	void *ctx; /**< passed to filter (since 0.1) */
+	void *ctx; /**< passed to filter (since 1.1) */
 };
 
 /** @name Flags of goprof_attach_all_opts.flags
@@ -799,7 +799,7 @@ struct goprof_gc_stats {
 	uint64_t pause_hist[GOPROF_GC_HIST_BUCKETS];
 	/** cycle_hist[i]: cycles lasting [2^i, 2^(i+1)) microseconds */
 	uint64_t cycle_hist[GOPROF_GC_HIST_BUCKETS];
-	/* since 0.1 */
+	/* since 1.1 */
 	uint32_t source;         /**< GOPROF_STATS_FROM_*: where the figures come from (0: no data) */
 	uint32_t heap_flags;     /**< GOPROF_GC_HEAP_* */
 	uint64_t forced_cycles;  /**< of cycles, those runtime.GC() asked for */
@@ -813,7 +813,7 @@ struct goprof_gc_stats {
 				         may make the runtime's lower); 0 with GOGC=off */
 };
 
-/** @name goprof_gc_stats.source, goprof_sched_stats.source (since 0.1)
+/** @name goprof_gc_stats.source, goprof_sched_stats.source (since 1.1)
  * @{ */
 #define GOPROF_STATS_FROM_PROBES 1 /**< the precise (uprobe) mode */
 /**
@@ -829,7 +829,7 @@ struct goprof_gc_stats {
 #define GOPROF_STATS_FROM_MEMORY 2
 /** @} */
 
-/** @name goprof_gc_stats.heap_flags (since 0.1)
+/** @name goprof_gc_stats.heap_flags (since 1.1)
  * @{ */
 #define GOPROF_GC_HEAP_VALID 0x1u   /**< heap_* were read (every process asked for) */
 #define GOPROF_GC_HEAP_LIMITED 0x2u /**< a memory limit (GOMEMLIMIT) is set */
@@ -892,7 +892,7 @@ struct goprof_sched_stats {
 	uint64_t max_ns;       /**< longest wait */
 	/** hist[i]: waits of [2^i, 2^(i+1)) microseconds (bucket 0 includes < 1 us) */
 	uint64_t hist[GOPROF_SCHED_HIST_BUCKETS];
-	/* since 0.1 */
+	/* since 1.1 */
 	uint32_t source;       /**< GOPROF_STATS_FROM_* (0: no data) */
 	uint32_t sample_every; /**< 1: every transition timed (precise mode); 8: the runtime
 				    times one in 8 per goroutine (memory mode) */
@@ -936,7 +936,7 @@ typedef int (*goprof_sched_site_fn)(const struct goprof_profile_sample *site,
  * Calls @p fn for every creation site with measured waits: the per-site histograms of
  * scheduling latency (needs GOPROF_FEATURE_SCHED; sites need GOPROF_FEATURE_GOROUTINES and
  * the precise mode, GOPROF_FEATURE_SCHED_PRECISE: without it fn is never called).
- * (since 0.1)
+ * (since 1.1)
  * @param session the session.
  * @param fn      receives each site.
  * @param ctx     passed to @p fn.
@@ -964,30 +964,30 @@ struct goprof_process_info {
 #define GOPROF_PROCESS_BY_EXE 0x8u    /**< attached through goprof_session_attach_exe() */
 #define GOPROF_PROCESS_HEAP_OFF 0x20u /**< memory profiling is off in the binary: no heap samples */
 #define GOPROF_PROCESS_RUNTIME_PROBES 0x10u /**< Go runtime probes (goroutines, GC) installed */
-/** GOPROF_FEATURE_HTTP: net/http probes installed (else the note says why) (since 0.1) */
+/** GOPROF_FEATURE_HTTP: net/http probes installed (else the note says why) (since 1.1) */
 #define GOPROF_PROCESS_HTTP 0x200u
 /**
  * The process could not be inspected for lack of privileges: it belongs to another user
  * and the caller has no CAP_SYS_PTRACE, so its executable (/proc/PID/exe), memory map and
  * memory are unreadable. Its CPU samples are counted, with kernel frames, but it is not
  * known to be Go: no Go symbols, goroutine context or runtime/HTTP probes, and user frames
- * stay unsymbolized. The note says what is missing. (since 0.1)
+ * stay unsymbolized. The note says what is missing. (since 1.1)
  */
 #define GOPROF_PROCESS_NO_ACCESS 0x400u
 /**
  * The runtime layout (goroutine IDs, labels, m.curg) was checked against the running
  * process's goroutines before use: set for every attached process whose layout passed;
  * a release newer than the library's newest known one gets goroutine context only with
- * it (see docs/newer-releases.md) (since 0.1)
+ * it (see docs/newer-releases.md) (since 1.1)
  */
 #define GOPROF_PROCESS_LAYOUT_VALIDATED 0x800u
-/** Followed through goprof_session_attach_all() (since 0.1) */
+/** Followed through goprof_session_attach_all() (since 1.1) */
 #define GOPROF_PROCESS_BY_ALL 0x8000u
 /**
  * The runtime's statistics (GC, scheduling latency, heap) are read from the process's
  * memory: GOPROF_FEATURE_GC / GOPROF_FEATURE_SCHED without their precise modes. Without
  * it (with one of those features) the note says why: runtime.memstats / runtime.sched
- * could not be located, or the release's layout could not be proven (since 0.1)
+ * could not be located, or the release's layout could not be proven (since 1.1)
  */
 #define GOPROF_PROCESS_RUNTIME_STATS 0x1000u
 /** @} */
@@ -1043,7 +1043,7 @@ struct goprof_session_stats {
 	uint64_t lost_ringbuf_full; /**< samples not delivered: the ring buffer was full
 				       (cpu_samples = samples_delivered + this, once drained) */
 	uint64_t lost_thread_table_full; /**< samples not counted per thread: the table was full */
-	/* since 0.1 */
+	/* since 1.1 */
 	uint64_t lost_targets_full;  /**< processes that exec'd an attached executable but
 					  found the target table full */
 	uint64_t lost_aggregation;   /**< samples not added to the profile (out of memory) */
@@ -1064,19 +1064,19 @@ struct goprof_session_stats {
 					   buffer was full (lost exits are recovered from the
 					   kernel's target table) */
 	uint64_t events_delivered;    /**< exec/exit and Go runtime records taken in from the
-					   ring buffer (events seen = this + lost_events) (since 0.1) */
-	uint64_t ringbuf_bytes;       /**< size of the ring buffer (since 0.1) */
+					   ring buffer (events seen = this + lost_events) (since 1.1) */
+	uint64_t ringbuf_bytes;       /**< size of the ring buffer (since 1.1) */
 	uint64_t ringbuf_high_water_bytes; /**< the most data found waiting in the ring buffer
 					        while goprof_session_poll() took records in: near
 					        ringbuf_bytes, samples are about to be lost (poll
-					        more often or enlarge it) (since 0.1) */
+					        more often or enlarge it) (since 1.1) */
 	uint64_t cpu_profile_stacks;  /**< distinct stacks in the CPU profile now (memory of the
-					   aggregation; a GOPROF_SNAPSHOT_RESET empties it) (since 0.1) */
+					   aggregation; a GOPROF_SNAPSHOT_RESET empties it) (since 1.1) */
 	uint64_t symbol_cache_entries; /**< addresses in the CPU profile's symbol cache now
-					    (emptied with the profile) (since 0.1) */
+					    (emptied with the profile) (since 1.1) */
 	uint64_t cpu_profile_resets;  /**< CPU profile intervals started by GOPROF_SNAPSHOT_RESET
-					   (since 0.1) */
-	/* since 0.1: off-CPU profile (GOPROF_FEATURE_OFFCPU) */
+					   (since 1.1) */
+	/* since 1.1: off-CPU profile (GOPROF_FEATURE_OFFCPU) */
 	uint64_t offcpu_switches;     /**< sched_switch hits: every context switch of the machine
 					   while the program was attached */
 	uint64_t offcpu_switch_outs;  /**< of those, switch-outs of attached processes' threads */
@@ -1089,7 +1089,7 @@ struct goprof_session_stats {
 	uint32_t offcpu_sample_every; /**< current 1-in-N sampling (raised by the budget) */
 	uint32_t offcpu_attached;     /**< 1 while the sched_switch program is attached */
 
-	/* since 0.1: GOPROF_FEATURE_TCP */
+	/* since 1.1: GOPROF_FEATURE_TCP */
 	uint64_t tcp_sockets_tracked; /**< TCP sockets of attached processes tracked (connects
 					   and accepts) */
 	uint64_t tcp_events;          /**< GOPROF_EVENT_TCP_* events taken in */
@@ -1101,35 +1101,35 @@ struct goprof_session_stats {
 					   GOPROF_FEATURE_TCP: about 0.3-0.8 us each measured on
 					   our loaded 2-core VMs) */
 
-	uint64_t block_events;        /**< parked-then-woken goroutines measured (since 0.1) */
-	uint64_t lost_block_events;   /**< ... lost: the ring buffer was full (since 0.1) */
+	uint64_t block_events;        /**< parked-then-woken goroutines measured (since 1.1) */
+	uint64_t lost_block_events;   /**< ... lost: the ring buffer was full (since 1.1) */
 	uint64_t lost_channels;       /**< channel operations not counted: the channel table
-					   was full (GOPROF_MAX_CHANNELS per session) (since 0.1) */
+					   was full (GOPROF_MAX_CHANNELS per session) (since 1.1) */
 
-	/* since 0.1: GOPROF_FEATURE_HTTP */
+	/* since 1.1: GOPROF_FEATURE_HTTP */
 	uint64_t http_requests;        /**< server requests traced (delivered) */
 	uint64_t http_client_requests; /**< client requests traced */
 	uint64_t lost_http;            /**< finished requests lost: the ring buffer was full */
 	uint64_t lost_http_unfinished; /**< server requests whose end was never seen (the
 					    handler panicked), counted when the connection ended */
 
-	/* since 0.1: GOPROF_FEATURE_HTTP_WIRE */
+	/* since 1.1: GOPROF_FEATURE_HTTP_WIRE */
 	uint64_t http_wire_hook_runs;  /**< runs of the read/write/close hooks in attached
 					    processes (each of their reads, writes and closes) */
 	uint64_t lost_http_wire_conns; /**< HTTP connections not followed: the connection
 					    table was full */
 
-	/* since 0.1 */
+	/* since 1.1 */
 	uint64_t processes_unreadable; /**< attached processes that could not be inspected for
 					    lack of privileges (GOPROF_PROCESS_NO_ACCESS; each
 					    process's note says what is missing) */
 
-	/* since 0.1: goprof_session_attach_all() */
+	/* since 1.1: goprof_session_attach_all() */
 	uint64_t processes_over_limit; /**< processes not followed: max_processes were
 					    followed already */
 	uint64_t processes_filtered;   /**< processes left out by the filter or by
 					    GOPROF_ATTACH_ALL_GO_ONLY */
-	/* since 0.1: the runtime statistics reader (GOPROF_FEATURE_GC / _SCHED, memory mode) */
+	/* since 1.1: the runtime statistics reader (GOPROF_FEATURE_GC / _SCHED, memory mode) */
 	uint64_t rt_reads;          /**< reads of a process's runtime statistics */
 	uint64_t rt_read_bytes;     /**< bytes read from the targets' memory */
 	uint64_t rt_read_failures;  /**< reads that failed or did not decode (torn by the
@@ -1139,7 +1139,7 @@ struct goprof_session_stats {
 	uint32_t rt_processes;      /**< processes being read now */
 	uint32_t rt_interval_ms;    /**< time between reads of a process (the overhead budget
 				         stretches it if reading costs more than the budget) */
-	/* since 0.1: goroutine snapshots (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS, or
+	/* since 1.1: goroutine snapshots (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS, or
 	 * goprof_session_take_goroutine_snapshot()) */
 	uint64_t goroutine_snapshots;      /**< process snapshots taken */
 	uint64_t goroutine_snapshots_failed; /**< ... that failed (the process exited or exec'd
@@ -1166,7 +1166,7 @@ struct goprof_session_stats {
 GOPROF_API int goprof_session_stats(struct goprof_session *session,
 				    struct goprof_session_stats *stats);
 
-/** @name Flags of goprof_goroutine.flags (since 0.1)
+/** @name Flags of goprof_goroutine.flags (since 1.1)
  * @{ */
 #define GOPROF_GOROUTINE_NO_STACK 0x1u        /**< running or in a system call: no saved registers, no stack */
 #define GOPROF_GOROUTINE_STACK_TRUNCATED 0x2u /**< the stack is deeper than the frames kept */
@@ -1177,7 +1177,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *session,
 #define GOPROF_GOROUTINE_LEAKED 0x10u /**< parked at least goroutine_leak_age_ms */
 /** @} */
 
-/** @name goprof_goroutine.status: Go's goroutine states (since 0.1)
+/** @name goprof_goroutine.status: Go's goroutine states (since 1.1)
  * @{ */
 #define GOPROF_GSTATUS_RUNNABLE 1  /**< ready to run, waiting for a thread */
 #define GOPROF_GSTATUS_RUNNING 2   /**< on a thread (no stack in a snapshot) */
@@ -1191,7 +1191,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *session,
  * One goroutine of a snapshot (goprof_goroutine_snapshot_foreach()). Valid during the
  * callback. Strings are never NULL; function names come from the binary (untrusted
  * bytes: escape them before printing). Read a field only if it lies within @c sz.
- * (since 0.1)
+ * (since 1.1)
  */
 struct goprof_goroutine {
 	uint32_t sz;            /**< bytes filled in by the library */
@@ -1221,7 +1221,7 @@ struct goprof_goroutine {
 /** Opaque goroutine snapshot: every goroutine of one or more processes at one moment. */
 struct goprof_goroutine_snapshot;
 
-/** Summary of a snapshot (goprof_goroutine_snapshot_info(); since 0.1). */
+/** Summary of a snapshot (goprof_goroutine_snapshot_info(); since 1.1). */
 struct goprof_goroutine_snapshot_info {
 	uint32_t sz;          /**< set by the caller */
 	uint32_t processes;   /**< processes read */
@@ -1239,7 +1239,7 @@ struct goprof_goroutine_snapshot_info {
  * Takes a goroutine snapshot of process @p pid (an attached Go process), or of every
  * attached Go process for 0, now, from outside (no probe). Needs no feature flag; with
  * GOPROF_FEATURE_GOROUTINE_SNAPSHOTS the periodic snapshots make wait times and leak
- * flags more precise. Counted in goprof_session_stats(). (since 0.1)
+ * flags more precise. Counted in goprof_session_stats(). (since 1.1)
  * @param session the session.
  * @param pid     an attached process, or 0.
  * @param flags   0.
@@ -1259,13 +1259,13 @@ typedef int (*goprof_goroutine_fn)(const struct goprof_goroutine *goroutine, voi
  * @param snap the snapshot.
  * @param fn   receives each goroutine.
  * @param ctx  passed to @p fn.
- * @return 0, fn's non-zero value, or -EINVAL. (since 0.1)
+ * @return 0, fn's non-zero value, or -EINVAL. (since 1.1)
  */
 GOPROF_API int goprof_goroutine_snapshot_foreach(const struct goprof_goroutine_snapshot *snap,
 						 goprof_goroutine_fn fn, void *ctx);
 
 /**
- * Summarises a snapshot. (since 0.1)
+ * Summarises a snapshot. (since 1.1)
  * @param snap the snapshot.
  * @param info filled in; set info->sz first.
  * @return 0 or -EINVAL.
@@ -1276,7 +1276,7 @@ GOPROF_API int goprof_goroutine_snapshot_info(const struct goprof_goroutine_snap
 /**
  * A channel that goroutines of a snapshot wait on (plain sends and receives), read from
  * the runtime's hchan through the waiting goroutines' sudogs. Valid during the callback.
- * (since 0.1)
+ * (since 1.1)
  */
 struct goprof_snapshot_channel {
 	uint32_t sz;            /**< bytes filled in by the library */
@@ -1299,7 +1299,7 @@ typedef int (*goprof_snapshot_channel_fn)(const struct goprof_snapshot_channel *
 
 /**
  * Calls @p fn for every channel goroutines of the snapshot wait on (sends and receives;
- * select is not attributed), by process and address. (since 0.1)
+ * select is not attributed), by process and address. (since 1.1)
  * @param snap the snapshot.
  * @param fn   receives each channel.
  * @param ctx  passed to @p fn.
@@ -1309,14 +1309,14 @@ GOPROF_API int goprof_goroutine_snapshot_foreach_channel(const struct goprof_gor
 							 goprof_snapshot_channel_fn fn, void *ctx);
 
 /**
- * Frees a snapshot. (since 0.1)
+ * Frees a snapshot. (since 1.1)
  * @param snap the snapshot, or NULL (a no-op).
  */
 GOPROF_API void goprof_goroutine_snapshot_free(struct goprof_goroutine_snapshot *snap);
 
 /**
  * Takes the goroutine wait profile sampled by the periodic snapshots
- * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS; since 0.1): at each snapshot every parked goroutine's
+ * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS; since 1.1): at each snapshot every parked goroutine's
  * stack counts once and for the time since the previous snapshot, so the profile
  * estimates where goroutines spend their time parked, and why, without a probe: sample
  * types waits/count (snapshots that saw a goroutine there) and delay/nanoseconds, by
@@ -1335,7 +1335,7 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct
 /**
  * One leak group of goroutine snapshots: goroutines of one process parked at least the
  * leak age, with one creation site, wait reason and stack. Valid during the callback.
- * Strings are never NULL (untrusted bytes from the binary: escape them). (since 0.1)
+ * Strings are never NULL (untrusted bytes from the binary: escape them). (since 1.1)
  */
 struct goprof_goroutine_leak {
 	uint32_t sz;            /**< bytes filled in by the library */
@@ -1361,7 +1361,7 @@ typedef int (*goprof_goroutine_leak_fn)(const struct goprof_goroutine_leak *leak
 
 /**
  * Calls @p fn for every leak group of the latest periodic snapshot of each process
- * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS), largest first. (since 0.1)
+ * (GOPROF_FEATURE_GOROUTINE_SNAPSHOTS), largest first. (since 1.1)
  * @param session the session.
  * @param fn      receives each group.
  * @param ctx     passed to @p fn.
@@ -1375,7 +1375,7 @@ GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *sess
  * goprof_tcp_peer_fn. A peer is the remote address and port of outgoing connections, or
  * the remote address and the local (listening) port of accepted ones
  * (GOPROF_TCP_ACCEPTED). Byte counts and durations are of the connections closed so far.
- * (since 0.1)
+ * (since 1.1)
  */
 struct goprof_tcp_peer {
 	uint32_t sz;          /**< bytes filled in by the library */
@@ -1403,7 +1403,7 @@ typedef int (*goprof_tcp_peer_fn)(const struct goprof_tcp_peer *peer, void *ctx)
 /**
  * Calls @p fn for every (process, peer) pair with TCP traffic seen in the session, in no
  * particular order (processes that have exited included). Call goprof_session_poll()
- * first to take in waiting events. (since 0.1)
+ * first to take in waiting events. (since 1.1)
  * @param session the session.
  * @param fn called once per (process, peer).
  * @param ctx passed to @p fn.
@@ -1450,7 +1450,7 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_block(struct goprof_se
  * A channel is identified by its process, its address and the stack that first used it
  * (an address reused by a later channel adds to the same record). Times are nanoseconds;
  * percentiles are the upper bounds of log2 buckets, capped at the maximum. Read a field
- * only if it lies within @c sz. (since 0.1)
+ * only if it lies within @c sz. (since 1.1)
  */
 struct goprof_channel_stats {
 	uint32_t sz;            /**< bytes filled in by the library */
@@ -1492,7 +1492,7 @@ typedef int (*goprof_channel_fn)(const struct goprof_channel_stats *channel, voi
 /**
  * Calls @p fn for every channel seen in attached processes (GOPROF_FEATURE_CHANNELS), in
  * no particular order; channels of processes that exited stay, with
- * GOPROF_CHANNEL_EXITED. (since 0.1)
+ * GOPROF_CHANNEL_EXITED. (since 1.1)
  * @param session the session.
  * @param fn called once per channel.
  * @param ctx passed to fn.
@@ -1505,7 +1505,7 @@ GOPROF_API int goprof_session_foreach_channel(struct goprof_session *session,
 /**
  * Latency and CPU time of one HTTP endpoint (method and path), handed to
  * goprof_http_endpoint_fn. Percentiles come from a log-linear histogram (within 1/32 of
- * the value); max is exact. (since 0.1)
+ * the value); max is exact. (since 1.1)
  */
 struct goprof_http_endpoint {
 	uint32_t sz;        /**< bytes of this struct filled in by the library */
@@ -1542,7 +1542,7 @@ typedef int (*goprof_http_endpoint_fn)(const struct goprof_http_endpoint *endpoi
  * first, then client; by request count, highest first), all attached processes
  * together. CPU samples are added when taken in by goprof_session_poll(). At most 1024
  * distinct endpoints per kind are kept; further paths count under the path "(other)".
- * (since 0.1)
+ * (since 1.1)
  * @param session the session.
  * @param fn      called once per endpoint.
  * @param ctx     passed to @p fn.

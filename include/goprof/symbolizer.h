@@ -107,10 +107,10 @@ struct goprof_binary_opts {
 	/** sizeof(struct goprof_binary_opts) */
 	size_t sz;
 	/**
-	 * Ignored since 0.1.0: binaries are never refused for their version string. A Go
+	 * Ignored since 1.1.0: binaries are never refused for their version string. A Go
 	 * binary is opened when its pclntab magic and header are a format this library
 	 * reads, whatever release its build info names; an unknown magic fails with
-	 * -GOPROF_ERRNO_GO_VERSION naming the magic. Kept for ABI compatibility. (since 0.1)
+	 * -GOPROF_ERRNO_GO_VERSION naming the magic. Kept for ABI compatibility. (since 1.1)
 	 */
 	uint32_t allow_newer_go;
 	/** Reserved, zero. */
@@ -253,7 +253,7 @@ GOPROF_API int goprof_binary_gnu_build_id(const struct goprof_binary *bin, uint8
  */
 GOPROF_API int goprof_binary_pclntab_info(const struct goprof_binary *bin, struct goprof_pclntab_info *info);
 
-/** What the library can read from a Go binary's release; see goprof_binary_go_support(). (since 0.1) */
+/** What the library can read from a Go binary's release; see goprof_binary_go_support(). (since 1.1) */
 struct goprof_go_support {
 	/** Set by the caller to sizeof(struct goprof_go_support); the library fills at most sz bytes. */
 	uint32_t sz;
@@ -291,7 +291,7 @@ struct goprof_go_support {
  * @param bin  the binary.
  * @param out  out: set out->sz first; at most out->sz bytes are written.
  * @return 0, -GOPROF_ERRNO_NOT_GO if the binary is not Go, -EINVAL on NULL or sz unset.
- * @note Thread-safe. (since 0.1)
+ * @note Thread-safe. (since 1.1)
  */
 GOPROF_API int goprof_binary_go_support(const struct goprof_binary *bin, struct goprof_go_support *out);
 
@@ -343,12 +343,12 @@ GOPROF_API int goprof_binary_foreach_function(struct goprof_binary *bin, goprof_
 struct goprof_symbolizer_opts {
 	/** sizeof(struct goprof_symbolizer_opts) */
 	size_t sz;
-	/** Ignored since 0.1.0: binaries are never refused for their version string (see
-	 * goprof_binary_opts). Kept for ABI compatibility. (since 0.1) */
+	/** Ignored since 1.1.0: binaries are never refused for their version string (see
+	 * goprof_binary_opts). Kept for ABI compatibility. (since 1.1) */
 	uint32_t allow_newer_go;
 	/** Reserved, zero. */
 	uint32_t reserved0;
-	/** Path of the kernel symbol file; NULL means "/proc/kallsyms". (since 0.1) */
+	/** Path of the kernel symbol file; NULL means "/proc/kallsyms". (since 1.1) */
 	const char *kallsyms_path;
 };
 
