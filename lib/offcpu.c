@@ -18,6 +18,11 @@
 struct row {
 	struct gp_offcpu_key key;
 	struct gp_offcpu_value seen;
+	/* The row's stacks resolved into locations of the profile of generation gen: a row
+	 * that grows again reuses them (its stacks were read with two bpf() calls and
+	 * symbolized at every drain). NULL until a drain read both stacks whole. */
+	uint32_t *locs;
+	uint32_t nr_locs, nr_user, gen;
 };
 
 struct gp_offcpu {
@@ -34,6 +39,7 @@ struct gp_offcpu {
 
 	struct row *rows;
 	uint32_t nr_rows, rows_cap;
+	uint32_t gen; /* of o->prof: a reset profile has other location ids */
 	struct gp_idmap row_idx;
 
 	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
@@ -175,6 +181,8 @@ void gp_offcpu_free(struct gp_offcpu *o)
 	gp_loc_resolver_fini(&o->locs);
 	goprof_profile_free(o->prof);
 	gp_idmap_free(&o->row_idx);
+	for (uint32_t i = 0; i < o->nr_rows; i++)
+		free(o->rows[i].locs);
 	free(o->rows);
 	free(o->loc_ids);
 	free(o);
@@ -336,16 +344,20 @@ static const char *go_idle_function(const struct goprof_profile *p, const uint32
 }
 
 /* Adds one row's growth (count, ns) to the profile. */
-static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_t count, int64_t ns)
+/* The row's locations into o->loc_ids, from its cache or from its stacks. */
+static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint32_t *nr_user_out)
 {
-	int64_t values[2] = { count, ns };
-	struct gp_label_in labels[3];
-	struct gp_sample_in s = { .values = values, .locations = o->loc_ids, .labels = labels };
+	const struct gp_offcpu_key *k = &r->key;
+	uint64_t missing = o->stacks_missing;
 	uint32_t n = 0, nr_user = 0, depth;
-	const char *name = o->name ? o->name(o->cb_ctx, k->pid) : NULL, *idle;
-	char root[GOPROF_COMM_LEN + 32];
 	int err;
 
+	if (r->locs && r->gen == o->gen) {
+		memcpy(o->loc_ids, r->locs, r->nr_locs * sizeof(*r->locs));
+		*nr = r->nr_locs;
+		*nr_user_out = r->nr_user;
+		return 0;
+	}
 	/* Leaf first: kernel frames (the switch happened in the kernel), then user frames. */
 	depth = read_stack(o, k->kernel_stack);
 	for (uint32_t i = 0; i < depth; i++) {
@@ -363,6 +375,34 @@ static int add_sample(struct gp_offcpu *o, const struct gp_offcpu_key *k, int64_
 		return err;
 	nr_user = go_stack_roots(o->prof, o->loc_ids + n, nr_user);
 	n += nr_user;
+	*nr = n;
+	*nr_user_out = nr_user;
+	if (o->stacks_missing != missing)
+		return 0; /* a stack was gone: not kept, the next drain may find it */
+	free(r->locs);
+	r->locs = malloc((n ? n : 1) * sizeof(*r->locs));
+	if (r->locs) {
+		memcpy(r->locs, o->loc_ids, n * sizeof(*r->locs));
+		r->nr_locs = n;
+		r->nr_user = nr_user;
+		r->gen = o->gen;
+	}
+	return 0;
+}
+
+static int add_sample(struct gp_offcpu *o, struct row *r, int64_t count, int64_t ns)
+{
+	const struct gp_offcpu_key *k = &r->key;
+	int64_t values[2] = { count, ns };
+	struct gp_label_in labels[3];
+	struct gp_sample_in s = { .values = values, .locations = o->loc_ids, .labels = labels };
+	uint32_t n, nr_user;
+	const char *name = o->name ? o->name(o->cb_ctx, k->pid) : NULL, *idle;
+	char root[GOPROF_COMM_LEN + 32];
+	int err = row_locations(o, r, &n, &nr_user);
+
+	if (err)
+		return err;
 	s.nr_locations = n;
 	s.comm = name;
 	/* Preempted or yielding: ready to run, waiting for a CPU rather than for an event. */
@@ -391,7 +431,7 @@ static int drain_row(struct gp_offcpu *o, const struct gp_offcpu_key *key,
 	}
 	if (v->count == r->seen.count && v->total_ns == r->seen.total_ns)
 		return 0;
-	err = add_sample(o, key, (int64_t)(v->count - r->seen.count),
+	err = add_sample(o, r, (int64_t)(v->count - r->seen.count),
 			 (int64_t)(v->total_ns - r->seen.total_ns));
 	if (err)
 		o->lost_aggregation++;
@@ -491,11 +531,14 @@ void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 		for (int k = 0; k < 2; k++)
 			if (stacks[k] && !stack_in_use(o, stacks[k]))
 				bpf_map_delete_elem(stacks_fd, &stacks[k]);
+		free(gone[i].locs);
 	}
 	gp_idmap_clear(&o->row_idx);
-	for (uint32_t i = 0; i < kept; i++)
+	for (uint32_t i = 0; i < kept && o->nr_rows == kept; i++)
 		if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1))
 			o->nr_rows = i; /* out of memory: forget the rest, counted below */
+	for (uint32_t i = o->nr_rows; i < kept; i++)
+		free(o->rows[i].locs);
 	o->lost_aggregation += kept - o->nr_rows;
 out:
 	gp_loc_resolver_forget_pid(&o->locs, pid);
@@ -511,6 +554,7 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	if (!copy || !reset)
 		return copy;
 	/* A new interval starts from empty tables, the symbolization cache included. */
+	o->gen++;
 	fresh = gp_contention_profile_new();
 	if (fresh) {
 		gp_loc_resolver_restart(&o->locs, fresh);
