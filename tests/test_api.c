@@ -13,7 +13,7 @@ Test(version, runtime_matches_headers)
 {
 	cr_assert_eq(goprof_version(), GOPROF_VERSION_NUMBER);
 	cr_assert_str_eq(goprof_version_string(), GOPROF_VERSION_STRING);
-	cr_assert_eq(GOPROF_VERSION_MAJOR, 0);
+	cr_assert_eq(GOPROF_VERSION_MAJOR, 1, "the major is the soname's (libgoprof.so.1)");
 }
 
 Test(strerror, errno_and_own_codes)
