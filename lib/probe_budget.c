@@ -45,8 +45,10 @@ int gp_probe_budget_check(struct gp_probe_budget *b, struct gp_go_probes *gp, ui
 		b->window_hits[s] = hits;
 		b->total_cost_ns += cost;
 		/* No target CPU in the window: they exited (or were detached) meanwhile, and
-		 * there is no one left to protect; the hits are from before. */
-		if (!gp_go_probes_set_active(gp, s) || cost < MIN_JUDGED_COST_NS || !cpu ||
+		 * there is no one left to protect; the hits are from before. A budget of 100%
+		 * is no limit: the estimate per hit can exceed what the targets were charged. */
+		if (!gp_go_probes_set_active(gp, s) || b->budget_bp >= 10000 ||
+		    cost < MIN_JUDGED_COST_NS || !cpu ||
 		    cost * 10000 <= (uint64_t)b->budget_bp * cpu)
 			continue;
 		v->set = s;

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,6 +121,10 @@ struct goprof_session {
 	uint64_t delivered, lost_aggregation, exited;
 	uint64_t unreadable; /* processes inspected without access (GOPROF_PROCESS_NO_ACCESS) */
 	uint64_t events_delivered, ringbuf_high_water, ringbuf_bytes;
+	/* take_in_records(): records taken in this call, and when it must hand back */
+	unsigned taken_in_call;
+	int64_t take_in_until_ns;
+	bool yielded;
 	goprof_sample_fn on_sample;
 	void *ctx;
 	const struct gp_sample_event *current; /* the record on_sample is looking at */
@@ -768,7 +773,7 @@ static void note_ringbuf_fill(struct goprof_session *s)
 		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
 }
 
-static int handle_record(void *ctx, void *data, size_t len)
+static int dispatch_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
 	const struct gp_sample_event *ev = data;
@@ -849,6 +854,35 @@ static int handle_record(void *ctx, void *data, size_t len)
 			gp_http_tracker_add_sample(s->http, ev);
 		s->delivered++;
 		return s->on_sample ? deliver_sample(s, ev) : 0;
+	}
+	return 0;
+}
+
+/*
+ * High-rate records do not wake the poller one by one (bpf/shared.bpf.h lazy_wakeup()),
+ * and a record that did not wake it leaves the ring's descriptor unreadable: what is
+ * waiting is taken in first, and a long wait is cut into slices of this length.
+ */
+#define POLL_SLICE_MS 100
+/* handle_record()'s "slice spent" (s->yielded tells it from a callback's own error). */
+#define GP_RING_YIELD (-ECANCELED)
+
+/*
+ * A producer faster than us (a goroutine storm, a sanitized build) would keep libbpf's
+ * consume loop going forever, and the budget that could stop the storm would never run:
+ * after each record, once the call's slice is spent, a negative return stops the loop
+ * (libbpf has already moved past the record) and take_in_records() hands back.
+ */
+static int handle_record(void *ctx, void *data, size_t len)
+{
+	struct goprof_session *s = ctx;
+	int ret = dispatch_record(ctx, data, len);
+
+	if (ret < 0)
+		return ret;
+	if (++s->taken_in_call % 64 == 0 && gp_clock_ns(CLOCK_MONOTONIC) > s->take_in_until_ns) {
+		s->yielded = true;
+		return GP_RING_YIELD;
 	}
 	return 0;
 }
@@ -1681,31 +1715,35 @@ GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *s,
 	return gp_gsnap_foreach_leak(s->gsnap, fn, ctx);
 }
 
-/*
- * High-rate records do not wake the poller one by one (bpf/shared.bpf.h lazy_wakeup()),
- * and a record that did not wake it leaves the ring's descriptor unreadable: what is
- * waiting is taken in first, and a long wait is cut into slices of this length.
- */
-#define POLL_SLICE_MS 100
+
+/* Takes in what waits now, handing back once the slice is spent (see handle_record). */
+static int consume_slice(struct goprof_session *s)
+{
+	int n;
+
+	s->taken_in_call = 0;
+	s->yielded = false;
+	s->take_in_until_ns = gp_clock_ns(CLOCK_MONOTONIC) + (int64_t)POLL_SLICE_MS * 1000000;
+	n = ring_buffer__consume(s->ringbuf);
+	return s->yielded ? (int)s->taken_in_call : n;
+}
 
 /* Takes in records for up to timeout_ms (-1: until there is one). */
 static int take_in_records(struct goprof_session *s, int timeout_ms)
 {
 	int64_t deadline_ns = gp_clock_ns(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000000;
-	int n = ring_buffer__consume(s->ringbuf);
+	struct pollfd pfd = { .fd = ring_buffer__epoll_fd(s->ringbuf), .events = POLLIN };
+	int n = consume_slice(s);
 
 	while (n == 0 && timeout_ms != 0) {
 		int64_t left_ms = timeout_ms < 0 ? POLL_SLICE_MS
 						 : (deadline_ns - gp_clock_ns(CLOCK_MONOTONIC)) / 1000000;
-		int more;
 
 		if (left_ms <= 0)
 			break;
-		n = ring_buffer__poll(s->ringbuf, (int)GP_MIN(left_ms, POLL_SLICE_MS));
-		if (n < 0)
-			break;
-		more = ring_buffer__consume(s->ringbuf);
-		n = more < 0 ? more : n + more;
+		if (poll(&pfd, 1, (int)GP_MIN(left_ms, POLL_SLICE_MS)) < 0)
+			return -errno;
+		n = consume_slice(s);
 	}
 	return n;
 }

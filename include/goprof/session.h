@@ -295,7 +295,8 @@ struct goprof_session_opts {
 	 * CPU time; 0 means 100 (1%). A probe set whose estimated cost goes above it over a
 	 * one-second window is detached and a GOPROF_EVENT_PROBE_DETACHED event says why.
 	 * The off-CPU profile (GOPROF_FEATURE_OFFCPU) is first sampled down
-	 * (GOPROF_EVENT_OFFCPU_THROTTLED) and is never limited at 10000. (since 1.1)
+	 * (GOPROF_EVENT_OFFCPU_THROTTLED). 10000 (100%) is no limit: nothing is detached or
+	 * sampled down. (since 1.1)
 	 * The reader of the runtime's statistics (GOPROF_FEATURE_GC / _SCHED without their
 	 * precise modes) costs the profiler, not the targets: it is held to this many basis
 	 * points of one CPU by reading less often. (since 1.1)
