@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hist.h"
 #include "chan_stats.h"
 #include "go_probes.h"
 #include "goprof/symbolizer.h"
-#include "sched_latency.h"
 
 #define SITE_LEN 512
 #define STACK_LEN 4096

@@ -2,6 +2,7 @@
 /* Error codes, thread-local error messages and options-struct validation. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "goprof/error.h"
@@ -124,4 +125,21 @@ void gp_strlcpy(char *dst, const char *src, size_t dst_len)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+int gp_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
 }

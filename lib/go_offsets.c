@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "go_version.h"
 #include "go_offsets.h"
 #include "wait_reasons.h"
 
@@ -31,22 +32,6 @@ static const struct go_release_offsets table[] = {
 	{ 26, 48, 184, 152, 352, GP_LABELS_SLICE, 104 },
 	{ 27, 48, 184, 152, 352, GP_LABELS_SLICE, 104 },
 };
-
-int gp_go_minor_version(const char *version, int *minor)
-{
-	char *end;
-	long v;
-
-	if (version && !strncmp(version, "devel go1.", 10))
-		version += 6; /* a development toolchain: "devel go1.28-abcdef Tue ..." */
-	if (!version || strncmp(version, "go1.", 4))
-		return -EINVAL;
-	v = strtol(version + 4, &end, 10);
-	if (end == version + 4 || v < 0 || v > 1000)
-		return -EINVAL;
-	*minor = (int)v;
-	return 0;
-}
 
 static void fill(struct gp_target *t, const struct go_release_offsets *r, const char *version)
 {

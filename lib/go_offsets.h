@@ -35,7 +35,4 @@ GOPROF_HIDDEN int gp_go_newest_known_minor(void);
  */
 GOPROF_HIDDEN int gp_go_http_layout(const char *version, struct gp_http_layout *lay);
 
-/* Parses "go1.MINOR..." (or "devel go1.MINOR-...") into minor; returns 0 or -EINVAL. */
-GOPROF_HIDDEN int gp_go_minor_version(const char *version, int *minor);
-
 #endif

@@ -74,16 +74,6 @@ GOPROF_HIDDEN int gp_go_probes_enable_http(struct gp_go_probes *gp, struct bpf_m
  * it has them). */
 GOPROF_HIDDEN const char *gp_go_probes_http_note(const struct gp_go_probes *gp);
 
-/*
- * Attaches prog at the entry of Go function fn (after the stack check) or at each of its
- * RETs, as part of probe set `set`; cookie is what bpf_get_attach_cookie() returns.
- */
-struct goprof_binary;
-GOPROF_HIDDEN int gp_go_probes_attach_function(struct gp_go_probes *gp, struct goprof_binary *bin,
-					       const char *path, const char *fn, bool at_rets,
-					       struct bpf_program *prog, enum gp_probe_set set,
-					       uint64_t cookie);
-
 /* Name of a probe set for messages ("runtime.newproc/newproc1/goexit1"). */
 GOPROF_HIDDEN const char *gp_probe_set_name(enum gp_probe_set set);
 /* Hits of a set's probes summed over CPUs. */

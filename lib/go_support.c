@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "go_version.h"
 #include "go_offsets.h"
 #include "goprof/error.h"
 #include "goprof/session.h"

@@ -4,10 +4,12 @@
 #include <bpf/libbpf.h>
 #include <stdlib.h>
 
+#include "go_version.h"
+#include "bpf_maps.h"
 #include "go_func_sites.h"
 #include "go_http.skel.h"
 #include "go_offsets.h"
-#include "go_probes.h"
+#include "uprobe_links.h"
 #include "goprof/error.h"
 #include "goprof/symbolizer.h"
 #include "http_probes.h"
@@ -80,15 +82,15 @@ static bool has_function(struct goprof_binary *bin, const char *fn)
 }
 
 /* fn's entry and its RETs. */
-static int attach_pair(struct gp_go_probes *gp, struct goprof_binary *bin, const char *path,
+static int attach_pair(const struct gp_uprobe_place *at, struct goprof_binary *bin, const char *path,
 		       const char *fn, struct bpf_program *entry, struct bpf_program *ret)
 {
-	int err = gp_go_probes_attach_function(gp, bin, path, fn, false, entry, GP_SET_HTTP, 0);
+	int err = gp_uprobe_attach_function(at, bin, path, fn, false, entry, 0);
 
-	return err ? err : gp_go_probes_attach_function(gp, bin, path, fn, true, ret, GP_SET_HTTP, 0);
+	return err ? err : gp_uprobe_attach_function(at, bin, path, fn, true, ret, 0);
 }
 
-int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp,
+int gp_http_probes_attach_exe(struct gp_http_probes *hp, const struct gp_uprobe_place *at,
 			      struct goprof_binary *bin, const char *path)
 {
 	const char *version = goprof_binary_go_version(bin);
@@ -112,14 +114,13 @@ int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp
 		return gp_err(err, "storing the net/http layout failed: %s", strerror(-err));
 	/* The layout is found by the target's go_minor: no attach cookie (those need 5.15). */
 	if (server)
-		err = attach_pair(gp, bin, path, SERVE_FN, hp->skel->progs.go_http_serve,
+		err = attach_pair(at, bin, path, SERVE_FN, hp->skel->progs.go_http_serve,
 				  hp->skel->progs.go_http_serve_ret);
 	if (!err && server)
-		err = gp_go_probes_attach_function(gp, bin, path, CONN_DONE_FN, false,
-						   hp->skel->progs.go_http_conn_done, GP_SET_HTTP,
-						   0);
+		err = gp_uprobe_attach_function(at, bin, path, CONN_DONE_FN, false,
+						hp->skel->progs.go_http_conn_done, 0);
 	if (!err && client)
-		err = attach_pair(gp, bin, path, CLIENT_FN, hp->skel->progs.go_http_client,
+		err = attach_pair(at, bin, path, CLIENT_FN, hp->skel->progs.go_http_client,
 				  hp->skel->progs.go_http_client_ret);
 	return err;
 }
@@ -135,13 +136,8 @@ uint64_t gp_http_probes_hits(struct gp_http_probes *hp)
 
 void gp_http_probes_disable(struct gp_http_probes *hp)
 {
-	struct gp_goroutine_key key;
-	int fd = bpf_map__fd(hp->skel->maps.http_active);
-
 	hp->skel->bss->disabled = true;
 	/* Requests in flight will never end: without this their goroutines' CPU samples
 	 * would keep their labels. */
-	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
-		if (bpf_map_delete_elem(fd, &key))
-			break;
+	gp_map_clear(hp->skel->maps.http_active);
 }

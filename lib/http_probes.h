@@ -2,8 +2,8 @@
 /*
  * The net/http probes (GOPROF_FEATURE_HTTP): loads bpf/go_http.bpf.c sharing the
  * session's targets, ring buffer, loss counters and the http_active map the CPU sampler
- * reads, and installs its uprobes on each Go executable through go_probes (probe set
- * GP_SET_HTTP, so the overhead budget covers them).
+ * reads, and installs its uprobes on each Go executable where go_probes says (the
+ * place is tagged with probe set GP_SET_HTTP, so the overhead budget covers them).
  */
 #ifndef GOPROF_HTTP_PROBES_H
 #define GOPROF_HTTP_PROBES_H
@@ -12,7 +12,7 @@
 
 struct bpf_map;
 struct goprof_binary;
-struct gp_go_probes;
+struct gp_uprobe_place;
 struct gp_http_probes;
 
 /* multi: load the programs for uprobe_multi links, as go_probes does on this kernel. */
@@ -28,7 +28,8 @@ GOPROF_HIDDEN void gp_http_probes_free(struct gp_http_probes *hp);
  * a negative error with a message: -ENOENT (no net/http server or client in the
  * binary), -GOPROF_ERRNO_GO_VERSION (offsets of this release unknown), attach errors.
  */
-GOPROF_HIDDEN int gp_http_probes_attach_exe(struct gp_http_probes *hp, struct gp_go_probes *gp,
+GOPROF_HIDDEN int gp_http_probes_attach_exe(struct gp_http_probes *hp,
+					    const struct gp_uprobe_place *at,
 					    struct goprof_binary *bin, const char *path);
 
 /* Makes every HTTP probe return at once and forgets the requests in flight (called

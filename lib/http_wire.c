@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/btf.h>
 
+#include "bpf_maps.h"
 #include "goprof/error.h"
 #include "http_head.h"
 #include "http_wire.h"
@@ -152,14 +153,9 @@ bool gp_http_wire_attached(const struct gp_http_wire *w)
 /* Detaches the hooks and forgets the requests in flight and their labels. */
 static void detach(struct gp_http_wire *w)
 {
-	struct gp_goroutine_key key;
-	int fd = bpf_map__fd(w->skel->maps.http_active);
-
 	http_wire_bpf__detach(w->skel);
 	w->detached = true;
-	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
-		if (bpf_map_delete_elem(fd, &key))
-			break;
+	gp_map_clear(w->skel->maps.http_active);
 }
 
 bool gp_http_wire_budget_check(struct gp_http_wire *w, uint64_t now_ns, uint64_t target_cpu_ns,

@@ -61,10 +61,6 @@ GOPROF_HIDDEN bool gp_opts_tail_is_zero(const void *opts, size_t known_sz, size_
 GOPROF_HIDDEN int gp_opts_validate(const void *opts, size_t user_sz, size_t known_sz,
 				   const char *type_name);
 
-/* Sum over CPUs of entry idx of a per-CPU array map (0 if unreadable). */
-struct bpf_map;
-GOPROF_HIDDEN uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx);
-
 /* Nanoseconds on clock c (CLOCK_MONOTONIC is bpf_ktime_get_ns's clock). */
 static inline int64_t gp_clock_ns(clockid_t c)
 {
@@ -76,5 +72,9 @@ static inline int64_t gp_clock_ns(clockid_t c)
 
 /* Bounded string copy that always terminates dst (dst_len > 0). */
 GOPROF_HIDDEN void gp_strlcpy(char *dst, const char *src, size_t dst_len);
+
+/* Grows array *p of elem-sized entries (capacity *cap) to hold need, doubling from 16;
+ * returns 0 or -ENOMEM (the array is left as it was). */
+GOPROF_HIDDEN int gp_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 #endif /* GOPROF_INTERNAL_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bpf_maps.h"
 #include "goprof/error.h"
 #include "goprof/profile.h"
 #include "goprof/session.h"
@@ -569,20 +570,10 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 
 void gp_offcpu_stats(struct gp_offcpu *o, struct gp_offcpu_stats *st)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	__u64 *vals = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*vals)) : NULL;
-
 	memset(st, 0, sizeof(*st));
 	st->lost_aggregation = o->lost_aggregation;
 	st->stacks_missing = o->stacks_missing;
-	for (__u32 i = 0; vals && i < GP_OFFCPU_CNT_NR; i++) {
-		if (bpf_map__lookup_elem(o->skel->maps.offcpu_counters, &i, sizeof(i), vals,
-					 (size_t)ncpus * sizeof(*vals), 0))
-			continue;
-		for (int c = 0; c < ncpus; c++)
-			st->counters[i] += vals[c];
-	}
-	free(vals);
+	gp_map_sum_percpu_all(o->skel->maps.offcpu_counters, st->counters, GP_OFFCPU_CNT_NR);
 }
 
 #define BUDGET_WINDOW_NS 1000000000ull

@@ -2,25 +2,8 @@
 /* The per-release table of the Go runtime's statistics layout (see rt_layout.h). */
 #include <stdlib.h>
 
+#include "go_version.h"
 #include "rt_layout.h"
-
-/* "go1.MINOR..." or "devel go1.MINOR-..." (as go_offsets.c reads it; kept here so the
- * decoder's fuzz target links without the runtime offset tables). */
-static int minor_of(const char *version, int *minor)
-{
-	char *end;
-	long v;
-
-	if (version && !strncmp(version, "devel go1.", 10))
-		version += 6;
-	if (!version || strncmp(version, "go1.", 4))
-		return -EINVAL;
-	v = strtol(version + 4, &end, 10);
-	if (end == version + 4 || v < 0 || v > 1000)
-		return -EINVAL;
-	*minor = (int)v;
-	return 0;
-}
 
 /*
  * sched: lock gcwaiting stopwait stopnote sysmonwait timeToRun stwStoppingTimeGC/Other
@@ -90,7 +73,7 @@ int gp_rt_layouts(const char *version, struct gp_rt_layout *out, size_t max, boo
 	int minor, newest = table[ARRAY_SIZE(table) - 1].minor, n = 0;
 
 	*newer = false;
-	if (minor_of(version, &minor))
+	if (gp_go_minor_version(version, &minor))
 		return gp_err(-GOPROF_ERRNO_GO_VERSION, "unrecognised Go version string '%s'",
 			      version ? version : "(none)");
 	if (minor > newest) {

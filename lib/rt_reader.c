@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "hist.h"
 #include "goprof/error.h"
 #include "goprof/symbolizer.h"
 #include "remote_mem.h"
@@ -645,22 +646,9 @@ int gp_rt_reader_state(struct gp_rt_reader *r, int pid, const char **note)
 	return p ? (int)p->state : -1;
 }
 
-/* Percentile of a log2 histogram: the upper bound of the bucket, like sched_latency.c. */
-static uint64_t log2_percentile(const uint64_t *hist, int nb, uint64_t total, unsigned pct)
-{
-	uint64_t seen = 0, want = (total * pct + 99) / 100;
-
-	for (int i = 0; i < nb; i++) {
-		seen += hist[i];
-		if (seen >= want && seen)
-			return (2ull << i) * 1000;
-	}
-	return 0;
-}
-
 static uint64_t acc_percentile(const struct hist_acc *a, int nb, unsigned pct)
 {
-	return a->mixed ? log2_percentile(a->log2, nb, a->total, pct) : gp_rt_hist_percentile(&a->fine, pct);
+	return a->mixed ? gp_hist_percentile(a->log2, nb, a->total, pct) : gp_rt_hist_percentile(&a->fine, pct);
 }
 
 int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stats *st)
@@ -730,7 +718,7 @@ int gp_rt_reader_gc_stats(struct gp_rt_reader *r, int pid, struct goprof_gc_stat
 		st->pause_p50_ns = acc_percentile(pauses, GOPROF_GC_HIST_BUCKETS, 50);
 		st->pause_p90_ns = acc_percentile(pauses, GOPROF_GC_HIST_BUCKETS, 90);
 		st->pause_p99_ns = acc_percentile(pauses, GOPROF_GC_HIST_BUCKETS, 99);
-		st->pause_max_ns = pauses->mixed ? log2_percentile(pauses->log2, GOPROF_GC_HIST_BUCKETS, total, 100)
+		st->pause_max_ns = pauses->mixed ? gp_hist_percentile(pauses->log2, GOPROF_GC_HIST_BUCKETS, total, 100)
 						 : gp_rt_hist_max(&pauses->fine);
 	} else {
 		st->heap_flags = 0;
@@ -767,7 +755,7 @@ int gp_rt_reader_sched_stats(struct gp_rt_reader *r, int pid, struct goprof_sche
 		st->waits = lat->total;
 		for (int b = 0; b < GOPROF_SCHED_HIST_BUCKETS; b++)
 			st->hist[b] = lat->log2[b];
-		st->max_ns = lat->mixed ? log2_percentile(lat->log2, GOPROF_SCHED_HIST_BUCKETS, st->waits, 100)
+		st->max_ns = lat->mixed ? gp_hist_percentile(lat->log2, GOPROF_SCHED_HIST_BUCKETS, st->waits, 100)
 					: gp_rt_hist_max(&lat->fine);
 		st->p50_ns = acc_percentile(lat, GOPROF_SCHED_HIST_BUCKETS, 50);
 		st->p90_ns = acc_percentile(lat, GOPROF_SCHED_HIST_BUCKETS, 90);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "hist.h"
 #include "go_probes.h"
 #include "goroutines.h"
 #include "loc_resolver.h"
@@ -21,18 +22,6 @@ static void merge_record(struct goprof_sched_stats *st, const struct gp_sched_st
 	st->max_ns = GP_MAX(st->max_ns, s->max_ns);
 	for (int i = 0; i < GP_SCHED_BUCKETS && i < GOPROF_SCHED_HIST_BUCKETS; i++)
 		st->hist[i] += s->hist[i];
-}
-
-uint64_t gp_hist_percentile(const uint64_t *hist, int nr_buckets, uint64_t total, unsigned pct)
-{
-	uint64_t seen = 0, want = (total * pct + 99) / 100;
-
-	for (int i = 0; i < nr_buckets; i++) {
-		seen += hist[i];
-		if (seen >= want && seen)
-			return (2ull << i) * 1000;
-	}
-	return 0;
 }
 
 static void finish_percentiles(struct goprof_sched_stats *st)

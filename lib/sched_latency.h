@@ -10,10 +10,6 @@ struct gp_go_probes;
 struct gp_goroutines;
 struct goprof_symbolizer;
 
-/* Upper bound of the log2 microsecond bucket holding the pct-th percentile, in ns. */
-GOPROF_HIDDEN uint64_t gp_hist_percentile(const uint64_t *hist, int nr_buckets, uint64_t total,
-					  unsigned pct);
-
 /* Summary over the goroutines of pid (0: all). */
 GOPROF_HIDDEN void gp_sched_summary(struct gp_go_probes *gp, uint32_t pid, struct goprof_sched_stats *st);
 

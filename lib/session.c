@@ -22,6 +22,7 @@
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
 #include "block_table.h"
+#include "bpf_maps.h"
 #include "chan_stats.h"
 #include "cpu_table.h"
 #include "go_probes.h"
@@ -1795,47 +1796,6 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 }
 
 /*
- * Sums over CPUs of entries [0, n) of a per-CPU array map, in one bpf() call where the
- * kernel has batch lookups (goprof_session_stats() read 20 counters key by key, every
- * time a host asked: 10 times a second in goprof record).
- */
-static void map_sum_percpu_all(struct bpf_map *map, uint64_t *out, uint32_t n)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	__u32 *keys = calloc(n, sizeof(*keys)), count = n, next = 0;
-	__u64 *vals = ncpus > 0 ? calloc((size_t)n * (size_t)ncpus, sizeof(*vals)) : NULL;
-
-	memset(out, 0, n * sizeof(*out));
-	if (keys && vals && (bpf_map_lookup_batch(bpf_map__fd(map), NULL, &next, keys, vals, &count,
-						  NULL) == 0 || errno == ENOENT)) {
-		for (__u32 i = 0; i < count; i++)
-			for (int c = 0; c < ncpus && keys[i] < n; c++)
-				out[keys[i]] += vals[(size_t)i * (size_t)ncpus + (size_t)c];
-	} else {
-		for (uint32_t i = 0; i < n; i++)
-			out[i] = gp_map_sum_percpu(map, i);
-	}
-	free(keys);
-	free(vals);
-}
-
-uint64_t gp_map_sum_percpu(struct bpf_map *map, uint32_t idx)
-{
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t total = 0;
-	__u64 *vals;
-
-	if (ncpus <= 0)
-		return 0;
-	vals = calloc(ncpus, sizeof(*vals));
-	if (vals && bpf_map__lookup_elem(map, &idx, sizeof(idx), vals, ncpus * sizeof(*vals), 0) == 0)
-		for (int i = 0; i < ncpus; i++)
-			total += vals[i];
-	free(vals);
-	return total;
-}
-
-/*
  * Exit records can be lost when the ring buffer is full; the kernel removes an exiting
  * process from the target table all the same. A process we think attached that is no
  * longer there has exited.
@@ -1869,8 +1829,8 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		return gp_err(-EINVAL, "goprof_session_stats: stats->sz must be set to "
 				       "sizeof(struct goprof_session_stats)");
 	reconcile_exits(s);
-	map_sum_percpu_all(s->skel->maps.lost, lost, GP_LOST_NR);
-	map_sum_percpu_all(s->skel->maps.counters, cnt, GP_CNT_NR);
+	gp_map_sum_percpu_all(s->skel->maps.lost, lost, GP_LOST_NR);
+	gp_map_sum_percpu_all(s->skel->maps.counters, cnt, GP_CNT_NR);
 	st.attached_pids = s->attached;
 	st.cpu_samples = cnt[GP_CNT_SAMPLES];
 	st.samples_delivered = s->delivered;
@@ -1965,34 +1925,37 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	return 0;
 }
 
+struct thread_walk {
+	struct gp_thread_key key;
+	struct gp_thread_count val;
+	goprof_thread_fn fn;
+	void *ctx;
+};
+
+static int visit_thread(void *walk)
+{
+	struct thread_walk *w = walk;
+	struct goprof_thread_samples t = {
+		.sz = sizeof(t),
+		.pid = w->key.pid,
+		.tid = w->key.tid,
+		.samples = w->val.samples,
+	};
+
+	memcpy(t.comm, w->val.comm, sizeof(t.comm));
+	t.comm[sizeof(t.comm) - 1] = '\0';
+	return w->fn(&t, w->ctx);
+}
+
 GOPROF_API int goprof_session_foreach_thread(struct goprof_session *s, goprof_thread_fn fn,
 					     void *ctx)
 {
-	struct gp_thread_key key, next, *prev = NULL;
-	struct gp_thread_count val;
-	int fd, ret;
+	struct thread_walk w = { .fn = fn, .ctx = ctx };
 
 	gp_clear_error();
 	if (!s || !fn)
 		return gp_err(-EINVAL, "goprof_session_foreach_thread: NULL argument");
-	fd = bpf_map__fd(s->skel->maps.thread_counts);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct goprof_thread_samples t = { .sz = sizeof(t) };
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
-			continue; /* deleted meanwhile */
-		t.pid = key.pid;
-		t.tid = key.tid;
-		t.samples = val.samples;
-		memcpy(t.comm, val.comm, sizeof(t.comm));
-		t.comm[sizeof(t.comm) - 1] = '\0';
-		ret = fn(&t, ctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return gp_map_walk(s->skel->maps.thread_counts, &w.key, sizeof(w.key), &w.val, visit_thread, &w);
 }
 
 GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_session *s, uint32_t flags)

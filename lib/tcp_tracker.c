@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <stdlib.h>
 
+#include "bpf_maps.h"
 #include "goprof/error.h"
 #include "tcp.skel.h"
 #include "tcp_tracker.h"

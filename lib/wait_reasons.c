@@ -2,7 +2,7 @@
 /* Per-release tables of Go's wait reasons (runtime/runtime2.go, waitReasonStrings). */
 #include <stdio.h>
 
-#include "go_offsets.h"
+#include "go_version.h"
 #include "wait_reasons.h"
 
 /*

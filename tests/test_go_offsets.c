@@ -11,6 +11,7 @@
 
 #include <goprof/error.h>
 
+#include "go_version.h"
 #include "go_offsets.h"
 #include "test_common.h"
 

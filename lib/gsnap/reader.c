@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "go_version.h"
 #include "go_offsets.h"
 #include "goprof/error.h"
 #include "go_validate.h"
@@ -65,23 +66,6 @@ void gp_gsnap_buf_free(struct gp_gsnap_buf *b)
 	free(b->pcs);
 	free(b->labels);
 	memset(b, 0, sizeof(*b));
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 64;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
 }
 
 int gp_gsnap_proc_pid(const struct gp_gsnap_proc *p)
@@ -296,7 +280,7 @@ static int read_ranges(struct gp_gsnap_proc *p, const uint64_t *addr, const size
 		so[j] = total;
 		total += sl[j];
 	}
-	if (grow((void **)&p->span, &p->span_cap, total + 1, 1))
+	if (gp_grow((void **)&p->span, &p->span_cap, total + 1, 1))
 		goto out;
 	err = read_iov(p, sa, sl, so, ns, p->span, sok);
 	if (err)
@@ -391,7 +375,7 @@ static int add_labels_from(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, cons
 			if (l && rd(p, sp, tmp, l))
 				return -EPROTO;
 			tmp[l] = '\0';
-			err = grow((void **)&b->labels, &b->labels_cap, b->nr_labels + 1, sizeof(char *));
+			err = gp_grow((void **)&b->labels, &b->labels_cap, b->nr_labels + 1, sizeof(char *));
 			if (err)
 				return err;
 			b->labels[b->nr_labels] = strdup(tmp);
@@ -511,8 +495,8 @@ static int emit(struct gp_gsnap_buf *b, uint64_t gp, const struct gp_g_rec *r, c
 {
 	struct gp_gsnap_g *g;
 
-	if (grow((void **)&b->gs, &b->cap, b->nr + 1, sizeof(*b->gs)) ||
-	    grow((void **)&b->pcs, &b->pcs_cap, b->nr_pcs + n, sizeof(*b->pcs)))
+	if (gp_grow((void **)&b->gs, &b->cap, b->nr + 1, sizeof(*b->gs)) ||
+	    gp_grow((void **)&b->pcs, &b->pcs_cap, b->nr_pcs + n, sizeof(*b->pcs)))
 		return -ENOMEM;
 	g = &b->gs[b->nr++];
 	*g = (struct gp_gsnap_g){
@@ -646,8 +630,8 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 	if (err)
 		goto out;
 	st->allglen += len;
-	if (grow((void **)&p->list, &p->list_cap, len ? len : 1, sizeof(*p->list)) ||
-	    grow((void **)&p->gbytes, &p->gbytes_cap, BATCH * CHECK_LEN * 4 + BATCH * 512, 1) ||
+	if (gp_grow((void **)&p->list, &p->list_cap, len ? len : 1, sizeof(*p->list)) ||
+	    gp_grow((void **)&p->gbytes, &p->gbytes_cap, BATCH * CHECK_LEN * 4 + BATCH * 512, 1) ||
 	    (!p->stk_alone && !(p->stk_alone = malloc(2 * STACK_READ_MAX)))) {
 		err = -ENOMEM;
 		goto out;
@@ -724,7 +708,7 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 				sbytes += pend[i].slen;
 			}
 		}
-		if (grow((void **)&p->stk, &p->stk_cap, 2 * sbytes + 1, 1)) {
+		if (gp_grow((void **)&p->stk, &p->stk_cap, 2 * sbytes + 1, 1)) {
 			err = -ENOMEM;
 			goto out;
 		}

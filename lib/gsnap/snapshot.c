@@ -5,7 +5,7 @@
 
 #include "goprof/profile.h"
 #include "goprof/symbolizer.h"
-#include "gsnap/gsnap_internal.h"
+#include "gsnap/gs_types.h"
 #include "loc_resolver.h"
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"

@@ -5,7 +5,7 @@
 
 #include "goprof/profile.h"
 #include "goprof/symbolizer.h"
-#include "gsnap/gsnap_internal.h"
+#include "gsnap/gs_types.h"
 #include "loc_resolver.h"
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"
@@ -119,8 +119,8 @@ static int wagg_add(struct proc *p, const struct gp_gsnap_g *x, uint64_t dt)
 			return 0;
 		}
 	}
-	if (gs_grow((void **)&p->wa, &p->wa_cap, p->nr_wa + 1, sizeof(*p->wa)) ||
-	    gs_grow((void **)&p->wpcs, &p->wpcs_cap, p->nr_wpcs + x->nr_stack, sizeof(*p->wpcs)))
+	if (gp_grow((void **)&p->wa, &p->wa_cap, p->nr_wa + 1, sizeof(*p->wa)) ||
+	    gp_grow((void **)&p->wpcs, &p->wpcs_cap, p->nr_wpcs + x->nr_stack, sizeof(*p->wpcs)))
 		return -ENOMEM;
 	w = &p->wa[p->nr_wa++];
 	*w = (struct wagg){ h, 1, dt, (uint32_t)p->nr_wpcs, x->nr_stack, x->waitreason };

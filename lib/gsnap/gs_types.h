@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * Internals shared by the goroutine snapshot modules: gsnap.c (processes, names, the
- * schedule, the profile), waits.c (wait times, wait profile), leaks.c (leak groups) and
+ * Types shared by the goroutine snapshot modules: gsnap.c (processes, the
+ * schedule, the profile), names.c (names of addresses and wait states), waits.c (wait
+ * times, wait profile), leaks.c (leak groups) and
  * snapshot.c (the public snapshot objects).
  */
-#ifndef GOPROF_GSNAP_INTERNAL_H
-#define GOPROF_GSNAP_INTERNAL_H
+#ifndef GOPROF_GSNAP_GS_TYPES_H
+#define GOPROF_GSNAP_GS_TYPES_H
 
 #include "goprof/session.h"
 #include "gsnap/gsnap.h"
@@ -91,8 +92,7 @@ static inline uint64_t gs_thread_cpu_ns(void)
 	return (uint64_t)gp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
-/* gsnap.c */
-GOPROF_HIDDEN int gs_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* gsnap.c, names.c */
 /* The process's state, its reader opened (or retried) when due; NULL: no memory. */
 GOPROF_HIDDEN struct proc *gs_get(struct gp_gsnap *g, const struct gp_gsnap_target *t, uint64_t now);
 /* Reads one process into p->buf; 0 or a negative errno (p->note says why). */
