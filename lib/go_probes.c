@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpf_load.h"
 #include "bpf_maps.h"
 #include "go_func_sites.h"
 #include "goprof/error.h"
@@ -45,25 +46,17 @@ struct gp_go_probes {
 	char http_note[160];         /* of the last executable attached */
 };
 
-static int load_skel(struct go_runtime_bpf *skel, struct bpf_map *targets, struct bpf_map *ringbuf,
-		     struct bpf_map *lost, bool multi)
+static int load_skel(struct go_runtime_bpf *skel, const struct gp_shared_maps *shared, bool multi)
 {
-	struct bpf_program *prog;
-	int err = bpf_map__reuse_fd(skel->maps.targets, bpf_map__fd(targets));
+	int err = gp_bpf_share_maps(skel->obj, shared);
 
-	if (!err)
-		err = bpf_map__reuse_fd(skel->maps.samples, bpf_map__fd(ringbuf));
-	if (!err)
-		err = bpf_map__reuse_fd(skel->maps.lost, bpf_map__fd(lost));
-	bpf_object__for_each_program(prog, skel->obj)
-		if (!err && multi)
-			err = bpf_program__set_expected_attach_type(prog, BPF_TRACE_UPROBE_MULTI);
+	if (!err && multi)
+		err = gp_uprobe_programs_multi(skel->obj);
 	return err ? err : go_runtime_bpf__load(skel);
 }
 
 
-struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-				      struct bpf_map *lost, uint32_t features)
+struct gp_go_probes *gp_go_probes_new(const struct gp_shared_maps *shared, uint32_t features)
 {
 	struct gp_go_probes *gp = calloc(1, sizeof(*gp));
 	int err;
@@ -83,16 +76,14 @@ struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *r
 			return gp_err_null(err, "opening the embedded Go runtime BPF object failed");
 		}
 		gp->skel->rodata->track_channels = !!(features & GOPROF_FEATURE_CHANNELS);
-		err = load_skel(gp->skel, targets, ringbuf, lost, multi);
+		err = load_skel(gp->skel, shared, multi);
 		gp->links.multi = multi && !err;
 		if (!err || err == -EPERM)
 			break;
 	}
 	if (err) {
 		gp_go_probes_free(gp);
-		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
-				   "loading the Go runtime probes failed: %s; set GOPROF_DEBUG=1 for "
-				   "the verifier log", strerror(-err));
+		return gp_fail_null(gp_bpf_load_failed(err, "the Go runtime probes"));
 	}
 	return gp;
 }
@@ -215,8 +206,14 @@ static void attach_http(struct gp_go_probes *gp, struct goprof_binary *bin, cons
 
 int gp_go_probes_enable_http(struct gp_go_probes *gp, struct bpf_map *http_active)
 {
-	gp->http = gp_http_probes_new(gp->skel->maps.targets, gp->skel->maps.samples,
-				      gp->skel->maps.lost, http_active, gp->links.multi);
+	struct gp_shared_maps shared = {
+		.targets = gp->skel->maps.targets,
+		.samples = gp->skel->maps.samples,
+		.lost = gp->skel->maps.lost,
+		.http_active = http_active,
+	};
+
+	gp->http = gp_http_probes_new(&shared, gp->links.multi);
 	return gp->http ? 0 : (errno ? -errno : -ENOMEM);
 }
 

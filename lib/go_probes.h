@@ -17,11 +17,12 @@ struct bpf_program;
 struct gp_go_probes;
 
 /*
- * Loads the programs; the maps given are reused (shared with the CPU sampler).
- * features: GOPROF_FEATURE_GOROUTINES and/or GOPROF_FEATURE_GC, the probe sets to attach.
+ * Loads the programs with the session's shared maps (targets, samples, lost).
+ * features: the GOPROF_FEATURE_* whose probe sets to attach.
  */
-GOPROF_HIDDEN struct gp_go_probes *gp_go_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-						    struct bpf_map *lost, uint32_t features);
+struct gp_shared_maps;
+GOPROF_HIDDEN struct gp_go_probes *gp_go_probes_new(const struct gp_shared_maps *shared,
+						    uint32_t features);
 GOPROF_HIDDEN void gp_go_probes_free(struct gp_go_probes *gp);
 
 /*

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "go_version.h"
+#include "bpf_load.h"
 #include "bpf_maps.h"
 #include "go_func_sites.h"
 #include "go_http.skel.h"
@@ -23,12 +24,9 @@ struct gp_http_probes {
 /* The deferred function of (*conn).serve (the one that recovers a handler's panic). */
 #define CONN_DONE_FN "net/http.(*conn).serve.func1"
 
-struct gp_http_probes *gp_http_probes_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-					  struct bpf_map *lost, struct bpf_map *http_active,
-					  bool multi)
+struct gp_http_probes *gp_http_probes_new(const struct gp_shared_maps *shared, bool multi)
 {
 	struct gp_http_probes *hp = calloc(1, sizeof(*hp));
-	struct bpf_program *prog;
 	int err;
 
 	if (!hp)
@@ -39,23 +37,14 @@ struct gp_http_probes *gp_http_probes_new(struct bpf_map *targets, struct bpf_ma
 		free(hp);
 		return gp_err_null(err, "opening the embedded net/http BPF object failed");
 	}
-	err = bpf_map__reuse_fd(hp->skel->maps.targets, bpf_map__fd(targets));
-	if (!err)
-		err = bpf_map__reuse_fd(hp->skel->maps.samples, bpf_map__fd(ringbuf));
-	if (!err)
-		err = bpf_map__reuse_fd(hp->skel->maps.lost, bpf_map__fd(lost));
-	if (!err)
-		err = bpf_map__reuse_fd(hp->skel->maps.http_active, bpf_map__fd(http_active));
-	bpf_object__for_each_program(prog, hp->skel->obj)
-		if (!err && multi)
-			err = bpf_program__set_expected_attach_type(prog, BPF_TRACE_UPROBE_MULTI);
+	err = gp_bpf_share_maps(hp->skel->obj, shared);
+	if (!err && multi)
+		err = gp_uprobe_programs_multi(hp->skel->obj);
 	if (!err)
 		err = go_http_bpf__load(hp->skel);
 	if (err) {
 		gp_http_probes_free(hp);
-		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
-				   "loading the net/http probes failed: %s; set GOPROF_DEBUG=1 for "
-				   "the verifier log", strerror(-err));
+		return gp_fail_null(gp_bpf_load_failed(err, "the net/http probes"));
 	}
 	return hp;
 }

@@ -16,10 +16,10 @@ struct gp_uprobe_place;
 struct gp_http_probes;
 
 /* multi: load the programs for uprobe_multi links, as go_probes does on this kernel. */
-GOPROF_HIDDEN struct gp_http_probes *gp_http_probes_new(struct bpf_map *targets,
-							struct bpf_map *ringbuf,
-							struct bpf_map *lost,
-							struct bpf_map *http_active, bool multi);
+/* With the session's shared maps (targets, samples, lost, http_active). */
+struct gp_shared_maps;
+GOPROF_HIDDEN struct gp_http_probes *gp_http_probes_new(const struct gp_shared_maps *shared,
+							bool multi);
 GOPROF_HIDDEN void gp_http_probes_free(struct gp_http_probes *hp);
 
 /*

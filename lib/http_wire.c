@@ -7,6 +7,8 @@
 #include <string.h>
 #include <bpf/btf.h>
 
+#include "bpf_load.h"
+#include "budget_window.h"
 #include "bpf_maps.h"
 #include "goprof/error.h"
 #include "http_head.h"
@@ -32,11 +34,9 @@ struct gp_http_wire {
 	const struct wire_hooks *hooks;
 	bool detached;
 	/* The budget's current window. */
-	uint64_t window_start_ns, window_cpu_ns, window_runs;
+	struct gp_budget_window window;
+	uint64_t window_runs; /* hook runs at the window's start */
 };
-
-#define BUDGET_WINDOW_NS 1000000000ull
-#define MIN_JUDGED_COST_NS 2000000ull /* below 2 ms a window says nothing */
 
 static bool kernel_has(const char *btf_type)
 {
@@ -81,9 +81,7 @@ static void select_programs(struct http_wire_bpf *skel, const struct wire_hooks 
 	}
 }
 
-struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-				      struct bpf_map *lost, struct bpf_map *http_active,
-				      const char *only_hooks)
+struct gp_http_wire *gp_http_wire_new(const struct gp_shared_maps *shared, const char *only_hooks)
 {
 	const struct wire_hooks *hooks = choose_hooks(only_hooks);
 	struct gp_http_wire *w;
@@ -102,22 +100,14 @@ struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets, struct bpf_map *r
 		return gp_err_null(err, "opening the embedded HTTP wire BPF object failed: %s",
 				   strerror(-err));
 	}
-	err = bpf_map__reuse_fd(w->skel->maps.targets, bpf_map__fd(targets));
-	if (!err)
-		err = bpf_map__reuse_fd(w->skel->maps.samples, bpf_map__fd(ringbuf));
-	if (!err)
-		err = bpf_map__reuse_fd(w->skel->maps.lost, bpf_map__fd(lost));
-	if (!err)
-		err = bpf_map__reuse_fd(w->skel->maps.http_active, bpf_map__fd(http_active));
+	err = gp_bpf_share_maps(w->skel->obj, shared);
 	if (!err) {
 		select_programs(w->skel, hooks);
 		err = http_wire_bpf__load(w->skel);
 	}
 	if (err) {
 		gp_http_wire_free(w);
-		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
-				   "loading the HTTP wire programs failed: %s; set GOPROF_DEBUG=1 "
-				   "for the verifier log", strerror(-err));
+		return gp_fail_null(gp_bpf_load_failed(err, "the HTTP wire programs"));
 	}
 	err = http_wire_bpf__attach(w->skel);
 	if (err) {
@@ -161,26 +151,18 @@ static void detach(struct gp_http_wire *w)
 bool gp_http_wire_budget_check(struct gp_http_wire *w, uint64_t now_ns, uint64_t target_cpu_ns,
 			       uint32_t budget_bp, char *msg, size_t msg_len)
 {
-	uint64_t runs = gp_http_wire_runs(w), elapsed, cost, cpu;
+	uint64_t runs, elapsed = 0, cost, cpu = 0;
+	enum gp_window_step step;
 
 	if (w->detached)
 		return false;
-	if (!w->window_start_ns || now_ns < w->window_start_ns) {
-		w->window_start_ns = now_ns;
-		w->window_cpu_ns = target_cpu_ns;
-		w->window_runs = runs;
+	step = gp_budget_window_step(&w->window, now_ns, target_cpu_ns, &elapsed, &cpu);
+	if (step == GP_WINDOW_OPEN)
 		return false;
-	}
-	elapsed = now_ns - w->window_start_ns;
-	if (elapsed < BUDGET_WINDOW_NS)
-		return false;
+	runs = gp_http_wire_runs(w);
 	cost = (runs - w->window_runs) * GP_HTTP_WIRE_RUN_NS;
-	cpu = target_cpu_ns > w->window_cpu_ns ? target_cpu_ns - w->window_cpu_ns : 0;
-	w->window_start_ns = now_ns;
-	w->window_cpu_ns = target_cpu_ns;
 	w->window_runs = runs;
-	/* 100% is no limit: the hooks run in the targets' own syscalls. */
-	if (budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS || cost * 10000 <= (uint64_t)budget_bp * cpu)
+	if (step == GP_WINDOW_STARTED || !gp_budget_exceeded(cost, cpu, budget_bp))
 		return false;
 	detach(w);
 	snprintf(msg, msg_len, "HTTP wire hooks (%s) detached: %.0f runs/s "

@@ -19,9 +19,8 @@ struct gp_http_wire;
  * 6.3+), else the syscall tracepoints. only_hooks ("sockets" or "syscalls"; NULL: the
  * best there is) forces one flavour, for tests and troubleshooting.
  */
-GOPROF_HIDDEN struct gp_http_wire *gp_http_wire_new(struct bpf_map *targets,
-						    struct bpf_map *ringbuf, struct bpf_map *lost,
-						    struct bpf_map *http_active,
+struct gp_shared_maps;
+GOPROF_HIDDEN struct gp_http_wire *gp_http_wire_new(const struct gp_shared_maps *shared,
 						    const char *only_hooks);
 GOPROF_HIDDEN void gp_http_wire_free(struct gp_http_wire *w);
 

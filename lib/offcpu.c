@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bpf_load.h"
+#include "budget_window.h"
 #include "bpf_maps.h"
 #include "goprof/error.h"
 #include "goprof/profile.h"
@@ -52,7 +54,8 @@ struct gp_offcpu {
 	uint64_t stacks_missing;    /* rows whose stack was gone when read (see forget_pid) */
 
 	/* Overhead budget window */
-	uint64_t window_start_ns, window_cpu_ns, window_out, window_sampled;
+	struct gp_budget_window window;
+	uint64_t window_out, window_sampled; /* counters at the window's start */
 	uint64_t cost_ns;
 };
 
@@ -83,10 +86,13 @@ static struct bpf_program *flavour_prog(struct offcpu_bpf *skel, const struct fl
  * Opens, configures and loads the object with only flavour f's program, and checks that
  * it attaches. Returns 0 (o->skel loaded) or a negative errno with *why set.
  */
-static int try_flavour(struct gp_offcpu *o, const struct flavour *f, struct bpf_map *targets,
-		       struct bpf_map *lost, const struct gp_offcpu_config *cfg, char *why,
+static int try_flavour(struct gp_offcpu *o, const struct flavour *f,
+		       const struct gp_shared_maps *shared, const struct gp_offcpu_config *cfg, char *why,
 		       size_t why_len)
 {
+	/* The ring buffer is declared by bpf/shared.bpf.h; the off-CPU program writes no
+	 * records. */
+	const struct gp_shared_maps mine = { .targets = shared->targets, .lost = shared->lost };
 	struct bpf_link *link;
 	int err;
 
@@ -103,10 +109,8 @@ static int try_flavour(struct gp_offcpu *o, const struct flavour *f, struct bpf_
 	o->skel->rodata->user_stack_bytes = cfg->user_depth * 8;
 	o->skel->rodata->kernel_stack_bytes = cfg->kernel_depth * 8;
 	o->skel->data->sample_every = cfg->sample_every > 1 ? cfg->sample_every : 1;
-	err = bpf_map__reuse_fd(o->skel->maps.targets, bpf_map__fd(targets));
+	err = gp_bpf_share_maps(o->skel->obj, &mine);
 	if (!err)
-		err = bpf_map__reuse_fd(o->skel->maps.lost, bpf_map__fd(lost));
-	if (!err) /* declared by bpf/shared.bpf.h; the off-CPU program writes no records */
 		err = bpf_map__set_autocreate(o->skel->maps.samples, false);
 	if (!err)
 		err = offcpu_bpf__load(o->skel);
@@ -131,7 +135,7 @@ fail:
 	return err;
 }
 
-struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
+struct gp_offcpu *gp_offcpu_new(const struct gp_shared_maps *shared,
 				struct goprof_symbolizer *sym, const struct gp_offcpu_config *cfg)
 {
 	struct gp_offcpu *o = calloc(1, sizeof(*o));
@@ -158,7 +162,7 @@ struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
 		snprintf(why[i], sizeof(why[i]), "not tried");
 		if (cfg->only_flavour && strcmp(cfg->only_flavour, flavours[i].name))
 			continue;
-		err = try_flavour(o, &flavours[i], targets, lost, cfg, why[i], sizeof(why[i]));
+		err = try_flavour(o, &flavours[i], shared, cfg, why[i], sizeof(why[i]));
 		if (!err)
 			return o;
 		if (err == -EPERM) /* no flavour will do better */
@@ -576,41 +580,27 @@ void gp_offcpu_stats(struct gp_offcpu *o, struct gp_offcpu_stats *st)
 	gp_map_sum_percpu_all(o->skel->maps.offcpu_counters, st->counters, GP_OFFCPU_CNT_NR);
 }
 
-#define BUDGET_WINDOW_NS 1000000000ull
-/* Below this estimated cost per window nothing is judged (as for the runtime probes). */
-#define MIN_JUDGED_COST_NS 2000000ull
-
 enum gp_offcpu_verdict gp_offcpu_budget_check(struct gp_offcpu *o, uint64_t now_ns,
 					      uint64_t target_cpu_ns, uint32_t budget_bp,
 					      char *msg, size_t msg_len)
 {
 	struct gp_offcpu_stats st;
-	uint64_t out, sampled, cost, cpu, elapsed, every, need;
+	uint64_t out, sampled, cost, cpu = 0, elapsed = 0, every, need;
+	enum gp_window_step step;
 
+	step = gp_budget_window_step(&o->window, now_ns, target_cpu_ns, &elapsed, &cpu);
+	if (step == GP_WINDOW_OPEN)
+		return GP_OFFCPU_WITHIN_BUDGET;
 	gp_offcpu_stats(o, &st);
-	if (!o->window_start_ns || now_ns < o->window_start_ns) {
-		o->window_start_ns = now_ns;
-		o->window_cpu_ns = target_cpu_ns;
-		o->window_out = st.counters[GP_OFFCPU_CNT_TARGET_OUT];
-		o->window_sampled = st.counters[GP_OFFCPU_CNT_SAMPLED];
-		return GP_OFFCPU_WITHIN_BUDGET;
-	}
-	elapsed = now_ns - o->window_start_ns;
-	if (elapsed < BUDGET_WINDOW_NS)
-		return GP_OFFCPU_WITHIN_BUDGET;
 	out = st.counters[GP_OFFCPU_CNT_TARGET_OUT] - o->window_out;
 	sampled = st.counters[GP_OFFCPU_CNT_SAMPLED] - o->window_sampled;
-	cost = sampled * GP_OFFCPU_SAMPLED_NS + (out - GP_MIN(out, sampled)) * GP_OFFCPU_SKIPPED_NS;
-	cpu = target_cpu_ns > o->window_cpu_ns ? target_cpu_ns - o->window_cpu_ns : 0;
-	o->cost_ns += cost;
-	o->window_start_ns = now_ns;
-	o->window_cpu_ns = target_cpu_ns;
 	o->window_out = st.counters[GP_OFFCPU_CNT_TARGET_OUT];
 	o->window_sampled = st.counters[GP_OFFCPU_CNT_SAMPLED];
-	/* A budget of 100% is no limit: the program's cost is part of the targets' CPU time
-	 * (it runs in their context switches), so only the estimate could exceed it. */
-	if (!o->link || budget_bp >= 10000 || cost < MIN_JUDGED_COST_NS ||
-	    cost * 10000 <= (uint64_t)budget_bp * cpu)
+	if (step == GP_WINDOW_STARTED)
+		return GP_OFFCPU_WITHIN_BUDGET;
+	cost = sampled * GP_OFFCPU_SAMPLED_NS + (out - GP_MIN(out, sampled)) * GP_OFFCPU_SKIPPED_NS;
+	o->cost_ns += cost;
+	if (!o->link || !gp_budget_exceeded(cost, cpu, budget_bp))
 		return GP_OFFCPU_WITHIN_BUDGET;
 	/* Sampled cost shrinks with N; the skipped switch-outs' cost does not. */
 	every = gp_offcpu_sample_every(o);

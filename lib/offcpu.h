@@ -33,7 +33,8 @@ typedef const char *(*gp_offcpu_name_fn)(void *ctx, uint32_t pid);
  * tracepoint. Returns NULL with errno and a message: GOPROF_ERRNO_KERNEL when no
  * flavour attaches, EPERM, GOPROF_ERRNO_VERIFIER.
  */
-GOPROF_HIDDEN struct gp_offcpu *gp_offcpu_new(struct bpf_map *targets, struct bpf_map *lost,
+struct gp_shared_maps;
+GOPROF_HIDDEN struct gp_offcpu *gp_offcpu_new(const struct gp_shared_maps *shared,
 					      struct goprof_symbolizer *sym,
 					      const struct gp_offcpu_config *cfg);
 GOPROF_HIDDEN void gp_offcpu_free(struct gp_offcpu *o);

@@ -2,12 +2,8 @@
 /* Overhead budget of the Go runtime probes: estimate, compare, detach, explain. */
 #include <stdio.h>
 
+#include "budget_window.h"
 #include "probe_budget.h"
-
-#define WINDOW_NS 1000000000ull
-/* Below this estimated cost per window a set is never judged: a few hits while the
- * target idles are not worth a verdict. */
-#define MIN_JUDGED_COST_NS 2000000ull
 
 void gp_probe_budget_init(struct gp_probe_budget *b, uint32_t budget_bp)
 {
@@ -17,39 +13,29 @@ void gp_probe_budget_init(struct gp_probe_budget *b, uint32_t budget_bp)
 
 bool gp_probe_budget_due(const struct gp_probe_budget *b, uint64_t now_ns)
 {
-	return !b->window_start_ns || now_ns - b->window_start_ns >= WINDOW_NS;
+	return gp_budget_window_due(&b->window, now_ns);
 }
 
 int gp_probe_budget_check(struct gp_probe_budget *b, struct gp_go_probes *gp, uint64_t now_ns,
 			  uint64_t target_cpu_ns, struct gp_budget_verdict *verdicts)
 {
-	uint64_t cpu, elapsed;
+	enum gp_window_step step;
+	uint64_t cpu = 0, elapsed = 0;
 	int n = 0;
 
-	if (!b->window_start_ns) {
-		b->window_start_ns = now_ns;
-		b->window_target_cpu_ns = target_cpu_ns;
-		for (int s = 0; s < GP_SET_NR; s++)
-			b->window_hits[s] = gp_go_probes_set_hits(gp, s);
+	step = gp_budget_window_step(&b->window, now_ns, target_cpu_ns, &elapsed, &cpu);
+	if (step == GP_WINDOW_OPEN)
 		return 0;
-	}
-	elapsed = now_ns - b->window_start_ns;
-	if (elapsed < WINDOW_NS)
-		return 0;
-	cpu = target_cpu_ns > b->window_target_cpu_ns ? target_cpu_ns - b->window_target_cpu_ns : 0;
 	for (int s = 0; s < GP_SET_NR; s++) {
 		uint64_t hits = gp_go_probes_set_hits(gp, s), delta = hits - b->window_hits[s];
 		uint64_t cost = delta * GP_UPROBE_HIT_NS;
 		struct gp_budget_verdict *v = &verdicts[n];
 
 		b->window_hits[s] = hits;
+		if (step == GP_WINDOW_STARTED)
+			continue;
 		b->total_cost_ns += cost;
-		/* No target CPU in the window: they exited (or were detached) meanwhile, and
-		 * there is no one left to protect; the hits are from before. A budget of 100%
-		 * is no limit: the estimate per hit can exceed what the targets were charged. */
-		if (!gp_go_probes_set_active(gp, s) || b->budget_bp >= 10000 ||
-		    cost < MIN_JUDGED_COST_NS || !cpu ||
-		    cost * 10000 <= (uint64_t)b->budget_bp * cpu)
+		if (!gp_go_probes_set_active(gp, s) || !gp_budget_exceeded(cost, cpu, b->budget_bp))
 			continue;
 		v->set = s;
 		v->hits_per_s = delta * 1e9 / elapsed;
@@ -63,7 +49,5 @@ int gp_probe_budget_check(struct gp_probe_budget *b, struct gp_go_probes *gp, ui
 		b->sets_detached++;
 		n++;
 	}
-	b->window_start_ns = now_ns;
-	b->window_target_cpu_ns = target_cpu_ns;
 	return n;
 }

@@ -10,6 +10,7 @@
 #ifndef GOPROF_PROBE_BUDGET_H
 #define GOPROF_PROBE_BUDGET_H
 
+#include "budget_window.h"
 #include "go_probes.h"
 #include "internal.h"
 
@@ -20,9 +21,8 @@
 
 struct gp_probe_budget {
 	uint32_t budget_bp;
-	uint64_t window_start_ns;           /* CLOCK_MONOTONIC */
-	uint64_t window_target_cpu_ns;      /* targets' CPU at the window start */
-	uint64_t window_hits[GP_SET_NR];
+	struct gp_budget_window window;
+	uint64_t window_hits[GP_SET_NR];    /* at the window's start */
 	uint64_t total_cost_ns;             /* estimated, over the session */
 	uint32_t sets_detached;
 };

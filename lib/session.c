@@ -22,6 +22,7 @@
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
 #include "block_table.h"
+#include "bpf_load.h"
 #include "bpf_maps.h"
 #include "chan_stats.h"
 #include "cpu_table.h"
@@ -112,6 +113,7 @@ struct goprof_session {
 	struct gp_http_wire *http_wire;   /* GOPROF_FEATURE_HTTP_WIRE */
 	uint64_t http_wire_judged_ns;     /* its last budget check */
 	struct gp_probe_budget budget;
+	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
 	uint32_t features;
 	bool kernel_stacks;
 	goprof_event_fn on_event;
@@ -907,7 +909,7 @@ static int load_offcpu(struct goprof_session *s, const struct session_config *cf
 		.only_flavour = getenv("GOPROF_OFFCPU_ATTACH"),
 	};
 
-	s->offcpu = gp_offcpu_new(s->skel->maps.targets, s->skel->maps.lost, s->sym, &oc);
+	s->offcpu = gp_offcpu_new(&s->shared, s->sym, &oc);
 	if (!s->offcpu)
 		return errno ? -errno : -ENOMEM;
 	gp_offcpu_set_callbacks(s->offcpu, process_name, exe_of_pid, s);
@@ -952,6 +954,12 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		return gp_err(-errno, "creating the ring buffer reader failed: %s", strerror(errno));
 	gp_probe_budget_init(&s->budget, cfg->budget_bp);
 	s->features = cfg->features;
+	s->shared = (struct gp_shared_maps){
+		.targets = s->skel->maps.targets,
+		.samples = s->skel->maps.samples,
+		.lost = s->skel->maps.lost,
+		.http_active = s->skel->maps.http_active,
+	};
 	/* GC and scheduling latency install uprobes only in their precise modes. */
 	probe_features = cfg->features & ~((GC_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_GC : 0) |
 					   (SCHED_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_SCHED : 0));
@@ -961,14 +969,12 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 			return -ENOMEM;
 	}
 	if (probe_features & PROBE_FEATURES) {
-		s->go_probes = gp_go_probes_new(s->skel->maps.targets, s->skel->maps.samples,
-						s->skel->maps.lost, probe_features);
+		s->go_probes = gp_go_probes_new(&s->shared, probe_features);
 		if (!s->go_probes)
 			return errno ? -errno : -ENOMEM;
 	}
 	if (cfg->features & GOPROF_FEATURE_TCP) {
-		s->tcp = gp_tcp_tracker_new(s->skel->maps.targets, s->skel->maps.samples,
-					    s->skel->maps.lost);
+		s->tcp = gp_tcp_tracker_new(&s->shared);
 		if (!s->tcp)
 			return errno ? -errno : -ENOMEM;
 	}
@@ -981,9 +987,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 			return -ENOMEM;
 	}
 	if (cfg->features & GOPROF_FEATURE_HTTP_WIRE) {
-		s->http_wire = gp_http_wire_new(s->skel->maps.targets, s->skel->maps.samples,
-						s->skel->maps.lost, s->skel->maps.http_active,
-						getenv("GOPROF_HTTP_WIRE_HOOKS"));
+		s->http_wire = gp_http_wire_new(&s->shared, getenv("GOPROF_HTTP_WIRE_HOOKS"));
 		if (!s->http_wire)
 			return errno ? -errno : -ENOMEM;
 		s->http = gp_http_tracker_new(cfg->freq_hz);

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <stdlib.h>
 
+#include "bpf_load.h"
 #include "bpf_maps.h"
 #include "goprof/error.h"
 #include "tcp.skel.h"
@@ -70,8 +71,7 @@ static int check_kernel(void)
 	return err;
 }
 
-struct gp_tcp_tracker *gp_tcp_tracker_new(struct bpf_map *targets, struct bpf_map *ringbuf,
-					  struct bpf_map *lost)
+struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared)
 {
 	struct gp_tcp_tracker *t;
 	int err = check_kernel();
@@ -87,18 +87,12 @@ struct gp_tcp_tracker *gp_tcp_tracker_new(struct bpf_map *targets, struct bpf_ma
 		free(t);
 		return gp_err_null(err, "opening the embedded TCP BPF object failed: %s", strerror(-err));
 	}
-	err = bpf_map__reuse_fd(t->skel->maps.targets, bpf_map__fd(targets));
-	if (!err)
-		err = bpf_map__reuse_fd(t->skel->maps.samples, bpf_map__fd(ringbuf));
-	if (!err)
-		err = bpf_map__reuse_fd(t->skel->maps.lost, bpf_map__fd(lost));
+	err = gp_bpf_share_maps(t->skel->obj, shared);
 	if (!err)
 		err = tcp_bpf__load(t->skel);
 	if (err) {
 		gp_tcp_tracker_free(t);
-		return gp_err_null(err == -EPERM ? -EPERM : -GOPROF_ERRNO_VERIFIER,
-				   "loading the TCP programs failed: %s; set GOPROF_DEBUG=1 for the "
-				   "verifier log", strerror(-err));
+		return gp_fail_null(gp_bpf_load_failed(err, "the TCP programs"));
 	}
 	err = tcp_bpf__attach(t->skel);
 	if (err) {

@@ -18,9 +18,8 @@ struct gp_tcp_tracker;
  * Checks that the kernel has the hooks (a GOPROF_ERRNO_KERNEL error naming the missing
  * one otherwise), loads and attaches the programs. NULL with errno and a message on error.
  */
-GOPROF_HIDDEN struct gp_tcp_tracker *gp_tcp_tracker_new(struct bpf_map *targets,
-							struct bpf_map *ringbuf,
-							struct bpf_map *lost);
+struct gp_shared_maps;
+GOPROF_HIDDEN struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared);
 GOPROF_HIDDEN void gp_tcp_tracker_free(struct gp_tcp_tracker *t);
 
 /*

@@ -85,6 +85,17 @@ static void destroy_links(struct bpf_link **links, size_t n)
 			pthread_join(threads[t], NULL);
 }
 
+int gp_uprobe_programs_multi(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	int err = 0;
+
+	bpf_object__for_each_program(prog, obj)
+		if (!err)
+			err = bpf_program__set_expected_attach_type(prog, BPF_TRACE_UPROBE_MULTI);
+	return err;
+}
+
 static int keep_link(const struct gp_uprobe_place *at, struct bpf_link *link, uint32_t sites)
 {
 	struct gp_uprobe_links *l = at->links;

@@ -45,6 +45,10 @@ struct gp_uprobe_place {
  * load the programs and refuse the link). */
 GOPROF_HIDDEN bool gp_kernel_has_uprobe_multi(void);
 
+/* Prepares every program of obj (opened, not loaded) for uprobe_multi links. */
+struct bpf_object;
+GOPROF_HIDDEN int gp_uprobe_programs_multi(struct bpf_object *obj);
+
 /*
  * Attaches prog at the entry of Go function fn (after the stack check) or at each of its
  * RETs; cookie is what bpf_get_attach_cookie() returns. Returns 0 or a negative error
