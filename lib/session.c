@@ -29,7 +29,6 @@
 #include "go_probes.h"
 #include "gc_tracker.h"
 #include "heap_table.h"
-#include "offcpu.h"
 #include "http_tracker.h"
 #include "http_wire.h"
 #include "probe_budget.h"
@@ -42,7 +41,7 @@
 #include "proc.h"
 #include "sym/symbolizer_internal.h"
 #include "target.h"
-#include "tcp_tracker.h"
+#include "capability.h"
 #include "wait_reasons.h"
 
 #define DEFAULT_FREQ_HZ 99
@@ -104,9 +103,6 @@ struct goprof_session {
 	struct gp_rt_reader *rt;          /* GOPROF_FEATURE_GC/_SCHED without _PRECISE */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
-	struct gp_offcpu *offcpu;         /* GOPROF_FEATURE_OFFCPU */
-	uint64_t offcpu_drained_ns;       /* CLOCK_MONOTONIC of its last periodic read */
-	struct gp_tcp_tracker *tcp;       /* GOPROF_FEATURE_TCP */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
@@ -114,6 +110,12 @@ struct goprof_session {
 	uint64_t http_wire_judged_ns;     /* its last budget check */
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
+	struct gp_host host;          /* what the capabilities share */
+	struct cap_slot {
+		const struct gp_cap_ops *ops;
+		void *state;
+	} caps[GP_MAX_CAPS];          /* the capabilities of capability.h that run */
+	size_t nr_caps;
 	uint32_t features;
 	bool kernel_stacks;
 	goprof_event_fn on_event;
@@ -182,37 +184,16 @@ static void libbpf_setup_once(void)
 #define HTTP_FEATURES (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
-#define MAX_OFFCPU_SAMPLE_EVERY (1u << 20)
 /* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
 #define GO_MEM_PROFILE_RATE (512 * 1024)
 
 struct session_config {
+	const struct goprof_session_opts *opts; /* checked: capabilities read their own */
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features, budget_bp;
 	uint32_t cpu_flags, cpu_timestamps_max;
-	uint32_t offcpu_min_us, offcpu_max_us, offcpu_sample_every;
 	struct gp_gsnap_config gsnap;
 };
-
-static int validate_offcpu_opts(const struct goprof_session_opts *opts, struct session_config *cfg)
-{
-	cfg->offcpu_min_us = OPTS_GET(opts, offcpu_min_us, 0);
-	cfg->offcpu_max_us = OPTS_GET(opts, offcpu_max_us, 0);
-	cfg->offcpu_sample_every = OPTS_GET(opts, offcpu_sample_every, 0);
-	if (!(cfg->features & GOPROF_FEATURE_OFFCPU) &&
-	    (cfg->offcpu_min_us || cfg->offcpu_max_us || cfg->offcpu_sample_every))
-		return gp_err(-EINVAL, "goprof_session_opts.offcpu_*: set without "
-				       "GOPROF_FEATURE_OFFCPU in features");
-	if (cfg->offcpu_max_us && cfg->offcpu_max_us < GP_MAX(cfg->offcpu_min_us, 1u))
-		return gp_err(-EINVAL, "goprof_session_opts.offcpu_max_us: %u us is below "
-				       "offcpu_min_us (%u us): no interval could be counted",
-			      cfg->offcpu_max_us, GP_MAX(cfg->offcpu_min_us, 1u));
-	if (cfg->offcpu_sample_every > MAX_OFFCPU_SAMPLE_EVERY)
-		return gp_err(-EINVAL, "goprof_session_opts.offcpu_sample_every: 1 in %u is above "
-				       "the maximum of 1 in %u", cfg->offcpu_sample_every,
-			      MAX_OFFCPU_SAMPLE_EVERY);
-	return 0;
-}
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
 {
@@ -299,7 +280,11 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 	if (!err && cfg->gsnap.budget_bp > 10000)
 		err = gp_err(-EINVAL, "goprof_session_opts.snapshot_cpu_budget_bp: %u is above 10000 "
 				      "(a whole core)", cfg->gsnap.budget_bp);
-	return err ? err : validate_offcpu_opts(opts, cfg);
+	cfg->opts = opts;
+	for (size_t i = 0; !err && gp_capabilities[i]; i++)
+		if (gp_capabilities[i]->validate)
+			err = gp_capabilities[i]->validate(opts, cfg->features);
+	return err;
 }
 
 static struct attached_process *find_process(struct goprof_session *s, uint32_t pid)
@@ -666,11 +651,9 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
-	if (s->offcpu) {
-		/* Its off-CPU time is in the kernel table: read it while its symbols are here. */
-		gp_offcpu_drain(s->offcpu);
-		gp_offcpu_forget_pid(s->offcpu, ev->pid);
-	}
+	for (size_t i = 0; i < s->nr_caps; i++)
+		if (s->caps[i].ops->forget_pid)
+			s->caps[i].ops->forget_pid(s->caps[i].state, ev->pid);
 	gp_block_table_forget_pid(s->block, ev->pid);
 	if (s->block)
 		gp_go_probes_forget_parked(s->go_probes, ev->pid);
@@ -776,19 +759,31 @@ static void note_ringbuf_fill(struct goprof_session *s)
 		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
 }
 
+/* The capability that takes records of this type, NULL: the session's own. */
+static const struct cap_slot *record_taker(const struct goprof_session *s, uint32_t type)
+{
+	for (size_t i = 0; i < s->nr_caps; i++)
+		if (s->caps[i].ops->take_record && type >= s->caps[i].ops->rec_first &&
+		    type <= s->caps[i].ops->rec_last)
+			return &s->caps[i];
+	return NULL;
+}
+
 static int dispatch_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
 	const struct gp_sample_event *ev = data;
+	const struct cap_slot *cap;
 	struct attached_process *proc;
 
 	if (len < sizeof(uint32_t))
 		return 0;
-	/* TCP records are counted apart (tcp_events, lost_tcp_events). */
-	if (ev->type != GP_REC_SAMPLE &&
-	    (ev->type < GP_REC_TCP_CONNECT || ev->type > GP_REC_TCP_CLOSE))
+	cap = record_taker(s, ev->type);
+	if (ev->type != GP_REC_SAMPLE && !(cap && cap->ops->counts_own_records))
 		s->events_delivered++;
 	note_ringbuf_fill(s); /* two loads: what is still waiting behind this record */
+	if (cap)
+		return cap->ops->take_record(cap->state, data, len);
 	switch (ev->type) {
 	case GP_REC_EXEC:
 		return len >= sizeof(struct gp_exec_event) ? handle_exec(s, data) : 0;
@@ -817,10 +812,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 			if (gp_heap_table_add(s->allocs, data, proc ? proc->comm : NULL))
 				s->lost_aggregation++;
 		}
-		return 0;
-	case GP_REC_TCP_CONNECT ... GP_REC_TCP_CLOSE:
-		if (s->tcp && len >= sizeof(struct gp_tcp_event))
-			return gp_tcp_tracker_record(s->tcp, data, s->on_event, s->ctx);
 		return 0;
 	case GP_REC_BLOCK:
 		if (s->block && len >= GP_BLOCK_EVENT_SIZE(0) &&
@@ -897,23 +888,58 @@ static const char *process_name(void *ctx, uint32_t pid)
 	return p && p->comm[0] ? p->comm : NULL;
 }
 
-static int load_offcpu(struct goprof_session *s, const struct session_config *cfg)
+static int host_emit(struct goprof_session *s, const struct goprof_event *ev)
 {
-	struct gp_offcpu_config oc = {
-		.min_ns = (uint64_t)GP_MAX(cfg->offcpu_min_us, 1u) * 1000,
-		.max_ns = (uint64_t)cfg->offcpu_max_us * 1000,
-		.sample_every = cfg->offcpu_sample_every,
+	return s->on_event ? s->on_event(ev, s->ctx) : 0;
+}
+
+static void host_count_detached(struct goprof_session *s)
+{
+	s->budget.sets_detached++;
+}
+
+static uint64_t targets_cpu_ns(struct goprof_session *s);
+
+/* The capabilities of capability.h whose features the session has, in registry order. */
+static int create_capabilities(struct goprof_session *s, const struct session_config *cfg)
+{
+	s->host = (struct gp_host){
+		.shared = s->shared,
+		.sym = s->sym,
+		.opts = cfg->opts,
+		.features = cfg->features,
+		.budget_bp = s->budget.budget_bp,
 		.user_depth = cfg->user_depth,
 		.kernel_depth = cfg->kernel_depth,
-		/* A knob for tests and for debugging a kernel: one attach flavour, no fallback. */
-		.only_flavour = getenv("GOPROF_OFFCPU_ATTACH"),
+		.session = s,
+		.emit = host_emit,
+		.targets_cpu_ns = targets_cpu_ns,
+		.count_detached = host_count_detached,
+		.process_name = process_name,
+		.exe_of_pid = exe_of_pid,
 	};
+	for (size_t i = 0; gp_capabilities[i]; i++) {
+		const struct gp_cap_ops *ops = gp_capabilities[i];
+		void *state;
 
-	s->offcpu = gp_offcpu_new(&s->shared, s->sym, &oc);
-	if (!s->offcpu)
-		return errno ? -errno : -ENOMEM;
-	gp_offcpu_set_callbacks(s->offcpu, process_name, exe_of_pid, s);
+		if (!(cfg->features & ops->features))
+			continue;
+		if (s->nr_caps == GP_MAX_CAPS)
+			return gp_err(-E2BIG, "more capabilities than GP_MAX_CAPS");
+		state = ops->create(&s->host);
+		if (!state)
+			return errno ? -errno : -ENOMEM;
+		s->caps[s->nr_caps++] = (struct cap_slot){ ops, state };
+	}
 	return 0;
+}
+
+void *gp_session_cap(struct goprof_session *s, const struct gp_cap_ops *ops)
+{
+	for (size_t i = 0; s && i < s->nr_caps; i++)
+		if (s->caps[i].ops == ops)
+			return s->caps[i].state;
+	return NULL;
 }
 
 static int load_programs(struct goprof_session *s, const struct session_config *cfg)
@@ -973,11 +999,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->go_probes)
 			return errno ? -errno : -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_TCP) {
-		s->tcp = gp_tcp_tracker_new(&s->shared);
-		if (!s->tcp)
-			return errno ? -errno : -ENOMEM;
-	}
 	if (cfg->features & GOPROF_FEATURE_HTTP) {
 		err = gp_go_probes_enable_http(s->go_probes, s->skel->maps.http_active);
 		if (err)
@@ -1030,9 +1051,7 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->chans)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_OFFCPU)
-		return load_offcpu(s, cfg);
-	return 0;
+	return create_capabilities(s, cfg);
 }
 
 GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session_opts *opts)
@@ -1081,14 +1100,14 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
-	gp_tcp_tracker_free(s->tcp);
+	for (size_t i = s->nr_caps; i-- > 0;)
+		s->caps[i].ops->destroy(s->caps[i].state);
 	gp_goroutines_free(s->goroutines);
 	gp_gsnap_free(s->gsnap);
 	gp_gc_tracker_free(s->gc);
 	gp_rt_reader_free(s->rt);
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
-	gp_offcpu_free(s->offcpu);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
 	gp_http_wire_free(s->http_wire);
@@ -1381,6 +1400,14 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	return 0;
 }
 
+/* Stops the first n capabilities, last first. */
+static void stop_capabilities(struct goprof_session *s, size_t n)
+{
+	while (n-- > 0)
+		if (s->caps[n].ops->stop)
+			s->caps[n].ops->stop(s->caps[n].state);
+}
+
 GOPROF_API int goprof_session_start(struct goprof_session *s)
 {
 	gp_clear_error();
@@ -1401,9 +1428,10 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 	err = gp_perf_sampler_start(&s->sampler, s->skel->progs.on_cpu_sample, s->freq_hz);
 	if (err)
 		return err;
-	if (s->offcpu) {
-		err = gp_offcpu_attach(s->offcpu);
+	for (size_t i = 0; i < s->nr_caps; i++) {
+		err = s->caps[i].ops->start ? s->caps[i].ops->start(s->caps[i].state) : 0;
 		if (err) {
+			stop_capabilities(s, i);
 			gp_perf_sampler_stop(&s->sampler);
 			return err;
 		}
@@ -1421,8 +1449,7 @@ GOPROF_API int goprof_session_stop(struct goprof_session *s)
 	if (!s->started)
 		return gp_err(-EALREADY, "goprof_session_stop: the session is not sampling");
 	gp_perf_sampler_stop(&s->sampler);
-	if (s->offcpu)
-		gp_offcpu_detach(s->offcpu);
+	stop_capabilities(s, s->nr_caps);
 	s->started = false;
 	return 0;
 }
@@ -1484,35 +1511,6 @@ static int enforce_budget(struct goprof_session *s)
 			return ret;
 	}
 	return 0;
-}
-
-/*
- * Once a second: takes in the off-CPU table (symbolizing while the processes run) and
- * holds the off-CPU program to the overhead budget.
- */
-static int offcpu_tick(struct goprof_session *s)
-{
-	struct goprof_event ev = { .sz = sizeof(ev) };
-	enum gp_offcpu_verdict verdict;
-	char msg[256];
-	uint64_t now_ns;
-
-	now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
-	if (now_ns - s->offcpu_drained_ns < 1000000000ull)
-		return 0;
-	s->offcpu_drained_ns = now_ns;
-	gp_offcpu_drain(s->offcpu); /* failures are counted */
-	verdict = gp_offcpu_budget_check(s->offcpu, now_ns, targets_cpu_ns(s), s->budget.budget_bp,
-					 msg, sizeof(msg));
-	if (verdict == GP_OFFCPU_WITHIN_BUDGET)
-		return 0;
-	if (verdict == GP_OFFCPU_DETACHED)
-		s->budget.sets_detached++;
-	ev.type = verdict == GP_OFFCPU_THROTTLED ? GOPROF_EVENT_OFFCPU_THROTTLED
-						  : GOPROF_EVENT_PROBE_DETACHED;
-	ev.time_ns = now_ns;
-	ev.message = msg;
-	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
 }
 
 /*
@@ -1755,6 +1753,7 @@ static int take_in_records(struct goprof_session *s, int timeout_ms)
 
 GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 {
+	uint64_t now_ns;
 	int n;
 
 	gp_clear_error();
@@ -1764,6 +1763,7 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	n = take_in_records(s, timeout_ms);
 	if (n == -EINTR)
 		return gp_err(n, "goprof_session_poll: interrupted by a signal");
+	now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
 	if (n >= 0 && s->go_probes) {
 		int ret = enforce_budget(s);
 
@@ -1784,8 +1784,8 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 		if (ret < 0)
 			return ret;
 	}
-	if (n >= 0 && s->offcpu) {
-		int ret = offcpu_tick(s);
+	for (size_t i = 0; n >= 0 && i < s->nr_caps; i++) {
+		int ret = s->caps[i].ops->tick ? s->caps[i].ops->tick(s->caps[i].state, now_ns) : 0;
 
 		if (ret < 0)
 			return ret;
@@ -1889,27 +1889,9 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
 	}
-	if (s->offcpu) {
-		struct gp_offcpu_stats os;
-
-		gp_offcpu_stats(s->offcpu, &os);
-		st.offcpu_switches = os.counters[GP_OFFCPU_CNT_SWITCHES];
-		st.offcpu_switch_outs = os.counters[GP_OFFCPU_CNT_TARGET_OUT];
-		st.offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
-		st.offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
-		st.offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
-		st.lost_offcpu = lost[GP_LOST_OFFCPU];
-		st.lost_aggregation += os.lost_aggregation;
-		st.offcpu_sample_every = gp_offcpu_sample_every(s->offcpu);
-		st.offcpu_attached = gp_offcpu_attached(s->offcpu);
-		st.probe_cost_ns += gp_offcpu_cost_ns(s->offcpu);
-		st.probe_sets_detached = s->budget.sets_detached; /* the off-CPU program counts */
-	}
-	if (s->tcp) {
-		gp_tcp_tracker_stats(s->tcp, &st);
-		st.lost_tcp_events = lost[GP_LOST_TCP];
-		st.lost_aggregation += gp_tcp_tracker_lost_peers(s->tcp);
-	}
+	for (size_t i = 0; i < s->nr_caps; i++)
+		if (s->caps[i].ops->fill_stats)
+			s->caps[i].ops->fill_stats(s->caps[i].state, &st, lost);
 	st.block_events = gp_block_table_events(s->block);
 	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
 	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
@@ -1976,24 +1958,6 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
 	if (!p)
 		return gp_fail_null(errno ? -errno : -ENOMEM);
 	return p;
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_offcpu(struct goprof_session *s,
-								 uint32_t flags)
-{
-	struct goprof_profile *p;
-
-	gp_clear_error();
-	if (!s)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: session is NULL");
-	if (flags & ~GOPROF_SNAPSHOT_RESET)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: unknown flags 0x%x",
-				   flags & ~GOPROF_SNAPSHOT_RESET);
-	if (!s->offcpu)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: the session was "
-					    "created without GOPROF_FEATURE_OFFCPU");
-	p = gp_offcpu_snapshot(s->offcpu, flags & GOPROF_SNAPSHOT_RESET);
-	return p ? p : gp_fail_null(errno ? -errno : -ENOMEM);
 }
 
 GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *s,
@@ -2174,18 +2138,6 @@ GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_p
 			return ret;
 	}
 	return 0;
-}
-
-GOPROF_API int goprof_session_foreach_tcp_peer(struct goprof_session *s, goprof_tcp_peer_fn fn,
-					       void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: NULL argument");
-	if (!s->tcp)
-		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: the session was created "
-				       "without GOPROF_FEATURE_TCP");
-	return gp_tcp_tracker_foreach_peer(s->tcp, fn, ctx);
 }
 
 GOPROF_API struct goprof_profile *goprof_session_snapshot_block(struct goprof_session *s, uint32_t flags)

@@ -6,12 +6,15 @@
  * stack) -> (intervals, nanoseconds) and adds what grew since the last read to a
  * symbolized profile (contentions/count, delay/nanoseconds).
  */
-#ifndef GOPROF_OFFCPU_H
-#define GOPROF_OFFCPU_H
+#ifndef GOPROF_CAPS_OFFCPU_H
+#define GOPROF_CAPS_OFFCPU_H
 
+#include "capability.h"
 #include "goprof_bpf.h"
 #include "internal.h"
 #include "loc_resolver.h"
+
+GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_offcpu;
 
 struct bpf_map;
 struct goprof_profile;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
-/* TCP connection events and per-peer sums (see tcp_tracker.h). */
+/* TCP connection events and per-peer sums (see tcp.h). */
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <stdlib.h>
@@ -7,8 +7,9 @@
 #include "bpf_load.h"
 #include "bpf_maps.h"
 #include "goprof/error.h"
+#include "goprof_bpf.h"
 #include "tcp.skel.h"
-#include "tcp_tracker.h"
+#include "caps/tcp/tcp.h"
 
 #define MAX_PEERS (1u << 20) /* the table does not grow past this: further peers are dropped */
 
@@ -17,7 +18,8 @@ struct peer_slot {
 	struct goprof_tcp_peer p;
 };
 
-struct gp_tcp_tracker {
+struct gp_tcp {
+	const struct gp_host *host;
 	struct tcp_bpf *skel;
 	struct peer_slot *peers; /* open addressing, cap a power of two */
 	size_t nr_peers, cap;
@@ -71,9 +73,14 @@ static int check_kernel(void)
 	return err;
 }
 
-struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared)
+static void destroy(void *cap);
+
+/* Checks that the kernel has the hooks (a GOPROF_ERRNO_KERNEL error naming the missing
+ * one otherwise), loads and attaches the programs. */
+static void *create(const struct gp_host *h)
 {
-	struct gp_tcp_tracker *t;
+	const struct gp_shared_maps *shared = &h->shared;
+	struct gp_tcp *t;
 	int err = check_kernel();
 
 	if (err)
@@ -81,6 +88,7 @@ struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return gp_err_null(-ENOMEM, "out of memory");
+	t->host = h;
 	t->skel = tcp_bpf__open();
 	if (!t->skel) {
 		err = -errno;
@@ -91,12 +99,12 @@ struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared)
 	if (!err)
 		err = tcp_bpf__load(t->skel);
 	if (err) {
-		gp_tcp_tracker_free(t);
+		destroy(t);
 		return gp_fail_null(gp_bpf_load_failed(err, "the TCP programs"));
 	}
 	err = tcp_bpf__attach(t->skel);
 	if (err) {
-		gp_tcp_tracker_free(t);
+		destroy(t);
 		return gp_err_null(-GOPROF_ERRNO_KERNEL, "GOPROF_FEATURE_TCP: attaching the "
 				   "tracepoints sock:inet_sock_set_state, tcp:tcp_receive_reset and "
 				   "syscalls:sys_exit_accept/accept4 failed: %s (the syscall tracepoints "
@@ -105,8 +113,10 @@ struct gp_tcp_tracker *gp_tcp_tracker_new(const struct gp_shared_maps *shared)
 	return t;
 }
 
-void gp_tcp_tracker_free(struct gp_tcp_tracker *t)
+static void destroy(void *cap)
 {
+	struct gp_tcp *t = cap;
+
 	if (!t)
 		return;
 	tcp_bpf__destroy(t->skel);
@@ -144,7 +154,7 @@ static struct peer_slot *slot_for(struct peer_slot *slots, size_t cap,
 	return &slots[i];
 }
 
-static int grow_peers(struct gp_tcp_tracker *t)
+static int grow_peers(struct gp_tcp *t)
 {
 	size_t cap = t->cap ? 2 * t->cap : 64;
 	struct peer_slot *slots;
@@ -165,7 +175,7 @@ static int grow_peers(struct gp_tcp_tracker *t)
 
 /* The peer of a record: remote address, and the remote port of outgoing connections or
  * the local (listening) port of accepted ones. */
-static struct goprof_tcp_peer *find_peer(struct gp_tcp_tracker *t, const struct gp_tcp_event *rec)
+static struct goprof_tcp_peer *find_peer(struct gp_tcp *t, const struct gp_tcp_event *rec)
 {
 	struct goprof_tcp_peer key = { .sz = sizeof(key) };
 	struct peer_slot *slot;
@@ -225,19 +235,22 @@ static uint32_t public_flags(uint16_t f)
 	       (f & GP_TCP_F_ABORTED ? GOPROF_TCP_RESET_SENT : 0);
 }
 
-int gp_tcp_tracker_record(struct gp_tcp_tracker *t, const struct gp_tcp_event *rec,
-			  goprof_event_fn fn, void *ctx)
+/* One GP_REC_TCP_* record: added to its peer, and handed to the host as an event. */
+static int take_record(void *cap, const void *data, size_t len)
 {
+	const struct gp_tcp_event *rec = data;
+	struct gp_tcp *t = cap;
 	struct goprof_event ev = { .sz = sizeof(ev) };
-	struct goprof_tcp_peer *p = find_peer(t, rec);
+	struct goprof_tcp_peer *p;
 
+	if (len < sizeof(*rec))
+		return 0;
+	p = find_peer(t, rec);
 	t->events++;
 	if (p)
 		add_to_peer(p, rec);
 	else
 		t->lost_peers++;
-	if (!fn)
-		return 0;
 	ev.type = rec->type == GP_REC_TCP_CONNECT ? GOPROF_EVENT_TCP_CONNECT :
 		  rec->type == GP_REC_TCP_ACCEPT ? GOPROF_EVENT_TCP_ACCEPT : GOPROF_EVENT_TCP_CLOSE;
 	ev.pid = rec->pid;
@@ -258,24 +271,33 @@ int gp_tcp_tracker_record(struct gp_tcp_tracker *t, const struct gp_tcp_event *r
 	ev.tcp_bytes_received = rec->bytes_received;
 	ev.tcp_retransmits = rec->retransmits;
 	ev.tcp_srtt_us = rec->srtt_us;
-	return fn(&ev, ctx);
+	return t->host->emit(t->host->session, &ev);
 }
 
-void gp_tcp_tracker_stats(struct gp_tcp_tracker *t, struct goprof_session_stats *st)
+static void fill_stats(void *cap, struct goprof_session_stats *st, const uint64_t *lost)
 {
+	struct gp_tcp *t = cap;
+
 	st->tcp_sockets_tracked = gp_map_sum_percpu(t->skel->maps.tcp_counters, GP_TCP_CNT_TRACKED);
 	st->lost_tcp_untracked = gp_map_sum_percpu(t->skel->maps.tcp_counters, GP_TCP_CNT_TABLE_FULL);
 	st->tcp_events = t->events;
 	st->tcp_hook_runs = gp_map_sum_percpu(t->skel->maps.tcp_counters, GP_TCP_CNT_HOOK_RUNS);
+	st->lost_tcp_events = lost[GP_LOST_TCP];
+	st->lost_aggregation += t->lost_peers; /* the peer table could not grow */
 }
 
-uint64_t gp_tcp_tracker_lost_peers(const struct gp_tcp_tracker *t)
+GOPROF_API int goprof_session_foreach_tcp_peer(struct goprof_session *s, goprof_tcp_peer_fn fn,
+					       void *ctx)
 {
-	return t->lost_peers;
-}
+	struct gp_tcp *t;
 
-int gp_tcp_tracker_foreach_peer(struct gp_tcp_tracker *t, goprof_tcp_peer_fn fn, void *ctx)
-{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: NULL argument");
+	t = gp_session_cap(s, &gp_cap_tcp);
+	if (!t)
+		return gp_err(-EINVAL, "goprof_session_foreach_tcp_peer: the session was created "
+				       "without GOPROF_FEATURE_TCP");
 	for (size_t i = 0; i < t->cap; i++) {
 		int ret;
 
@@ -287,3 +309,15 @@ int gp_tcp_tracker_foreach_peer(struct gp_tcp_tracker *t, goprof_tcp_peer_fn fn,
 	}
 	return 0;
 }
+
+const struct gp_cap_ops gp_cap_tcp = {
+	.name = "tcp",
+	.features = GOPROF_FEATURE_TCP,
+	.create = create,
+	.destroy = destroy,
+	.rec_first = GP_REC_TCP_CONNECT,
+	.rec_last = GP_REC_TCP_CLOSE,
+	.take_record = take_record,
+	.counts_own_records = true, /* tcp_events, lost_tcp_events */
+	.fill_stats = fill_stats,
+};

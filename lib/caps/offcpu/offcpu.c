@@ -12,7 +12,7 @@
 #include "goprof/error.h"
 #include "goprof/profile.h"
 #include "goprof/session.h"
-#include "offcpu.h"
+#include "caps/offcpu/offcpu.h"
 #include "offcpu.skel.h"
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"
@@ -29,6 +29,8 @@ struct row {
 };
 
 struct gp_offcpu {
+	const struct gp_host *host;
+	uint64_t drained_ns;        /* CLOCK_MONOTONIC of the last periodic read */
 	struct offcpu_bpf *skel;
 	struct bpf_program *prog;   /* the flavour that loaded */
 	const char *flavour;
@@ -628,4 +630,150 @@ enum gp_offcpu_verdict gp_offcpu_budget_check(struct gp_offcpu *o, uint64_t now_
 uint64_t gp_offcpu_cost_ns(const struct gp_offcpu *o)
 {
 	return o->cost_ns;
+}
+
+/* ---- the capability (capability.h) ---- */
+
+/* The most 1-in-N sampling a caller may ask for (the budget stops at
+ * GP_OFFCPU_MAX_SAMPLE_EVERY). */
+#define MAX_ASKED_SAMPLE_EVERY (1u << 20)
+
+static int validate(const struct goprof_session_opts *opts, uint32_t features)
+{
+	uint32_t min_us = OPTS_GET(opts, offcpu_min_us, 0), max_us = OPTS_GET(opts, offcpu_max_us, 0);
+	uint32_t every = OPTS_GET(opts, offcpu_sample_every, 0);
+
+	if (!(features & GOPROF_FEATURE_OFFCPU) && (min_us || max_us || every))
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_*: set without "
+				       "GOPROF_FEATURE_OFFCPU in features");
+	if (max_us && max_us < GP_MAX(min_us, 1u))
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_max_us: %u us is below "
+				       "offcpu_min_us (%u us): no interval could be counted",
+			      max_us, GP_MAX(min_us, 1u));
+	if (every > MAX_ASKED_SAMPLE_EVERY)
+		return gp_err(-EINVAL, "goprof_session_opts.offcpu_sample_every: 1 in %u is above "
+				       "the maximum of 1 in %u", every, MAX_ASKED_SAMPLE_EVERY);
+	return 0;
+}
+
+static void *create(const struct gp_host *h)
+{
+	struct gp_offcpu_config oc = {
+		.min_ns = (uint64_t)GP_MAX(OPTS_GET(h->opts, offcpu_min_us, 0), 1u) * 1000,
+		.max_ns = (uint64_t)OPTS_GET(h->opts, offcpu_max_us, 0) * 1000,
+		.sample_every = OPTS_GET(h->opts, offcpu_sample_every, 0),
+		.user_depth = h->user_depth,
+		.kernel_depth = h->kernel_depth,
+		/* A knob for tests and for debugging a kernel: one attach flavour, no fallback. */
+		.only_flavour = getenv("GOPROF_OFFCPU_ATTACH"),
+	};
+	struct gp_offcpu *o = gp_offcpu_new(&h->shared, h->sym, &oc);
+
+	if (!o)
+		return NULL;
+	o->host = h;
+	gp_offcpu_set_callbacks(o, h->process_name, h->exe_of_pid, h->session);
+	return o;
+}
+
+static void destroy(void *cap)
+{
+	gp_offcpu_free(cap);
+}
+
+static int start(void *cap)
+{
+	return gp_offcpu_attach(cap);
+}
+
+static void stop(void *cap)
+{
+	gp_offcpu_detach(cap);
+}
+
+/*
+ * Once a second: takes in the kernel's table (symbolizing while the processes run) and
+ * holds the program to the overhead budget.
+ */
+static int tick(void *cap, uint64_t now_ns)
+{
+	struct gp_offcpu *o = cap;
+	const struct gp_host *h = o->host;
+	struct goprof_event ev = { .sz = sizeof(ev) };
+	enum gp_offcpu_verdict verdict;
+	char msg[256];
+
+	if (now_ns - o->drained_ns < 1000000000ull)
+		return 0;
+	o->drained_ns = now_ns;
+	gp_offcpu_drain(o); /* failures are counted */
+	verdict = gp_offcpu_budget_check(o, now_ns, h->targets_cpu_ns(h->session), h->budget_bp,
+					 msg, sizeof(msg));
+	if (verdict == GP_OFFCPU_WITHIN_BUDGET)
+		return 0;
+	if (verdict == GP_OFFCPU_DETACHED)
+		h->count_detached(h->session);
+	ev.type = verdict == GP_OFFCPU_THROTTLED ? GOPROF_EVENT_OFFCPU_THROTTLED
+						  : GOPROF_EVENT_PROBE_DETACHED;
+	ev.time_ns = now_ns;
+	ev.message = msg;
+	return h->emit(h->session, &ev);
+}
+
+/* Its off-CPU time is in the kernel table: read while its symbols are here. */
+static void forget_pid(void *cap, uint32_t pid)
+{
+	gp_offcpu_drain(cap);
+	gp_offcpu_forget_pid(cap, pid);
+}
+
+static void fill_stats(void *cap, struct goprof_session_stats *st, const uint64_t *lost)
+{
+	struct gp_offcpu *o = cap;
+	struct gp_offcpu_stats os;
+
+	gp_offcpu_stats(o, &os);
+	st->offcpu_switches = os.counters[GP_OFFCPU_CNT_SWITCHES];
+	st->offcpu_switch_outs = os.counters[GP_OFFCPU_CNT_TARGET_OUT];
+	st->offcpu_intervals = os.counters[GP_OFFCPU_CNT_RECORDED];
+	st->offcpu_filtered = os.counters[GP_OFFCPU_CNT_FILTERED];
+	st->offcpu_stacks_lost = os.counters[GP_OFFCPU_CNT_STACK_LOST] + os.stacks_missing;
+	st->lost_offcpu = lost[GP_LOST_OFFCPU];
+	st->lost_aggregation += os.lost_aggregation;
+	st->offcpu_sample_every = gp_offcpu_sample_every(o);
+	st->offcpu_attached = gp_offcpu_attached(o);
+	st->probe_cost_ns += gp_offcpu_cost_ns(o);
+}
+
+const struct gp_cap_ops gp_cap_offcpu = {
+	.name = "offcpu",
+	.features = GOPROF_FEATURE_OFFCPU,
+	.validate = validate,
+	.create = create,
+	.destroy = destroy,
+	.start = start,
+	.stop = stop,
+	.tick = tick,
+	.forget_pid = forget_pid,
+	.fill_stats = fill_stats,
+};
+
+GOPROF_API struct goprof_profile *goprof_session_snapshot_offcpu(struct goprof_session *s,
+								 uint32_t flags)
+{
+	struct gp_offcpu *o;
+	struct goprof_profile *p;
+
+	gp_clear_error();
+	if (!s)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: session is NULL");
+	if (flags & ~GOPROF_SNAPSHOT_RESET)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: unknown flags 0x%x",
+				   flags & ~GOPROF_SNAPSHOT_RESET);
+	o = gp_session_cap(s, &gp_cap_offcpu);
+	if (!o)
+		return gp_err_null(-EINVAL, "goprof_session_snapshot_offcpu: the session was "
+					    "created without GOPROF_FEATURE_OFFCPU");
+	p = gp_offcpu_snapshot(o, flags & GOPROF_SNAPSHOT_RESET);
+	return p ? p : gp_fail_null(errno ? -errno : -ENOMEM);
 }

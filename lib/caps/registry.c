@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
+/*
+ * Every capability that implements the interface of capability.h, in the order the
+ * session creates them and hands them records. A new capability is one line here.
+ */
+#include "caps/offcpu/offcpu.h"
+#include "caps/tcp/tcp.h"
+
+const struct gp_cap_ops *const gp_capabilities[] = {
+	&gp_cap_offcpu,
+	&gp_cap_tcp,
+	NULL,
+};
