@@ -22,6 +22,20 @@
 
 struct goprof_session;
 
+/* A process the session follows, as a capability sees it. */
+struct gp_process_view {
+	uint32_t pid;
+	uint32_t flags;         /* GOPROF_PROCESS_* */
+	const char *go_version; /* NULL: not Go */
+};
+
+/* Why a process is no longer followed as it was. */
+enum gp_process_change {
+	GP_PROCESS_EXITED,
+	GP_PROCESS_EXECED,   /* process_added() follows for its new image */
+	GP_PROCESS_DETACHED, /* by the caller */
+};
+
 /* What the session shares with its capabilities. */
 struct gp_host {
 	struct gp_shared_maps shared;   /* the CPU sampler's maps other BPF objects reuse */
@@ -37,6 +51,10 @@ struct gp_host {
 	uint64_t (*targets_cpu_ns)(struct goprof_session *s);
 	/* A probe set or program the budget took off (goprof_session_stats). */
 	void (*count_detached)(struct goprof_session *s);
+	/* Clears, then sets GOPROF_PROCESS_* flags of a followed process; a note (not NULL)
+	 * becomes its note if it has none, or always with note_over. */
+	void (*process_flags)(struct goprof_session *s, uint32_t pid, uint32_t set,
+			      uint32_t clear, const char *note, bool note_over);
 	/* The process's name, NULL if unknown; its executable, NULL if unknown. */
 	const char *(*process_name)(void *session, uint32_t pid);
 	struct goprof_binary *(*exe_of_pid)(void *session, uint32_t pid);
@@ -45,6 +63,8 @@ struct gp_host {
 struct gp_cap_ops {
 	const char *name;   /* one name: option flag, folder, test suite, doc page */
 	uint32_t features;  /* GOPROF_FEATURE_* that turn it on */
+	/* When set, decides from the session's features instead of `features`. */
+	bool (*wanted)(uint32_t features);
 	/* Checks its own options (also when it is off: options without the feature are
 	 * refused); 0 or a negative errno with a message. */
 	int (*validate)(const struct goprof_session_opts *opts, uint32_t features);
@@ -60,8 +80,10 @@ struct gp_cap_ops {
 	int (*take_record)(void *cap, const void *rec, size_t len);
 	/* Its records are counted by its own statistics, not in events_delivered. */
 	bool counts_own_records;
-	/* A followed process exited: its records are all in. */
-	void (*forget_pid)(void *cap, uint32_t pid);
+	/* A process is followed: attached, or inspected again after an exec. */
+	void (*process_added)(void *cap, const struct gp_process_view *p);
+	/* A process is no longer followed as it was; for an exit, its records are all in. */
+	void (*process_gone)(void *cap, uint32_t pid, enum gp_process_change why);
 	/* Fills its fields of *st; lost[] is the session's loss counters (GP_LOST_*). */
 	void (*fill_stats)(void *cap, struct goprof_session_stats *st, const uint64_t *lost);
 };

@@ -32,6 +32,7 @@
 #include "http_tracker.h"
 #include "http_wire.h"
 #include "probe_budget.h"
+#include "caps/rtstats/rtstats.h"
 #include "rt_reader.h"
 #include "sched_latency.h"
 #include "goroutines.h"
@@ -100,7 +101,6 @@ struct goprof_session {
 	struct gp_gsnap *gsnap;           /* goroutine snapshots (lib/gsnap/) */
 	struct gp_gsnap_config gsnap_cfg;
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
-	struct gp_rt_reader *rt;          /* GOPROF_FEATURE_GC/_SCHED without _PRECISE */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
@@ -403,21 +403,23 @@ static void no_access(struct goprof_session *s, struct attached_process *p, stru
 			 p->info.pid);
 }
 
-/* Reads the runtime's statistics from the process's memory when the session wants them. */
-static void rt_watch(struct goprof_session *s, struct attached_process *p)
+/* Tells the capabilities that p is followed (attached, or its new image inspected). */
+static void capabilities_add(struct goprof_session *s, const struct attached_process *p)
 {
-	char exe[64], note[160];
-	int ret;
+	const struct gp_process_view view = { p->info.pid, p->info.flags,
+					      p->info.go_version[0] ? p->info.go_version : NULL };
 
-	p->info.flags &= ~GOPROF_PROCESS_RUNTIME_STATS;
-	if (!s->rt || !(p->info.flags & GOPROF_PROCESS_GO))
-		return;
-	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
-	ret = gp_rt_reader_add(s->rt, (int)p->info.pid, exe, p->info.go_version, note, sizeof(note));
-	if (ret == 1)
-		p->info.flags |= GOPROF_PROCESS_RUNTIME_STATS;
-	if (note[0] && (!p->info.note[0] || ret < 0))
-		gp_strlcpy(p->info.note, note, sizeof(p->info.note));
+	for (size_t i = 0; i < s->nr_caps; i++)
+		if (s->caps[i].ops->process_added)
+			s->caps[i].ops->process_added(s->caps[i].state, &view);
+}
+
+/* Tells the capabilities that pid is no longer followed as it was. */
+static void capabilities_gone(struct goprof_session *s, uint32_t pid, enum gp_process_change why)
+{
+	for (size_t i = 0; i < s->nr_caps; i++)
+		if (s->caps[i].ops->process_gone)
+			s->caps[i].ops->process_gone(s->caps[i].state, pid, why);
 }
 
 /* Flags that inspecting an executable sets (the others describe the process). */
@@ -458,7 +460,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 			p->revalidate_next_ns = now + REVALIDATE_EVERY_NS;
 		}
 		goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
-		rt_watch(s, p);
+		capabilities_add(s, p);
 		if (s->go_probes && p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES) {
 			/* the precise GC/scheduling probes are the process's own (PID-filtered) */
 			snprintf(exe, sizeof(exe), "/proc/%u/exe", p->info.pid);
@@ -487,7 +489,7 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
-	rt_watch(s, p);
+	capabilities_add(s, p);
 }
 
 static void release_exe_probes(struct goprof_session *s, const struct attached_process *gone);
@@ -570,8 +572,7 @@ static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
-	if (s->rt)
-		gp_rt_reader_exited(s->rt, (int)ev->pid);
+	capabilities_gone(s, ev->pid, GP_PROCESS_EXECED);
 	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
@@ -644,16 +645,12 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	 * get wrong, and what would grow with every process that comes and goes. */
 	if (s->goroutines)
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
-	if (s->rt)
-		gp_rt_reader_exited(s->rt, (int)ev->pid); /* its figures stay */
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
-	for (size_t i = 0; i < s->nr_caps; i++)
-		if (s->caps[i].ops->forget_pid)
-			s->caps[i].ops->forget_pid(s->caps[i].state, ev->pid);
+	capabilities_gone(s, ev->pid, GP_PROCESS_EXITED);
 	gp_block_table_forget_pid(s->block, ev->pid);
 	if (s->block)
 		gp_go_probes_forget_parked(s->go_probes, ev->pid);
@@ -893,6 +890,18 @@ static int host_emit(struct goprof_session *s, const struct goprof_event *ev)
 	return s->on_event ? s->on_event(ev, s->ctx) : 0;
 }
 
+static void host_process_flags(struct goprof_session *s, uint32_t pid, uint32_t set,
+			       uint32_t clear, const char *note, bool note_over)
+{
+	struct attached_process *p = find_process(s, pid);
+
+	if (!p)
+		return;
+	p->info.flags = (p->info.flags & ~clear) | set;
+	if (note && (note_over || !p->info.note[0]))
+		gp_strlcpy(p->info.note, note, sizeof(p->info.note));
+}
+
 static void host_count_detached(struct goprof_session *s)
 {
 	s->budget.sets_detached++;
@@ -915,6 +924,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.emit = host_emit,
 		.targets_cpu_ns = targets_cpu_ns,
 		.count_detached = host_count_detached,
+		.process_flags = host_process_flags,
 		.process_name = process_name,
 		.exe_of_pid = exe_of_pid,
 	};
@@ -922,7 +932,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		const struct gp_cap_ops *ops = gp_capabilities[i];
 		void *state;
 
-		if (!(cfg->features & ops->features))
+		if (ops->wanted ? !ops->wanted(cfg->features) : !(cfg->features & ops->features))
 			continue;
 		if (s->nr_caps == GP_MAX_CAPS)
 			return gp_err(-E2BIG, "more capabilities than GP_MAX_CAPS");
@@ -989,11 +999,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	/* GC and scheduling latency install uprobes only in their precise modes. */
 	probe_features = cfg->features & ~((GC_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_GC : 0) |
 					   (SCHED_FROM_MEMORY(cfg->features) ? GOPROF_FEATURE_SCHED : 0));
-	if (GC_FROM_MEMORY(cfg->features) || SCHED_FROM_MEMORY(cfg->features)) {
-		s->rt = gp_rt_reader_new(cfg->budget_bp);
-		if (!s->rt)
-			return -ENOMEM;
-	}
 	if (probe_features & PROBE_FEATURES) {
 		s->go_probes = gp_go_probes_new(&s->shared, probe_features);
 		if (!s->go_probes)
@@ -1105,7 +1110,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_goroutines_free(s->goroutines);
 	gp_gsnap_free(s->gsnap);
 	gp_gc_tracker_free(s->gc);
-	gp_rt_reader_free(s->rt);
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
 	gp_block_table_free(s->block);
@@ -1395,8 +1399,7 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	s->attached--;
 	release_exe_probes(s, p);
 	gp_go_probes_detach_pid(s->go_probes, pid);
-	if (s->rt)
-		gp_rt_reader_exited(s->rt, pid); /* not read any more; its figures stay */
+	capabilities_gone(s, (uint32_t)pid, GP_PROCESS_DETACHED);
 	return 0;
 }
 
@@ -1565,38 +1568,6 @@ static void revalidate_tick(struct goprof_session *s)
 			gp_strlcpy(p->info.note, info.note, sizeof(p->info.note));
 		}
 	}
-}
-
-static int rt_event(const struct goprof_event *ev, void *ctx)
-{
-	struct goprof_session *s = ctx;
-
-	return s->on_event ? s->on_event(ev, s->ctx) : 0;
-}
-
-/* Reads the runtime statistics of the processes whose turn it is (lib/rt_reader.c). */
-static int rt_tick(struct goprof_session *s)
-{
-	int ret = gp_rt_reader_tick(s->rt, rt_event, s);
-
-	for (size_t i = 0; ret == 1 && i < s->nr_procs; i++) {
-		struct attached_process *p = &s->procs[i];
-		const char *note;
-
-		if (!p->attached)
-			continue;
-		switch (gp_rt_reader_state(s->rt, (int)p->info.pid, &note)) {
-		case 1:
-			p->info.flags |= GOPROF_PROCESS_RUNTIME_STATS;
-			break;
-		case -1:
-			p->info.flags &= ~GOPROF_PROCESS_RUNTIME_STATS;
-			if (note[0])
-				gp_strlcpy(p->info.note, note, sizeof(p->info.note));
-			break;
-		}
-	}
-	return ret < 0 ? ret : 0;
 }
 
 /* Once a second: holds the HTTP wire hooks to the overhead budget. */
@@ -1772,12 +1743,6 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	}
 	if (n >= 0)
 		revalidate_tick(s);
-	if (n >= 0 && s->rt) {
-		int ret = rt_tick(s);
-
-		if (ret < 0)
-			return ret;
-	}
 	if (n >= 0 && s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS) {
 		int ret = gsnap_tick(s);
 
@@ -1895,17 +1860,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.block_events = gp_block_table_events(s->block);
 	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
 	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
-	if (s->rt) {
-		struct gp_rt_counters rc;
-
-		gp_rt_reader_counters(s->rt, &rc);
-		st.rt_reads = rc.reads;
-		st.rt_read_bytes = rc.read_bytes;
-		st.rt_read_failures = rc.read_failures;
-		st.rt_read_cpu_ns = rc.cpu_ns;
-		st.rt_processes = rc.processes;
-		st.rt_interval_ms = rc.interval_ms;
-	}
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -2027,7 +1981,7 @@ GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
 		return gp_err(-EINVAL, "goprof_session_sched_stats: the session was created without "
 				       "GOPROF_FEATURE_SCHED");
 	if (SCHED_FROM_MEMORY(s->features)) {
-		if (gp_rt_reader_sched_stats(s->rt, pid, &st) == -ENOMEM)
+		if (gp_rt_reader_sched_stats(gp_rtstats_reader(s), pid, &st) == -ENOMEM)
 			return gp_err(-ENOMEM, "goprof_session_sched_stats: out of memory");
 	} else {
 		gp_sched_summary(s->go_probes, (uint32_t)pid, &st);
@@ -2079,7 +2033,7 @@ GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct
 		return gp_err(-EINVAL, "goprof_session_gc_stats: the session was created without "
 				       "GOPROF_FEATURE_GC");
 	if (GC_FROM_MEMORY(s->features)) {
-		if (gp_rt_reader_gc_stats(s->rt, pid, &st) == -ENOMEM)
+		if (gp_rt_reader_gc_stats(gp_rtstats_reader(s), pid, &st) == -ENOMEM)
 			return gp_err(-ENOMEM, "goprof_session_gc_stats: out of memory");
 	} else {
 		gp_gc_tracker_stats(s->gc, (uint32_t)pid, &st);

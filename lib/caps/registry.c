@@ -4,10 +4,12 @@
  * session creates them and hands them records. A new capability is one line here.
  */
 #include "caps/offcpu/offcpu.h"
+#include "caps/rtstats/rtstats.h"
 #include "caps/tcp/tcp.h"
 
 const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_offcpu,
+	&gp_cap_rtstats,
 	&gp_cap_tcp,
 	NULL,
 };

@@ -720,9 +720,12 @@ static int tick(void *cap, uint64_t now_ns)
 	return h->emit(h->session, &ev);
 }
 
-/* Its off-CPU time is in the kernel table: read while its symbols are here. */
-static void forget_pid(void *cap, uint32_t pid)
+/* An exited process's off-CPU time is in the kernel table: read while its symbols are
+ * here. */
+static void process_gone(void *cap, uint32_t pid, enum gp_process_change why)
 {
+	if (why != GP_PROCESS_EXITED)
+		return;
 	gp_offcpu_drain(cap);
 	gp_offcpu_forget_pid(cap, pid);
 }
@@ -754,7 +757,7 @@ const struct gp_cap_ops gp_cap_offcpu = {
 	.start = start,
 	.stop = stop,
 	.tick = tick,
-	.forget_pid = forget_pid,
+	.process_gone = process_gone,
 	.fill_stats = fill_stats,
 };
 
