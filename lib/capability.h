@@ -55,6 +55,10 @@ struct gp_host {
 	 * becomes its note if it has none, or always with note_over. */
 	void (*process_flags)(struct goprof_session *s, uint32_t pid, uint32_t set,
 			      uint32_t clear, const char *note, bool note_over);
+	/* The followed processes that still run (pid 0: all, else that one), in a malloc'd
+	 * array of *n (go_version points into the session: use it before returning); NULL
+	 * when out of memory. */
+	struct gp_process_view *(*processes)(struct goprof_session *s, uint32_t pid, size_t *n);
 	/* The process's name, NULL if unknown; its executable, NULL if unknown. */
 	const char *(*process_name)(void *session, uint32_t pid);
 	struct goprof_binary *(*exe_of_pid)(void *session, uint32_t pid);

@@ -36,7 +36,7 @@
 #include "rt_reader.h"
 #include "sched_latency.h"
 #include "goroutines.h"
-#include "gsnap/gsnap.h"
+#include "gsnap/cap.h"
 #include "internal.h"
 #include "perf_sampler.h"
 #include "proc.h"
@@ -98,8 +98,6 @@ struct goprof_session {
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_gsnap *gsnap;           /* goroutine snapshots (lib/gsnap/) */
-	struct gp_gsnap_config gsnap_cfg;
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
 	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
 	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
@@ -192,7 +190,6 @@ struct session_config {
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features, budget_bp;
 	uint32_t cpu_flags, cpu_timestamps_max;
-	struct gp_gsnap_config gsnap;
 };
 
 static int validate_depth(uint32_t depth, const char *field, bool allow_none, unsigned *out)
@@ -273,13 +270,6 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 				      "(expected GOPROF_CPU_PROFILE_*)",
 			     cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS);
 	cfg->cpu_timestamps_max = OPTS_GET(opts, cpu_timestamps_max, 0) ?: DEFAULT_CPU_TIMESTAMPS_MAX;
-	/* goroutine snapshots: reader budget (of one core), interval, leak age */
-	cfg->gsnap.budget_bp = OPTS_GET(opts, snapshot_cpu_budget_bp, 0) ?: 100;
-	cfg->gsnap.interval_ns = (uint64_t)(OPTS_GET(opts, snapshot_interval_ms, 0) ?: 1000) * 1000000;
-	cfg->gsnap.leak_age_ns = (uint64_t)(OPTS_GET(opts, goroutine_leak_age_ms, 0) ?: 10000) * 1000000;
-	if (!err && cfg->gsnap.budget_bp > 10000)
-		err = gp_err(-EINVAL, "goprof_session_opts.snapshot_cpu_budget_bp: %u is above 10000 "
-				      "(a whole core)", cfg->gsnap.budget_bp);
 	cfg->opts = opts;
 	for (size_t i = 0; !err && gp_capabilities[i]; i++)
 		if (gp_capabilities[i]->validate)
@@ -573,7 +563,6 @@ static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
 	capabilities_gone(s, ev->pid, GP_PROCESS_EXECED);
-	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -646,7 +635,6 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	if (s->goroutines)
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
-	gp_gsnap_forget_pid(s->gsnap, (int)ev->pid);
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
@@ -902,6 +890,22 @@ static void host_process_flags(struct goprof_session *s, uint32_t pid, uint32_t 
 		gp_strlcpy(p->info.note, note, sizeof(p->info.note));
 }
 
+static struct gp_process_view *host_processes(struct goprof_session *s, uint32_t pid, size_t *n)
+{
+	struct gp_process_view *v = calloc(s->nr_procs + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < s->nr_procs; i++) {
+		const struct attached_process *p = &s->procs[i];
+
+		if (!p->attached || p->info.flags & GOPROF_PROCESS_EXITED || (pid && p->info.pid != pid))
+			continue;
+		v[(*n)++] = (struct gp_process_view){ p->info.pid, p->info.flags,
+						      p->info.go_version[0] ? p->info.go_version : NULL };
+	}
+	return v;
+}
+
 static void host_count_detached(struct goprof_session *s)
 {
 	s->budget.sets_detached++;
@@ -925,6 +929,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.targets_cpu_ns = targets_cpu_ns,
 		.count_detached = host_count_detached,
 		.process_flags = host_process_flags,
+		.processes = host_processes,
 		.process_name = process_name,
 		.exe_of_pid = exe_of_pid,
 	};
@@ -1025,12 +1030,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->goroutines)
 			return -ENOMEM;
 	}
-	s->gsnap_cfg = cfg->gsnap;
-	if (cfg->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS) {
-		s->gsnap = gp_gsnap_new(s->sym, &cfg->gsnap);
-		if (!s->gsnap)
-			return -ENOMEM;
-	}
 	if (cfg->features & GOPROF_FEATURE_GC_PRECISE) {
 		s->gc = gp_gc_tracker_new();
 		if (!s->gc)
@@ -1108,7 +1107,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	for (size_t i = s->nr_caps; i-- > 0;)
 		s->caps[i].ops->destroy(s->caps[i].state);
 	gp_goroutines_free(s->goroutines);
-	gp_gsnap_free(s->gsnap);
 	gp_gc_tracker_free(s->gc);
 	gp_heap_table_free(s->heap);
 	gp_heap_table_free(s->allocs);
@@ -1590,106 +1588,6 @@ static int http_wire_tick(struct goprof_session *s)
 }
 
 /* The attached Go processes, for goroutine snapshots; *n gets the count (NULL: no memory). */
-static struct gp_gsnap_target *gsnap_targets(struct goprof_session *s, int pid, size_t *n)
-{
-	struct gp_gsnap_target *t = calloc(s->nr_procs + 1, sizeof(*t));
-
-	*n = 0;
-	for (size_t i = 0; t && i < s->nr_procs; i++) {
-		const struct attached_process *p = &s->procs[i];
-
-		if (!p->attached || p->info.flags & GOPROF_PROCESS_EXITED ||
-		    !(p->info.flags & GOPROF_PROCESS_GO) || (pid && p->info.pid != (uint32_t)pid))
-			continue;
-		t[(*n)++] = (struct gp_gsnap_target){ (int)p->info.pid,
-						      p->info.flags & GOPROF_PROCESS_LAYOUT_VALIDATED };
-	}
-	return t;
-}
-
-static int gsnap_event(const struct goprof_event *ev, void *ctx)
-{
-	struct goprof_session *s = ctx;
-
-	return s->on_event ? s->on_event(ev, s->ctx) : 0;
-}
-
-/* Periodic goroutine snapshots (their own schedule); a process they fail for says why. */
-static int gsnap_tick(struct goprof_session *s)
-{
-	size_t n;
-	struct gp_gsnap_target *t = gsnap_targets(s, 0, &n);
-	int ret;
-
-	if (!t)
-		return 0;
-	ret = gp_gsnap_tick(s->gsnap, t, n, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC), gsnap_event, s);
-	for (size_t i = 0; i < n; i++) {
-		struct attached_process *p = find_process(s, (uint32_t)t[i].pid);
-		const char *note = gp_gsnap_note(s->gsnap, t[i].pid);
-
-		if (p && note[0] && !p->info.note[0])
-			gp_strlcpy(p->info.note, note, sizeof(p->info.note));
-	}
-	free(t);
-	return ret;
-}
-
-GOPROF_API struct goprof_goroutine_snapshot *
-goprof_session_take_goroutine_snapshot(struct goprof_session *s, int pid, uint32_t flags)
-{
-	struct goprof_goroutine_snapshot *snap;
-	struct gp_gsnap_target *t;
-	size_t n;
-
-	gp_clear_error();
-	if (!s || pid < 0 || flags)
-		return gp_err_null(-EINVAL, "goprof_session_take_goroutine_snapshot: %s",
-				   !s ? "session is NULL" : pid < 0 ? "negative pid" : "unknown flags");
-	if (!s->gsnap)
-		s->gsnap = gp_gsnap_new(s->sym, &s->gsnap_cfg);
-	if (!s->gsnap)
-		return gp_fail_null(-ENOMEM);
-	t = gsnap_targets(s, pid, &n);
-	if (!t)
-		return gp_err_null(-ENOMEM, "goprof_session_take_goroutine_snapshot: out of memory");
-	if (!n) {
-		free(t);
-		return gp_err_null(-ESRCH, "goprof_session_take_goroutine_snapshot: %s", pid ?
-				   "the process is not an attached Go process (or has exited)" :
-				   "no attached Go process");
-	}
-	snap = gp_gsnap_take(s->gsnap, t, n);
-	free(t);
-	return snap;
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutine_waits(struct goprof_session *s,
-									   uint32_t flags)
-{
-	gp_clear_error();
-	if (!s || flags & ~GOPROF_SNAPSHOT_RESET)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: %s",
-				   s ? "unknown flags" : "session is NULL");
-	if (!(s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS))
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutine_waits: the session was "
-					    "created without GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
-	return gp_gsnap_wait_profile(s->gsnap, flags & GOPROF_SNAPSHOT_RESET);
-}
-
-GOPROF_API int goprof_session_foreach_goroutine_leak(struct goprof_session *s,
-						     goprof_goroutine_leak_fn fn, void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_goroutine_leak: NULL argument");
-	if (!(s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS))
-		return gp_err(-EINVAL, "goprof_session_foreach_goroutine_leak: the session was "
-				       "created without GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
-	return gp_gsnap_foreach_leak(s->gsnap, fn, ctx);
-}
-
-
 /* Takes in what waits now, handing back once the slice is spent (see handle_record). */
 static int consume_slice(struct goprof_session *s)
 {
@@ -1743,12 +1641,6 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	}
 	if (n >= 0)
 		revalidate_tick(s);
-	if (n >= 0 && s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS) {
-		int ret = gsnap_tick(s);
-
-		if (ret < 0)
-			return ret;
-	}
 	for (size_t i = 0; n >= 0 && i < s->nr_caps; i++) {
 		int ret = s->caps[i].ops->tick ? s->caps[i].ops->tick(s->caps[i].state, now_ns) : 0;
 
@@ -1848,8 +1740,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.processes_unreadable = s->unreadable;
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
-	if (s->gsnap)
-		gp_gsnap_stats(s->gsnap, &st);
 	if (s->http_wire) {
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
@@ -1923,17 +1813,8 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: session is NULL");
 	if (flags)
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: unknown flags 0x%x", flags);
-	if (!s->goroutines && s->gsnap) {
-		struct goprof_profile *p;
-		size_t n;
-		struct gp_gsnap_target *t = gsnap_targets(s, 0, &n);
-
-		if (!t)
-			return gp_err_null(-ENOMEM, "goprof_session_snapshot_goroutines: out of memory");
-		p = gp_gsnap_profile(s->gsnap, t, n, min_age_ns);
-		free(t);
-		return p;
-	}
+	if (!s->goroutines && s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS)
+		return gp_gsnap_session_profile(s, min_age_ns);
 	if (!s->goroutines)
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: the session was "
 					    "created without GOPROF_FEATURE_GOROUTINES or "

@@ -6,10 +6,12 @@
 #include "caps/offcpu/offcpu.h"
 #include "caps/rtstats/rtstats.h"
 #include "caps/tcp/tcp.h"
+#include "gsnap/cap.h"
 
 const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_offcpu,
 	&gp_cap_rtstats,
 	&gp_cap_tcp,
+	&gp_cap_gsnap,
 	NULL,
 };
