@@ -42,7 +42,7 @@
 #include "proc.h"
 #include "sym/symbolizer_internal.h"
 #include "target.h"
-#include "capability.h"
+#include "cap_set.h"
 #include "wait_reasons.h"
 
 #define DEFAULT_FREQ_HZ 99
@@ -91,6 +91,7 @@ struct attached_exe {
 #define MAX_EXITED_PROCESSES 256
 
 struct goprof_session {
+	struct gp_cap_set caps; /* first: gp_session_cap() finds it here */
 	struct cpu_sample_bpf *skel;
 	struct ring_buffer *ringbuf;
 	struct gp_perf_sampler sampler;
@@ -109,11 +110,6 @@ struct goprof_session {
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
 	struct gp_host host;          /* what the capabilities share */
-	struct cap_slot {
-		const struct gp_cap_ops *ops;
-		void *state;
-	} caps[GP_MAX_CAPS];          /* the capabilities of capability.h that run */
-	size_t nr_caps;
 	uint32_t features;
 	bool kernel_stacks;
 	goprof_event_fn on_event;
@@ -271,10 +267,7 @@ static int validate_opts(const struct goprof_session_opts *opts, struct session_
 			     cfg->cpu_flags & ~KNOWN_CPU_PROFILE_FLAGS);
 	cfg->cpu_timestamps_max = OPTS_GET(opts, cpu_timestamps_max, 0) ?: DEFAULT_CPU_TIMESTAMPS_MAX;
 	cfg->opts = opts;
-	for (size_t i = 0; !err && gp_capabilities[i]; i++)
-		if (gp_capabilities[i]->validate)
-			err = gp_capabilities[i]->validate(opts, cfg->features);
-	return err;
+	return err ? err : gp_caps_validate(opts, cfg->features);
 }
 
 static struct attached_process *find_process(struct goprof_session *s, uint32_t pid)
@@ -399,17 +392,7 @@ static void capabilities_add(struct goprof_session *s, const struct attached_pro
 	const struct gp_process_view view = { p->info.pid, p->info.flags,
 					      p->info.go_version[0] ? p->info.go_version : NULL };
 
-	for (size_t i = 0; i < s->nr_caps; i++)
-		if (s->caps[i].ops->process_added)
-			s->caps[i].ops->process_added(s->caps[i].state, &view);
-}
-
-/* Tells the capabilities that pid is no longer followed as it was. */
-static void capabilities_gone(struct goprof_session *s, uint32_t pid, enum gp_process_change why)
-{
-	for (size_t i = 0; i < s->nr_caps; i++)
-		if (s->caps[i].ops->process_gone)
-			s->caps[i].ops->process_gone(s->caps[i].state, pid, why);
+	gp_caps_process_added(&s->caps, &view);
 }
 
 /* Flags that inspecting an executable sets (the others describe the process). */
@@ -562,7 +545,7 @@ static int handle_exec(struct goprof_session *s, const struct gp_exec_event *ev)
 	/* The old image's mappings and Go settings are gone with the exec. */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid);
-	capabilities_gone(s, ev->pid, GP_PROCESS_EXECED);
+	gp_caps_process_gone(&s->caps, ev->pid, GP_PROCESS_EXECED);
 	inspect_process(s, p, &t);
 	if (before.exe_ino && (before.exe_ino != p->exe_ino || before.exe_dev != p->exe_dev))
 		release_exe_probes(s, &before); /* its old image's probes, if no one else runs it */
@@ -638,7 +621,7 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_heap_table_forget_pid(s->heap, ev->pid);
 	gp_heap_table_forget_pid(s->allocs, ev->pid);
-	capabilities_gone(s, ev->pid, GP_PROCESS_EXITED);
+	gp_caps_process_gone(&s->caps, ev->pid, GP_PROCESS_EXITED);
 	gp_block_table_forget_pid(s->block, ev->pid);
 	if (s->block)
 		gp_go_probes_forget_parked(s->go_probes, ev->pid);
@@ -744,26 +727,16 @@ static void note_ringbuf_fill(struct goprof_session *s)
 		s->ringbuf_high_water = GP_MAX(s->ringbuf_high_water, (uint64_t)ring__avail_data_size(r));
 }
 
-/* The capability that takes records of this type, NULL: the session's own. */
-static const struct cap_slot *record_taker(const struct goprof_session *s, uint32_t type)
-{
-	for (size_t i = 0; i < s->nr_caps; i++)
-		if (s->caps[i].ops->take_record && type >= s->caps[i].ops->rec_first &&
-		    type <= s->caps[i].ops->rec_last)
-			return &s->caps[i];
-	return NULL;
-}
-
 static int dispatch_record(void *ctx, void *data, size_t len)
 {
 	struct goprof_session *s = ctx;
 	const struct gp_sample_event *ev = data;
-	const struct cap_slot *cap;
+	const struct gp_cap_slot *cap;
 	struct attached_process *proc;
 
 	if (len < sizeof(uint32_t))
 		return 0;
-	cap = record_taker(s, ev->type);
+	cap = gp_caps_record_taker(&s->caps, ev->type);
 	if (ev->type != GP_REC_SAMPLE && !(cap && cap->ops->counts_own_records))
 		s->events_delivered++;
 	note_ringbuf_fill(s); /* two loads: what is still waiting behind this record */
@@ -933,28 +906,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.process_name = process_name,
 		.exe_of_pid = exe_of_pid,
 	};
-	for (size_t i = 0; gp_capabilities[i]; i++) {
-		const struct gp_cap_ops *ops = gp_capabilities[i];
-		void *state;
-
-		if (ops->wanted ? !ops->wanted(cfg->features) : !(cfg->features & ops->features))
-			continue;
-		if (s->nr_caps == GP_MAX_CAPS)
-			return gp_err(-E2BIG, "more capabilities than GP_MAX_CAPS");
-		state = ops->create(&s->host);
-		if (!state)
-			return errno ? -errno : -ENOMEM;
-		s->caps[s->nr_caps++] = (struct cap_slot){ ops, state };
-	}
-	return 0;
-}
-
-void *gp_session_cap(struct goprof_session *s, const struct gp_cap_ops *ops)
-{
-	for (size_t i = 0; s && i < s->nr_caps; i++)
-		if (s->caps[i].ops == ops)
-			return s->caps[i].state;
-	return NULL;
+	return gp_caps_create(&s->caps, &s->host);
 }
 
 static int load_programs(struct goprof_session *s, const struct session_config *cfg)
@@ -1104,8 +1056,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
-	for (size_t i = s->nr_caps; i-- > 0;)
-		s->caps[i].ops->destroy(s->caps[i].state);
+	gp_caps_destroy(&s->caps);
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
 	gp_heap_table_free(s->heap);
@@ -1397,16 +1348,8 @@ GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
 	s->attached--;
 	release_exe_probes(s, p);
 	gp_go_probes_detach_pid(s->go_probes, pid);
-	capabilities_gone(s, (uint32_t)pid, GP_PROCESS_DETACHED);
+	gp_caps_process_gone(&s->caps, (uint32_t)pid, GP_PROCESS_DETACHED);
 	return 0;
-}
-
-/* Stops the first n capabilities, last first. */
-static void stop_capabilities(struct goprof_session *s, size_t n)
-{
-	while (n-- > 0)
-		if (s->caps[n].ops->stop)
-			s->caps[n].ops->stop(s->caps[n].state);
 }
 
 GOPROF_API int goprof_session_start(struct goprof_session *s)
@@ -1429,13 +1372,10 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 	err = gp_perf_sampler_start(&s->sampler, s->skel->progs.on_cpu_sample, s->freq_hz);
 	if (err)
 		return err;
-	for (size_t i = 0; i < s->nr_caps; i++) {
-		err = s->caps[i].ops->start ? s->caps[i].ops->start(s->caps[i].state) : 0;
-		if (err) {
-			stop_capabilities(s, i);
-			gp_perf_sampler_stop(&s->sampler);
-			return err;
-		}
+	err = gp_caps_start(&s->caps);
+	if (err) {
+		gp_perf_sampler_stop(&s->sampler);
+		return err;
 	}
 	s->started = true;
 	gp_cpu_table_mark_start(s->cpu);
@@ -1450,7 +1390,7 @@ GOPROF_API int goprof_session_stop(struct goprof_session *s)
 	if (!s->started)
 		return gp_err(-EALREADY, "goprof_session_stop: the session is not sampling");
 	gp_perf_sampler_stop(&s->sampler);
-	stop_capabilities(s, s->nr_caps);
+	gp_caps_stop(&s->caps);
 	s->started = false;
 	return 0;
 }
@@ -1641,8 +1581,8 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 	}
 	if (n >= 0)
 		revalidate_tick(s);
-	for (size_t i = 0; n >= 0 && i < s->nr_caps; i++) {
-		int ret = s->caps[i].ops->tick ? s->caps[i].ops->tick(s->caps[i].state, now_ns) : 0;
+	if (n >= 0) {
+		int ret = gp_caps_tick(&s->caps, now_ns);
 
 		if (ret < 0)
 			return ret;
@@ -1744,9 +1684,7 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
 		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
 	}
-	for (size_t i = 0; i < s->nr_caps; i++)
-		if (s->caps[i].ops->fill_stats)
-			s->caps[i].ops->fill_stats(s->caps[i].state, &st, lost);
+	gp_caps_fill_stats(&s->caps, &st, lost);
 	st.block_events = gp_block_table_events(s->block);
 	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
 	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
