@@ -21,6 +21,7 @@
 #include "internal.h"
 
 struct goprof_session;
+struct gp_http_event;
 
 /* A process the session follows, as a capability sees it. */
 struct gp_process_view {
@@ -49,6 +50,9 @@ struct gp_host {
 	int (*emit)(struct goprof_session *s, const struct goprof_event *ev);
 	/* CPU time of the followed processes that still run, in ns (reads /proc). */
 	uint64_t (*targets_cpu_ns)(struct goprof_session *s);
+	/* One HTTP request, in the records' form, for the session's endpoint table (both
+	 * HTTP tracers feed it); returns the event callback's result. */
+	int (*http_request)(struct goprof_session *s, const struct gp_http_event *ev);
 	/* A probe set or program the budget took off (goprof_session_stats). */
 	void (*count_detached)(struct goprof_session *s);
 	/* Clears, then sets GOPROF_PROCESS_* flags of a followed process; a note (not NULL)

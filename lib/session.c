@@ -30,7 +30,6 @@
 #include "gc_tracker.h"
 #include "heap_table.h"
 #include "http_tracker.h"
-#include "http_wire.h"
 #include "probe_budget.h"
 #include "caps/rtstats/rtstats.h"
 #include "rt_reader.h"
@@ -105,8 +104,6 @@ struct goprof_session {
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
-	struct gp_http_wire *http_wire;   /* GOPROF_FEATURE_HTTP_WIRE */
-	uint64_t http_wire_judged_ns;     /* its last budget check */
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
 	struct gp_host host;          /* what the capabilities share */
@@ -424,8 +421,6 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 		p->exe_dev = e->st_dev;
 		p->exe_ino = (ino_t)e->ino;
 		p->wait = gp_wait_reasons_find(p->info.go_version);
-		if (s->http_wire)
-			p->info.flags |= GOPROF_PROCESS_HTTP;
 		/* The runtime layout is the process's to prove: judged once its runtime runs. */
 		if (p->info.flags & GOPROF_PROCESS_GO) {
 			now = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
@@ -458,8 +453,6 @@ static void inspect_process(struct goprof_session *s, struct attached_process *p
 	}
 	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
 	attach_go_probes(s, exe, (int)p->info.pid, t, &p->info); /* this process only */
-	if (s->http_wire)
-		p->info.flags |= GOPROF_PROCESS_HTTP; /* the wire hooks see every process */
 	/* Read the mappings now: a short-lived process may be gone when its samples arrive. */
 	goprof_symbolizer_symbolize_pid(s->sym, (int)p->info.pid, &probe, 1, ignore_frame, NULL);
 	capabilities_add(s, p);
@@ -782,14 +775,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 		if (s->http && len >= sizeof(struct gp_http_event))
 			return handle_http(s, data);
 		return 0;
-	case GP_REC_HTTP_WIRE_SERVER:
-	case GP_REC_HTTP_WIRE_CLIENT: {
-		struct gp_http_event decoded;
-
-		if (s->http && !gp_http_wire_decode(data, len, &decoded))
-			return handle_http(s, &decoded);
-		return 0;
-	}
 	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
 		if (s->gc && len >= sizeof(struct gp_runtime_event))
 			return handle_gc(s, data);
@@ -902,6 +887,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.targets_cpu_ns = targets_cpu_ns,
 		.count_detached = host_count_detached,
 		.process_flags = host_process_flags,
+		.http_request = handle_http,
 		.processes = host_processes,
 		.process_name = process_name,
 		.exe_of_pid = exe_of_pid,
@@ -965,14 +951,8 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		err = gp_go_probes_enable_http(s->go_probes, s->skel->maps.http_active);
 		if (err)
 			return err;
-		s->http = gp_http_tracker_new(cfg->freq_hz);
-		if (!s->http)
-			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_HTTP_WIRE) {
-		s->http_wire = gp_http_wire_new(&s->shared, getenv("GOPROF_HTTP_WIRE_HOOKS"));
-		if (!s->http_wire)
-			return errno ? -errno : -ENOMEM;
+	if (cfg->features & HTTP_FEATURES) { /* the endpoint table both HTTP tracers feed */
 		s->http = gp_http_tracker_new(cfg->freq_hz);
 		if (!s->http)
 			return -ENOMEM;
@@ -1063,7 +1043,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_heap_table_free(s->allocs);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
-	gp_http_wire_free(s->http_wire);
 	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
@@ -1508,25 +1487,6 @@ static void revalidate_tick(struct goprof_session *s)
 	}
 }
 
-/* Once a second: holds the HTTP wire hooks to the overhead budget. */
-static int http_wire_tick(struct goprof_session *s)
-{
-	uint64_t now_ns = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
-	struct goprof_event ev = { .sz = sizeof(ev), .type = GOPROF_EVENT_PROBE_DETACHED };
-	char msg[256];
-
-	if (now_ns - s->http_wire_judged_ns < 1000000000ull)
-		return 0;
-	s->http_wire_judged_ns = now_ns;
-	if (!gp_http_wire_budget_check(s->http_wire, now_ns, targets_cpu_ns(s), s->budget.budget_bp,
-				       msg, sizeof(msg)))
-		return 0;
-	s->budget.sets_detached++;
-	ev.time_ns = now_ns;
-	ev.message = msg;
-	return s->on_event ? s->on_event(&ev, s->ctx) : 0;
-}
-
 /* The attached Go processes, for goroutine snapshots; *n gets the count (NULL: no memory). */
 /* Takes in what waits now, handing back once the slice is spent (see handle_record). */
 static int consume_slice(struct goprof_session *s)
@@ -1583,12 +1543,6 @@ GOPROF_API int goprof_session_poll(struct goprof_session *s, int timeout_ms)
 		revalidate_tick(s);
 	if (n >= 0) {
 		int ret = gp_caps_tick(&s->caps, now_ns);
-
-		if (ret < 0)
-			return ret;
-	}
-	if (n >= 0 && s->http_wire) {
-		int ret = http_wire_tick(s);
 
 		if (ret < 0)
 			return ret;
@@ -1680,10 +1634,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.processes_unreadable = s->unreadable;
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
-	if (s->http_wire) {
-		st.http_wire_hook_runs = gp_http_wire_runs(s->http_wire);
-		st.lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
-	}
 	gp_caps_fill_stats(&s->caps, &st, lost);
 	st.block_events = gp_block_table_events(s->block);
 	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "http_head.h"
-#include "http_wire.h"
+#include "caps/http_wire/http_wire.h"
 
 static struct gp_http_head parse(const char *s)
 {

@@ -12,7 +12,7 @@
 #include "bpf_maps.h"
 #include "goprof/error.h"
 #include "http_head.h"
-#include "http_wire.h"
+#include "caps/http_wire/http_wire.h"
 #include "http_wire.skel.h"
 
 /* A set of hooks the tracer can run on (see bpf/http_wire.bpf.c). */
@@ -30,6 +30,8 @@ static const struct wire_hooks hook_sets[] = {
 };
 
 struct gp_http_wire {
+	const struct gp_host *host;
+	uint64_t judged_ns; /* CLOCK_MONOTONIC of the last budget check */
 	struct http_wire_bpf *skel;
 	const struct wire_hooks *hooks;
 	bool detached;
@@ -209,3 +211,76 @@ int gp_http_wire_decode(const void *data, size_t len, struct gp_http_event *out)
 	}
 	return 0;
 }
+
+/* ---- the capability (capability.h) ---- */
+
+static void *create(const struct gp_host *h)
+{
+	struct gp_http_wire *w = gp_http_wire_new(&h->shared, getenv("GOPROF_HTTP_WIRE_HOOKS"));
+
+	if (w)
+		w->host = h;
+	return w;
+}
+
+static void destroy(void *cap)
+{
+	gp_http_wire_free(cap);
+}
+
+/* Once a second: holds the hooks to the overhead budget. */
+static int tick(void *cap, uint64_t now_ns)
+{
+	struct gp_http_wire *w = cap;
+	const struct gp_host *h = w->host;
+	struct goprof_event ev = { .sz = sizeof(ev), .type = GOPROF_EVENT_PROBE_DETACHED };
+	char msg[256];
+
+	if (now_ns - w->judged_ns < 1000000000ull)
+		return 0;
+	w->judged_ns = now_ns;
+	if (!gp_http_wire_budget_check(w, now_ns, h->targets_cpu_ns(h->session), h->budget_bp,
+				       msg, sizeof(msg)))
+		return 0;
+	h->count_detached(h->session);
+	ev.time_ns = now_ns;
+	ev.message = msg;
+	return h->emit(h->session, &ev);
+}
+
+static int take_record(void *cap, const void *rec, size_t len)
+{
+	struct gp_http_wire *w = cap;
+	struct gp_http_event decoded;
+
+	if (gp_http_wire_decode(rec, len, &decoded))
+		return 0;
+	return w->host->http_request(w->host->session, &decoded);
+}
+
+/* The hooks see every followed process. */
+static void process_added(void *cap, const struct gp_process_view *p)
+{
+	struct gp_http_wire *w = cap;
+
+	w->host->process_flags(w->host->session, p->pid, GOPROF_PROCESS_HTTP, 0, NULL, false);
+}
+
+static void fill_stats(void *cap, struct goprof_session_stats *st, const uint64_t *lost)
+{
+	st->http_wire_hook_runs = gp_http_wire_runs(cap);
+	st->lost_http_wire_conns = lost[GP_LOST_HTTP_WIRE_CONNS];
+}
+
+const struct gp_cap_ops gp_cap_http_wire = {
+	.name = "http_wire",
+	.features = GOPROF_FEATURE_HTTP_WIRE,
+	.create = create,
+	.destroy = destroy,
+	.tick = tick,
+	.rec_first = GP_REC_HTTP_WIRE_SERVER,
+	.rec_last = GP_REC_HTTP_WIRE_CLIENT,
+	.take_record = take_record,
+	.process_added = process_added,
+	.fill_stats = fill_stats,
+};

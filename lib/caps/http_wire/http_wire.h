@@ -5,11 +5,14 @@
  * sampler labels samples from; and turns its records into the records of the uprobe
  * tracer, so that both feed one http_tracker.
  */
-#ifndef GOPROF_HTTP_WIRE_H
-#define GOPROF_HTTP_WIRE_H
+#ifndef GOPROF_CAPS_HTTP_WIRE_H
+#define GOPROF_CAPS_HTTP_WIRE_H
 
+#include "capability.h"
 #include "goprof_bpf.h"
 #include "internal.h"
+
+GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_http_wire;
 
 struct bpf_map;
 struct gp_http_wire;
