@@ -28,7 +28,6 @@
 #include "cpu_table.h"
 #include "go_probes.h"
 #include "gc_tracker.h"
-#include "heap_table.h"
 #include "http_tracker.h"
 #include "probe_budget.h"
 #include "caps/rtstats/rtstats.h"
@@ -99,8 +98,6 @@ struct goprof_session {
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
-	struct gp_heap_table *heap;       /* GOPROF_FEATURE_HEAP */
-	struct gp_heap_table *allocs;     /* GOPROF_FEATURE_ALLOCS: exact, not scaled */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
@@ -175,8 +172,6 @@ static void libbpf_setup_once(void)
 #define HTTP_FEATURES (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE)
 #define KNOWN_CPU_PROFILE_FLAGS (GOPROF_CPU_PROFILE_TIMESTAMPS | GOPROF_CPU_PROFILE_THREADS)
 #define DEFAULT_CPU_TIMESTAMPS_MAX 65536
-/* Go's default runtime.MemProfileRate; the heap profile is scaled with it. */
-#define GO_MEM_PROFILE_RATE (512 * 1024)
 
 struct session_config {
 	const struct goprof_session_opts *opts; /* checked: capabilities read their own */
@@ -612,8 +607,6 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 		gp_goroutines_forget_pid(s->goroutines, ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
-	gp_heap_table_forget_pid(s->heap, ev->pid);
-	gp_heap_table_forget_pid(s->allocs, ev->pid);
 	gp_caps_process_gone(&s->caps, ev->pid, GP_PROCESS_EXITED);
 	gp_block_table_forget_pid(s->block, ev->pid);
 	if (s->block)
@@ -748,21 +741,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 	case GP_REC_GO_EXIT:
 		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
 			return handle_goroutine(s, data);
-		return 0;
-	case GP_REC_HEAP_ALLOC:
-	case GP_REC_HEAP_FREE:
-		if (s->heap && len >= GP_HEAP_EVENT_SIZE(0)) {
-			proc = find_process(s, ev->pid);
-			if (gp_heap_table_add(s->heap, data, proc ? proc->comm : NULL))
-				s->lost_aggregation++;
-		}
-		return 0;
-	case GP_REC_ALLOC_EXACT:
-		if (s->allocs && len >= GP_HEAP_EVENT_SIZE(0)) {
-			proc = find_process(s, ev->pid);
-			if (gp_heap_table_add(s->allocs, data, proc ? proc->comm : NULL))
-				s->lost_aggregation++;
-		}
 		return 0;
 	case GP_REC_BLOCK:
 		if (s->block && len >= GP_BLOCK_EVENT_SIZE(0) &&
@@ -967,16 +945,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->gc)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_HEAP) {
-		s->heap = gp_heap_table_new(s->sym);
-		if (!s->heap)
-			return -ENOMEM;
-	}
-	if (cfg->features & GOPROF_FEATURE_ALLOCS) {
-		s->allocs = gp_heap_table_new(s->sym);
-		if (!s->allocs)
-			return -ENOMEM;
-	}
 	if (cfg->features & GOPROF_FEATURE_BLOCK) {
 		s->block = gp_block_table_new(s->sym);
 		if (!s->block)
@@ -1039,8 +1007,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_caps_destroy(&s->caps);
 	gp_goroutines_free(s->goroutines);
 	gp_gc_tracker_free(s->gc);
-	gp_heap_table_free(s->heap);
-	gp_heap_table_free(s->allocs);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
 	gp_http_tracker_free(s->http);
@@ -1709,30 +1675,6 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct gopr
 					    "GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
 	return gp_goroutines_snapshot(s->goroutines, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC),
 				      min_age_ns);
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_heap(struct goprof_session *s, uint32_t flags)
-{
-	gp_clear_error();
-	if (!s)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: session is NULL");
-	if (flags)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: unknown flags 0x%x", flags);
-	if (!s->heap)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_heap: the session was created "
-					    "without GOPROF_FEATURE_HEAP");
-	return gp_heap_table_snapshot(s->heap, GO_MEM_PROFILE_RATE);
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_allocs(struct goprof_session *s, uint32_t flags)
-{
-	gp_clear_error();
-	if (!s || flags)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_allocs: invalid argument");
-	if (!s->allocs)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_allocs: the session was created "
-					    "without GOPROF_FEATURE_ALLOCS");
-	return gp_heap_table_snapshot(s->allocs, 1); /* every allocation: no scaling */
 }
 
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "goprof/profile.h"
-#include "heap_table.h"
+#include "caps/heap/heap_table.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"
 
