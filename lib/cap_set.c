@@ -17,6 +17,7 @@ int gp_caps_validate(const struct goprof_session_opts *opts, uint32_t features)
 
 int gp_caps_create(struct gp_cap_set *set, const struct gp_host *h)
 {
+	set->host = h;
 	for (size_t i = 0; gp_capabilities[i]; i++) {
 		const struct gp_cap_ops *ops = gp_capabilities[i];
 		void *state;
@@ -107,6 +108,11 @@ void gp_caps_fill_stats(struct gp_cap_set *set, struct goprof_session_stats *st,
 	for (size_t i = 0; i < set->n; i++)
 		if (set->slot[i].ops->fill_stats)
 			set->slot[i].ops->fill_stats(set->slot[i].state, st, lost);
+}
+
+const struct gp_host *gp_session_host(struct goprof_session *s)
+{
+	return ((const struct gp_cap_set *)(const void *)s)->host;
 }
 
 void *gp_session_cap(struct goprof_session *s, const struct gp_cap_ops *ops)

@@ -17,6 +17,7 @@ struct gp_cap_slot {
 struct gp_cap_set {
 	struct gp_cap_slot slot[GP_MAX_CAPS];
 	size_t n;
+	const struct gp_host *host; /* set by gp_caps_create() */
 };
 
 /* Each capability's options, whether or not it runs; 0 or the first error. */

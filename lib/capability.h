@@ -102,6 +102,9 @@ struct gp_cap_ops {
 /* The registry: every capability, NULL-terminated (lib/caps/registry.c). */
 GOPROF_HIDDEN extern const struct gp_cap_ops *const gp_capabilities[];
 
+/* The host of session s (its features, services). */
+GOPROF_HIDDEN const struct gp_host *gp_session_host(struct goprof_session *s);
+
 /* The state of capability ops in session s, NULL when the session does not run it. */
 GOPROF_HIDDEN void *gp_session_cap(struct goprof_session *s, const struct gp_cap_ops *ops);
 

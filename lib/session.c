@@ -27,7 +27,6 @@
 #include "chan_stats.h"
 #include "cpu_table.h"
 #include "go_probes.h"
-#include "gc_tracker.h"
 #include "http_tracker.h"
 #include "probe_budget.h"
 #include "caps/rtstats/rtstats.h"
@@ -97,7 +96,6 @@ struct goprof_session {
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_gc_tracker *gc;         /* GOPROF_FEATURE_GC_PRECISE */
 	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
 	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
@@ -674,15 +672,6 @@ static int handle_goroutine(struct goprof_session *s, const struct gp_goroutine_
 	return s->on_event ? s->on_event(&out, s->ctx) : 0;
 }
 
-static int handle_gc(struct goprof_session *s, const struct gp_runtime_event *ev)
-{
-	struct goprof_event cycle;
-
-	if (gp_gc_tracker_record(s->gc, ev, &cycle) == 1 && s->on_event)
-		return s->on_event(&cycle, s->ctx);
-	return 0;
-}
-
 static int handle_block(struct goprof_session *s, const struct gp_block_event *ev)
 {
 	struct attached_process *proc = find_process(s, ev->pid);
@@ -752,10 +741,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 	case GP_REC_HTTP_CLIENT:
 		if (s->http && len >= sizeof(struct gp_http_event))
 			return handle_http(s, data);
-		return 0;
-	case GP_REC_GC_START_ENTER ... GP_REC_STW_STARTED:
-		if (s->gc && len >= sizeof(struct gp_runtime_event))
-			return handle_gc(s, data);
 		return 0;
 	case GP_REC_SAMPLE:
 		if (len < GP_SAMPLE_EVENT_HEADER_SIZE ||
@@ -940,11 +925,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->goroutines)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_GC_PRECISE) {
-		s->gc = gp_gc_tracker_new();
-		if (!s->gc)
-			return -ENOMEM;
-	}
 	if (cfg->features & GOPROF_FEATURE_BLOCK) {
 		s->block = gp_block_table_new(s->sym);
 		if (!s->block)
@@ -1006,7 +986,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_go_probes_free(s->go_probes);
 	gp_caps_destroy(&s->caps);
 	gp_goroutines_free(s->goroutines);
-	gp_gc_tracker_free(s->gc);
 	gp_block_table_free(s->block);
 	gp_chan_table_free(s->chans);
 	gp_http_tracker_free(s->http);
@@ -1728,31 +1707,6 @@ GOPROF_API int goprof_session_foreach_sched_site(struct goprof_session *s, gopro
 		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: the session was created "
 				       "without GOPROF_FEATURE_SCHED");
 	return gp_sched_foreach_site(s->go_probes, s->goroutines, s->sym, NULL, fn, ctx);
-}
-
-GOPROF_API int goprof_session_gc_stats(struct goprof_session *s, int pid, struct goprof_gc_stats *out)
-{
-	struct goprof_gc_stats st = { .sz = sizeof(st) };
-
-	gp_clear_error();
-	if (!s || !out || pid < 0)
-		return gp_err(-EINVAL, "goprof_session_gc_stats: invalid argument");
-	if (out->sz < sizeof(out->sz))
-		return gp_err(-EINVAL, "goprof_session_gc_stats: stats->sz must be set to "
-				       "sizeof(struct goprof_gc_stats)");
-	if (!(s->features & GOPROF_FEATURE_GC))
-		return gp_err(-EINVAL, "goprof_session_gc_stats: the session was created without "
-				       "GOPROF_FEATURE_GC");
-	if (GC_FROM_MEMORY(s->features)) {
-		if (gp_rt_reader_gc_stats(gp_rtstats_reader(s), pid, &st) == -ENOMEM)
-			return gp_err(-ENOMEM, "goprof_session_gc_stats: out of memory");
-	} else {
-		gp_gc_tracker_stats(s->gc, (uint32_t)pid, &st);
-		st.source = GOPROF_STATS_FROM_PROBES;
-	}
-	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
-	memcpy(out, &st, st.sz);
-	return 0;
 }
 
 /* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */

@@ -3,6 +3,7 @@
  * Every capability that implements the interface of capability.h, in the order the
  * session creates them and hands them records. A new capability is one line here.
  */
+#include "caps/gc/gc.h"
 #include "caps/heap/heap.h"
 #include "caps/http_wire/http_wire.h"
 #include "caps/offcpu/offcpu.h"
@@ -18,5 +19,6 @@ const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_http_wire,
 	&gp_cap_heap,
 	&gp_cap_allocs,
+	&gp_cap_gc_precise,
 	NULL,
 };

@@ -2,7 +2,7 @@
 /* GC cycle reconstruction and its statistics. */
 #include <stdlib.h>
 
-#include "gc_tracker.h"
+#include "caps/gc/gc_tracker.h"
 
 struct gc_proc {
 	uint32_t pid;
