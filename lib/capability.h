@@ -21,7 +21,9 @@
 #include "internal.h"
 
 struct goprof_session;
+struct gp_go_probes;
 struct gp_http_event;
+struct gp_wait_reasons;
 
 /* A process the session follows, as a capability sees it. */
 struct gp_process_view {
@@ -45,6 +47,7 @@ struct gp_host {
 	uint32_t features;              /* GOPROF_FEATURE_* of the session */
 	uint32_t budget_bp;             /* overhead budget, basis points of the targets' CPU */
 	unsigned user_depth, kernel_depth; /* stack frames per sample */
+	struct gp_go_probes *probes;    /* the runtime uprobes (lib/go_probes.c); NULL: none */
 	struct goprof_session *session;
 	/* Hands an event to the host's callback; returns the callback's result. */
 	int (*emit)(struct goprof_session *s, const struct goprof_event *ev);
@@ -63,6 +66,10 @@ struct gp_host {
 	 * array of *n (go_version points into the session: use it before returning); NULL
 	 * when out of memory. */
 	struct gp_process_view *(*processes)(struct goprof_session *s, uint32_t pid, size_t *n);
+	/* The wait reasons of the process's Go release, NULL if unknown. */
+	const struct gp_wait_reasons *(*wait_reasons)(struct goprof_session *s, uint32_t pid);
+	/* Takes the exits the ring buffer lost from the kernel's target table. */
+	void (*reconcile_exits)(struct goprof_session *s);
 	/* The process's name, NULL if unknown; its executable, NULL if unknown. */
 	const char *(*process_name)(void *session, uint32_t pid);
 	struct goprof_binary *(*exe_of_pid)(void *session, uint32_t pid);

@@ -21,10 +21,8 @@
 #include "goprof/session.h"
 #include "goprof_bpf.h"
 #include "cpu_sample.skel.h"
-#include "block_table.h"
 #include "bpf_load.h"
 #include "bpf_maps.h"
-#include "chan_stats.h"
 #include "cpu_table.h"
 #include "go_probes.h"
 #include "http_tracker.h"
@@ -96,8 +94,6 @@ struct goprof_session {
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_block_table *block;     /* GOPROF_FEATURE_BLOCK */
-	struct gp_chan_table *chans;      /* GOPROF_FEATURE_CHANNELS */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
@@ -606,10 +602,6 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_caps_process_gone(&s->caps, ev->pid, GP_PROCESS_EXITED);
-	gp_block_table_forget_pid(s->block, ev->pid);
-	if (s->block)
-		gp_go_probes_forget_parked(s->go_probes, ev->pid);
-	gp_chan_table_harvest_pid(s->chans, ev->pid); /* symbolized before the pid is forgotten */
 	goprof_symbolizer_forget_pid(s->sym, (int)ev->pid);
 	ret = process_event(s, GOPROF_EVENT_PROCESS_EXIT, p);
 	prune_exited(s);
@@ -672,17 +664,6 @@ static int handle_goroutine(struct goprof_session *s, const struct gp_goroutine_
 	return s->on_event ? s->on_event(&out, s->ctx) : 0;
 }
 
-static int handle_block(struct goprof_session *s, const struct gp_block_event *ev)
-{
-	struct attached_process *proc = find_process(s, ev->pid);
-	char buf[32];
-	const char *reason = gp_wait_reason_name(proc ? proc->wait : NULL, ev->reason, buf, sizeof(buf));
-
-	if (gp_block_table_add(s->block, ev, reason, proc ? proc->comm : NULL))
-		s->lost_aggregation++;
-	return 0;
-}
-
 static int handle_http(struct goprof_session *s, const struct gp_http_event *ev)
 {
 	struct goprof_http_request req;
@@ -730,12 +711,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 	case GP_REC_GO_EXIT:
 		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
 			return handle_goroutine(s, data);
-		return 0;
-	case GP_REC_BLOCK:
-		if (s->block && len >= GP_BLOCK_EVENT_SIZE(0) &&
-		    len >= GP_BLOCK_EVENT_SIZE(GP_MIN(((struct gp_block_event *)data)->nr_stack,
-						      GP_BLOCK_STACK_DEPTH)))
-			return handle_block(s, data);
 		return 0;
 	case GP_REC_HTTP_SERVER:
 	case GP_REC_HTTP_CLIENT:
@@ -827,6 +802,15 @@ static struct gp_process_view *host_processes(struct goprof_session *s, uint32_t
 	return v;
 }
 
+static const struct gp_wait_reasons *host_wait_reasons(struct goprof_session *s, uint32_t pid)
+{
+	const struct attached_process *p = find_process(s, pid);
+
+	return p ? p->wait : NULL;
+}
+
+static void reconcile_exits(struct goprof_session *s);
+
 static void host_count_detached(struct goprof_session *s)
 {
 	s->budget.sets_detached++;
@@ -845,12 +829,15 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.budget_bp = s->budget.budget_bp,
 		.user_depth = cfg->user_depth,
 		.kernel_depth = cfg->kernel_depth,
+		.probes = s->go_probes,
 		.session = s,
 		.emit = host_emit,
 		.targets_cpu_ns = targets_cpu_ns,
 		.count_detached = host_count_detached,
 		.process_flags = host_process_flags,
 		.http_request = handle_http,
+		.wait_reasons = host_wait_reasons,
+		.reconcile_exits = reconcile_exits,
 		.processes = host_processes,
 		.process_name = process_name,
 		.exe_of_pid = exe_of_pid,
@@ -925,16 +912,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->goroutines)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_BLOCK) {
-		s->block = gp_block_table_new(s->sym);
-		if (!s->block)
-			return -ENOMEM;
-	}
-	if (cfg->features & GOPROF_FEATURE_CHANNELS) {
-		s->chans = gp_chan_table_new(s->sym, s->go_probes);
-		if (!s->chans)
-			return -ENOMEM;
-	}
 	return create_capabilities(s, cfg);
 }
 
@@ -986,8 +963,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	gp_go_probes_free(s->go_probes);
 	gp_caps_destroy(&s->caps);
 	gp_goroutines_free(s->goroutines);
-	gp_block_table_free(s->block);
-	gp_chan_table_free(s->chans);
 	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
@@ -1580,9 +1555,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
 	gp_caps_fill_stats(&s->caps, &st, lost);
-	st.block_events = gp_block_table_events(s->block);
-	st.lost_block_events = lost[GP_LOST_BLOCK_RECORDS];
-	st.lost_channels = lost[GP_LOST_CHANNELS_FULL];
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
 	return 0;
@@ -1757,30 +1729,6 @@ GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_p
 			return ret;
 	}
 	return 0;
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_block(struct goprof_session *s, uint32_t flags)
-{
-	gp_clear_error();
-	if (!s || flags)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_block: invalid argument");
-	if (!s->block)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_block: the session was created "
-					    "without GOPROF_FEATURE_BLOCK");
-	return gp_block_table_snapshot(s->block);
-}
-
-GOPROF_API int goprof_session_foreach_channel(struct goprof_session *s, goprof_channel_fn fn,
-					      void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_channel: NULL argument");
-	if (!(s->features & GOPROF_FEATURE_CHANNELS))
-		return gp_err(-EINVAL, "goprof_session_foreach_channel: the session was created "
-				       "without GOPROF_FEATURE_CHANNELS");
-	reconcile_exits(s); /* exited processes' channels are harvested first */
-	return gp_chan_table_foreach(s->chans, fn, ctx);
 }
 
 GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *s,

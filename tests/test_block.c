@@ -22,7 +22,7 @@
 
 #include <goprof/goprof.h>
 
-#include "block_table.h"
+#include "caps/block/block_table.h"
 #include "test_common.h"
 #include "wait_reasons.h"
 

@@ -3,6 +3,7 @@
  * Every capability that implements the interface of capability.h, in the order the
  * session creates them and hands them records. A new capability is one line here.
  */
+#include "caps/block/block.h"
 #include "caps/gc/gc.h"
 #include "caps/heap/heap.h"
 #include "caps/http_wire/http_wire.h"
@@ -20,5 +21,7 @@ const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_heap,
 	&gp_cap_allocs,
 	&gp_cap_gc_precise,
+	&gp_cap_block,
+	&gp_cap_channels, /* after block: it needs block's probes */
 	NULL,
 };

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "block_table.h"
+#include "caps/block/block_table.h"
 #include "goprof/profile.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "hist.h"
-#include "chan_stats.h"
+#include "caps/block/chan_stats.h"
 #include "go_probes.h"
 #include "goprof/symbolizer.h"
 
