@@ -8,7 +8,7 @@
 
 #include "hist.h"
 #include "go_probes.h"
-#include "goroutines.h"
+#include "caps/goroutines/goroutines.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"
 #include "sched_latency.h"

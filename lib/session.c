@@ -30,7 +30,7 @@
 #include "caps/rtstats/rtstats.h"
 #include "rt_reader.h"
 #include "sched_latency.h"
-#include "goroutines.h"
+#include "caps/goroutines/cap.h"
 #include "gsnap/cap.h"
 #include "internal.h"
 #include "perf_sampler.h"
@@ -93,7 +93,6 @@ struct goprof_session {
 	struct goprof_symbolizer *sym;
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_goroutines *goroutines; /* GOPROF_FEATURE_GOROUTINES */
 	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
@@ -597,8 +596,6 @@ static int handle_exit(struct goprof_session *s, const struct gp_exec_event *ev)
 	release_exe_probes(s, p);
 	/* Its samples are in (the ring buffer keeps order): drop what the PID's reuse would
 	 * get wrong, and what would grow with every process that comes and goes. */
-	if (s->goroutines)
-		gp_goroutines_forget_pid(s->goroutines, ev->pid);
 	gp_go_probes_detach_pid(s->go_probes, (int)ev->pid); /* its own precise GC/sched probes */
 	gp_cpu_table_forget_pid(s->cpu, ev->pid);
 	gp_caps_process_gone(&s->caps, ev->pid, GP_PROCESS_EXITED);
@@ -645,25 +642,6 @@ static int deliver_sample(struct goprof_session *s, const struct gp_sample_event
 	return ret;
 }
 
-static int handle_goroutine(struct goprof_session *s, const struct gp_goroutine_event *ev)
-{
-	struct goprof_event out = {
-		.sz = sizeof(out),
-		.type = ev->type == GP_REC_GO_NEWG ? GOPROF_EVENT_GOROUTINE_CREATE
-						   : GOPROF_EVENT_GOROUTINE_EXIT,
-		.pid = ev->pid,
-		.tid = ev->tid,
-		.time_ns = ev->time_ns,
-		.goid = ev->goid,
-	};
-
-	if (ev->type == GP_REC_GO_NEWG)
-		gp_goroutines_newg(s->goroutines, ev, &out.parent_goid);
-	else
-		gp_goroutines_exit(s->goroutines, ev);
-	return s->on_event ? s->on_event(&out, s->ctx) : 0;
-}
-
 static int handle_http(struct goprof_session *s, const struct gp_http_event *ev)
 {
 	struct goprof_http_request req;
@@ -703,15 +681,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 		return len >= sizeof(struct gp_exec_event) ? handle_exec(s, data) : 0;
 	case GP_REC_EXIT:
 		return len >= sizeof(struct gp_exec_event) ? handle_exit(s, data) : 0;
-	case GP_REC_GO_NEWPROC:
-		if (s->goroutines && len >= GP_NEWPROC_EVENT_SIZE(0))
-			gp_goroutines_newproc(s->goroutines, data);
-		return 0;
-	case GP_REC_GO_NEWG:
-	case GP_REC_GO_EXIT:
-		if (s->goroutines && len >= sizeof(struct gp_goroutine_event))
-			return handle_goroutine(s, data);
-		return 0;
 	case GP_REC_HTTP_SERVER:
 	case GP_REC_HTTP_CLIENT:
 		if (s->http && len >= sizeof(struct gp_http_event))
@@ -907,11 +876,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (!s->http)
 			return -ENOMEM;
 	}
-	if (cfg->features & GOPROF_FEATURE_GOROUTINES) {
-		s->goroutines = gp_goroutines_new(s->sym);
-		if (!s->goroutines)
-			return -ENOMEM;
-	}
 	return create_capabilities(s, cfg);
 }
 
@@ -962,7 +926,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
 	gp_caps_destroy(&s->caps);
-	gp_goroutines_free(s->goroutines);
 	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
@@ -1526,14 +1489,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	st.cpu_profile_stacks = cs.stacks;
 	st.symbol_cache_entries = cs.cache_entries;
 	st.cpu_profile_resets = cs.resets;
-	if (s->goroutines) {
-		struct gp_goroutine_stats gs;
-
-		gp_goroutines_stats(s->goroutines, &gs);
-		st.goroutines_created = gs.created;
-		st.goroutines_exited = gs.exited;
-		st.goroutines_live = gs.live;
-	}
 	st.probe_sets_detached = s->budget.sets_detached; /* uprobe sets, off-CPU, HTTP wire */
 	if (s->go_probes) {
 		uint64_t hits[GP_PROBE_NR];
@@ -1609,25 +1564,6 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
 	return p;
 }
 
-GOPROF_API struct goprof_profile *goprof_session_snapshot_goroutines(struct goprof_session *s,
-								     uint64_t min_age_ns, uint32_t flags)
-{
-
-	gp_clear_error();
-	if (!s)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: session is NULL");
-	if (flags)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: unknown flags 0x%x", flags);
-	if (!s->goroutines && s->features & GOPROF_FEATURE_GOROUTINE_SNAPSHOTS)
-		return gp_gsnap_session_profile(s, min_age_ns);
-	if (!s->goroutines)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_goroutines: the session was "
-					    "created without GOPROF_FEATURE_GOROUTINES or "
-					    "GOPROF_FEATURE_GOROUTINE_SNAPSHOTS");
-	return gp_goroutines_snapshot(s->goroutines, (uint64_t)gp_clock_ns(CLOCK_MONOTONIC),
-				      min_age_ns);
-}
-
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
 					  struct goprof_sched_stats *out)
 {
@@ -1664,7 +1600,7 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_se
 		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: the session was created "
 					    "without GOPROF_FEATURE_SCHED");
 	struct goprof_profile *p = NULL;
-	int err = gp_sched_foreach_site(s->go_probes, s->goroutines, s->sym, &p, NULL, NULL);
+	int err = gp_sched_foreach_site(s->go_probes, gp_goroutines_of(s), s->sym, &p, NULL, NULL);
 
 	return err ? gp_fail_null(err) : p;
 }
@@ -1678,7 +1614,7 @@ GOPROF_API int goprof_session_foreach_sched_site(struct goprof_session *s, gopro
 	if (!(s->features & GOPROF_FEATURE_SCHED))
 		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: the session was created "
 				       "without GOPROF_FEATURE_SCHED");
-	return gp_sched_foreach_site(s->go_probes, s->goroutines, s->sym, NULL, fn, ctx);
+	return gp_sched_foreach_site(s->go_probes, gp_goroutines_of(s), s->sym, NULL, fn, ctx);
 }
 
 /* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */

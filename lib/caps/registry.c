@@ -5,6 +5,7 @@
  */
 #include "caps/block/block.h"
 #include "caps/gc/gc.h"
+#include "caps/goroutines/cap.h"
 #include "caps/heap/heap.h"
 #include "caps/http_wire/http_wire.h"
 #include "caps/offcpu/offcpu.h"
@@ -13,6 +14,7 @@
 #include "gsnap/cap.h"
 
 const struct gp_cap_ops *const gp_capabilities[] = {
+	&gp_cap_goroutines,
 	&gp_cap_offcpu,
 	&gp_cap_rtstats,
 	&gp_cap_tcp,

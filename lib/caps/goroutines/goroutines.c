@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "goroutines.h"
+#include "caps/goroutines/goroutines.h"
 #include "goprof/profile.h"
 #include "loc_resolver.h"
 #include "profile/idmap.h"
