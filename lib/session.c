@@ -29,7 +29,6 @@
 #include "probe_budget.h"
 #include "caps/rtstats/rtstats.h"
 #include "rt_reader.h"
-#include "sched_latency.h"
 #include "caps/goroutines/cap.h"
 #include "gsnap/cap.h"
 #include "internal.h"
@@ -1562,59 +1561,6 @@ GOPROF_API struct goprof_profile *goprof_session_snapshot_cpu(struct goprof_sess
 	if (!p)
 		return gp_fail_null(errno ? -errno : -ENOMEM);
 	return p;
-}
-
-GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
-					  struct goprof_sched_stats *out)
-{
-	struct goprof_sched_stats st = { .sz = sizeof(st) };
-
-	gp_clear_error();
-	if (!s || !out || pid < 0)
-		return gp_err(-EINVAL, "goprof_session_sched_stats: invalid argument");
-	if (out->sz < sizeof(out->sz))
-		return gp_err(-EINVAL, "goprof_session_sched_stats: stats->sz must be set to "
-				       "sizeof(struct goprof_sched_stats)");
-	if (!(s->features & GOPROF_FEATURE_SCHED))
-		return gp_err(-EINVAL, "goprof_session_sched_stats: the session was created without "
-				       "GOPROF_FEATURE_SCHED");
-	if (SCHED_FROM_MEMORY(s->features)) {
-		if (gp_rt_reader_sched_stats(gp_rtstats_reader(s), pid, &st) == -ENOMEM)
-			return gp_err(-ENOMEM, "goprof_session_sched_stats: out of memory");
-	} else {
-		gp_sched_summary(s->go_probes, (uint32_t)pid, &st);
-		st.source = GOPROF_STATS_FROM_PROBES;
-		st.sample_every = 1;
-	}
-	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
-	memcpy(out, &st, st.sz);
-	return 0;
-}
-
-GOPROF_API struct goprof_profile *goprof_session_snapshot_sched(struct goprof_session *s, uint32_t flags)
-{
-	gp_clear_error();
-	if (!s || flags)
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: invalid argument");
-	if (!(s->features & GOPROF_FEATURE_SCHED))
-		return gp_err_null(-EINVAL, "goprof_session_snapshot_sched: the session was created "
-					    "without GOPROF_FEATURE_SCHED");
-	struct goprof_profile *p = NULL;
-	int err = gp_sched_foreach_site(s->go_probes, gp_goroutines_of(s), s->sym, &p, NULL, NULL);
-
-	return err ? gp_fail_null(err) : p;
-}
-
-GOPROF_API int goprof_session_foreach_sched_site(struct goprof_session *s, goprof_sched_site_fn fn,
-						 void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: session and fn must not be NULL");
-	if (!(s->features & GOPROF_FEATURE_SCHED))
-		return gp_err(-EINVAL, "goprof_session_foreach_sched_site: the session was created "
-				       "without GOPROF_FEATURE_SCHED");
-	return gp_sched_foreach_site(s->go_probes, gp_goroutines_of(s), s->sym, NULL, fn, ctx);
 }
 
 /* Calls fn for every frame of addrs (leaf first); return addresses looked up at ip - 1. */

@@ -11,7 +11,7 @@
 #include "caps/goroutines/goroutines.h"
 #include "loc_resolver.h"
 #include "profile/profile_internal.h"
-#include "sched_latency.h"
+#include "caps/sched/sched_latency.h"
 
 /* Adds one goroutine's record to a summary (histogram merged bucket by bucket). */
 static void merge_record(struct goprof_sched_stats *st, const struct gp_sched_stats *s)
