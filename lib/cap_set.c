@@ -88,6 +88,13 @@ const struct gp_cap_slot *gp_caps_record_taker(const struct gp_cap_set *set, uin
 	return NULL;
 }
 
+void gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->slot[i].ops->sample)
+			set->slot[i].ops->sample(set->slot[i].state, ev);
+}
+
 void gp_caps_process_added(struct gp_cap_set *set, const struct gp_process_view *p)
 {
 	for (size_t i = 0; i < set->n; i++)

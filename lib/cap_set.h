@@ -33,6 +33,7 @@ GOPROF_HIDDEN int gp_caps_tick(struct gp_cap_set *set, uint64_t now_ns);
 /* The capability that takes records of this type, NULL: the session's own. */
 GOPROF_HIDDEN const struct gp_cap_slot *gp_caps_record_taker(const struct gp_cap_set *set,
 							     uint32_t type);
+GOPROF_HIDDEN void gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev);
 GOPROF_HIDDEN void gp_caps_process_added(struct gp_cap_set *set, const struct gp_process_view *p);
 GOPROF_HIDDEN void gp_caps_process_gone(struct gp_cap_set *set, uint32_t pid,
 					enum gp_process_change why);

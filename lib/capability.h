@@ -23,6 +23,7 @@
 struct goprof_session;
 struct gp_go_probes;
 struct gp_http_event;
+struct gp_sample_event;
 struct gp_wait_reasons;
 
 /* A process the session follows, as a capability sees it. */
@@ -47,15 +48,13 @@ struct gp_host {
 	uint32_t features;              /* GOPROF_FEATURE_* of the session */
 	uint32_t budget_bp;             /* overhead budget, basis points of the targets' CPU */
 	unsigned user_depth, kernel_depth; /* stack frames per sample */
+	unsigned freq_hz;               /* CPU samples per second and CPU */
 	struct gp_go_probes *probes;    /* the runtime uprobes (lib/go_probes.c); NULL: none */
 	struct goprof_session *session;
 	/* Hands an event to the host's callback; returns the callback's result. */
 	int (*emit)(struct goprof_session *s, const struct goprof_event *ev);
 	/* CPU time of the followed processes that still run, in ns (reads /proc). */
 	uint64_t (*targets_cpu_ns)(struct goprof_session *s);
-	/* One HTTP request, in the records' form, for the session's endpoint table (both
-	 * HTTP tracers feed it); returns the event callback's result. */
-	int (*http_request)(struct goprof_session *s, const struct gp_http_event *ev);
 	/* A probe set or program the budget took off (goprof_session_stats). */
 	void (*count_detached)(struct goprof_session *s);
 	/* Clears, then sets GOPROF_PROCESS_* flags of a followed process; a note (not NULL)
@@ -93,6 +92,8 @@ struct gp_cap_ops {
 	/* Its ring-buffer record types, [rec_first, rec_last], and the handler. */
 	uint32_t rec_first, rec_last;
 	int (*take_record)(void *cap, const void *rec, size_t len);
+	/* Sees each CPU sample (after the session has counted it). */
+	void (*sample)(void *cap, const struct gp_sample_event *ev);
 	/* Its records are counted by its own statistics, not in events_delivered. */
 	bool counts_own_records;
 	/* A process is followed: attached, or inspected again after an exec. */

@@ -25,7 +25,6 @@
 #include "bpf_maps.h"
 #include "cpu_table.h"
 #include "go_probes.h"
-#include "http_tracker.h"
 #include "probe_budget.h"
 #include "caps/rtstats/rtstats.h"
 #include "rt_reader.h"
@@ -92,7 +91,6 @@ struct goprof_session {
 	struct goprof_symbolizer *sym;
 	struct gp_cpu_table *cpu;
 	struct gp_go_probes *go_probes;   /* GOPROF_FEATURE_GOROUTINES */
-	struct gp_http_tracker *http;     /* GOPROF_FEATURE_HTTP or _HTTP_WIRE */
 	struct gp_probe_budget budget;
 	struct gp_shared_maps shared; /* the CPU sampler's maps other BPF objects reuse */
 	struct gp_host host;          /* what the capabilities share */
@@ -641,16 +639,6 @@ static int deliver_sample(struct goprof_session *s, const struct gp_sample_event
 	return ret;
 }
 
-static int handle_http(struct goprof_session *s, const struct gp_http_event *ev)
-{
-	struct goprof_http_request req;
-	struct goprof_event out;
-
-	if (gp_http_tracker_record(s->http, ev, &req, &out))
-		s->lost_aggregation++;
-	return s->on_event ? s->on_event(&out, s->ctx) : 0;
-}
-
 /* Buffer pressure: the most data ever found waiting while records are taken in. */
 static void note_ringbuf_fill(struct goprof_session *s)
 {
@@ -680,11 +668,6 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 		return len >= sizeof(struct gp_exec_event) ? handle_exec(s, data) : 0;
 	case GP_REC_EXIT:
 		return len >= sizeof(struct gp_exec_event) ? handle_exit(s, data) : 0;
-	case GP_REC_HTTP_SERVER:
-	case GP_REC_HTTP_CLIENT:
-		if (s->http && len >= sizeof(struct gp_http_event))
-			return handle_http(s, data);
-		return 0;
 	case GP_REC_SAMPLE:
 		if (len < GP_SAMPLE_EVENT_HEADER_SIZE ||
 		    len < GP_SAMPLE_EVENT_SIZE(GP_MIN(ev->nr_user, GP_MAX_STACK_DEPTH),
@@ -693,8 +676,7 @@ static int dispatch_record(void *ctx, void *data, size_t len)
 		proc = find_process(s, ev->pid);
 		if (gp_cpu_table_add(s->cpu, ev, proc ? proc->comm : NULL))
 			s->lost_aggregation++;
-		if (s->http)
-			gp_http_tracker_add_sample(s->http, ev);
+		gp_caps_sample(&s->caps, ev);
 		s->delivered++;
 		return s->on_sample ? deliver_sample(s, ev) : 0;
 	}
@@ -796,6 +778,7 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.features = cfg->features,
 		.budget_bp = s->budget.budget_bp,
 		.user_depth = cfg->user_depth,
+		.freq_hz = cfg->freq_hz,
 		.kernel_depth = cfg->kernel_depth,
 		.probes = s->go_probes,
 		.session = s,
@@ -803,7 +786,6 @@ static int create_capabilities(struct goprof_session *s, const struct session_co
 		.targets_cpu_ns = targets_cpu_ns,
 		.count_detached = host_count_detached,
 		.process_flags = host_process_flags,
-		.http_request = handle_http,
 		.wait_reasons = host_wait_reasons,
 		.reconcile_exits = reconcile_exits,
 		.processes = host_processes,
@@ -870,11 +852,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 		if (err)
 			return err;
 	}
-	if (cfg->features & HTTP_FEATURES) { /* the endpoint table both HTTP tracers feed */
-		s->http = gp_http_tracker_new(cfg->freq_hz);
-		if (!s->http)
-			return -ENOMEM;
-	}
 	return create_capabilities(s, cfg);
 }
 
@@ -925,7 +902,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	cpu_sample_bpf__destroy(s->skel);
 	gp_go_probes_free(s->go_probes);
 	gp_caps_destroy(&s->caps);
-	gp_http_tracker_free(s->http);
 	gp_cpu_table_free(s->cpu);
 	goprof_symbolizer_free(s->sym);
 	for (unsigned i = 0; i < s->nr_exes; i++)
@@ -1499,12 +1475,6 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 		st.probe_cost_ns = s->budget.total_cost_ns;
 		st.probe_hits += gp_go_probes_set_hits(s->go_probes, GP_SET_HTTP);
 	}
-	if (s->http) {
-		st.http_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_SERVER);
-		st.http_client_requests = gp_http_tracker_requests(s->http, GOPROF_HTTP_CLIENT);
-		st.lost_http = lost[GP_LOST_HTTP_RINGBUF];
-		st.lost_http_unfinished = lost[GP_LOST_HTTP_UNFINISHED];
-	}
 	st.processes_unreadable = s->unreadable;
 	st.processes_over_limit = s->over_limit;
 	st.processes_filtered = s->filtered;
@@ -1613,15 +1583,3 @@ GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_p
 	return 0;
 }
 
-GOPROF_API int goprof_session_foreach_http_endpoint(struct goprof_session *s,
-						    goprof_http_endpoint_fn fn, void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: NULL argument");
-	if (!s->http)
-		return gp_err(-EINVAL, "goprof_session_foreach_http_endpoint: the session was "
-				       "created without GOPROF_FEATURE_HTTP or "
-				       "GOPROF_FEATURE_HTTP_WIRE");
-	return gp_http_tracker_foreach(s->http, fn, ctx);
-}

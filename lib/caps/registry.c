@@ -7,6 +7,7 @@
 #include "caps/gc/gc.h"
 #include "caps/goroutines/cap.h"
 #include "caps/heap/heap.h"
+#include "caps/http/http.h"
 #include "caps/http_wire/http_wire.h"
 #include "caps/offcpu/offcpu.h"
 #include "caps/rtstats/rtstats.h"
@@ -19,7 +20,8 @@ const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_rtstats,
 	&gp_cap_tcp,
 	&gp_cap_gsnap,
-	&gp_cap_http_wire,
+	&gp_cap_http,
+	&gp_cap_http_wire, /* hands its requests to http */
 	&gp_cap_heap,
 	&gp_cap_allocs,
 	&gp_cap_gc_precise,

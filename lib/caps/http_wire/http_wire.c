@@ -12,6 +12,7 @@
 #include "bpf_maps.h"
 #include "goprof/error.h"
 #include "http_head.h"
+#include "caps/http/http.h"
 #include "caps/http_wire/http_wire.h"
 #include "http_wire.skel.h"
 
@@ -255,7 +256,7 @@ static int take_record(void *cap, const void *rec, size_t len)
 
 	if (gp_http_wire_decode(rec, len, &decoded))
 		return 0;
-	return w->host->http_request(w->host->session, &decoded);
+	return gp_http_request(w->host->session, &decoded);
 }
 
 /* The hooks see every followed process. */

@@ -2,7 +2,7 @@
 /* Per-endpoint HTTP latency (log-linear histograms) and CPU time. */
 #include <stdlib.h>
 
-#include "http_tracker.h"
+#include "caps/http/http_tracker.h"
 
 /* Log-linear buckets: values below 32 exactly, above with 5 bits of mantissa (1/32). */
 #define SUB_BITS 5
