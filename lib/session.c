@@ -96,8 +96,6 @@ struct goprof_session {
 	struct gp_host host;          /* what the capabilities share */
 	uint32_t features;
 	bool kernel_stacks;
-	pthread_t ksyms_thread;
-	bool ksyms_loading;           /* ksyms_thread runs: joined at start or free */
 	goprof_event_fn on_event;
 	bool started;
 	unsigned freq_hz;
@@ -857,29 +855,6 @@ static int load_programs(struct goprof_session *s, const struct session_config *
 	return create_capabilities(s, cfg);
 }
 
-/*
- * Kernel symbols are read while the BPF programs load: /proc/kallsyms costs the kernel
- * about 110 ms to print, as much as the verifier, and the two overlap on two CPUs. The
- * symbolizer serializes the load under its lock.
- */
-static void *prefetch_kernel_symbols(void *arg)
-{
-	struct goprof_session *s = arg;
-	uint64_t probe = 0;
-
-	goprof_symbolizer_symbolize_kernel(s->sym, &probe, 1, ignore_frame, NULL);
-	return NULL;
-}
-
-/* Waits for the kernel symbols prefetched at creation. */
-static void kernel_symbols_ready(struct goprof_session *s)
-{
-	if (!s->ksyms_loading)
-		return;
-	pthread_join(s->ksyms_thread, NULL);
-	s->ksyms_loading = false;
-}
-
 GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session_opts *opts)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -910,8 +885,6 @@ GOPROF_API struct goprof_session *goprof_session_new(const struct goprof_session
 							  cfg.cpu_timestamps_max) : NULL;
 	if (s->cpu)
 		gp_cpu_table_set_fallback(s->cpu, exe_of_pid, s);
-	if (s->cpu && s->kernel_stacks)
-		s->ksyms_loading = pthread_create(&s->ksyms_thread, NULL, prefetch_kernel_symbols, s) == 0;
 	err = s->cpu ? load_programs(s, &cfg) : -ENOMEM;
 	if (err) {
 		goprof_session_free(s); /* records no error */
@@ -924,7 +897,6 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 {
 	if (!s)
 		return;
-	kernel_symbols_ready(s); /* the prefetch uses the symbolizer */
 	gp_perf_sampler_stop(&s->sampler);
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
@@ -1227,12 +1199,10 @@ GOPROF_API int goprof_session_start(struct goprof_session *s)
 	int err;
 
 	if (s->kernel_stacks) {
-		/* Kernel symbols are in before sampling starts, not loaded inside the first poll
-		 * that meets a kernel frame (0.3-0.6 s: short-lived processes would exit before
-		 * their samples are read). Prefetched at creation; loaded here if that failed. */
+		/* Load kernel symbols now, not inside the first poll that meets a kernel frame
+		 * (0.3-0.6 s: short-lived processes would exit before their samples are read). */
 		uint64_t probe = 0;
 
-		kernel_symbols_ready(s);
 		goprof_symbolizer_symbolize_kernel(s->sym, &probe, 1, ignore_frame, NULL);
 		gp_clear_error();
 	}
