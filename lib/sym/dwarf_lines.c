@@ -302,6 +302,106 @@ static bool stmt_list(Dwarf_Debug dbg, Dwarf_Die cu, uint64_t *off)
 	return ok;
 }
 
+/* Skips one attribute of form `form` in a DWARF 5 line header (offsets are osz bytes);
+ * false for a form a line header has no business holding, or past end. */
+static bool skip_form(const uint8_t **pp, const uint8_t *end, uint64_t form, unsigned osz)
+{
+	uint64_t v;
+	size_t n;
+
+	switch (form) {
+	case 0x08: /* DW_FORM_string */
+		n = strnlen((const char *)*pp, (size_t)(end - *pp));
+		if (n == (size_t)(end - *pp))
+			return false;
+		*pp += n + 1;
+		return true;
+	case 0x0f: /* udata */
+	case 0x1a: /* strx */
+		return uleb(pp, end, &v);
+	case 0x09: /* block */
+		if (!uleb(pp, end, &v) || v > (uint64_t)(end - *pp))
+			return false;
+		*pp += v;
+		return true;
+	case 0x0b: case 0x25: n = 1; break;           /* data1, strx1 */
+	case 0x05: case 0x26: n = 2; break;           /* data2, strx2 */
+	case 0x27: n = 3; break;                      /* strx3 */
+	case 0x06: case 0x28: n = 4; break;           /* data4, strx4 */
+	case 0x07: n = 8; break;                      /* data8 */
+	case 0x1e: n = 16; break;                     /* data16 */
+	case 0x0e: case 0x1f: n = osz; break;         /* strp, line_strp */
+	default:
+		return false;
+	}
+	if (n > (size_t)(end - *pp))
+		return false;
+	*pp += n;
+	return true;
+}
+
+/* Skips a DWARF 5 entry-format list and its entries; false when the count cannot be
+ * true: every entry takes at least one byte of the header. */
+static bool skip_v5_entries(const uint8_t **pp, const uint8_t *end, unsigned osz)
+{
+	uint64_t forms[2 * 16], count;
+	uint8_t nformats;
+
+	if (*pp >= end)
+		return false;
+	nformats = *(*pp)++;
+	if (nformats > 16)
+		return false;
+	for (unsigned i = 0; i < 2u * nformats; i++)
+		if (!uleb(pp, end, &forms[i]))
+			return false;
+	if (!uleb(pp, end, &count) || count > (uint64_t)(end - *pp) || (count && !nformats))
+		return false;
+	for (uint64_t e = 0; e < count; e++)
+		for (unsigned i = 0; i < nformats; i++)
+			if (!skip_form(pp, end, forms[2 * i + 1], osz))
+				return false;
+	return true;
+}
+
+/*
+ * libdwarf 20210528 allocates what a DWARF 5 line header's directory and file counts
+ * claim before it reads the entries (4 GB for one the fuzzer made): such a header is
+ * checked here first, and a CU whose header does not hold its entries gets no file names.
+ */
+static bool v5_header_plausible(const struct loader *ld, uint64_t off)
+{
+	const uint8_t *p = ld->debug_line + off, *end = ld->debug_line + ld->debug_line_len;
+	uint64_t unit, hlen;
+	unsigned osz = 4;
+	uint8_t opbase;
+
+	unit = gp_le32(p);
+	p += 4;
+	if (unit == 0xffffffffu) {
+		if (end - p < 8)
+			return false;
+		unit = gp_le64(p);
+		p += 8;
+		osz = 8;
+	}
+	if (unit > (uint64_t)(end - p) || unit < 4u + osz + 7u)
+		return false;
+	end = p + unit;
+	p += 4; /* version, address_size, segment_selector_size */
+	hlen = osz == 8 ? gp_le64(p) : gp_le32(p);
+	p += osz;
+	if (hlen > (uint64_t)(end - p) || hlen < 7)
+		return false;
+	end = p + hlen;
+	p += 5; /* minimum_instruction_length .. line_range */
+	opbase = *p++;
+	if (!opbase || (size_t)(end - p) < opbase - 1u)
+		return false;
+	p += opbase - 1u;
+	return skip_v5_entries(&p, end, osz) && skip_v5_entries(&p, end, osz);
+}
+
 /* Appends the rows of one CU's line table. */
 static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 {
@@ -325,7 +425,8 @@ static void load_cu_lines(Dwarf_Debug dbg, Dwarf_Die cu, struct loader *ld)
 	/* dwarf_srcfiles() lists file 1 first before DWARF 5, file 0 first in it. */
 	version = gp_le16(ld->debug_line + off + (gp_le32(ld->debug_line + off) == 0xffffffffu ? 12 : 4));
 	first = version >= 5 ? 0 : 1;
-	if (dwarf_srcfiles(cu, &names, &nnames, &err) == DW_DLV_OK && nnames > 0 &&
+	if ((version < 5 || v5_header_plausible(ld, off)) &&
+	    dwarf_srcfiles(cu, &names, &nnames, &err) == DW_DLV_OK && nnames > 0 &&
 	    (files = malloc(((size_t)nnames + first) * sizeof(*files)))) {
 		files[0] = NO_FILE;
 		for (Dwarf_Signed k = 0; k < nnames && !ld->oom; k++) {
