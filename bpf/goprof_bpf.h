@@ -26,7 +26,7 @@ enum gp_lost_cause {
 	GP_LOST_TARGETS_FULL,       /* an exec of an --exe target found the target map full */
 	GP_LOST_EVENTS,             /* exec/exit and Go runtime records: the ring buffer was full */
 	GP_LOST_OFFCPU = 4,         /* off-CPU intervals not aggregated: a table was full */
-	GP_LOST_TCP = 7,            /* TCP records: the ring buffer was full (bpf/tcp.bpf.c) */
+	GP_LOST_TCP = 7,            /* TCP records: the ring buffer was full (lib/caps/tcp/tcp.bpf.c) */
 	GP_LOST_BLOCK_RECORDS = 5,  /* goroutine block records: the ring buffer was full */
 	GP_LOST_CHANNELS_FULL = 6,  /* channel operations not counted: the channel map was full */
 	GP_LOST_HTTP_RINGBUF = 8,   /* a finished HTTP request: the ring buffer was full */
@@ -109,7 +109,7 @@ enum gp_record_type {
 	GP_REC_HEAP_ALLOC = 13,       /* runtime.mProf_Malloc: a sampled allocation (our stack) */
 	GP_REC_HEAP_FREE = 14,        /* runtime.mProf_Free: a sampled object freed (the bucket's stack) */
 	GP_REC_ALLOC_EXACT = 15,      /* runtime.mallocgc: every allocation (opt-in, expensive) */
-	/* TCP connections (struct gp_tcp_event, bpf/tcp.bpf.c) */
+	/* TCP connections (struct gp_tcp_event, lib/caps/tcp/tcp.bpf.c) */
 	GP_REC_TCP_CONNECT = 35,      /* an outgoing connection was established, or failed */
 	GP_REC_TCP_ACCEPT = 36,       /* accept() returned a connection */
 	GP_REC_TCP_CLOSE = 37,        /* a tracked connection reached TCP_CLOSE */
@@ -301,7 +301,7 @@ struct gp_exec_event {
 };
 
 /*
- * Off-CPU profile (GOPROF_FEATURE_OFFCPU, bpf/offcpu.bpf.c): time threads of attached
+ * Off-CPU profile (GOPROF_FEATURE_OFFCPU, lib/caps/offcpu/offcpu.bpf.c): time threads of attached
  * processes spend switched out, aggregated in the kernel by (process, user stack, kernel
  * stack). The values only grow; user space reads the differences.
  */
@@ -372,7 +372,7 @@ struct gp_tcp_sock {
 	__u64 goid;            /* Go: the goroutine that connected or accepted; else 0 */
 };
 
-/* Counters of bpf/tcp.bpf.c (per-CPU array tcp_counters). */
+/* Counters of lib/caps/tcp/tcp.bpf.c (per-CPU array tcp_counters). */
 enum gp_tcp_counter {
 	GP_TCP_CNT_TRACKED = 0,  /* sockets of attached processes entered in the table */
 	GP_TCP_CNT_TABLE_FULL,   /* sockets not tracked: the table was full */
@@ -426,7 +426,7 @@ struct gp_tcp_event {
 #define GP_HTTP_F_PUBLIC 0x3fu      /* the flags above, equal to the public ones */
 #define GP_HTTP_F_H2_WRITER 0x100u  /* internal: rw is the HTTP/2 writer's state */
 
-/* Offsets of net/http structures for one Go release (DWARF; lib/go_offsets.c). */
+/* Offsets of net/http structures for one Go release (DWARF; lib/go/go_offsets.c). */
 struct gp_http_layout {
 	__u16 valid;
 	__u16 req_method, req_url, req_proto_major, req_content_length, req_host;
@@ -474,7 +474,7 @@ struct gp_http_event {
 };
 
 /*
- * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE, bpf/http_wire.bpf.c): the request
+ * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE, lib/caps/http_wire/http_wire.bpf.c): the request
  * line and status line are parsed in the kernel, the first GP_HTTP_HEAD_LEN bytes of the
  * request go to user space, which finds Host and Content-Length there.
  */

@@ -24,7 +24,7 @@
 
 #include "caps/block/block_table.h"
 #include "test_common.h"
-#include "wait_reasons.h"
+#include "go/wait_reasons.h"
 
 #define MAX_SITES 8
 

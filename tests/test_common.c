@@ -15,7 +15,7 @@
 
 #include <goprof/goprof.h>
 
-#include "proc.h"
+#include "core/proc.h"
 #include "test_common.h"
 
 void require_bpf_privileges(void)

@@ -3,7 +3,7 @@
  * A release newer than the newest known one, and build info that lies about the
  * release: copies of fixtures whose .go.buildinfo version string is rewritten (same
  * length), run as real processes. The runtime layout is validated against the live
- * process (lib/go_validate.c): a Go 1.27 binary claiming go1.28 gets Go 1.27's layout
+ * process (lib/go/go_validate.c): a Go 1.27 binary claiming go1.28 gets Go 1.27's layout
  * after validation; a Go 1.23 binary (another layout) claiming go1.28 or go1.27 is
  * refused with a note naming what failed, and no sample gets a goroutine ID.
  */
@@ -18,8 +18,8 @@
 
 #include <goprof/goprof.h>
 
-#include "go_offsets.h"
-#include "go_validate.h"
+#include "go/go_offsets.h"
+#include "go/go_validate.h"
 #include "goprof/symbolizer.h"
 #include "test_common.h"
 

@@ -11,8 +11,8 @@
 
 #include <goprof/error.h>
 
-#include "go_version.h"
-#include "go_offsets.h"
+#include "go/go_version.h"
+#include "go/go_offsets.h"
 #include "test_common.h"
 
 Test(go_offsets, table_matches_dwarf_of_every_toolchain)

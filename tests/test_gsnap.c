@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * Goroutine snapshots (lib/gsnap/): the Go runtime's goroutine list read from outside,
+ * Goroutine snapshots (lib/caps/gsnap/): the Go runtime's goroutine list read from outside,
  * with no probe in the target. The gsnap fixture (tests/fixtures/gsnap) parks N goroutines
  * forever at main.leaky (created by main.startLeaks) while M short-lived ones come and go;
  * on SIGUSR1 it prints its own runtime.Stack(buf, true) dump.

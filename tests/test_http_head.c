@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http_head.h"
+#include "caps/http_wire/http_head.h"
 #include "caps/http_wire/http_wire.h"
 
 static struct gp_http_head parse(const char *s)
@@ -58,7 +58,7 @@ Test(http_head, cut_off_and_garbage)
 	cr_expect_eq(parse("M /x HTTP/1.1\r\nHost:\r\n\r\n").host_len, 0);
 }
 
-/* A record as bpf/http_wire.bpf.c sends it, with the head and the kernel's path. */
+/* A record as lib/caps/http_wire/http_wire.bpf.c sends it, with the head and the kernel's path. */
 static void record(struct gp_http_wire_event *w, const char *head, const char *kpath,
 		   uint32_t kpath_len, uint32_t method_len, uint32_t type)
 {

@@ -18,12 +18,12 @@
 
 #include <goprof/goprof.h>
 
-#include "rt_decode.h"
-#include "rt_layout.h"
-#include "rt_locate.h"
-#include "rt_reader.h"
-#include "go_func_sites.h"
-#include "remote_mem.h"
+#include "go/rt_decode.h"
+#include "go/rt_layout.h"
+#include "go/rt_locate.h"
+#include "go/rt_reader.h"
+#include "go/go_func_sites.h"
+#include "core/remote_mem.h"
 #include "sym/symbolizer_internal.h"
 #include "test_common.h"
 

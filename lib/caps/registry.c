@@ -12,7 +12,7 @@
 #include "caps/offcpu/offcpu.h"
 #include "caps/rtstats/rtstats.h"
 #include "caps/tcp/tcp.h"
-#include "gsnap/cap.h"
+#include "caps/gsnap/cap.h"
 
 const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_goroutines,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * libFuzzer target: the goroutine snapshot decoder (lib/gsnap/g_decode.c) on random bytes
+ * libFuzzer target: the goroutine snapshot decoder (lib/caps/gsnap/g_decode.c) on random bytes
  * in place of runtime.g structs and goroutine stacks, as a corrupted or changing target
  * would hand them over. Byte 0 picks the Go release (1.19 to 1.28, the last standing for
  * a newer one), then come g structs of that layout and finally stack bytes. No crash, no
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gsnap/g_decode.h"
+#include "caps/gsnap/g_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

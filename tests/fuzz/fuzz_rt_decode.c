@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * libFuzzer target: the decoder of the Go runtime's statistics (lib/rt_decode.c) on any
+ * libFuzzer target: the decoder of the Go runtime's statistics (lib/go/rt_decode.c) on any
  * bytes in place of runtime.sched, runtime.memstats and runtime.gcController, cut off
  * anywhere. Input: one byte choosing the release's layout (1.19-1.27), then the bytes of
  * the three structures in that order (a short input leaves the later ones short). What
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt_decode.h"
+#include "go/rt_decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

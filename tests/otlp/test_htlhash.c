@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
- * process.executable.build_id.htlhash (lib/htlhash.c) against Python's hashlib applied to
+ * process.executable.build_id.htlhash (lib/profile/htlhash.c) against Python's hashlib applied to
  * the specification's definition: SHA-256 of the first and last 4096 bytes and the
  * big-endian length, first 16 bytes in hex. Sizes around every boundary (empty, under
  * one page, overlapping head and tail, exactly two pages, large), and the SHA-256 itself
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../profile/fixture.h"
-#include "htlhash.h"
+#include "profile/htlhash.h"
 
 /* One python3 run checks every line "HEXDIGEST PATH" (htlhash) of a list file. */
 static const char *const check_htlhash_py =

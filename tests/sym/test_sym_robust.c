@@ -17,7 +17,7 @@
 
 #include "sym/symbolizer_internal.h"
 #include "sym_test_util.h"
-#include "target.h"
+#include "core/target.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {

@@ -6,10 +6,10 @@
 #include "caps/block/block.h"
 #include "caps/block/block_table.h"
 #include "caps/block/chan_stats.h"
-#include "go_probes.h"
+#include "go/go_probes.h"
 #include "goprof/error.h"
 #include "goprof_bpf.h"
-#include "wait_reasons.h"
+#include "go/wait_reasons.h"
 
 struct block_cap {
 	const struct gp_host *host;

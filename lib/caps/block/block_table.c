@@ -7,7 +7,7 @@
 
 #include "caps/block/block_table.h"
 #include "goprof/profile.h"
-#include "loc_resolver.h"
+#include "profile/loc_resolver.h"
 #include "profile/profile_internal.h"
 
 struct gp_block_table {

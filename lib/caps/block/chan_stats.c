@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hist.h"
+#include "core/hist.h"
 #include "caps/block/chan_stats.h"
-#include "go_probes.h"
+#include "go/go_probes.h"
 #include "goprof/symbolizer.h"
 
 #define SITE_LEN 512

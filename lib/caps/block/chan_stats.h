@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * Channel statistics: the kernel's per-channel records (bpf/go_block.bpf.h) turned into
+ * Channel statistics: the kernel's per-channel records (lib/caps/block/go_block.bpf.h) turned into
  * struct goprof_channel_stats, with the first use's stack symbolized. A process's records
  * are taken out of the kernel map when it exits (symbolized while its mappings are still
  * known) and kept here, so the map's room goes to live processes and nothing measured is

@@ -9,7 +9,7 @@
 #include "caps/rtstats/rtstats.h"
 #include "goprof/error.h"
 #include "goprof_bpf.h"
-#include "rt_reader.h"
+#include "go/rt_reader.h"
 
 struct gc_cap {
 	const struct gp_host *host;

@@ -7,7 +7,7 @@
 #include "caps/goroutines/goroutines.h"
 #include "goprof/error.h"
 #include "goprof_bpf.h"
-#include "gsnap/cap.h"
+#include "caps/gsnap/cap.h"
 
 struct goroutines_cap {
 	const struct gp_host *host;

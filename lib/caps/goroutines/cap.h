@@ -2,13 +2,13 @@
 /*
  * Goroutine lifetimes from the runtime probes (GOPROF_FEATURE_GOROUTINES): creation and
  * exit events, creation stacks, the goroutine profile. The uprobes (runtime.newproc,
- * newproc1, goexit1) are placed by lib/go_probes.c; this capability takes their records.
+ * newproc1, goexit1) are placed by lib/go/go_probes.c; this capability takes their records.
  * Scheduling latency by creation site needs it.
  */
 #ifndef GOPROF_CAPS_GOROUTINES_CAP_H
 #define GOPROF_CAPS_GOROUTINES_CAP_H
 
-#include "capability.h"
+#include "core/capability.h"
 
 GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_goroutines;
 

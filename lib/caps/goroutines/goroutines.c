@@ -5,7 +5,7 @@
 
 #include "caps/goroutines/goroutines.h"
 #include "goprof/profile.h"
-#include "loc_resolver.h"
+#include "profile/loc_resolver.h"
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"
 

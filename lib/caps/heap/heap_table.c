@@ -6,7 +6,7 @@
 
 #include "goprof/profile.h"
 #include "caps/heap/heap_table.h"
-#include "loc_resolver.h"
+#include "profile/loc_resolver.h"
 #include "profile/profile_internal.h"
 
 /*

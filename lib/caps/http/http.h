@@ -2,13 +2,13 @@
 /*
  * Go net/http requests (GOPROF_FEATURE_HTTP from uprobes, GOPROF_FEATURE_HTTP_WIRE from
  * the wire): the endpoint table both tracers feed, request events, latency and CPU per
- * endpoint. The uprobes are placed by lib/go_probes.c (lib/http_probes.c); the wire
+ * endpoint. The uprobes are placed by lib/go/go_probes.c (lib/caps/http/http_probes.c); the wire
  * tracer is the http_wire capability, which hands its decoded requests here.
  */
 #ifndef GOPROF_CAPS_HTTP_H
 #define GOPROF_CAPS_HTTP_H
 
-#include "capability.h"
+#include "core/capability.h"
 
 GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_http;
 

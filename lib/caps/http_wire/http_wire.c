@@ -7,16 +7,16 @@
 #include <string.h>
 #include <bpf/btf.h>
 
-#include "bpf_load.h"
-#include "budget_window.h"
-#include "bpf_maps.h"
+#include "core/bpf_load.h"
+#include "core/budget_window.h"
+#include "core/bpf_maps.h"
 #include "goprof/error.h"
-#include "http_head.h"
+#include "caps/http_wire/http_head.h"
 #include "caps/http/http.h"
 #include "caps/http_wire/http_wire.h"
 #include "http_wire.skel.h"
 
-/* A set of hooks the tracer can run on (see bpf/http_wire.bpf.c). */
+/* A set of hooks the tracer can run on (see lib/caps/http_wire/http_wire.bpf.c). */
 struct wire_hooks {
 	const char *name;
 	const char *described; /* for messages */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE): loads bpf/http_wire.bpf.c, sharing
+ * HTTP/1 from the wire (GOPROF_FEATURE_HTTP_WIRE): loads lib/caps/http_wire/http_wire.bpf.c, sharing
  * the session's targets, ring buffer, loss counters and the http_active map the CPU
  * sampler labels samples from; and turns its records into the records of the uprobe
  * tracer, so that both feed one http_tracker.
@@ -8,7 +8,7 @@
 #ifndef GOPROF_CAPS_HTTP_WIRE_H
 #define GOPROF_CAPS_HTTP_WIRE_H
 
-#include "capability.h"
+#include "core/capability.h"
 #include "goprof_bpf.h"
 #include "internal.h"
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bpf_load.h"
-#include "budget_window.h"
-#include "bpf_maps.h"
+#include "core/bpf_load.h"
+#include "core/budget_window.h"
+#include "core/bpf_maps.h"
 #include "goprof/error.h"
 #include "goprof/profile.h"
 #include "goprof/session.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause */
 /*
- * Thread off-CPU profile of a session (GOPROF_FEATURE_OFFCPU): loads bpf/offcpu.bpf.c on
+ * Thread off-CPU profile of a session (GOPROF_FEATURE_OFFCPU): loads lib/caps/offcpu/offcpu.bpf.c on
  * the scheduler's sched_switch tracepoint (sharing the session's target map and loss
  * counters), reads the kernel's ever-growing table of (process, user stack, kernel
  * stack) -> (intervals, nanoseconds) and adds what grew since the last read to a
@@ -9,10 +9,10 @@
 #ifndef GOPROF_CAPS_OFFCPU_H
 #define GOPROF_CAPS_OFFCPU_H
 
-#include "capability.h"
+#include "core/capability.h"
 #include "goprof_bpf.h"
 #include "internal.h"
-#include "loc_resolver.h"
+#include "profile/loc_resolver.h"
 
 GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_offcpu;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "caps/rtstats/rtstats.h"
-#include "rt_reader.h"
+#include "go/rt_reader.h"
 
 struct rtstats {
 	const struct gp_host *host;

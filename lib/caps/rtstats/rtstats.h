@@ -2,13 +2,13 @@
 /*
  * Runtime statistics read from the targets' memory, with no probe in them
  * (GOPROF_FEATURE_GC / GOPROF_FEATURE_SCHED without their precise modes): the reader is
- * lib/rt_reader.c; this is its capability and goprof_session_{gc,sched}_stats()'s source
+ * lib/go/rt_reader.c; this is its capability and goprof_session_{gc,sched}_stats()'s source
  * of figures when it runs.
  */
 #ifndef GOPROF_CAPS_RTSTATS_H
 #define GOPROF_CAPS_RTSTATS_H
 
-#include "capability.h"
+#include "core/capability.h"
 
 GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_rtstats;
 

@@ -3,7 +3,7 @@
  * Scheduling latency's public functions. By default (GOPROF_FEATURE_SCHED) the figures
  * are the runtime's own, read from memory by the rtstats capability; with
  * GOPROF_FEATURE_SCHED_PRECISE each wait is timed by the runtime probes
- * (runtime.casgstatus, placed per process by lib/go_probes.c) and summarised here by
+ * (runtime.casgstatus, placed per process by lib/go/go_probes.c) and summarised here by
  * goroutine creation site, which needs the goroutines capability's table.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include "caps/rtstats/rtstats.h"
 #include "caps/sched/sched_latency.h"
 #include "goprof/error.h"
-#include "rt_reader.h"
+#include "go/rt_reader.h"
 
 GOPROF_API int goprof_session_sched_stats(struct goprof_session *s, int pid,
 					  struct goprof_sched_stats *out)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "hist.h"
-#include "go_probes.h"
+#include "core/hist.h"
+#include "go/go_probes.h"
 #include "caps/goroutines/goroutines.h"
-#include "loc_resolver.h"
+#include "profile/loc_resolver.h"
 #include "profile/profile_internal.h"
 #include "caps/sched/sched_latency.h"
 

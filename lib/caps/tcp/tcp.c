@@ -4,8 +4,8 @@
 #include <bpf/libbpf.h>
 #include <stdlib.h>
 
-#include "bpf_load.h"
-#include "bpf_maps.h"
+#include "core/bpf_load.h"
+#include "core/bpf_maps.h"
 #include "goprof/error.h"
 #include "goprof_bpf.h"
 #include "tcp.skel.h"

@@ -19,7 +19,7 @@ var wanted = map[string][]string{
 	"runtime.g": {"m", "goid", "labels", "atomicstatus"},
 	"runtime.m": {"curg"},
 	"runtime.hchan": {"lock"},
-	// runtime statistics read from memory (lib/rt_layout.c): sched, memstats, gcController,
+	// runtime statistics read from memory (lib/go/rt_layout.c): sched, memstats, gcController,
 	// with the fields the stripped-binary locator matches against instruction operands
 	"runtime.schedt": {"lock", "gcwaiting", "stopwait", "stopnote", "sysmonwait", "timeToRun",
 		"stwStoppingTimeGC", "stwStoppingTimeOther", "stwTotalTimeGC", "stwTotalTimeOther"},
