@@ -4,6 +4,7 @@
  * session creates them and hands them records. A new capability is one line here.
  */
 #include "caps/block/block.h"
+#include "caps/cpu/cpu.h"
 #include "caps/gc/gc.h"
 #include "caps/goroutines/cap.h"
 #include "caps/heap/heap.h"
@@ -27,5 +28,6 @@ const struct gp_cap_ops *const gp_capabilities[] = {
 	&gp_cap_gc_precise,
 	&gp_cap_block,
 	&gp_cap_channels, /* after block: it needs block's probes */
+	&gp_cap_cpu,      /* last: the others see a sample before the sample callback */
 	NULL,
 };

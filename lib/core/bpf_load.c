@@ -2,10 +2,56 @@
 /* Loading a capability's BPF object into the session (see bpf_load.h). */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/bpf_load.h"
 #include "goprof/error.h"
+
+/*
+ * libbpf's messages: the last warning is kept per thread so that a load failure can be
+ * summarised in goprof_last_error() instead of a verifier dump on stderr. Everything is
+ * printed when GOPROF_DEBUG is set in the environment.
+ */
+static __thread char libbpf_last_warning[256];
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (libbpf_debug)
+		return vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_WARN) {
+		vsnprintf(libbpf_last_warning, sizeof(libbpf_last_warning), fmt, ap);
+		libbpf_last_warning[strcspn(libbpf_last_warning, "\n")] = '\0';
+	}
+	return 0;
+}
+
+static void libbpf_setup_once(void)
+{
+	libbpf_debug = getenv("GOPROF_DEBUG") != NULL;
+	libbpf_set_print(libbpf_print);
+}
+
+void gp_bpf_log_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, libbpf_setup_once);
+}
+
+const char *gp_bpf_last_warning(void)
+{
+	return libbpf_last_warning;
+}
+
+void gp_bpf_clear_warning(void)
+{
+	libbpf_last_warning[0] = '\0';
+}
 
 int gp_bpf_share_maps(struct bpf_object *obj, const struct gp_shared_maps *shared)
 {

@@ -31,4 +31,10 @@ GOPROF_HIDDEN int gp_bpf_share_maps(struct bpf_object *obj, const struct gp_shar
  */
 GOPROF_HIDDEN int gp_bpf_load_failed(int err, const char *what);
 
+/* Routes libbpf's messages (once per process): to stderr with GOPROF_DEBUG set, else
+ * the last warning of each thread is kept for error messages. */
+GOPROF_HIDDEN void gp_bpf_log_setup(void);
+GOPROF_HIDDEN const char *gp_bpf_last_warning(void);
+GOPROF_HIDDEN void gp_bpf_clear_warning(void);
+
 #endif /* GOPROF_BPF_LOAD_H */

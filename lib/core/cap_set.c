@@ -26,10 +26,16 @@ int gp_caps_create(struct gp_cap_set *set, const struct gp_host *h)
 			continue;
 		if (set->n == GP_MAX_CAPS)
 			return gp_err(-E2BIG, "more capabilities than GP_MAX_CAPS");
+		if (ops->take_record && ops->rec_last >= GP_REC_TYPES)
+			return gp_err(-EINVAL, "capability %s: record type %u is not below "
+					       "GP_REC_TYPES", ops->name, ops->rec_last);
 		state = ops->create(h);
 		if (!state)
 			return errno ? -errno : -ENOMEM;
 		set->slot[set->n++] = (struct gp_cap_slot){ ops, state };
+		for (uint32_t type = ops->rec_first; ops->take_record && type <= ops->rec_last; type++)
+			if (!set->taker[type])
+				set->taker[type] = (uint8_t)set->n;
 	}
 	return 0;
 }
@@ -81,18 +87,20 @@ int gp_caps_tick(struct gp_cap_set *set, uint64_t now_ns)
 
 const struct gp_cap_slot *gp_caps_record_taker(const struct gp_cap_set *set, uint32_t type)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (set->slot[i].ops->take_record && type >= set->slot[i].ops->rec_first &&
-		    type <= set->slot[i].ops->rec_last)
-			return &set->slot[i];
-	return NULL;
+	return type < GP_REC_TYPES && set->taker[type] ? &set->slot[set->taker[type] - 1] : NULL;
 }
 
-void gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev)
+int gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev)
 {
+	int ret = 0;
+
 	for (size_t i = 0; i < set->n; i++)
-		if (set->slot[i].ops->sample)
-			set->slot[i].ops->sample(set->slot[i].state, ev);
+		if (set->slot[i].ops->sample) {
+			int r = set->slot[i].ops->sample(set->slot[i].state, ev);
+
+			ret = ret < 0 ? ret : r;
+		}
+	return ret;
 }
 
 void gp_caps_process_added(struct gp_cap_set *set, const struct gp_process_view *p)

@@ -14,9 +14,14 @@ struct gp_cap_slot {
 	void *state;
 };
 
+/* Record types (GP_REC_*) are below this. */
+#define GP_REC_TYPES 64
+
 struct gp_cap_set {
 	struct gp_cap_slot slot[GP_MAX_CAPS];
 	size_t n;
+	/* The record dispatch table: slot + 1 of each record type's taker, 0: the session's. */
+	uint8_t taker[GP_REC_TYPES];
 	const struct gp_host *host; /* set by gp_caps_create() */
 };
 
@@ -33,7 +38,8 @@ GOPROF_HIDDEN int gp_caps_tick(struct gp_cap_set *set, uint64_t now_ns);
 /* The capability that takes records of this type, NULL: the session's own. */
 GOPROF_HIDDEN const struct gp_cap_slot *gp_caps_record_taker(const struct gp_cap_set *set,
 							     uint32_t type);
-GOPROF_HIDDEN void gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev);
+/* Hands a CPU sample to each capability that looks at them; the first negative return. */
+GOPROF_HIDDEN int gp_caps_sample(struct gp_cap_set *set, const struct gp_sample_event *ev);
 GOPROF_HIDDEN void gp_caps_process_added(struct gp_cap_set *set, const struct gp_process_view *p);
 GOPROF_HIDDEN void gp_caps_process_gone(struct gp_cap_set *set, uint32_t pid,
 					enum gp_process_change why);

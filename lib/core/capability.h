@@ -20,6 +20,8 @@
 #include "goprof/symbolizer.h"
 #include "internal.h"
 
+struct bpf_map;
+struct bpf_program;
 struct goprof_session;
 struct gp_go_probes;
 struct gp_http_event;
@@ -42,7 +44,10 @@ enum gp_process_change {
 
 /* What the session shares with its capabilities. */
 struct gp_host {
-	struct gp_shared_maps shared;   /* the CPU sampler's maps other BPF objects reuse */
+	struct gp_shared_maps shared;   /* the core program's maps other BPF objects reuse */
+	/* The core program's CPU sampler and its own maps (the CPU capability's). */
+	struct bpf_program *sample_prog;
+	struct bpf_map *counters, *thread_counts;
 	struct goprof_symbolizer *sym;  /* the session's symbolizer */
 	const struct goprof_session_opts *opts; /* the caller's options (checked; in create only) */
 	uint32_t features;              /* GOPROF_FEATURE_* of the session */
@@ -92,8 +97,8 @@ struct gp_cap_ops {
 	/* Its ring-buffer record types, [rec_first, rec_last], and the handler. */
 	uint32_t rec_first, rec_last;
 	int (*take_record)(void *cap, const void *rec, size_t len);
-	/* Sees each CPU sample (after the session has counted it). */
-	void (*sample)(void *cap, const struct gp_sample_event *ev);
+	/* Sees each CPU sample, in registry order; a negative return ends the poll with it. */
+	int (*sample)(void *cap, const struct gp_sample_event *ev);
 	/* Its records are counted by its own statistics, not in events_delivered. */
 	bool counts_own_records;
 	/* A process is followed: attached, or inspected again after an exec. */

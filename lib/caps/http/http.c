@@ -54,11 +54,12 @@ static int take_record(void *cap, const void *rec, size_t len)
 }
 
 /* CPU per endpoint: a sample of a goroutine serving a request counts for its endpoint. */
-static void sample(void *cap, const struct gp_sample_event *ev)
+static int sample(void *cap, const struct gp_sample_event *ev)
 {
 	struct http_cap *c = cap;
 
 	gp_http_tracker_add_sample(c->table, ev);
+	return 0;
 }
 
 static void fill_stats(void *cap, struct goprof_session_stats *st, const uint64_t *lost)
