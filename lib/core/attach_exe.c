@@ -10,18 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/session.h"
 #include "cpu_sample.skel.h"
 #include "goprof/error.h"
 #include "sym/symbolizer_internal.h"
-
-uint64_t gp_kernel_dev(dev_t dev)
-{
-	return ((uint64_t)major(dev) << 20) | minor(dev); /* MKDEV */
-}
 
 /* The executable opened for symbolization without its process, if its addresses are
  * link-time addresses (ET_EXEC, Go's default on amd64), else NULL. */

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
  * The processes a session follows: the list behind goprof_session_foreach_process(),
- * kept beside the kernel's target map (what the BPF side knows of each), attached and
- * detached by PID, inspected (is it Go, which release, how to read its goroutines), and
- * shown to the capabilities through the host.
+ * kept beside the kernel's target map (what the BPF side knows of each), and shown to
+ * the capabilities through the host.
  */
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,22 +83,6 @@ void gp_procs_untarget(struct goprof_session *s, uint32_t pid)
 	bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0); /* may have exited */
 }
 
-static int ignore_frame(const struct goprof_frame *f, void *ctx)
-{
-	(void)f;
-	(void)ctx;
-	return 0;
-}
-
-/* Reads the process's mappings now: a short-lived process may be gone when its samples
- * arrive. */
-static void read_mappings(struct goprof_session *s, uint32_t pid)
-{
-	uint64_t probe = 0;
-
-	goprof_symbolizer_symbolize_pid(s->sym, (int)pid, &probe, 1, ignore_frame, NULL);
-}
-
 void gp_procs_read_comm(const char *path, char comm[GOPROF_COMM_LEN])
 {
 	FILE *f = fopen(path, "re");
@@ -111,108 +95,9 @@ void gp_procs_read_comm(const char *path, char comm[GOPROF_COMM_LEN])
 	}
 }
 
-/*
- * The process's executable, maps and memory are closed to us: another user's process and
- * no CAP_SYS_PTRACE (or a stricter ptrace policy: Yama, an LSM). Say what is lost.
- */
-static void no_access(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
+uint64_t gp_kernel_dev(dev_t dev)
 {
-	char dir[32];
-	struct stat st;
-
-	memset(t, 0, sizeof(*t));
-	p->info.flags &= ~(GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES);
-	p->info.go_version[0] = '\0';
-	snprintf(dir, sizeof(dir), "/proc/%u", p->info.pid);
-	if (!(p->info.flags & GOPROF_PROCESS_NO_ACCESS))
-		s->unreadable++;
-	p->info.flags |= GOPROF_PROCESS_NO_ACCESS;
-	if (stat(dir, &st) == 0 && st.st_uid != geteuid())
-		snprintf(p->info.note, sizeof(p->info.note),
-			 "uid %u's process, unreadable: needs CAP_SYS_PTRACE or uid %u; lost: Go "
-			 "detection, goroutines, runtime/HTTP probes, user symbols",
-			 (unsigned)st.st_uid, (unsigned)st.st_uid);
-	else
-		snprintf(p->info.note, sizeof(p->info.note),
-			 "/proc/%u/exe unreadable (ptrace access denied: CAP_SYS_PTRACE, Yama or "
-			 "an LSM); lost: Go detection, goroutines, probes, user symbols",
-			 p->info.pid);
-}
-
-/* Tells the capabilities that p is followed (attached, or its new image inspected). */
-static void capabilities_add(struct goprof_session *s, const struct attached_process *p)
-{
-	const struct gp_process_view view = { p->info.pid, p->info.flags,
-					      p->info.go_version[0] ? p->info.go_version : NULL };
-
-	gp_caps_process_added(&s->caps, &view);
-}
-
-/* The runtime layout is the process's to prove: judged once its runtime runs. */
-static void revalidate_soon(struct attached_process *p)
-{
-	uint64_t now = (uint64_t)gp_clock_ns(CLOCK_MONOTONIC);
-
-	p->revalidate_until_ns = now + GP_REVALIDATE_FOR_NS;
-	p->revalidate_next_ns = now + GP_REVALIDATE_EVERY_NS;
-}
-
-/* Flags that inspecting an executable sets (the others describe the process). */
-#define INSPECT_FLAGS (GOPROF_PROCESS_GO | GOPROF_PROCESS_GOROUTINES | GOPROF_PROCESS_RUNTIME_PROBES | \
-		       GOPROF_PROCESS_HTTP | GOPROF_PROCESS_HEAP_OFF | GOPROF_PROCESS_NO_ACCESS)
-
-/*
- * It exec'd an executable attached by path (the kernel matched its device and inode):
- * that file was inspected, and its probes placed, at attach. Reuse that rather than
- * /proc/PID/exe, which a short-lived process may have left already (it would then be
- * listed "not Go").
- */
-static void inherit_exe(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
-{
-	const struct attached_exe *e = &s->exes[p->exe];
-
-	*t = e->target;
-	p->info.flags = (p->info.flags & ~INSPECT_FLAGS) | (e->info.flags & INSPECT_FLAGS);
-	gp_strlcpy(p->info.go_version, e->info.go_version, sizeof(p->info.go_version));
-	gp_strlcpy(p->info.note, e->info.note, sizeof(p->info.note));
-	p->exe_dev = e->st_dev;
-	p->exe_ino = (ino_t)e->ino;
-	p->wait = gp_wait_reasons_find(p->info.go_version);
-	if (p->info.flags & GOPROF_PROCESS_GO)
-		revalidate_soon(p);
-	read_mappings(s, p->info.pid);
-	capabilities_add(s, p);
-	if (p->info.flags & GOPROF_PROCESS_RUNTIME_PROBES)
-		gp_runtime_probes_attach_pid(s, p->info.pid);
-}
-
-void gp_procs_inspect(struct goprof_session *s, struct attached_process *p, struct gp_target *t)
-{
-	struct stat st;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%u/comm", p->info.pid);
-	gp_procs_read_comm(path, p->comm);
-	if (p->exe >= 0 && (size_t)p->exe < s->nr_exes) {
-		inherit_exe(s, p, t);
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/%u/exe", p->info.pid);
-	if (stat(path, &st) == 0) {
-		p->exe_dev = st.st_dev;
-		p->exe_ino = st.st_ino;
-	} else if (errno == EACCES || errno == EPERM) {
-		no_access(s, p, t);
-		return;
-	}
-	p->info.flags &= ~GOPROF_PROCESS_NO_ACCESS;
-	p->revalidate_until_ns = 0;
-	if (gp_target_inspect(path, (int)p->info.pid, t, &p->info) == GP_TARGET_UNDECIDED)
-		revalidate_soon(p);
-	p->wait = gp_wait_reasons_find(p->info.go_version); /* NULL: numeric reasons */
-	gp_runtime_probes_attach(s, path, (int)p->info.pid, t, &p->info); /* this process only */
-	read_mappings(s, p->info.pid);
-	capabilities_add(s, p);
+	return ((uint64_t)major(dev) << 20) | minor(dev); /* MKDEV */
 }
 
 uint64_t gp_procs_cpu_ns(struct goprof_session *s)
@@ -300,93 +185,6 @@ void gp_procs_host_services(struct gp_host *h)
 	h->process_flags = host_process_flags;
 	h->processes = host_processes;
 	h->wait_reasons = host_wait_reasons;
-	h->reconcile_exits = gp_procs_reconcile_exits;
 	h->process_name = host_process_name;
 	h->exe_of_pid = host_exe_of_pid;
-}
-
-GOPROF_API int goprof_session_attach_pid(struct goprof_session *s, int pid,
-					 const struct goprof_attach_opts *opts)
-{
-	struct attached_process *p;
-	struct gp_target t;
-	__u32 key = (__u32)pid;
-	int err;
-
-	gp_clear_error();
-	if (!s)
-		return gp_err(-EINVAL, "goprof_session_attach_pid: session is NULL");
-	err = OPTS_VALID(opts, goprof_attach_opts, sz);
-	if (err)
-		return err;
-	err = gp_proc_check_pid(pid);
-	if (err)
-		return err;
-	p = gp_procs_find(s, (uint32_t)pid);
-	if (p && p->attached)
-		return gp_err(-EEXIST, "attach: process %d is already attached", pid);
-	/*
-	 * Into the target table first, then inspect: an exec between the two is then seen
-	 * by the kernel (an exec record follows and inspects again); the other way round the
-	 * process could exec unseen and keep the settings of its old image.
-	 */
-	memset(&t, 0, sizeof(t));
-	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &t, sizeof(t), BPF_NOEXIST)) {
-		err = -errno;
-		if (err == -EEXIST) /* attached meanwhile at an exec (by executable or attach_all) */
-			return gp_err(err, "attach: process %d is already attached", pid);
-		if (err == -E2BIG || err == -ENOSPC)
-			return gp_err(-ENOSPC, "attach: %d processes are attached, the maximum",
-				      GP_MAX_TARGETS);
-		return gp_err(err, "attach: updating the target map failed: %s", strerror(-err));
-	}
-	if (!p || p->info.flags & GOPROF_PROCESS_EXITED)
-		p = gp_procs_add(s, (uint32_t)pid);
-	if (!p) {
-		gp_procs_untarget(s, (uint32_t)pid);
-		return gp_err(-ENOMEM, "attach: out of memory");
-	}
-	p->detached = false;
-	gp_procs_inspect(s, p, &t);
-	gp_procs_set_target(s, (uint32_t)pid, &t);
-	p->attached = true;
-	p->info.flags &= ~GOPROF_PROCESS_BY_EXE;
-	s->attached++;
-	return 0;
-}
-
-GOPROF_API int goprof_session_detach_pid(struct goprof_session *s, int pid)
-{
-	struct attached_process *p;
-
-	gp_clear_error();
-	if (!s)
-		return gp_err(-EINVAL, "goprof_session_detach_pid: session is NULL");
-	p = gp_procs_find(s, (uint32_t)pid);
-	if (!p || !p->attached)
-		return gp_err(-ENOENT, "detach: process %d is not attached", pid);
-	gp_procs_untarget(s, (uint32_t)pid);
-	p->attached = false;
-	p->detached = true;
-	s->attached--;
-	gp_runtime_probes_release_exe(s, p);
-	gp_runtime_probes_detach_pid(s, (uint32_t)pid);
-	gp_caps_process_gone(&s->caps, (uint32_t)pid, GP_PROCESS_DETACHED);
-	return 0;
-}
-
-GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_process_fn fn,
-					      void *ctx)
-{
-	gp_clear_error();
-	if (!s || !fn)
-		return gp_err(-EINVAL, "goprof_session_foreach_process: NULL argument");
-	gp_procs_reconcile_exits(s);
-	for (size_t i = 0; i < s->nr_procs; i++) {
-		int ret = fn(&s->procs[i].info, ctx);
-
-		if (ret)
-			return ret;
-	}
-	return 0;
 }

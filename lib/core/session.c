@@ -55,6 +55,7 @@ static void fill_host(struct goprof_session *s, const struct session_config *cfg
 		.session = s,
 		.emit = host_emit,
 		.count_detached = host_count_detached,
+		.reconcile_exits = gp_procs_reconcile_exits,
 	};
 	gp_procs_host_services(&s->host);
 }
@@ -244,5 +245,21 @@ GOPROF_API int goprof_session_stats(struct goprof_session *s, struct goprof_sess
 	gp_caps_fill_stats(&s->caps, &st, lost);
 	st.sz = (uint32_t)GP_MIN((size_t)out->sz, sizeof(st));
 	memcpy(out, &st, st.sz);
+	return 0;
+}
+
+GOPROF_API int goprof_session_foreach_process(struct goprof_session *s, goprof_process_fn fn,
+					      void *ctx)
+{
+	gp_clear_error();
+	if (!s || !fn)
+		return gp_err(-EINVAL, "goprof_session_foreach_process: NULL argument");
+	gp_procs_reconcile_exits(s);
+	for (size_t i = 0; i < s->nr_procs; i++) {
+		int ret = fn(&s->procs[i].info, ctx);
+
+		if (ret)
+			return ret;
+	}
 	return 0;
 }

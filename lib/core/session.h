@@ -4,7 +4,9 @@
  *   session.c        life cycle: new, start, poll, stop, stats, free
  *   options.c        the caller's options, checked
  *   records.c        the ring buffer: taking records in, dispatching them by type
- *   processes.c      the followed processes: attach, detach, inspect, list
+ *   processes.c      the followed processes: the list, the kernel's target map
+ *   inspect.c        what a process is: Go, its release, its runtime probes
+ *   attach.c         attach and detach by PID
  *   process_events.c exec and exit records, exits the ring buffer lost
  *   revalidate.c     runtime layouts judged again once a process's runtime runs
  *   attach_exe.c     executables attached by path
@@ -116,9 +118,6 @@ GOPROF_HIDDEN struct attached_process *gp_procs_find(struct goprof_session *s, u
 GOPROF_HIDDEN struct attached_process *gp_procs_add(struct goprof_session *s, uint32_t pid);
 GOPROF_HIDDEN void gp_procs_drop(struct goprof_session *s, struct attached_process *p);
 GOPROF_HIDDEN void gp_procs_prune_exited(struct goprof_session *s);
-/* Reads the process's executable and fills t, the BPF side's view of it. */
-GOPROF_HIDDEN void gp_procs_inspect(struct goprof_session *s, struct attached_process *p,
-				    struct gp_target *t);
 GOPROF_HIDDEN void gp_procs_read_comm(const char *path, char comm[GOPROF_COMM_LEN]);
 /* Fills the host's process services (struct gp_host). */
 GOPROF_HIDDEN void gp_procs_host_services(struct gp_host *h);
@@ -128,6 +127,12 @@ GOPROF_HIDDEN uint64_t gp_procs_cpu_ns(struct goprof_session *s);
 GOPROF_HIDDEN void gp_procs_set_target(struct goprof_session *s, uint32_t pid,
 				       const struct gp_target *t);
 GOPROF_HIDDEN void gp_procs_untarget(struct goprof_session *s, uint32_t pid);
+/* The kernel's encoding of a dev_t, as inode->i_sb->s_dev holds it. */
+GOPROF_HIDDEN uint64_t gp_kernel_dev(dev_t dev);
+
+/* inspect.c: reads the process's executable and fills t, the BPF side's view of it. */
+GOPROF_HIDDEN void gp_procs_inspect(struct goprof_session *s, struct attached_process *p,
+				    struct gp_target *t);
 
 /* process_events.c */
 GOPROF_HIDDEN int gp_procs_on_exec(struct goprof_session *s, const struct gp_exec_event *ev);
@@ -139,8 +144,6 @@ GOPROF_HIDDEN void gp_procs_reconcile_exits(struct goprof_session *s);
 #define GP_REVALIDATE_EVERY_NS 50000000ull
 GOPROF_HIDDEN void gp_procs_revalidate_tick(struct goprof_session *s);
 
-/* attach_exe.c: the kernel's encoding of a dev_t, as inode->i_sb->s_dev holds it. */
-GOPROF_HIDDEN uint64_t gp_kernel_dev(dev_t dev);
 
 /* attach_all.c: is the process that started running (under attach_all) to be followed?
  * If not, it leaves the kernel's target table. */
