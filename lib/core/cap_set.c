@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* The capabilities a session runs (see cap_set.h). */
 #include <errno.h>
+#include <string.h>
 
 #include "core/cap_set.h"
 #include "goprof/error.h"
@@ -13,6 +14,14 @@ int gp_caps_validate(const struct goprof_session_opts *opts, uint32_t features)
 		if (gp_capabilities[i]->validate)
 			err = gp_capabilities[i]->validate(opts, features);
 	return err;
+}
+
+static bool created(const struct gp_cap_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!strcmp(set->slot[i].ops->name, name))
+			return true;
+	return false;
 }
 
 int gp_caps_create(struct gp_cap_set *set, const struct gp_host *h)
@@ -29,6 +38,9 @@ int gp_caps_create(struct gp_cap_set *set, const struct gp_host *h)
 		if (ops->take_record && ops->rec_last >= GP_REC_TYPES)
 			return gp_err(-EINVAL, "capability %s: record type %u is not below "
 					       "GP_REC_TYPES", ops->name, ops->rec_last);
+		if (ops->needs && !created(set, ops->needs))
+			return gp_err(-EINVAL, "capability %s needs %s, which this session does not "
+					       "run before it", ops->name, ops->needs);
 		state = ops->create(h);
 		if (!state)
 			return errno ? -errno : -ENOMEM;

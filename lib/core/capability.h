@@ -82,6 +82,9 @@ struct gp_host {
 struct gp_cap_ops {
 	const char *name;   /* one name: option flag, folder, test suite, doc page */
 	uint32_t features;  /* GOPROF_FEATURE_* that turn it on */
+	/* The name of a capability it uses, which the session must have created before it
+	 * (earlier in the registry, with the features that turn it on); NULL: none. */
+	const char *needs;
 	/* When set, decides from the session's features instead of `features`. */
 	bool (*wanted)(uint32_t features);
 	/* Checks its own options (also when it is off: options without the feature are

@@ -95,6 +95,7 @@ int gp_session_config_read(const struct goprof_session_opts *opts, struct sessio
 				     true, &cfg->kernel_depth);
 	if (!err)
 		err = read_features(opts, &cfg->features);
+	cfg->request_labels = cfg->features & (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE);
 	cfg->budget_bp = OPTS_GET(opts, overhead_budget_bp, 0);
 	if (!err && cfg->budget_bp > 10000)
 		err = gp_err(-EINVAL, "goprof_session_opts.overhead_budget_bp: %u is above 10000 "

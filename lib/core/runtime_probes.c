@@ -39,6 +39,12 @@ int gp_runtime_probes_new(struct goprof_session *s, const struct session_config 
 	return 0;
 }
 
+void gp_runtime_probes_free(struct goprof_session *s)
+{
+	gp_go_probes_free(s->go_probes);
+	s->go_probes = NULL;
+}
+
 void gp_runtime_probes_attach(struct goprof_session *s, const char *exe, int pid,
 			      const struct gp_target *t, struct goprof_process_info *info)
 {

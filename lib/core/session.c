@@ -15,7 +15,6 @@
 #include "core/proc.h"
 #include "core/session.h"
 #include "cpu_sample.skel.h"
-#include "go/go_probes.h"
 #include "goprof/error.h"
 #include "sym/symbolizer_internal.h"
 
@@ -63,7 +62,6 @@ static void fill_host(struct goprof_session *s, const struct session_config *cfg
 /* Sizes, loads and attaches the core program; its ring buffer's reader. */
 static int load_core(struct goprof_session *s, const struct session_config *cfg)
 {
-	const uint32_t http = GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE;
 	int err;
 
 	s->skel = cpu_sample_bpf__open();
@@ -74,10 +72,10 @@ static int load_core(struct goprof_session *s, const struct session_config *cfg)
 	err = bpf_map__set_max_entries(s->skel->maps.samples, cfg->ringbuf_kib * 1024);
 	if (err)
 		return gp_err(err, "sizing the sample ring buffer failed: %s", strerror(-err));
-	/* The in-flight request table only matters with HTTP tracing; keep it tiny without. */
-	s->skel->rodata->http_labels = cfg->features & http;
+	/* The in-flight request table only matters with request labels; tiny without. */
+	s->skel->rodata->http_labels = cfg->request_labels;
 	err = bpf_map__set_max_entries(s->skel->maps.http_active,
-				       cfg->features & http ? GP_HTTP_MAX_ACTIVE : 64);
+				       cfg->request_labels ? GP_HTTP_MAX_ACTIVE : 64);
 	if (err)
 		return gp_err(err, "sizing the HTTP request table failed: %s", strerror(-err));
 	gp_bpf_clear_warning();
@@ -151,7 +149,7 @@ GOPROF_API void goprof_session_free(struct goprof_session *s)
 	if (!s)
 		return;
 	gp_caps_destroy(&s->caps); /* in the reverse order of creation */
-	gp_go_probes_free(s->go_probes);
+	gp_runtime_probes_free(s);
 	ring_buffer__free(s->ringbuf);
 	cpu_sample_bpf__destroy(s->skel);
 	goprof_symbolizer_free(s->sym);

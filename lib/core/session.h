@@ -66,6 +66,7 @@ struct session_config {
 	const struct goprof_session_opts *opts; /* capabilities read their own */
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
 	uint32_t features, budget_bp;
+	bool request_labels; /* the CPU sampler labels samples with the HTTP request in flight */
 };
 
 struct goprof_session {
@@ -151,6 +152,7 @@ GOPROF_HIDDEN bool gp_attach_all_follows(struct goprof_session *s, uint32_t pid,
 
 /* runtime_probes.c */
 GOPROF_HIDDEN int gp_runtime_probes_new(struct goprof_session *s, const struct session_config *cfg);
+GOPROF_HIDDEN void gp_runtime_probes_free(struct goprof_session *s);
 /* Places the probes on a Go executable (pid 0: every process that runs it) and says in
  * info what the process gets. */
 GOPROF_HIDDEN void gp_runtime_probes_attach(struct goprof_session *s, const char *exe, int pid,

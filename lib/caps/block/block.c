@@ -132,6 +132,7 @@ static void chan_stats(void *cap, struct goprof_session_stats *st, const uint64_
 const struct gp_cap_ops gp_cap_channels = {
 	.name = "channels",
 	.features = GOPROF_FEATURE_CHANNELS,
+	.needs = "block", /* it times what block's probes see */
 	.create = chan_create,
 	.destroy = chan_destroy,
 	.process_gone = chan_gone,

@@ -276,6 +276,7 @@ static void fill_stats(void *cap, struct goprof_session_stats *st, const uint64_
 const struct gp_cap_ops gp_cap_http_wire = {
 	.name = "http_wire",
 	.features = GOPROF_FEATURE_HTTP_WIRE,
+	.needs = "http", /* hands its requests to http's endpoint table */
 	.create = create,
 	.destroy = destroy,
 	.tick = tick,
