@@ -4,7 +4,7 @@
  * the host: what the session gives its capabilities to share.
  *
  * A capability is one table of operations (struct gp_cap_ops) and one line in
- * lib/caps/registry.c. The session creates the capabilities whose features were asked
+ * lib/caps/meson.build (the registry). The session creates the capabilities whose features were asked
  * for, in registry order, and calls their operations from its life cycle: start, stop,
  * every poll (tick), each ring-buffer record of theirs, each process that exits, and the
  * statistics. Every operation but create and destroy is optional.
@@ -115,7 +115,8 @@ struct gp_cap_ops {
 /* The most capabilities a session runs (the registry's length, with room to spare). */
 #define GP_MAX_CAPS 16
 
-/* The registry: every capability, NULL-terminated (lib/caps/registry.c). */
+/* The registry: every capability, NULL-terminated (lib/caps/registry.c, generated
+ * from lib/caps/meson.build). */
 GOPROF_HIDDEN extern const struct gp_cap_ops *const gp_capabilities[];
 
 /* The host of session s (its features, services). */

@@ -2,7 +2,7 @@
 /*
  * The session's life cycle: loads the core BPF program (the target table, exec and exit
  * tracepoints, the CPU sampler and the ring buffer every program writes to), creates the
- * capabilities the caller asked for (lib/caps/registry.c) and runs them: start, poll,
+ * capabilities the caller asked for (the registry, lib/caps/meson.build) and runs them: start, poll,
  * stop, statistics, free. The other modules of lib/core/ are listed in session.h.
  */
 #include <bpf/bpf.h>
