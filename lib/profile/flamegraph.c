@@ -259,12 +259,8 @@ int gp_encode_svg(const struct goprof_profile *p, const struct gp_write_cfg *cfg
 	int err;
 
 	err = gp_stacktree_build(&t, p, cfg->value_index);
-	if (!err)
-		err = gp_stacktree_sort(&t);
-	if (err) {
-		gp_stacktree_free(&t);
+	if (err)
 		return gp_out_fail(o, err);
-	}
 	x = calloc(t.nr_nodes, sizeof(*x));
 	cursor = calloc(t.nr_nodes, sizeof(*cursor));
 	if (!x || !cursor) {

@@ -53,12 +53,8 @@ int gp_encode_folded(const struct goprof_profile *p, const struct gp_write_cfg *
 	int err;
 
 	err = gp_stacktree_build(&t, p, cfg->value_index);
-	if (!err)
-		err = gp_stacktree_sort(&t);
-	if (err) {
-		gp_stacktree_free(&t);
+	if (err)
 		return gp_out_fail(o, err);
-	}
 	path = calloc((size_t)t.max_depth + 1, sizeof(*path));
 	if (!path) {
 		gp_stacktree_free(&t);

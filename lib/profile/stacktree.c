@@ -154,7 +154,7 @@ static int add_sample(struct gp_stacktree *t, const struct goprof_profile *p,
 	return 0;
 }
 
-int gp_stacktree_build(struct gp_stacktree *t, const struct goprof_profile *p,
+static int build_unsorted(struct gp_stacktree *t, const struct goprof_profile *p,
 		       uint32_t value_index)
 {
 	uint32_t i;
@@ -204,7 +204,7 @@ static int cmp_child(const void *a, const void *b, void *nodes)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
-int gp_stacktree_sort(struct gp_stacktree *t)
+static int sort_children(struct gp_stacktree *t)
 {
 	uint32_t *ids, i, n, c;
 
@@ -226,4 +226,15 @@ int gp_stacktree_sort(struct gp_stacktree *t)
 	}
 	free(ids);
 	return 0;
+}
+
+int gp_stacktree_build(struct gp_stacktree *t, const struct goprof_profile *p, uint32_t value_index)
+{
+	int err = build_unsorted(t, p, value_index);
+
+	if (!err)
+		err = sort_children(t);
+	if (err)
+		gp_stacktree_free(t);
+	return err;
 }

@@ -36,12 +36,10 @@ struct gp_stacktree {
 };
 
 /* Builds the tree of p, counting sample value value_index (samples with a value <= 0 are
- * left out). Returns 0 or -ENOMEM (last error set). */
+ * left out), every node's children sorted by name, then kind (flamegraph.pl order).
+ * Returns 0, or -ENOMEM (last error set) with nothing to free. */
 GOPROF_HIDDEN int gp_stacktree_build(struct gp_stacktree *t, const struct goprof_profile *p,
 				     uint32_t value_index);
 GOPROF_HIDDEN void gp_stacktree_free(struct gp_stacktree *t);
-/* Sorts every node's children by name, then kind (flamegraph.pl order). Returns 0 or
- * -ENOMEM. */
-GOPROF_HIDDEN int gp_stacktree_sort(struct gp_stacktree *t);
 
 #endif /* GOPROF_PROFILE_STACKTREE_H */

@@ -58,15 +58,8 @@ static struct gc_proc *proc_of(struct gp_gc_tracker *t, uint32_t pid)
 	for (size_t i = 0; i < t->nr_procs; i++)
 		if (t->procs[i].pid == pid)
 			return &t->procs[i];
-	if (t->nr_procs == t->procs_cap) {
-		size_t cap = t->procs_cap ? 2 * t->procs_cap : 8;
-		struct gc_proc *p = realloc(t->procs, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		t->procs = p;
-		t->procs_cap = cap;
-	}
+	if (gp_grow((void **)&t->procs, &t->procs_cap, t->nr_procs + 1, sizeof(*t->procs)))
+		return NULL;
 	memset(&t->procs[t->nr_procs], 0, sizeof(t->procs[0]));
 	t->procs[t->nr_procs].pid = pid;
 	return &t->procs[t->nr_procs++];

@@ -81,15 +81,8 @@ struct proc *gs_get(struct gp_gsnap *g, const struct gp_gsnap_target *t, uint64_
 	struct proc *p = find(g, t->pid);
 
 	if (!p) {
-		if (g->nr_procs == g->procs_cap) {
-			size_t cap = g->procs_cap ? 2 * g->procs_cap : 8;
-			struct proc *q = realloc(g->procs, cap * sizeof(*q));
-
-			if (!q)
-				return NULL;
-			g->procs = q;
-			g->procs_cap = cap;
-		}
+		if (gp_grow((void **)&g->procs, &g->procs_cap, g->nr_procs + 1, sizeof(*g->procs)))
+			return NULL;
 		p = &g->procs[g->nr_procs++];
 		memset(p, 0, sizeof(*p));
 		p->pid = t->pid;
