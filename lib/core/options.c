@@ -96,7 +96,7 @@ int gp_session_config_read(const struct goprof_session_opts *opts, struct sessio
 	if (!err)
 		err = read_features(opts, &cfg->features);
 	cfg->request_labels = cfg->features & (GOPROF_FEATURE_HTTP | GOPROF_FEATURE_HTTP_WIRE);
-	cfg->budget_bp = OPTS_GET(opts, overhead_budget_bp, 0);
+	cfg->budget_bp = OPTS_GET(opts, overhead_budget_bp, 0) ?: GP_DEFAULT_BUDGET_BP;
 	if (!err && cfg->budget_bp > 10000)
 		err = gp_err(-EINVAL, "goprof_session_opts.overhead_budget_bp: %u is above 10000 "
 				      "(100%% of the targets' CPU)", cfg->budget_bp);

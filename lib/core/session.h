@@ -65,7 +65,8 @@ struct attached_exe {
 struct session_config {
 	const struct goprof_session_opts *opts; /* capabilities read their own */
 	unsigned freq_hz, ringbuf_kib, user_depth, kernel_depth;
-	uint32_t features, budget_bp;
+	uint32_t features;
+	uint32_t budget_bp;  /* the overhead budget, default applied */
 	bool request_labels; /* the CPU sampler labels samples with the HTTP request in flight */
 };
 
