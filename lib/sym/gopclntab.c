@@ -19,10 +19,17 @@ static bool span_has(const struct gp_span *s, uint64_t off, uint64_t n)
 	return off <= s->len && n <= s->len - off;
 }
 
-/* A NUL-terminated string at off inside s, or NULL. */
+/*
+ * A NUL-terminated string at off inside s, or NULL. The linker ends the name and file
+ * tables with a string's NUL, so every offset inside them has its NUL before the end: one
+ * byte (in cache after the first call) answers instead of a memchr per name, which was 9%
+ * of a large batch. Only a table whose last byte is not NUL is searched.
+ */
 static const char *span_str(const struct gp_span *s, uint64_t off)
 {
-	if (off >= s->len || !memchr(s->p + off, '\0', s->len - off))
+	if (off >= s->len)
+		return NULL;
+	if (s->p[s->len - 1] != '\0' && !memchr(s->p + off, '\0', s->len - off))
 		return NULL;
 	return (const char *)s->p + off;
 }
