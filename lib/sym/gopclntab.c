@@ -232,14 +232,32 @@ static inline uint64_t entry_unchecked(const struct gp_pclntab *t, uint64_t i)
 
 int64_t gp_pclntab_find_hint(const struct gp_pclntab *t, uint64_t pc, int64_t hint)
 {
-	/* Sorted batches look up nearby PCs: try the hinted function and the next few first. */
-	if (t->nindex && hint >= 0 && (uint64_t)hint < t->nfunc) {
-		uint64_t i = (uint64_t)hint, stop = GP_MIN(i + 4, t->nfunc);
+	/*
+	 * Sorted batches look up PCs at or after the hinted function: gallop forwards from it
+	 * (1, 2, 4, ... functions) and binary-search the last step, which costs the log of the
+	 * distance instead of a search of the whole table (a sparse batch skips dozens).
+	 */
+	if (t->nindex && hint >= 0 && (uint64_t)hint < t->nfunc && entry_unchecked(t, (uint64_t)hint) <= pc) {
+		uint64_t lo = (uint64_t)hint, hi, step = 1; /* entry(lo) <= pc */
 
-		if (entry_unchecked(t, i) <= pc)
-			for (; i < stop; i++)
-				if (pc < entry_unchecked(t, i + 1))
-					return (int64_t)i;
+		for (;;) {
+			hi = GP_MIN(lo + step, t->nfunc);
+			if (pc < entry_unchecked(t, hi))
+				break; /* entry(hi) > pc */
+			if (hi == t->nfunc)
+				return -1; /* at or past the end PC */
+			lo = hi;
+			step *= 2;
+		}
+		while (hi - lo > 1) {
+			uint64_t mid = lo + (hi - lo) / 2;
+
+			if (entry_unchecked(t, mid) <= pc)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		return (int64_t)lo;
 	}
 	return gp_pclntab_find(t, pc);
 }
@@ -291,9 +309,20 @@ int gp_pclntab_func(const struct gp_pclntab *t, uint64_t i, struct gp_func *f)
 	size_t n, ps = t->ptrsize, fixed;
 
 	memset(f, 0, sizeof(*f));
-	if (!func_off(t, i, &off) || off >= t->pcln.len || !gp_pclntab_entry(t, i, &f->entry) ||
-	    !gp_pclntab_entry(t, i + 1, &f->end))
+	if (t->nindex && t->format >= GP_PCLN_GO118 && i < t->nfunc) {
+		/*
+		 * Validated 1.18+ table: entry i, its record offset and entry i + 1 are in bounds
+		 * and the offset is inside pcln; read them straight (this ran once per lookup).
+		 */
+		const uint8_t *e = t->pcln.p + i * 8;
+
+		f->entry = t->text_start + gp_le32(e);
+		off = gp_le32(e + 4);
+		f->end = t->text_start + gp_le32(e + 8);
+	} else if (!func_off(t, i, &off) || off >= t->pcln.len || !gp_pclntab_entry(t, i, &f->entry) ||
+		   !gp_pclntab_entry(t, i + 1, &f->end)) {
 		return -GOPROF_ERRNO_CORRUPT;
+	}
 	r = t->pcln.p + off;
 	n = t->pcln.len - off;
 	f->rec = r;
