@@ -192,6 +192,42 @@ Test(sym_toolchain, batch_equals_single_lookups, .timeout = 120)
 }
 
 /*
+ * A batch whose addresses all have deep inline stacks (3 frames or more): the batch's
+ * frame pool is sized for 2 frames per address and has to grow during the chunk; the
+ * frames must still equal per-address lookups.
+ */
+Test(sym_toolchain, batch_of_deep_inline_stacks, .timeout = 120)
+{
+	char **vers;
+	size_t nv = symt_go_versions(&vers), nf, np, nd = 0;
+	char *p;
+	struct symt_func *funcs;
+	uint64_t *pcs;
+	struct goprof_frame single[80];
+	struct batch_check c = { 0 };
+
+	if (asprintf(&p, "/opt/libgoprof/go-%s/pkg/tool/linux_amd64/compile", vers[nv - 1]) < 0)
+		abort();
+	nf = symt_oracle_funcs(p, &funcs);
+	np = symt_random_pcs(funcs, nf, 200000, 777, &pcs);
+	c.bin = goprof_binary_open(p, NULL);
+	cr_assert(c.bin);
+	for (size_t i = 0; i < np; i++)
+		if (goprof_binary_symbolize_addr(c.bin, pcs[i], single, 80, sizeof(single[0])) >= 3)
+			pcs[nd++] = pcs[i];
+	fprintf(stderr, "deep batch: %zu of %zu PCs have 3 or more frames\n", nd, np);
+	cr_assert_gt(nd, 1000, "too few deep inline stacks to overrun the pool");
+	c.addrs = pcs;
+	cr_assert_eq(goprof_binary_symbolize(c.bin, pcs, nd, batch_cb, &c), 0, "%s", goprof_last_error());
+	cr_expect_geq(c.frames, 3 * nd);
+	cr_expect_eq(c.mismatches, 0);
+	goprof_binary_free(c.bin);
+	free(pcs);
+	symt_free_funcs(funcs, nf);
+	free(p);
+}
+
+/*
  * Go programs installed on the machine by others (built with Go 1.23-1.25, some linked
  * externally with the pclntab found only through symbols): same agreement rules. Each is
  * optional; missing ones are skipped.
