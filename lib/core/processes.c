@@ -7,17 +7,12 @@
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/proc.h"
 #include "core/session.h"
 #include "cpu_sample.skel.h"
-#include "go/wait_reasons.h"
 #include "goprof/error.h"
-#include "sym/symbolizer_internal.h"
 
 /* Exited processes kept for goprof_session_foreach_process(); older ones are dropped. */
 #define MAX_EXITED_PROCESSES 256
