@@ -34,6 +34,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "caps/http_wire/http_wire_records.h"
 #include "shared.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

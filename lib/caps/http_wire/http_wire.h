@@ -9,7 +9,7 @@
 #define GOPROF_CAPS_HTTP_WIRE_H
 
 #include "core/capability.h"
-#include "goprof_bpf.h"
+#include "caps/http_wire/http_wire_records.h"
 #include "internal.h"
 
 GOPROF_HIDDEN extern const struct gp_cap_ops gp_cap_http_wire;

@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "caps/offcpu/offcpu_records.h"
 #include "shared.bpf.h" /* targets, samples (unused here) and lost: the session's */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

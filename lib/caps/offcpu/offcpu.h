@@ -10,7 +10,7 @@
 #define GOPROF_CAPS_OFFCPU_H
 
 #include "core/capability.h"
-#include "goprof_bpf.h"
+#include "caps/offcpu/offcpu_records.h"
 #include "internal.h"
 #include "profile/loc_resolver.h"
 

@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "goprof_bpf.h"
+#include "caps/tcp/tcp_records.h"
 #include "shared.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

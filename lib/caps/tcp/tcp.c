@@ -7,7 +7,7 @@
 #include "core/bpf_load.h"
 #include "core/bpf_maps.h"
 #include "goprof/error.h"
-#include "goprof_bpf.h"
+#include "caps/tcp/tcp_records.h"
 #include "tcp.skel.h"
 #include "caps/tcp/tcp.h"
 
