@@ -13,3 +13,15 @@ uint64_t gp_hist_percentile(const uint64_t *hist, int nr_buckets, uint64_t total
 	}
 	return 0;
 }
+
+int gp_hist_bucket(uint64_t ns, int nr_buckets)
+{
+	uint64_t us = ns / 1000;
+	int b = 0;
+
+	while (us > 1 && b + 1 < nr_buckets) {
+		us >>= 1;
+		b++;
+	}
+	return b;
+}

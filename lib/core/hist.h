@@ -12,6 +12,9 @@
 
 /* Upper bound of the bucket holding the pct-th percentile of total values, in ns (0 if
  * the histogram is empty). */
+/* The bucket of a value of ns nanoseconds among nr_buckets (the last takes the rest). */
+GOPROF_HIDDEN int gp_hist_bucket(uint64_t ns, int nr_buckets);
+
 GOPROF_HIDDEN uint64_t gp_hist_percentile(const uint64_t *hist, int nr_buckets, uint64_t total,
 					  unsigned pct);
 

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/hist.h"
 #include "go/rt_decode.h"
 
 #define MAX_COUNT (1ull << 48)   /* more events than this in one bucket: not a count */
@@ -153,18 +154,6 @@ uint64_t gp_rt_hist_max(const struct gp_rt_hist *h)
 	return 0;
 }
 
-static int log2_us_bucket(uint64_t ns, int nr_buckets)
-{
-	uint64_t us = ns / 1000;
-	int b = 0;
-
-	while (us > 1 && b + 1 < nr_buckets) {
-		us >>= 1;
-		b++;
-	}
-	return b;
-}
-
 void gp_rt_hist_add_log2us(const struct gp_rt_hist *h, uint64_t *out, int nr_buckets)
 {
 	uint64_t lo, hi;
@@ -176,9 +165,9 @@ void gp_rt_hist_add_log2us(const struct gp_rt_hist *h, uint64_t *out, int nr_buc
 		if (!h->counts[k])
 			continue;
 		gp_rt_hist_bounds(h->format, k, &lo, &hi);
-		out[log2_us_bucket(lo, nr_buckets)] += h->counts[k];
+		out[gp_hist_bucket(lo, nr_buckets)] += h->counts[k];
 	}
-	out[log2_us_bucket(1ull << 47, nr_buckets)] += h->overflow;
+	out[gp_hist_bucket(1ull << 47, nr_buckets)] += h->overflow;
 }
 
 static void why(struct gp_rt_snapshot *s, const char *part, const char *what)

@@ -2,6 +2,7 @@
 /* GC cycle reconstruction and its statistics. */
 #include <stdlib.h>
 
+#include "core/hist.h"
 #include "caps/gc/gc_tracker.h"
 
 struct gc_proc {
@@ -65,18 +66,6 @@ static struct gc_proc *proc_of(struct gp_gc_tracker *t, uint32_t pid)
 	return &t->procs[t->nr_procs++];
 }
 
-static unsigned log2_bucket_us(uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-	unsigned b = 0;
-
-	while (us > 1 && b + 1 < GOPROF_GC_HIST_BUCKETS) {
-		us >>= 1;
-		b++;
-	}
-	return b;
-}
-
 static int finish_cycle(struct gp_gc_tracker *t, struct gc_proc *p, uint64_t end,
 			struct goprof_event *out)
 {
@@ -91,13 +80,13 @@ static int finish_cycle(struct gp_gc_tracker *t, struct gc_proc *p, uint64_t end
 	if (!p->first_ns || c->gc_start_ns < p->first_ns)
 		p->first_ns = c->gc_start_ns;
 	p->last_ns = GP_MAX(p->last_ns, end);
-	p->cycle_hist[log2_bucket_us(end - c->gc_start_ns)]++;
+	p->cycle_hist[gp_hist_bucket(end - c->gc_start_ns, GOPROF_GC_HIST_BUCKETS)]++;
 	p->cycle_max_ns = GP_MAX(p->cycle_max_ns, end - c->gc_start_ns);
 	for (int k = 0; k < 2; k++) {
 		p->pauses++;
 		p->pause_total_ns += pauses[k];
 		p->pause_max_ns = GP_MAX(p->pause_max_ns, pauses[k]);
-		p->pause_hist[log2_bucket_us(pauses[k])]++;
+		p->pause_hist[gp_hist_bucket(pauses[k], GOPROF_GC_HIST_BUCKETS)]++;
 	}
 	if (!t->done) {
 		t->done = malloc(GC_RECENT_CYCLES * sizeof(*t->done));
