@@ -50,11 +50,15 @@ struct {
  * (the highest at 360 in Go 1.19-1.27); a field past it is read on its own.
  */
 #define G_PREFIX_BYTES 368
+/* Room for any offset masked with G_OFF_MASK, for the verifier of 5.10, which does not
+ * carry the bound of a compare over to the register that indexes. */
+#define G_OFF_MASK 511
+#define G_BUF_BYTES (G_OFF_MASK + 1 + 8)
 
 /* Where a sample is assembled before its used part is copied to the ring buffer. */
 struct sample_scratch {
 	struct gp_sample_event ev;
-	__u8 g[G_PREFIX_BYTES];
+	__u8 g[G_BUF_BYTES];
 };
 
 struct {
@@ -99,6 +103,7 @@ static __always_inline void read_go_string(char *dst, __u32 cap, __u64 ptr, __u6
 {
 	__u32 n = len < cap - 1 ? (__u32)len : cap - 1;
 
+	barrier_var(n); /* keeps the mask (read_labels_hmap()) */
 	n &= cap - 1;
 	if (bpf_probe_read_user(dst, n, (void *)ptr))
 		n = 0;
@@ -147,6 +152,9 @@ static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_even
 			ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
 			break;
 		}
+		/* Keeps the masks below: without them clang indexes with a copy of n spilled
+		 * before the test, whose bound the 5.10 verifier does not know. */
+		barrier_var(n);
 		/* bucket: tophash[8], keys [8]string, values [8]string, overflow */
 		if (bpf_probe_read_user(&k, sizeof(k), (void *)(h.buckets + 8 + i * 16)) ||
 		    bpf_probe_read_user(&v, sizeof(v), (void *)(h.buckets + 8 + 128 + i * 16)))
@@ -213,7 +221,7 @@ static __always_inline __u64 g_word(const __u8 *buf, __u64 g, __u32 off)
 	__u64 v = 0;
 
 	if (off <= G_PREFIX_BYTES - 8)
-		return *(const __u64 *)(buf + off);
+		return *(const __u64 *)(buf + (off & G_OFF_MASK));
 	bpf_probe_read_user(&v, sizeof(v), (void *)(g + off));
 	return v;
 }
@@ -332,6 +340,7 @@ static __always_inline bool add_label(struct gp_sample_event *ev, const char *ke
 		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
 		return false;
 	}
+	barrier_var(n); /* keeps the mask (read_labels_hmap()) */
 	n &= GP_MAX_LABELS - 1;
 	__builtin_memset(ev->labels[n].key, 0, GP_LABEL_KEY_LEN);
 	__builtin_memcpy(ev->labels[n].key, key, key_len);
