@@ -45,12 +45,27 @@ struct {
 	__type(value, struct gp_thread_count);
 } thread_counts SEC(".maps");
 
+/*
+ * The start of a runtime.g, read at once: stack{lo, hi} at 0, m at 48, goid and labels
+ * (the highest at 360 in Go 1.19-1.27); a field past it is read on its own.
+ */
+#define G_PREFIX_BYTES 368
+/* Room for any offset masked with G_OFF_MASK, for the verifier of 5.10, which does not
+ * carry the bound of a compare over to the register that indexes. */
+#define G_OFF_MASK 511
+#define G_BUF_BYTES (G_OFF_MASK + 1 + 8)
+
 /* Where a sample is assembled before its used part is copied to the ring buffer. */
+struct sample_scratch {
+	struct gp_sample_event ev;
+	__u8 g[G_BUF_BYTES];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gp_sample_event);
+	__type(value, struct sample_scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -88,6 +103,7 @@ static __always_inline void read_go_string(char *dst, __u32 cap, __u64 ptr, __u6
 {
 	__u32 n = len < cap - 1 ? (__u32)len : cap - 1;
 
+	barrier_var(n); /* keeps the mask (read_labels_hmap()) */
 	n &= cap - 1;
 	if (bpf_probe_read_user(dst, n, (void *)ptr))
 		n = 0;
@@ -136,6 +152,9 @@ static __always_inline void read_labels_hmap(__u64 labels, struct gp_sample_even
 			ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
 			break;
 		}
+		/* Keeps the masks below: without them clang indexes with a copy of n spilled
+		 * before the test, whose bound the 5.10 verifier does not know. */
+		barrier_var(n);
 		/* bucket: tophash[8], keys [8]string, values [8]string, overflow */
 		if (bpf_probe_read_user(&k, sizeof(k), (void *)(h.buckets + 8 + i * 16)) ||
 		    bpf_probe_read_user(&v, sizeof(v), (void *)(h.buckets + 8 + 128 + i * 16)))
@@ -173,27 +192,6 @@ static __always_inline void read_labels_slice(__u64 labels, struct gp_sample_eve
 	ev->nr_labels = n;
 }
 
-/* The goroutine running on this thread (current_curg()): its ID and pprof labels. */
-static __always_inline void read_go_context(const struct gp_target *t, struct gp_sample_event *ev)
-{
-	__u64 curg = 0, labels = 0;
-
-	if (current_curg(t, &curg)) {
-		bump(&counters, GP_CNT_GO_CONTEXT_FAILED);
-		return;
-	}
-	ev->flags |= GP_SAMPLE_F_GO;
-	if (!curg)
-		return;
-	bpf_probe_read_user(&ev->goid, sizeof(ev->goid), (void *)(curg + t->g_goid));
-	if (bpf_probe_read_user(&labels, sizeof(labels), (void *)(curg + t->g_labels)) || !labels)
-		return;
-	if (t->labels_layout == GP_LABELS_HMAP)
-		read_labels_hmap(labels, ev);
-	else if (t->labels_layout == GP_LABELS_SLICE)
-		read_labels_slice(labels, ev);
-}
-
 /* Frames checked on system stacks; a deeper walk is kept whole. */
 #define SYSTEM_STACK_MAX_FRAMES 64
 /* runtime.g starts with stack{lo, hi}; runtime.m starts with g0 (Go 1.19-1.24 at least). */
@@ -209,6 +207,82 @@ static __always_inline bool on_stack(const struct go_stack *s, __u64 fp)
 	return fp >= s->lo && fp < s->hi;
 }
 
+/* What a sample needs of the Go runtime, read once for the frame check and the context. */
+struct go_sample {
+	struct go_thread th;
+	struct go_stack cur; /* m.curg's stack (0, 0 if unread) */
+	struct go_stack sys; /* g's stack when g is not m.curg (g0, gsignal), else 0, 0 */
+	__u64 goid, labels;  /* m.curg's */
+};
+
+/* Word off of a g whose first G_PREFIX_BYTES are in buf (0 if unreadable). */
+static __always_inline __u64 g_word(const __u8 *buf, __u64 g, __u32 off)
+{
+	__u64 v = 0;
+
+	if (off <= G_PREFIX_BYTES - 8)
+		return *(const __u64 *)(buf + (off & G_OFF_MASK));
+	bpf_probe_read_user(&v, sizeof(v), (void *)(g + off));
+	return v;
+}
+
+/*
+ * The current thread of Go process t (as current_go_thread() in shared.bpf.h), with
+ * m.curg's stack, goid and labels, in as few reads as the runtime allows: TLS, then the
+ * start of g in one read. A g with a goroutine ID is a user goroutine, which runs only
+ * as its m's curg (g0 and gsignal have ID 0; execute() sets m.curg before gogo() switches
+ * g, mcall() and systemstack() switch g to g0): then m.curg is g, read already. Only on
+ * a system goroutine are m.curg and its start read. Returns 0, or -1 if the runtime was
+ * unreadable.
+ */
+static __always_inline int read_go_sample(const struct gp_target *t, __u8 *buf, struct go_sample *gs)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), goid;
+	struct go_thread *th = &gs->th;
+
+	__builtin_memset(gs, 0, sizeof(*gs));
+	if (!fsbase || bpf_probe_read_user(&th->g, sizeof(th->g), (void *)(fsbase - 8)) || !th->g ||
+	    bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->g))
+		return -1;
+	th->m = g_word(buf, th->g, t->g_m);
+	if (!th->m)
+		return -1;
+	goid = g_word(buf, th->g, t->g_goid);
+	if (goid) {
+		th->curg = th->g;
+	} else {
+		gs->sys.lo = g_word(buf, th->g, G_STACK_OFFSET);
+		gs->sys.hi = g_word(buf, th->g, G_STACK_OFFSET + 8);
+		if (bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
+			return -1;
+		if (!th->curg || bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->curg))
+			return 0; /* no user goroutine, or an unreadable one: no ID, no labels */
+		goid = g_word(buf, th->curg, t->g_goid);
+	}
+	gs->cur.lo = g_word(buf, th->curg, G_STACK_OFFSET);
+	gs->cur.hi = g_word(buf, th->curg, G_STACK_OFFSET + 8);
+	gs->goid = goid;
+	gs->labels = g_word(buf, th->curg, t->g_labels);
+	return 0;
+}
+
+/* The goroutine running on this thread (m.curg): its ID and pprof labels. */
+static __always_inline void read_go_context(const struct gp_target *t, const struct go_sample *gs,
+					    struct gp_sample_event *ev)
+{
+	ev->flags |= GP_SAMPLE_F_GO;
+	if (!gs->th.curg)
+		return;
+	ev->goid = gs->goid;
+	if (!gs->labels)
+		return;
+	if (t->labels_layout == GP_LABELS_HMAP)
+		read_labels_hmap(gs->labels, ev);
+	else if (t->labels_layout == GP_LABELS_SLICE)
+		read_labels_slice(gs->labels, ev);
+}
+
 /*
  * How many of the nr user stack entries belong to this sample. runtime.mcall switches to
  * g0 without clearing BP (asm_amd64.s of Go 1.19-1.23), so the scheduler's frames chain
@@ -221,16 +295,15 @@ static __always_inline bool on_stack(const struct go_stack *s, __u64 fp)
  * address saved in frame i - 1, so the walk is cut at the first frame on none of g's,
  * g0's and m.curg's stacks.
  */
-static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, const struct gp_target *t,
+static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, const struct go_sample *gs,
 					     __u32 nr)
 {
-	struct go_stack sys = {}, g0 = {}, cur = {};
-	struct go_thread th;
+	const struct go_stack *sys = &gs->sys, *cur = &gs->cur;
+	struct go_stack g0 = {};
 	__u64 g0_ptr = 0, fp;
 
 	/* Whatever cannot be read leaves the walk as it is. */
-	if (nr < 2 || current_go_thread(t, &th) ||
-	    (th.curg && bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET))))
+	if (nr < 2 || (gs->th.curg && !cur->hi))
 		return nr;
 	/*
 	 * The user registers, as bpf_get_stack() walked them (the task's if the kernel was
@@ -241,16 +314,15 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 		fp = ctx->regs.bp;
 	else if (!task_user_fp(&fp))
 		return nr; /* the kernel cannot give the task's user registers: keep the walk */
-	if (on_stack(&cur, fp))
+	if (on_stack(cur, fp))
 		return nr; /* the common case: a goroutine's own frames */
-	if ((th.g != th.curg && bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET))) ||
-	    bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + M_G0_OFFSET)) || !g0_ptr ||
+	if (bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(gs->th.m + M_G0_OFFSET)) || !g0_ptr ||
 	    bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET)))
 		return nr;
 	for (__u32 i = 1; i < SYSTEM_STACK_MAX_FRAMES && i < nr; i++) {
-		if (on_stack(&cur, fp))
+		if (on_stack(cur, fp))
 			return nr; /* m.curg's frames from here on */
-		if (!on_stack(&sys, fp) && !on_stack(&g0, fp))
+		if (!on_stack(sys, fp) && !on_stack(&g0, fp))
 			return i; /* frames of a goroutine other than m.curg: stale */
 		if (bpf_probe_read_user(&fp, sizeof(fp), (void *)fp))
 			return nr;
@@ -268,6 +340,7 @@ static __always_inline bool add_label(struct gp_sample_event *ev, const char *ke
 		ev->flags |= GP_SAMPLE_F_LABELS_TRUNC;
 		return false;
 	}
+	barrier_var(n); /* keeps the mask (read_labels_hmap()) */
 	n &= GP_MAX_LABELS - 1;
 	__builtin_memset(ev->labels[n].key, 0, GP_LABEL_KEY_LEN);
 	__builtin_memcpy(ev->labels[n].key, key, key_len);
@@ -305,8 +378,11 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id, zero = 0, nr_user, nr_kernel;
+	struct sample_scratch *sc;
 	struct gp_sample_event *ev;
+	struct go_sample gs;
 	struct gp_target *t;
+	bool go_ok = false;
 	__u64 size;
 	long n;
 
@@ -316,9 +392,10 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	bump(&counters, GP_CNT_SAMPLES);
 	count_thread(pid, tid);
 
-	ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
 		return 0;
+	ev = &sc->ev;
 	ev->type = GP_REC_SAMPLE;
 	ev->pid = pid;
 	ev->tid = tid;
@@ -336,20 +413,30 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (n > 0 && n >= user_stack_bytes)
 		ev->flags |= GP_SAMPLE_F_USER_TRUNC;
 	if (t->is_go) {
+		go_ok = read_go_sample(t, sc->g, &gs) == 0;
+		if (!go_ok)
+			bump(&counters, GP_CNT_GO_CONTEXT_FAILED);
+	}
+	if (go_ok) {
 		/*
 		 * Through the map value, not a register: the walk returns one of 64 constants,
 		 * and the verifier would check the rest of the program once for each (near its
 		 * 1M-instruction limit; 30 s of verification). A value loaded from a map is
 		 * unknown to it, so those paths merge.
 		 */
-		ev->nr_user = own_user_frames(ctx, t, nr_user);
+		ev->nr_user = own_user_frames(ctx, &gs, nr_user);
 		n = *(volatile __u32 *)&ev->nr_user;
 		if (n != nr_user) {
 			nr_user = n < GP_MAX_STACK_DEPTH ? (__u32)n : GP_MAX_STACK_DEPTH;
 			ev->flags &= ~GP_SAMPLE_F_USER_TRUNC;
 		}
 	}
-	n = kernel_stack_bytes ? bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
+	/*
+	 * The kernel's walk only for a sample taken in the kernel: in user mode it finds
+	 * nothing, yet cost as much as the user walk (clearing the buffer behind it).
+	 */
+	n = kernel_stack_bytes && !user_ip(ctx->regs.ip) ?
+		    bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
 	nr_kernel = n > 0 ? (__u32)n >> 3 : 0;
 	if (nr_kernel > GP_MAX_STACK_DEPTH)
 		nr_kernel = GP_MAX_STACK_DEPTH;
@@ -358,15 +445,15 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	ev->nr_user = nr_user;
 	ev->nr_kernel = nr_kernel;
 
-	if (t->is_go) {
-		read_go_context(t, ev);
+	if (go_ok) {
+		read_go_context(t, &gs, ev);
 		if (http_labels && ev->goid)
 			add_http_labels(pid, ev);
 	}
 	size = GP_SAMPLE_EVENT_SIZE(nr_user, nr_kernel);
 	if (size > sizeof(*ev))
 		size = sizeof(*ev);
-	if (bpf_ringbuf_output(&samples, ev, size, lazy_wakeup())) {
+	if (bpf_ringbuf_output(&samples, ev, size, lazy_wakeup_at(ev->time_ns))) {
 		bump(&lost, GP_LOST_RINGBUF_FULL);
 		return 0;
 	}

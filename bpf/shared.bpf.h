@@ -42,15 +42,19 @@ struct {
 #define GP_WAKEUP_BYTES (64 << 10)
 #define GP_WAKEUP_NS (100 * 1000 * 1000ull)
 static __u64 last_wakeup_ns; /* racy across CPUs: at worst one wakeup too many */
-static __always_inline __u64 lazy_wakeup(void)
+/* lazy_wakeup() for a record that read the clock already (now: bpf_ktime_get_ns()). */
+static __always_inline __u64 lazy_wakeup_at(__u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
-
 	if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) < GP_WAKEUP_BYTES &&
 	    now - last_wakeup_ns < GP_WAKEUP_NS)
 		return BPF_RB_NO_WAKEUP;
 	last_wakeup_ns = now;
 	return BPF_RB_FORCE_WAKEUP;
+}
+
+static __always_inline __u64 lazy_wakeup(void)
+{
+	return lazy_wakeup_at(bpf_ktime_get_ns());
 }
 
 /* Adds one to entry idx of a per-CPU array. */
