@@ -198,7 +198,6 @@ static __always_inline void read_go_context(const struct gp_target *t, struct gp
 #define SYSTEM_STACK_MAX_FRAMES 64
 /* runtime.g starts with stack{lo, hi}; runtime.m starts with g0 (Go 1.19-1.24 at least). */
 #define G_STACK_OFFSET 0
-#define M_G0_OFFSET 0
 
 struct go_stack {
 	__u64 lo, hi;
@@ -232,19 +231,16 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 	if (nr < 2 || current_go_thread(t, &th) ||
 	    (th.curg && bpf_probe_read_user(&cur, sizeof(cur), (void *)(th.curg + G_STACK_OFFSET))))
 		return nr;
-	/*
-	 * The user registers, as bpf_get_stack() walked them (the task's if the kernel was
-	 * interrupted). User mode is told by the address, not by pt_regs.cs: cs is 8 bytes
-	 * before the FRED layout and 2 after, so a read of it relocates on one of them only.
-	 */
-	if (user_ip(ctx->regs.ip))
-		fp = ctx->regs.bp;
+	/* The user registers, as bpf_get_stack() walked them (the task's if the kernel was
+	 * interrupted; arch.bpf.h tells user mode). */
+	if (GP_SAMPLE_USER_MODE(ctx))
+		fp = GP_SAMPLE_FP(ctx);
 	else if (!task_user_fp(&fp))
 		return nr; /* the kernel cannot give the task's user registers: keep the walk */
 	if (on_stack(&cur, fp))
 		return nr; /* the common case: a goroutine's own frames */
 	if ((th.g != th.curg && bpf_probe_read_user(&sys, sizeof(sys), (void *)(th.g + G_STACK_OFFSET))) ||
-	    bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + M_G0_OFFSET)) || !g0_ptr ||
+	    bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(th.m + GP_M_G0_OFFSET)) || !g0_ptr ||
 	    bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET)))
 		return nr;
 	for (__u32 i = 1; i < SYSTEM_STACK_MAX_FRAMES && i < nr; i++) {
