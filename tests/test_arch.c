@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
  * Architectures (issue 21). A binary of another architecture handed to a session (or to
- * goprof record) is refused with both architectures named.
+ * goprof record) is refused with both architectures named. And the arm64 instruction
+ * decoder, on GOARCH=arm64 fixtures of every toolchain, whatever the host: every RET
+ * instruction and the entry probe past the stack check, against `go tool objdump`.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -12,7 +14,10 @@
 
 #include <goprof/error.h>
 #include <goprof/session.h>
+#include <goprof/symbolizer.h>
 
+#include "go/go_func_sites.h"
+#include "sym/symbolizer_internal.h"
 #include "test_common.h"
 
 #if defined(__x86_64__)
@@ -70,4 +75,103 @@ Test(arch, cli_refuses_a_foreign_command, .timeout = 60)
 	status = pclose(p);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 127, "exit status %d: %s", status, out);
 	cr_expect(strstr(out, FOREIGN_NAME) && strstr(out, OURS), "names both architectures: %s", out);
+}
+
+/* The functions the runtime and HTTP probes are placed on (go_probes.c, http_probes.c). */
+static const char *const probed[] = {
+	"runtime.newproc", "runtime.newproc1", "runtime.goexit1", "runtime.gcStart",
+	"runtime.gcMarkTermination", "runtime.stopTheWorldWithSema",
+	"runtime.startTheWorldWithSema", "runtime.mallocgc", "runtime.casgstatus",
+	"runtime.gopark", "runtime.chansend", "runtime.chanrecv", "runtime.mProf_Malloc",
+	"runtime.mProf_Free", "net/http.serverHandler.ServeHTTP", "net/http.(*Client).do",
+	"net/http.(*conn).serve.func1",
+};
+
+/* What go tool objdump says of fn: its RET addresses, and the address after the BLS of
+ * its stack check (0 if none in the first 6 instructions). Returns the instructions. */
+static int objdump(const char *go, const char *exe, const char *fn, uint64_t *rets, int *nrets,
+		   uint64_t *after_bls)
+{
+	char re[256], cmd[4096], line[512];
+	int n = 0, j = 0;
+	FILE *p;
+
+	for (const char *c = fn; *c && j < (int)sizeof(re) - 3; c++) {
+		if (strchr(".()*[]+?{}|^$\\", *c))
+			re[j++] = '\\';
+		re[j++] = *c;
+	}
+	re[j] = '\0';
+	snprintf(cmd, sizeof(cmd), "HOME=${HOME:-/tmp} GOTOOLCHAIN=local %s tool objdump -s '^%s$' %s",
+		 go, re, exe);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	*nrets = 0;
+	*after_bls = 0;
+	while (fgets(line, sizeof(line), p)) {
+		unsigned long long addr;
+		char file[256], hex[16], op[16];
+
+		if (sscanf(line, " %255s %llx %15s %15s", file, &addr, hex, op) != 4)
+			continue;
+		n++;
+		if (!strcmp(op, "RET") && *nrets < GP_MAX_RET_SITES + 1)
+			rets[(*nrets)++] = addr;
+		if (!strcmp(op, "BLS") && n <= 6 && !*after_bls)
+			*after_bls = addr + 4;
+	}
+	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+	return n;
+}
+
+Test(arch, arm64_function_sites_match_objdump, .timeout = 600)
+{
+	const char *const *versions = fixture_all_go_versions();
+	int checked = 0, with_check = 0;
+
+	for (int i = 0; versions[i]; i++) {
+		const char *exe = fixture_path("allcaps-arm64", versions[i]);
+		struct goprof_binary *bin = goprof_binary_open(exe, NULL);
+		char go[256];
+
+		cr_assert_not_null(bin, "%s: %s", exe, goprof_last_error());
+		cr_assert_eq(bin->elf.machine, 183 /* EM_AARCH64 */);
+		snprintf(go, sizeof(go), "/opt/libgoprof/go-%s/bin/go", versions[i]);
+		for (size_t f = 0; f < sizeof(probed) / sizeof(probed[0]); f++) {
+			uint64_t rets[GP_MAX_RET_SITES + 1], after_bls, probe;
+			struct gp_func_sites sites;
+			int nrets, ninsn, err;
+
+			ninsn = objdump(go, exe, probed[f], rets, &nrets, &after_bls);
+			err = gp_go_func_sites(bin, probed[f], true, &sites);
+			if (ninsn == 0) { /* not in this release's binary: neither may find it */
+				cr_expect_eq(err, -ENOENT, "Go %s %s: found, objdump has none",
+					     versions[i], probed[f]);
+				continue;
+			}
+			cr_assert_eq(err, 0, "Go %s %s: %s", versions[i], probed[f], goprof_last_error());
+			cr_expect_gt(nrets, 0, "Go %s %s: objdump shows no RET", versions[i], probed[f]);
+			cr_expect_eq(sites.nr_rets, (uint32_t)nrets, "Go %s %s: %u RETs, objdump %d",
+				     versions[i], probed[f], sites.nr_rets, nrets);
+			for (int r = 0; r < nrets && r < (int)sites.nr_rets; r++)
+				cr_expect_eq(sites.entry_vaddr + (sites.ret_offsets[r] - sites.entry_offset),
+					     rets[r], "Go %s %s: RET %d at 0x%llx, objdump 0x%llx",
+					     versions[i], probed[f], r,
+					     (unsigned long long)(sites.entry_vaddr +
+								  (sites.ret_offsets[r] - sites.entry_offset)),
+					     (unsigned long long)rets[r]);
+			probe = sites.entry_vaddr + (sites.probe_offset - sites.entry_offset);
+			cr_expect_eq(probe, after_bls ? after_bls : sites.entry_vaddr,
+				     "Go %s %s: entry probe at 0x%llx, after the stack check 0x%llx",
+				     versions[i], probed[f], (unsigned long long)probe,
+				     (unsigned long long)after_bls);
+			with_check += after_bls != 0;
+			checked++;
+		}
+		goprof_binary_free(bin);
+	}
+	/* Most of these functions have a stack check; a decoder that never finds it fails. */
+	cr_expect_gt(with_check, checked / 2, "%d of %d functions with a stack check", with_check,
+		     checked);
+	cr_log_info("%d functions checked, %d with a stack check", checked, with_check);
 }
