@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /*
  * Architectures (issue 21). A binary of another architecture handed to a session (or to
- * goprof record) is refused with both architectures named. And the arm64 instruction
+ * goprof record) is refused with both architectures named. The runtime layouts of arm64
+ * builds are the amd64 ones. And the arm64 instruction
  * decoder, on GOARCH=arm64 fixtures of every toolchain, whatever the host: every RET
  * instruction and the entry probe past the stack check, against `go tool objdump`.
  */
@@ -174,4 +175,41 @@ Test(arch, arm64_function_sites_match_objdump, .timeout = 600)
 	cr_expect_gt(with_check, checked / 2, "%d of %d functions with a stack check", with_check,
 		     checked);
 	cr_log_info("%d functions checked, %d with a stack check", checked, with_check);
+}
+
+/* Everything tests/tools/gooffsets reads from a binary's DWARF, as text. */
+static void gooffsets(const char *exe, char *out, size_t len)
+{
+	const char *tools = getenv("GOPROF_TOOLS");
+	char cmd[4096];
+	size_t n;
+	FILE *p;
+
+	cr_assert(tools, "GOPROF_TOOLS not set");
+	snprintf(cmd, sizeof(cmd), "%s/gooffsets %s", tools, exe);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+	cr_assert_gt(n, 100, "%s printed nothing", cmd);
+}
+
+/*
+ * The runtime layouts (lib/go/go_offsets.c, rt_layout.c, the HTTP offsets) are measured
+ * on amd64 builds; arm64 builds of every toolchain have the same offsets in their DWARF,
+ * so the one table serves both. A release where they part fails here.
+ */
+Test(arch, arm64_runtime_layouts_are_the_amd64_ones, .timeout = 120)
+{
+	const char *const *versions = fixture_all_go_versions();
+	static char amd64[1 << 16], arm64[1 << 16];
+
+	for (int i = 0; versions[i]; i++) {
+		/* On an arm64 host, allcaps is the arm64 build and allcaps-amd64 the other. */
+		gooffsets(fixture_path(strcmp(FOREIGN, "arm64") ? "allcaps-amd64" : "allcaps",
+				       versions[i]), amd64, sizeof(amd64));
+		gooffsets(fixture_path("allcaps-arm64", versions[i]), arm64, sizeof(arm64));
+		cr_expect_str_eq(arm64, amd64, "Go %s: arm64 and amd64 layouts differ", versions[i]);
+	}
 }
