@@ -88,6 +88,10 @@ static __always_inline void read_go_string(char *dst, __u32 cap, __u64 ptr, __u6
 {
 	__u32 n = len < cap - 1 ? (__u32)len : cap - 1;
 
+	/* The mask in the register the call takes: without the barrier clang finds it
+	 * redundant and may hand the helper a copy spilled before the comparison, unbounded
+	 * for the verifier (seen in the arm64 build on 6.1: "R2 min value is negative"). */
+	barrier_var(n);
 	n &= cap - 1;
 	if (bpf_probe_read_user(dst, n, (void *)ptr))
 		n = 0;
