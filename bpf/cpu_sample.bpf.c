@@ -103,7 +103,10 @@ static __always_inline void read_go_string(char *dst, __u32 cap, __u64 ptr, __u6
 {
 	__u32 n = len < cap - 1 ? (__u32)len : cap - 1;
 
-	barrier_var(n); /* keeps the mask (read_labels_hmap()) */
+	/* The mask in the register the call takes: without the barrier clang finds it
+	 * redundant and may hand the helper a copy spilled before the comparison, unbounded
+	 * for the verifier (seen in the arm64 build on 6.1: "R2 min value is negative"). */
+	barrier_var(n);
 	n &= cap - 1;
 	if (bpf_probe_read_user(dst, n, (void *)ptr))
 		n = 0;
@@ -196,7 +199,6 @@ static __always_inline void read_labels_slice(__u64 labels, struct gp_sample_eve
 #define SYSTEM_STACK_MAX_FRAMES 64
 /* runtime.g starts with stack{lo, hi}; runtime.m starts with g0 (Go 1.19-1.24 at least). */
 #define G_STACK_OFFSET 0
-#define M_G0_OFFSET 0
 
 struct go_stack {
 	__u64 lo, hi;
@@ -228,8 +230,8 @@ static __always_inline __u64 g_word(const __u8 *buf, __u64 g, __u32 off)
 
 /*
  * The current thread of Go process t (as current_go_thread() in shared.bpf.h), with
- * m.curg's stack, goid and labels, in as few reads as the runtime allows: TLS, then the
- * start of g in one read. A g with a goroutine ID is a user goroutine, which runs only
+ * m.curg's stack, goid and labels, in as few reads as the runtime allows: g
+ * (gp_current_g()), then the start of g in one read. A g with a goroutine ID is a user goroutine, which runs only
  * as its m's curg (g0 and gsignal have ID 0; execute() sets m.curg before gogo() switches
  * g, mcall() and systemstack() switch g to g0): then m.curg is g, read already. Only on
  * a system goroutine are m.curg and its start read. Returns 0, or -1 if the runtime was
@@ -237,28 +239,34 @@ static __always_inline __u64 g_word(const __u8 *buf, __u64 g, __u32 off)
  */
 static __always_inline int read_go_sample(const struct gp_target *t, __u8 *buf, struct go_sample *gs)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase), goid;
 	struct go_thread *th = &gs->th;
+	__u64 goid, g0 = 0;
 
 	__builtin_memset(gs, 0, sizeof(*gs));
-	if (!fsbase || bpf_probe_read_user(&th->g, sizeof(th->g), (void *)(fsbase - 8)) || !th->g ||
-	    bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->g))
+	th->g = gp_current_g();
+	if (!th->g || bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->g))
 		return -1;
 	th->m = g_word(buf, th->g, t->g_m);
 	if (!th->m)
 		return -1;
 	goid = g_word(buf, th->g, t->g_goid);
-	if (goid) {
+	if (goid && !GP_G_NEEDS_CHECK) {
 		th->curg = th->g;
 	} else {
-		gs->sys.lo = g_word(buf, th->g, G_STACK_OFFSET);
-		gs->sys.hi = g_word(buf, th->g, G_STACK_OFFSET + 8);
 		if (bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
 			return -1;
-		if (!th->curg || bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->curg))
-			return 0; /* no user goroutine, or an unreadable one: no ID, no labels */
-		goid = g_word(buf, th->curg, t->g_goid);
+		/* g from a register C code may reuse (arm64): m.curg or m.g0 of its own m. */
+		if (GP_G_NEEDS_CHECK && th->g != th->curg &&
+		    (bpf_probe_read_user(&g0, sizeof(g0), (void *)(th->m + GP_M_G0_OFFSET)) ||
+		     g0 != th->g))
+			return -1;
+		if (th->g != th->curg) {
+			gs->sys.lo = g_word(buf, th->g, G_STACK_OFFSET);
+			gs->sys.hi = g_word(buf, th->g, G_STACK_OFFSET + 8);
+			if (!th->curg || bpf_probe_read_user(buf, G_PREFIX_BYTES, (void *)th->curg))
+				return 0; /* no user goroutine, or an unreadable one: no ID, no labels */
+			goid = g_word(buf, th->curg, t->g_goid);
+		}
 	}
 	gs->cur.lo = g_word(buf, th->curg, G_STACK_OFFSET);
 	gs->cur.hi = g_word(buf, th->curg, G_STACK_OFFSET + 8);
@@ -305,18 +313,15 @@ static __always_inline __u32 own_user_frames(struct bpf_perf_event_data *ctx, co
 	/* Whatever cannot be read leaves the walk as it is. */
 	if (nr < 2 || (gs->th.curg && !cur->hi))
 		return nr;
-	/*
-	 * The user registers, as bpf_get_stack() walked them (the task's if the kernel was
-	 * interrupted). User mode is told by the address, not by pt_regs.cs: cs is 8 bytes
-	 * before the FRED layout and 2 after, so a read of it relocates on one of them only.
-	 */
-	if (user_ip(ctx->regs.ip))
-		fp = ctx->regs.bp;
+	/* The user registers, as bpf_get_stack() walked them (the task's if the kernel was
+	 * interrupted; arch.bpf.h tells user mode). */
+	if (GP_SAMPLE_USER_MODE(ctx))
+		fp = GP_SAMPLE_FP(ctx);
 	else if (!task_user_fp(&fp))
 		return nr; /* the kernel cannot give the task's user registers: keep the walk */
 	if (on_stack(cur, fp))
 		return nr; /* the common case: a goroutine's own frames */
-	if (bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(gs->th.m + M_G0_OFFSET)) || !g0_ptr ||
+	if (bpf_probe_read_user(&g0_ptr, sizeof(g0_ptr), (void *)(gs->th.m + GP_M_G0_OFFSET)) || !g0_ptr ||
 	    bpf_probe_read_user(&g0, sizeof(g0), (void *)(g0_ptr + G_STACK_OFFSET)))
 		return nr;
 	for (__u32 i = 1; i < SYSTEM_STACK_MAX_FRAMES && i < nr; i++) {
@@ -435,7 +440,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	 * The kernel's walk only for a sample taken in the kernel: in user mode it finds
 	 * nothing, yet cost as much as the user walk (clearing the buffer behind it).
 	 */
-	n = kernel_stack_bytes && !user_ip(ctx->regs.ip) ?
+	n = kernel_stack_bytes && !GP_SAMPLE_USER_MODE(ctx) ?
 		    bpf_get_stack(ctx, &ev->stack[nr_user], kernel_stack_bytes, 0) : 0;
 	nr_kernel = n > 0 ? (__u32)n >> 3 : 0;
 	if (nr_kernel > GP_MAX_STACK_DEPTH)

@@ -73,8 +73,10 @@ static __always_inline bool user_ip(__u64 ip)
 	return !(ip >> 63);
 }
 
-/* x86-64 keeps a task's user registers at the top of its kernel stack: THREAD_SIZE is
- * 16 KiB there unless KASAN doubles it (no distribution kernel ships KASAN). */
+/* x86-64 and arm64 keep a task's user registers at the top of its kernel stack:
+ * THREAD_SIZE is 16 KiB there unless KASAN doubles it (no distribution kernel ships
+ * KASAN) or arm64 runs 64 KiB pages (not Debian's; and its kernels, 6.1 and later, have
+ * bpf_task_pt_regs()). */
 #define GP_THREAD_SIZE (16 << 10)
 
 /*
@@ -97,12 +99,14 @@ static __always_inline struct pt_regs *current_user_regs(void)
 	return (struct pt_regs *)(stack + GP_THREAD_SIZE - bpf_core_type_size(struct pt_regs));
 }
 
+#include "arch.bpf.h"
+
 /* The current task's user frame pointer into *fp; false if unknown. */
 static __always_inline bool task_user_fp(__u64 *fp)
 {
 	struct pt_regs *regs = current_user_regs();
 
-	return regs && !bpf_probe_read_kernel(fp, sizeof(*fp), &regs->bp);
+	return regs && !bpf_probe_read_kernel(fp, sizeof(*fp), GP_REGS_FP_PTR(regs));
 }
 
 /* What a thread of a Go process runs: g (m.curg, or a system goroutine: g0, gsignal), its m
@@ -111,21 +115,28 @@ struct go_thread {
 	__u64 g, m, curg;
 };
 
+/* m.g0: the first field of runtime.m in every release. */
+#define GP_M_G0_OFFSET 0
+
 /*
- * The current thread of Go process t: g from TLS (fsbase - 8, valid even when R14 is not g
- * at the interrupted instruction), then g.m and g.m.curg, which is the user goroutine also
- * while the thread runs on g0 or gsignal. Returns 0, or -1 if the runtime was unreadable.
+ * The current thread of Go process t: g (gp_current_g(): valid even where the interrupted
+ * instruction does not hold g in its register), then g.m and g.m.curg, which is the user
+ * goroutine also while the thread runs on g0 or gsignal. Where g came from a register C
+ * code may reuse (arm64), it must be m.curg or m.g0 of its own m. Returns 0, or -1 if the
+ * runtime was unreadable.
  */
 static __always_inline int current_go_thread(const struct gp_target *t, struct go_thread *th)
 {
-	/* Not bpf_get_current_task_btf(): that helper came in 5.11. */
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u64 g0 = 0;
 
-	th->g = th->m = th->curg = 0;
-	if (!fsbase || bpf_probe_read_user(&th->g, sizeof(th->g), (void *)(fsbase - 8)) || !th->g ||
+	th->m = th->curg = 0;
+	th->g = gp_current_g();
+	if (!th->g ||
 	    bpf_probe_read_user(&th->m, sizeof(th->m), (void *)(th->g + t->g_m)) || !th->m ||
 	    bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
+		return -1;
+	if (GP_G_NEEDS_CHECK && th->g != th->curg &&
+	    (bpf_probe_read_user(&g0, sizeof(g0), (void *)(th->m + GP_M_G0_OFFSET)) || g0 != th->g))
 		return -1;
 	return 0;
 }
@@ -149,20 +160,21 @@ _Static_assert(GP_CREATION_STACK_DEPTH == GP_ENTRY_STACK_DEPTH &&
 /*
  * The user stack at a Go function's entry (leaf first, return addresses; stack has room
  * for GP_ENTRY_STACK_DEPTH entries, bytes_max limits the walk): the frame is not set up
- * yet, so the frame-pointer walk misses the direct caller; its return address (at sp)
- * replaces the function's own address. Kernels that add that caller themselves for a
+ * yet, so the frame-pointer walk misses the direct caller; its return address
+ * (gp_entry_caller(): at sp, in LR on arm64) replaces the function's own address. Kernels that add that caller themselves for a
  * uprobe on a "push rbp" (6.12+) already have it at [1]: then [0] is dropped instead.
  * Returns the entries, 0 if nothing could be read.
  */
 static __always_inline __u32 entry_stack(struct pt_regs *ctx, __u64 *stack, __u32 bytes_max,
 					 bool *unwound)
 {
-	__u64 ret = 0;
 	long bytes = bpf_get_stack(ctx, stack, bytes_max, BPF_F_USER_STACK);
 	__u32 n = bytes > 0 ? (__u32)bytes >> 3 : 0;
+	__u64 ret;
 
 	*unwound = n > 0;
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp) || !ret)
+	ret = gp_entry_caller(ctx);
+	if (!ret)
 		return n;
 	if (n >= 2 && stack[1] == ret) {
 		/* Every slot, not just the n used: a test of i against n per step forks the

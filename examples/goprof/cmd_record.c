@@ -430,25 +430,73 @@ struct command_child {
 	int status;	/* waitpid's, once reaped */
 };
 
-/* Is there an executable for COMMAND (as execvp would search PATH)? */
-static bool command_found(const char *name)
+/* Is there an executable for COMMAND (as execvp would search PATH)? Its path into
+ * found[len]. */
+static bool command_found(const char *name, char *found, size_t len)
 {
 	const char *path = getenv("PATH");
-	char buf[4096];
 
-	if (strchr(name, '/'))
+	if (strchr(name, '/')) {
+		snprintf(found, len, "%s", name);
 		return access(name, X_OK) == 0;
+	}
 	if (!path)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	while (*path) {
 		size_t n = strcspn(path, ":");
 
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", name);
-		if (access(buf, X_OK) == 0)
+		snprintf(found, len, "%.*s/%s", (int)n, n ? path : ".", name);
+		if (access(found, X_OK) == 0)
 			return true;
 		path += n + (path[n] == ':');
 	}
 	return false;
+}
+
+/* The architecture an ELF machine number names, for the messages. */
+static const char *machine_name(unsigned machine)
+{
+	return machine == 62 ? "x86-64 (amd64)" : machine == 183 ? "arm64 (aarch64)" : NULL;
+}
+
+/*
+ * An ELF executable for another architecture than this goprof's: the kernel refuses it
+ * (after the session loaded), or an emulator runs it and the profile shows the emulator.
+ * Says so, naming both, and returns true. Anything else (a script, a short file) is for
+ * exec to judge.
+ */
+static bool foreign_executable(const char *path)
+{
+#if defined(__x86_64__)
+	const unsigned ours = 62;
+#elif defined(__aarch64__)
+	const unsigned ours = 183;
+#else
+	const unsigned ours = 0;
+#endif
+	unsigned char h[20];
+	char other[32];
+	const char *theirs;
+	unsigned machine;
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(h, 1, sizeof(h), f) : 0;
+
+	if (f)
+		fclose(f);
+	if (n < sizeof(h) || memcmp(h, "\x7f" "ELF", 4) || h[5] != 1 /* little-endian */)
+		return false;
+	machine = (unsigned)h[18] | (unsigned)h[19] << 8;
+	if (!ours || machine == ours)
+		return false;
+	theirs = machine_name(machine);
+	if (!theirs) {
+		snprintf(other, sizeof(other), "ELF machine %u", machine);
+		theirs = other;
+	}
+	fprintf(stderr, "goprof record: cannot profile %s: it is an executable for %s, and this "
+		"goprof profiles %s processes: run a goprof built for its architecture on such a "
+		"machine\n", path, theirs, machine_name(ours));
+	return true;
 }
 
 /*
@@ -732,14 +780,17 @@ int cmd_record(int argc, char **argv)
 	bool window_failed = false;
 	bool tty = isatty(STDERR_FILENO);
 	double start, elapsed, next_tick = 0;
+	char command_path[4096];
 
 	if (parse_args(argc, argv, &a))
 		return 2;
 	describe_target(&a);
-	if (a.command && !command_found(a.command[0])) {
+	if (a.command && !command_found(a.command[0], command_path, sizeof(command_path))) {
 		fprintf(stderr, "goprof record: cannot run %s: command not found\n", a.command[0]);
 		return 127;
 	}
+	if (a.command && foreign_executable(command_path))
+		return 127;
 	/* From here Ctrl-C stops: during start-up (loading BPF takes a while) too. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -14,6 +14,7 @@
 
 #include "core/session.h"
 #include "cpu_sample.skel.h"
+#include "go/go_arch.h"
 #include "goprof/error.h"
 #include "sym/symbolizer_internal.h"
 
@@ -62,10 +63,12 @@ static void attach_running(struct goprof_session *s, dev_t dev, ino_t ino)
 /*
  * The kernel runs an executable's processes under its own inode only for ELF files: a
  * script's processes run its interpreter, so attaching the script would profile nothing.
+ * And only for the architecture this library profiles (an arm64 binary handed to an x86-64
+ * session runs at most under an emulator, whose process is the emulator's).
  */
 static int check_elf(const char *path)
 {
-	unsigned char magic[4] = { 0 };
+	unsigned char magic[20] = { 0 };
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 	ssize_t n;
 
@@ -79,9 +82,9 @@ static int check_elf(const char *path)
 		return gp_err(-ENOEXEC, "attach: %s is a script (#!): its processes run its "
 			      "interpreter; attach the interpreter's executable or the processes "
 			      "by PID", path);
-	if (n != 4 || memcmp(magic, "\x7f" "ELF", 4))
+	if (n < 4 || memcmp(magic, "\x7f" "ELF", 4))
 		return gp_err(-ENOEXEC, "attach: %s is not an ELF executable", path);
-	return 0;
+	return gp_check_machine("attach", path, magic, n < 0 ? 0 : (size_t)n);
 }
 
 /* Into the kernel's executable table; 0 or an error. */

@@ -11,6 +11,11 @@
 #include "go/go_func_sites.h"
 #include "core/uprobe_links.h"
 
+#ifdef GP_UAPI_NO_UPROBE_MULTI
+/* linux/bpf.h from before 6.6 (Debian 12's arm64 cross headers): its value since then. */
+#define BPF_TRACE_UPROBE_MULTI ((enum bpf_attach_type)48)
+#endif
+
 /*
  * Whether the kernel has uprobe_multi links (6.6+). Loading a program of that attach
  * type does not tell: 5.18-6.5 accept it (the kprobe_multi check passes it by) and

@@ -4,7 +4,8 @@
  * offsets of the executable. Return probes on Go code are emulated with uprobes on the
  * RETs (a uretprobe rewrites the return address, which Go's stack copying and traceback
  * cannot survive); the RETs are found by disassembling the function (Capstone) within
- * the bounds the pclntab gives.
+ * the bounds the pclntab gives. The decoder is the binary's (x86-64 or arm64), whatever
+ * the host.
  */
 #ifndef GOPROF_GO_FUNC_SITES_H
 #define GOPROF_GO_FUNC_SITES_H
@@ -20,10 +21,11 @@ struct gp_func_sites {
 	uint64_t entry_offset;                  /* file offset of the entry */
 	/*
 	 * Where an entry probe goes: right after the prologue's stack check
-	 * (CMP SP, g.stackguard0; JBE morestack) when there is one, else the entry. A probe
-	 * on the entry itself fires twice when the stack must grow first (morestack runs,
-	 * then the function starts over); after the check the frame is still not set up, so
-	 * the caller's return address is still at the stack pointer.
+	 * (CMP SP, g.stackguard0; JBE morestack on x86-64; MOVD 16(g), R16; CMP; BLS on
+	 * arm64) when there is one, else the entry. A probe on the entry itself fires twice
+	 * when the stack must grow first (morestack runs, then the function starts over);
+	 * after the check the frame is still not set up, so the caller's return address is
+	 * still at the stack pointer (in the link register on arm64).
 	 */
 	uint64_t probe_offset;
 	uint64_t ret_offsets[GP_MAX_RET_SITES]; /* file offsets of each RET */
@@ -34,8 +36,8 @@ struct gp_func_sites {
  * Finds function @name (Go's full name, e.g. "runtime.newproc1") in a Go binary and,
  * with want_rets, its RET instructions. Returns 0, -ENOENT (not in the binary, e.g.
  * inlined away or renamed in this release: the message says which), -E2BIG (more RETs
- * than GP_MAX_RET_SITES), GOPROF_ERRNO_CORRUPT (bytes not in the file), or -EINVAL
- * (the disassembler failed).
+ * than GP_MAX_RET_SITES), GOPROF_ERRNO_CORRUPT (bytes not in the file), -ENOTSUP (an
+ * architecture without a decoder), or -EINVAL (the disassembler failed).
  */
 GOPROF_HIDDEN int gp_go_func_sites(struct goprof_binary *bin, const char *name, bool want_rets,
 				   struct gp_func_sites *out);

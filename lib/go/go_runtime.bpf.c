@@ -2,8 +2,8 @@
 /*
  * Go runtime probes (uprobes attached by address, never uretprobes): goroutine creation
  * (runtime.newproc entry: parent and creation stack; runtime.newproc1 RETs: the new g)
- * and exit (runtime.goexit1 entry). Go's register ABI: the current g is in R14 in Go
- * (ABIInternal) functions; results are in RAX at a RET.
+ * and exit (runtime.goexit1 entry). Go's register ABI (bpf/arch.bpf.h): the current g is
+ * in R14 (R28 on arm64) in Go (ABIInternal) functions; results are in RAX (R0) at a RET.
  *
  * The targets, ring buffer and loss counters are the CPU sampler's maps, shared by fd.
  */
@@ -85,7 +85,7 @@ int go_newproc(struct pt_regs *ctx)
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->time_ns = bpf_ktime_get_ns();
-	ev->parent_goid = goid_of(t, ctx->r14);
+	ev->parent_goid = goid_of(t, GO_G(ctx));
 	/* Leaf first: the function with the go statement (see entry_stack()). */
 	n = entry_stack(ctx, ev->stack, sizeof(ev->stack), &unwound);
 	if (n > GP_CREATION_STACK_DEPTH)
@@ -106,7 +106,7 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	struct gp_target *t = go_target(id >> 32, GP_PROBE_NEWPROC1_RET);
 
 	if (t)
-		emit_goroutine(GP_REC_GO_NEWG, id, goid_of(t, ctx->ax)); /* result: the new *g */
+		emit_goroutine(GP_REC_GO_NEWG, id, goid_of(t, GO_RET1(ctx))); /* result: the new *g */
 	return 0;
 }
 
@@ -117,7 +117,7 @@ int go_goexit1(struct pt_regs *ctx)
 	struct gp_target *t = go_target(id >> 32, GP_PROBE_GOEXIT1);
 
 	if (t)
-		emit_goroutine(GP_REC_GO_EXIT, id, goid_of(t, ctx->r14)); /* runs on the exiting g */
+		emit_goroutine(GP_REC_GO_EXIT, id, goid_of(t, GO_G(ctx))); /* runs on the exiting g */
 	return 0;
 }
 
@@ -143,7 +143,7 @@ static __always_inline int emit_runtime(__u32 type, __u64 arg)
 SEC("uprobe")
 int go_gc_start(struct pt_regs *ctx)
 {
-	return emit_runtime(GP_REC_GC_START_ENTER, ctx->ax); /* gcTrigger.kind */
+	return emit_runtime(GP_REC_GC_START_ENTER, GO_ARG1(ctx)); /* gcTrigger.kind */
 }
 
 SEC("uprobe")
@@ -219,7 +219,7 @@ static __always_inline int emit_alloc(struct pt_regs *ctx, struct gp_heap_event 
 SEC("uprobe")
 int go_mprof_malloc(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), rbx, rcx;
+	__u64 id = bpf_get_current_pid_tgid(), arg2, arg3;
 	struct gp_heap_event *ev;
 	struct gp_target *t;
 	__u32 zero = 0;
@@ -229,18 +229,18 @@ int go_mprof_malloc(struct pt_regs *ctx)
 	if (!ev)
 		return 0;
 	/* Read both registers first: a computed offset into ctx is refused by the verifier. */
-	rbx = ctx->bx;
-	rcx = ctx->cx;
-	barrier_var(rbx);
-	barrier_var(rcx);
-	return emit_alloc(ctx, ev, GP_REC_HEAP_ALLOC, id, t->malloc_size_arg == 2 ? rcx : rbx);
+	arg2 = GO_ARG2(ctx);
+	arg3 = GO_ARG3(ctx);
+	barrier_var(arg2);
+	barrier_var(arg3);
+	return emit_alloc(ctx, ev, GP_REC_HEAP_ALLOC, id, t->malloc_size_arg == 2 ? arg3 : arg2);
 }
 
 /* runtime.mProf_Free(b *bucket, size): the stack is the bucket's, after its 48-byte header. */
 SEC("uprobe")
 int go_mprof_free(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), b = ctx->ax, nstk = 0;
+	__u64 id = bpf_get_current_pid_tgid(), b = GO_ARG1(ctx), nstk = 0;
 	struct gp_heap_event *ev;
 	__u32 zero = 0, len;
 
@@ -251,7 +251,7 @@ int go_mprof_free(struct pt_regs *ctx)
 	ev->pid = id >> 32;
 	ev->tid = (__u32)id;
 	ev->time_ns = bpf_ktime_get_ns();
-	ev->size = ctx->bx;
+	ev->size = GO_ARG2(ctx);
 	bpf_probe_read_user(&nstk, sizeof(nstk), (void *)(b + 40));
 	if (nstk > GP_HEAP_STACK_DEPTH)
 		nstk = GP_HEAP_STACK_DEPTH;
@@ -287,12 +287,12 @@ static __always_inline __u32 log2_bucket_us(__u64 ns)
 	return b;
 }
 
-/* runtime.casgstatus(gp, oldval, newval): RAX, RBX, RCX. */
+/* runtime.casgstatus(gp, oldval, newval). */
 SEC("uprobe")
 int go_casgstatus(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), gp = ctx->ax, now;
-	__u32 oldval = (__u32)ctx->bx & ~G_SCAN, newval = (__u32)ctx->cx & ~G_SCAN;
+	__u64 id = bpf_get_current_pid_tgid(), gp = GO_ARG1(ctx), now;
+	__u32 oldval = (__u32)GO_ARG2(ctx) & ~G_SCAN, newval = (__u32)GO_ARG3(ctx) & ~G_SCAN;
 	struct gp_goroutine_key key = { .pid = id >> 32 };
 	struct gp_sched_stats *st, init = {};
 	struct gp_target *t;
@@ -341,7 +341,7 @@ int go_mallocgc(struct pt_regs *ctx)
 	ev = go_target(id >> 32, GP_PROBE_MALLOCGC) ? bpf_map_lookup_elem(&heap_scratch, &zero) : NULL;
 	if (!ev)
 		return 0;
-	return emit_alloc(ctx, ev, GP_REC_ALLOC_EXACT, id, ctx->ax);
+	return emit_alloc(ctx, ev, GP_REC_ALLOC_EXACT, id, GO_ARG1(ctx));
 }
 
 #include "caps/block/go_block.bpf.h"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "go/go_arch.h"
 #include "go/go_func_sites.h"
 #include "go/go_validate.h"
 #include "core/remote_mem.h"
@@ -46,6 +47,10 @@ static size_t rip_targets(struct goprof_binary *bin, const char *fn, uint64_t *o
 	csh cs;
 
 	if (gp_go_func_sites(bin, fn, false, &sites) || sites.end_vaddr - sites.entry_vaddr > 4096)
+		return 0;
+	/* RIP-relative operands: x86-64 only (arm64 forms addresses with ADRP pairs, not
+	 * decoded yet: stripped arm64 binaries are not searched). */
+	if (bin->elf.machine != EM_X86_64)
 		return 0;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "go/go_arch.h"
 #include "go/go_func_sites.h"
 #include "go/rt_locate.h"
 #include "sym/proc_maps.h"
@@ -37,6 +38,10 @@ static void add_rip_targets(struct goprof_binary *bin, const char *fn, struct ta
 	if (gp_go_func_sites(bin, fn, false, &sites) || sites.end_vaddr <= sites.entry_vaddr ||
 	    sites.end_vaddr - sites.entry_vaddr > MAX_FUNC_BYTES ||
 	    sites.entry_offset + (sites.end_vaddr - sites.entry_vaddr) > bin->elf.size)
+		return;
+	/* RIP-relative operands: x86-64 only (arm64 forms addresses with ADRP pairs, not
+	 * decoded yet: stripped arm64 binaries are not searched). */
+	if (bin->elf.machine != EM_X86_64)
 		return;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return;

@@ -4,6 +4,8 @@
  * object fails, every program alone) and prints one line per program: "load OBJECT PROGRAM ok" or "... FAIL: reason".
  * The library loads only the variants the kernel supports; this shows which those are
  * (and the verifier's last words for any other) on each kernel of the matrix.
+ * A program the verifier refuses (EACCES) is loaded once more with the full verifier log,
+ * whose last 40 lines follow ("verifier| ...").
  * usage: bpf-load [-p] OBJECT.bpf.o...   exit 0 always (the lines are the result)
  */
 #include <bpf/libbpf.h>
@@ -54,7 +56,7 @@ static const char *last_line(char *log)
 	return p;
 }
 
-static int load_one(const char *path, const char *name, char *log, size_t log_size)
+static int load_one(const char *path, const char *name, char *log, size_t log_size, int level)
 {
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *p;
@@ -68,13 +70,28 @@ static int load_one(const char *path, const char *name, char *log, size_t log_si
 
 		bpf_program__set_autoload(p, mine);
 		if (mine) { /* a buffer of ours: libbpf does not retry with a 16 MiB one */
-			bpf_program__set_log_level(p, 4);
+			bpf_program__set_log_level(p, level);
 			bpf_program__set_log_buf(p, log, log_size);
 		}
 	}
 	err = bpf_object__load(obj);
 	bpf_object__close(obj);
 	return err;
+}
+
+/* The last lines of the full verifier log of a program that failed: where it lost track. */
+static void print_log_tail(const char *path, const char *name)
+{
+	static char log[4 << 20];
+	int lines = 0;
+	char *p;
+
+	if (load_one(path, name, log, sizeof(log), 1) == 0 || !log[0])
+		return;
+	for (p = log + strlen(log); p > log && lines <= 40; p--)
+		lines += p[-1] == '\n';
+	for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n"))
+		printf("verifier| %s\n", line);
 }
 
 int main(int argc, char **argv)
@@ -127,11 +144,13 @@ int main(int argc, char **argv)
 			last[0] = '\0';
 			if (alone)
 				printf("trying %s %s\n", base, bpf_program__name(p));
-			err = load_one(argv[i], bpf_program__name(p), stats[0], sizeof(stats[0]));
-			if (err)
+			err = load_one(argv[i], bpf_program__name(p), stats[0], sizeof(stats[0]), 4);
+			if (err) {
 				printf("load %s %s FAIL: %s (%s) (verifier: %s)\n", base, bpf_program__name(p),
 				       strerror(-err), last, last_line(stats[0]));
-			else
+				if (err == -EACCES) /* the verifier's refusal, not a missing hook */
+					print_log_tail(argv[i], bpf_program__name(p));
+			} else
 				printf("load %s %s ok\n", base, bpf_program__name(p));
 		}
 		bpf_object__close(obj);

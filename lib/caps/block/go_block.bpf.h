@@ -4,7 +4,7 @@
  * its maps and helpers).
  *
  * Blocking: runtime.gopark(unlockf, lock, reason, traceReason, traceskip) runs on the
- * goroutine that parks (g in R14, the wait reason in RCX); the park record (time, reason,
+ * goroutine that parks (g in R14/R28, the wait reason in argument 3); the park record (time, reason,
  * stack) waits in an LRU map keyed by goroutine until runtime.casgstatus(gp, _Gwaiting,
  * x) makes the goroutine runnable again (ready(), netpoll, timers, semaphores), then goes
  * to the ring buffer with the wake time. For "chan send"/"chan receive" the lock argument
@@ -89,7 +89,7 @@ static __always_inline struct gp_chan_stats *chan_entry(__u32 pid, __u64 addr, c
 SEC("uprobe")
 int go_gopark(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), lock = ctx->bx;
+	__u64 id = bpf_get_current_pid_tgid(), lock = GO_ARG2(ctx);
 	struct gp_goroutine_key key = { .pid = id >> 32 };
 	struct gp_block_event *ev;
 	struct gp_target *t;
@@ -100,7 +100,7 @@ int go_gopark(struct pt_regs *ctx)
 	ev = t ? bpf_map_lookup_elem(&park_scratch, &zero) : NULL;
 	if (!ev)
 		return 0;
-	key.goid = goid_of(t, ctx->r14);
+	key.goid = goid_of(t, GO_G(ctx));
 	if (!key.goid)
 		return 0;
 	ev->type = GP_REC_BLOCK;
@@ -109,7 +109,7 @@ int go_gopark(struct pt_regs *ctx)
 	ev->park_ns = bpf_ktime_get_ns();
 	ev->wake_ns = 0;
 	ev->goid = key.goid;
-	ev->reason = (__u8)ctx->cx;
+	ev->reason = (__u8)GO_ARG3(ctx);
 	ev->chan = 0;
 	if (lock && t->hchan_lock && t->wait_chan_send &&
 	    (ev->reason == t->wait_chan_send || ev->reason == t->wait_chan_recv))
@@ -148,7 +148,7 @@ SEC("uprobe")
 int go_block_wake(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), size, ns;
-	__u32 oldval = (__u32)ctx->bx & ~G_SCAN, newval = (__u32)ctx->cx & ~G_SCAN;
+	__u32 oldval = (__u32)GO_ARG2(ctx) & ~G_SCAN, newval = (__u32)GO_ARG3(ctx) & ~G_SCAN;
 	struct gp_goroutine_key key = { .pid = id >> 32 };
 	struct gp_block_event *ev;
 	struct gp_target *t;
@@ -158,7 +158,7 @@ int go_block_wake(struct pt_regs *ctx)
 	t = go_target(key.pid, GP_PROBE_BLOCK_WAKE);
 	if (!t || oldval != G_WAITING || newval == G_WAITING)
 		return 0;
-	key.goid = goid_of(t, ctx->ax);
+	key.goid = goid_of(t, GO_ARG1(ctx));
 	ev = bpf_map_lookup_elem(&parked, &key);
 	if (!ev)
 		return 0; /* not parked by gopark (GC suspension), or parked before we looked */
@@ -180,7 +180,7 @@ int go_block_wake(struct pt_regs *ctx)
 
 static __always_inline int chan_op(struct pt_regs *ctx, bool send)
 {
-	__u64 id = bpf_get_current_pid_tgid(), c = ctx->ax, hdr[2] = {};
+	__u64 id = bpf_get_current_pid_tgid(), c = GO_ARG1(ctx), hdr[2] = {};
 	struct gp_block_event *tmp;
 	struct gp_chan_stats *st;
 	__u32 zero = 0, n;

@@ -5,15 +5,16 @@
  *
  * - server: net/http.serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request) is
  *   called once per request by the connection's goroutine. Go's register ABI: sh (a
- *   struct holding one pointer) in RAX, rw in RBX (itab) and RCX (data), req in RDI. The
+ *   struct holding one pointer) in argument register 1, rw in 2 (itab) and 3 (data), req
+ *   in 4 (RAX, RBX, RCX, RDI; R0-R3 on arm64: bpf/arch.bpf.h). The
  *   entry stores the request per (pid, goid) in http_active (the CPU sampler reads it
  *   to label samples); a RET reads the status the handler left in the *response and
  *   emits one record.
  * - a connection's end: the deferred function of net/http.(*conn).serve runs once per
  *   connection on its goroutine; a request still in flight there never returned from
  *   its handler (it panicked) and is counted as lost.
- * - client: net/http.(*Client).do(c, req) (*Response, error): c in RAX, req in RBX at the
- *   entry; at a RET the *Response is in RAX and the error's itab in RBX.
+ * - client: net/http.(*Client).do(c, req) (*Response, error): c in register 1, req in 2
+ *   at the entry; at a RET the *Response is in register 1 and the error's itab in 2.
  *
  * The uprobe's cookie is the Go minor version: it selects the structure offsets in
  * layouts (filled by user space from lib/go/go_offsets.c before attaching).
@@ -122,7 +123,7 @@ static __always_inline bool begin(struct pt_regs *ctx, __u32 probe, struct hit *
 	h->lay = bpf_map_lookup_elem(&layouts, &minor);
 	if (!h->lay || !h->lay->valid)
 		return false;
-	h->key.goid = read_u64(ctx->r14 + t->g_goid); /* Go functions: g in R14 */
+	h->key.goid = read_u64(GO_G(ctx) + t->g_goid); /* Go functions: g in R14 (R28) */
 	return h->key.goid != 0;
 }
 
@@ -147,7 +148,7 @@ static __always_inline void read_request(const struct gp_http_layout *lay, __u64
 SEC("uprobe")
 int go_http_serve(struct pt_regs *ctx)
 {
-	__u64 rw = ctx->cx, req = ctx->di;
+	__u64 rw = GO_ARG3(ctx), req = GO_ARG4(ctx);
 	struct gp_http_event *ev;
 	struct gp_http_active *a;
 	struct hit h;
@@ -258,7 +259,7 @@ int go_http_serve_ret(struct pt_regs *ctx)
 SEC("uprobe")
 int go_http_client(struct pt_regs *ctx)
 {
-	__u64 req = ctx->bx;
+	__u64 req = GO_ARG2(ctx);
 	struct gp_http_event *ev;
 	struct hit h;
 	__u32 zero = 0;
@@ -283,7 +284,7 @@ int go_http_client(struct pt_regs *ctx)
 SEC("uprobe")
 int go_http_client_ret(struct pt_regs *ctx)
 {
-	__u64 resp = ctx->ax, err_itab = ctx->bx;
+	__u64 resp = GO_RET1(ctx), err_itab = GO_RET2(ctx);
 	struct gp_http_event *ev;
 	struct hit h;
 

@@ -348,8 +348,8 @@ static __always_inline struct conn *conn_of(__u64 id, __u32 *fd, const void **bu
 	*key = 0;
 	if (!regs)
 		return NULL;
-	*fd = (__u32)BPF_CORE_READ(regs, di);
-	*buf = (const void *)BPF_CORE_READ(regs, si);
+	*fd = (__u32)GP_SYSCALL_ARG0(regs);
+	*buf = (const void *)GP_SYSCALL_ARG1(regs);
 	*key = (id & 0xffffffff00000000ull) | *fd;
 	return bpf_map_lookup_elem(&http_conns, key);
 }
@@ -471,11 +471,6 @@ static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
 /* Socket hooks (Linux 6.3+). */
 
 #define MSG_PEEK 2
-/* x86-64 syscall numbers */
-#define __NR_read 0
-#define __NR_write 1
-#define __NR_sendto 44
-#define __NR_recvfrom 45
 
 /*
  * The user buffer of the socket I/O under way: the buffer argument of read(2) or
@@ -486,10 +481,10 @@ static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
 static __always_inline const void *syscall_buffer(bool reading)
 {
 	struct pt_regs *regs = current_user_regs();
-	long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+	long nr = regs ? GP_SYSCALL_NR(regs) : -1;
 
-	if (reading ? nr == __NR_read || nr == __NR_recvfrom : nr == __NR_write || nr == __NR_sendto)
-		return (const void *)BPF_CORE_READ(regs, si);
+	if (reading ? nr == GP_NR_read || nr == GP_NR_recvfrom : nr == GP_NR_write || nr == GP_NR_sendto)
+		return (const void *)GP_SYSCALL_ARG1(regs);
 	return NULL;
 }
 
