@@ -18,6 +18,8 @@
 #include <goprof/symbolizer.h>
 
 #include "go/go_func_sites.h"
+#include "go/go_validate.h"
+#include "go/rt_locate.h"
 #include "sym/symbolizer_internal.h"
 #include "test_common.h"
 
@@ -211,5 +213,48 @@ Test(arch, arm64_runtime_layouts_are_the_amd64_ones, .timeout = 120)
 				       versions[i]), amd64, sizeof(amd64));
 		gooffsets(fixture_path("allcaps-arm64", versions[i]), arm64, sizeof(arm64));
 		cr_expect_str_eq(arm64, amd64, "Go %s: arm64 and amd64 layouts differ", versions[i]);
+	}
+}
+
+/*
+ * Stripped arm64 binaries: the runtime's statistics and goroutine list are found from
+ * the addresses the code forms (ADRP pairs, go_data_refs.c); on a build with symbols the
+ * code must give the symbols' own addresses, for every toolchain.
+ */
+Test(arch, arm64_runtime_found_from_code_like_symbols, .timeout = 120)
+{
+	const char *const *versions = fixture_all_go_versions();
+
+	for (int i = 0; versions[i]; i++) {
+		const struct gp_rt_layout *l = gp_rt_layout_measured(atoi(versions[i] + 2));
+		struct goprof_binary *bin = goprof_binary_open(fixture_path("allcaps-arm64", versions[i]), NULL);
+		struct gp_rt_addrs sym, code;
+		struct gp_allg_addrs gs, gc;
+		char why[160];
+
+		cr_assert(l && bin, "Go %s: %s", versions[i], goprof_last_error());
+		cr_assert_eq(gp_rt_locate(bin, l, &sym, why, sizeof(why)), 0, "Go %s: %s", versions[i], why);
+		cr_assert(sym.from_symbols && sym.sched && sym.memstats && sym.gc_controller);
+		cr_assert_eq(gp_rt_locate_from_code(bin, l, &code, why, sizeof(why)), 0, "Go %s: %s",
+			     versions[i], why);
+		cr_expect_eq(code.sched, sym.sched, "Go %s sched: 0x%lx from code, 0x%lx symbol",
+			     versions[i], (unsigned long)code.sched, (unsigned long)sym.sched);
+		cr_expect_eq(code.memstats, sym.memstats, "Go %s memstats: 0x%lx from code, 0x%lx symbol",
+			     versions[i], (unsigned long)code.memstats, (unsigned long)sym.memstats);
+		cr_expect_eq(code.gc_controller, sym.gc_controller, "Go %s gcController: 0x%lx / 0x%lx",
+			     versions[i], (unsigned long)code.gc_controller, (unsigned long)sym.gc_controller);
+		cr_assert_eq(gp_go_find_allgs(bin, &gs), 0, "Go %s", versions[i]);
+		cr_assert_str_eq(gs.how, "symbols");
+		cr_assert_eq(gp_go_find_allgs_from_code(bin, &gc), 0, "Go %s: allgs not found from code",
+			     versions[i]);
+		cr_expect_eq(gc.allgs, gs.allgs, "Go %s allgs: 0x%lx from code, 0x%lx symbol", versions[i],
+			     (unsigned long)gc.allgs, (unsigned long)gs.allgs);
+		/* from code, allglen and allgptr may come in either order */
+		cr_expect((gc.allglen == gs.allglen && gc.allgptr == gs.allgptr) ||
+			  (gc.allglen == gs.allgptr && gc.allgptr == gs.allglen),
+			  "Go %s allglen/allgptr: 0x%lx 0x%lx from code, 0x%lx 0x%lx symbols", versions[i],
+			  (unsigned long)gc.allglen, (unsigned long)gc.allgptr, (unsigned long)gs.allglen,
+			  (unsigned long)gs.allgptr);
+		goprof_binary_free(bin);
 	}
 }

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* Validation of a runtime layout against a live Go process (see go_validate.h). */
-#include <capstone/capstone.h>
 #include <dirent.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "go/go_arch.h"
-#include "go/go_func_sites.h"
+#include "go/go_data_refs.h"
 #include "go/go_validate.h"
 #include "core/remote_mem.h"
 #include "sym/proc_maps.h"
@@ -38,44 +36,20 @@
 
 #define allg_addrs gp_allg_addrs
 
-/* RIP-relative memory operands of a Go function, in order, without repeats. */
-static size_t rip_targets(struct goprof_binary *bin, const char *fn, uint64_t *out, size_t max)
+/* The data addresses a Go function forms, in order, without repeats. */
+static size_t data_refs(struct goprof_binary *bin, const char *fn, uint64_t *out, size_t max)
 {
-	struct gp_func_sites sites;
-	size_t n = 0, count;
-	cs_insn *insn;
-	csh cs;
+	uint64_t all[64];
+	size_t n = 0, count = gp_go_data_refs(bin, fn, 4096, all, 64);
 
-	if (gp_go_func_sites(bin, fn, false, &sites) || sites.end_vaddr - sites.entry_vaddr > 4096)
-		return 0;
-	/* RIP-relative operands: x86-64 only (arm64 forms addresses with ADRP pairs, not
-	 * decoded yet: stripped arm64 binaries are not searched). */
-	if (bin->elf.machine != EM_X86_64)
-		return 0;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return 0;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	count = cs_disasm(cs, bin->elf.map + sites.entry_offset, sites.end_vaddr - sites.entry_vaddr,
-			  sites.entry_vaddr, 0, &insn);
 	for (size_t i = 0; i < count && n < max; i++) {
-		const cs_x86 *x = &insn[i].detail->x86;
+		bool seen = false;
 
-		for (uint8_t k = 0; k < x->op_count && n < max; k++) {
-			uint64_t a;
-			bool seen = false;
-
-			if (x->operands[k].type != X86_OP_MEM || x->operands[k].mem.base != X86_REG_RIP)
-				continue;
-			a = insn[i].address + insn[i].size + (uint64_t)x->operands[k].mem.disp;
-			for (size_t j = 0; j < n; j++)
-				seen |= out[j] == a;
-			if (!seen)
-				out[n++] = a;
-		}
+		for (size_t j = 0; j < n; j++)
+			seen |= out[j] == all[i];
+		if (!seen)
+			out[n++] = all[i];
 	}
-	if (count)
-		cs_free(insn, count);
-	cs_close(&cs);
 	return n;
 }
 
@@ -87,24 +61,31 @@ static size_t rip_targets(struct goprof_binary *bin, const char *fn, uint64_t *o
 int gp_go_find_allgs(struct goprof_binary *bin, struct gp_allg_addrs *a)
 {
 	static const char *const names[] = { "runtime.allgs", "runtime.allglen", "runtime.allgptr" };
-	uint64_t v[3] = { 0 }, ops[8];
-	size_t n;
+	uint64_t v[3] = { 0 };
 
-	memset(a, 0, sizeof(*a));
 	if (gp_elf_symbols(&bin->elf, names, v, 3) && (v[0] || (v[1] && v[2]))) {
 		*a = (struct allg_addrs){ v[0], v[1], v[2], "symbols" };
 		return 0;
 	}
-	n = rip_targets(bin, "runtime.forEachG", ops, 8);
+	return gp_go_find_allgs_from_code(bin, a);
+}
+
+int gp_go_find_allgs_from_code(struct goprof_binary *bin, struct gp_allg_addrs *a)
+{
+	uint64_t ops[8];
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	n = data_refs(bin, "runtime.forEachG", ops, 8);
 	for (size_t i = 0; i < n && !a->allgs; i++)
 		for (size_t j = 0; j < n; j++)
 			if (ops[j] == ops[i] + 8)
 				a->allgs = ops[i];
-	if (rip_targets(bin, "runtime.forEachGRace", ops, 8) >= 2) {
+	if (data_refs(bin, "runtime.forEachGRace", ops, 8) >= 2) {
 		a->allglen = ops[0];
 		a->allgptr = ops[1];
 	}
-	a->how = "runtime.forEachG/forEachGRace operands";
+	a->how = "the code of runtime.forEachG/forEachGRace";
 	return a->allgs || a->allglen ? 0 : -ENOENT;
 }
 

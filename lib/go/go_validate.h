@@ -46,12 +46,14 @@ struct gp_allg_addrs {
 };
 
 /*
- * Finds runtime.allgs / allglen / allgptr: from .symtab, else from the RIP-relative
- * operands of runtime.forEachG and runtime.forEachGRace (Capstone), located through the
- * pclntab (stripped binaries). Returns 0 or -ENOENT. The addresses are unchecked: read
+ * Finds runtime.allgs / allglen / allgptr: from .symtab, else from the addresses the code
+ * of runtime.forEachG and runtime.forEachGRace forms (go_data_refs.h), located through
+ * the pclntab (stripped binaries). Returns 0 or -ENOENT. The addresses are unchecked: read
  * them only as untrusted data and validate what they hold.
  */
 GOPROF_HIDDEN int gp_go_find_allgs(struct goprof_binary *bin, struct gp_allg_addrs *a);
+/* The same from the code only, symbols or not (tests compare both). */
+GOPROF_HIDDEN int gp_go_find_allgs_from_code(struct goprof_binary *bin, struct gp_allg_addrs *a);
 
 /* Load bias of executable bin in process pid (0 for ET_EXEC); 0, -ESRCH or -ENOENT. */
 GOPROF_HIDDEN int gp_go_load_bias(int pid, struct goprof_binary *bin, uint64_t *bias);

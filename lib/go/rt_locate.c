@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* Locating the runtime's statistics in a Go executable (see rt_locate.h). */
-#include <capstone/capstone.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "go/go_arch.h"
-#include "go/go_func_sites.h"
+#include "go/go_data_refs.h"
 #include "go/rt_locate.h"
 #include "sym/proc_maps.h"
 #include "sym/symbolizer_internal.h"
@@ -27,37 +25,10 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Adds the RIP-relative memory operands of Go function fn to t. */
-static void add_rip_targets(struct goprof_binary *bin, const char *fn, struct targets *t)
+/* Adds the data addresses Go function fn forms to t. */
+static void add_targets(struct goprof_binary *bin, const char *fn, struct targets *t)
 {
-	struct gp_func_sites sites;
-	size_t count;
-	cs_insn *insn;
-	csh cs;
-
-	if (gp_go_func_sites(bin, fn, false, &sites) || sites.end_vaddr <= sites.entry_vaddr ||
-	    sites.end_vaddr - sites.entry_vaddr > MAX_FUNC_BYTES ||
-	    sites.entry_offset + (sites.end_vaddr - sites.entry_vaddr) > bin->elf.size)
-		return;
-	/* RIP-relative operands: x86-64 only (arm64 forms addresses with ADRP pairs, not
-	 * decoded yet: stripped arm64 binaries are not searched). */
-	if (bin->elf.machine != EM_X86_64)
-		return;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	count = cs_disasm(cs, bin->elf.map + sites.entry_offset, sites.end_vaddr - sites.entry_vaddr,
-			  sites.entry_vaddr, 0, &insn);
-	for (size_t i = 0; i < count && t->n < MAX_TARGETS; i++) {
-		const cs_x86 *x = &insn[i].detail->x86;
-
-		for (uint8_t k = 0; k < x->op_count && t->n < MAX_TARGETS; k++)
-			if (x->operands[k].type == X86_OP_MEM && x->operands[k].mem.base == X86_REG_RIP)
-				t->v[t->n++] = insn[i].address + insn[i].size + (uint64_t)x->operands[k].mem.disp;
-	}
-	if (count)
-		cs_free(insn, count);
-	cs_close(&cs);
+	t->n += gp_go_data_refs(bin, fn, MAX_FUNC_BYTES, t->v + t->n, MAX_TARGETS - t->n);
 }
 
 static bool has(const struct targets *t, uint64_t v)
@@ -142,7 +113,7 @@ static uint64_t locate(struct goprof_binary *bin, const char *const *fns, size_t
 	if (!t)
 		return 0;
 	for (size_t i = 0; i < nfns; i++)
-		add_rip_targets(bin, fns[i], t);
+		add_targets(bin, fns[i], t);
 	qsort(t->v, t->n, sizeof(t->v[0]), cmp_u64);
 	base = best_base(t, fields, distinct(fields, nf, zero_is_field), zero_is_field);
 	free(t);

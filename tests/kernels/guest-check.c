@@ -9,9 +9,11 @@
  * degradation the matrix documents); FAIL is one that was on and did not deliver.
  * usage: guest-check FIXTURE_DIR GO_VERSION [CASE...]  (fixtures FIXTURE_DIR/NAME-goVERSION)
  *        guest-check --no-btf    (with /sys unmounted: session creation must name BTF)
- * CASEs (default: all): cpu goroutines gc heap sched offcpu tcp http-sockets
- * http-syscalls. Only the features of the cases asked for are loaded: loading every BPF
- * object takes minutes in an emulated arm64 guest (scripts/arm64-lane).
+ * CASEs (default: all): cpu goroutines gc heap sched offcpu tcp block http-sockets
+ * http-syscalls http-uprobes leaks gc-stripped. Only the features of the cases asked for
+ * are loaded: loading every BPF object takes minutes in an emulated arm64 guest
+ * (scripts/arm64-lane). leaks and gc-stripped read the runtime of stripped binaries,
+ * located from their code.
  */
 #include <errno.h>
 #include <signal.h>
@@ -239,6 +241,30 @@ static int find_note(const struct goprof_process_info *pi, void *ctx)
 	return 0;
 }
 
+/* The blocking profile's samples at main.sendSlow waiting in "chan send". */
+struct block_find {
+	int pid;
+	unsigned at_send;
+	uint64_t ns;
+};
+
+static int find_chan_send(const struct goprof_profile_sample *sm, void *ctx)
+{
+	struct block_find *b = ctx;
+	bool reason = false, site = false;
+
+	for (uint32_t i = 0; i < sm->nr_labels; i++)
+		reason |= !strcmp(sm->labels[i]->key, "wait_reason") && sm->labels[i]->str &&
+			  !strcmp(sm->labels[i]->str, "chan send");
+	for (uint32_t f = 0; f < sm->nr_frames; f++)
+		site |= !strcmp(sm->frames[f]->function, "main.sendSlow");
+	if (reason && site) {
+		b->at_send++;
+		b->ns += sm->nr_values > 1 ? (uint64_t)sm->values[1] : 0;
+	}
+	return 0;
+}
+
 static void attach(struct goprof_session *s, const char *what, int pid)
 {
 	if (goprof_session_attach_pid(s, pid, NULL))
@@ -253,8 +279,9 @@ static void check_main(void)
 			    (wanted("heap") ? GOPROF_FEATURE_HEAP : 0) |
 			    (wanted("sched") ? GOPROF_FEATURE_SCHED : 0) |
 			    (wanted("offcpu") ? GOPROF_FEATURE_OFFCPU : 0) |
-			    (wanted("tcp") ? GOPROF_FEATURE_TCP : 0);
-	struct fixture split = {}, gc = {}, heap = {}, sched = {}, off = {}, tcp = {};
+			    (wanted("tcp") ? GOPROF_FEATURE_TCP : 0) |
+			    (wanted("block") ? GOPROF_FEATURE_BLOCK : 0);
+	struct fixture split = {}, gc = {}, heap = {}, sched = {}, off = {}, tcp = {}, blk = {};
 	struct seen v = {};
 	struct goprof_session *s = new_session(features, &v);
 	GOPROF_OPTS(goprof_sched_stats, ss);
@@ -288,12 +315,14 @@ static void check_main(void)
 		fixture_start(&off, "offcpu", "waiting", (char *[]){ "wait", "2", "10", "5", NULL });
 	if (wanted("tcp"))
 		fixture_start(&tcp, "tcpconn", "ready", (char *[]){ "3", NULL });
-	struct fixture *const started[] = { &gc, &heap, &sched, &off, &tcp };
-	const char *const names[] = { "gc", "heap", "sched", "offcpu", "tcpconn" };
-	for (int i = 0; i < 5; i++)
+	if (wanted("block"))
+		fixture_start(&blk, "chanblock", "waiting", (char *[]){ "unbuffered", "3", NULL });
+	struct fixture *const started[] = { &gc, &heap, &sched, &off, &tcp, &blk };
+	const char *const names[] = { "gc", "heap", "sched", "offcpu", "tcpconn", "chanblock" };
+	for (int i = 0; i < 6; i++)
 		if (started[i]->pid > 0)
 			attach(s, names[i], started[i]->pid);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (started[i]->pid > 0)
 			fixture_go(started[i]);
 	poll_for(s, 4.5);
@@ -347,6 +376,16 @@ static void check_main(void)
 	if (wanted("tcp"))
 		result("tcp", v.tcp_connect && v.tcp_accept && v.tcp_close ? "ok" : "FAIL",
 	       "%u connects, %u accepts, %u closes", v.tcp_connect, v.tcp_accept, v.tcp_close);
+	if (wanted("block")) {
+		struct block_find b = { .pid = blk.pid };
+		struct goprof_profile *p = goprof_session_snapshot_block(s, 0);
+
+		if (p)
+			goprof_profile_foreach_sample(p, find_chan_send, &b);
+		goprof_profile_free(p);
+		result("block", b.at_send ? "ok" : "FAIL", "%u samples of main.sendSlow blocked in "
+		       "\"chan send\", %llu ms", b.at_send, (unsigned long long)(b.ns / 1000000));
+	}
 	if (v.detached)
 		printf("note: %u probe sets detached: %s\n", v.detached, v.detach_msg);
 out:
@@ -357,20 +396,24 @@ out:
 	fixture_end(&sched);
 	fixture_end(&off);
 	fixture_end(&tcp);
+	fixture_end(&blk);
 }
 
-/* The HTTP wire tracer on one hook set: the httpserv fixture's scripted requests. */
-static void check_wire(const char *hooks)
+/*
+ * HTTP requests of the httpserv fixture's script: with the uprobes (hooks NULL) or the
+ * wire tracer on one hook set.
+ */
+static void check_http(const char *cap, uint32_t feature, const char *hooks)
 {
-	char cap[32], line[512];
+	char line[512];
 	struct fixture srv = {};
 	struct seen v = {};
 	struct goprof_session *s;
 	unsigned truth = 0;
 
-	snprintf(cap, sizeof(cap), "http-%s", hooks);
-	setenv("GOPROF_HTTP_WIRE_HOOKS", hooks, 1);
-	s = new_session(GOPROF_FEATURE_HTTP_WIRE, &v);
+	if (hooks)
+		setenv("GOPROF_HTTP_WIRE_HOOKS", hooks, 1);
+	s = new_session(feature, &v);
 	unsetenv("GOPROF_HTTP_WIRE_HOOKS");
 	if (!s) {
 		/* The library refuses a hook set the kernel lacks: that is the degradation. */
@@ -389,9 +432,93 @@ static void check_wire(const char *hooks)
 		truth += !strncmp(line, "server ", 7);
 	poll_for(s, 1.0);
 	result(cap, v.http ? "ok" : "FAIL", "%u requests traced, the fixture served %u", v.http, truth);
+	if (v.detached)
+		printf("note: %u probe sets detached: %s\n", v.detached, v.detach_msg);
 out:
 	goprof_session_free(s);
 	fixture_end(&srv);
+}
+
+/* Goroutines parked at main.leaky, summed over the leak groups of pid. */
+struct leak_find {
+	int pid;
+	uint64_t at_leaky;
+};
+
+static int find_leak(const struct goprof_goroutine_leak *l, void *ctx)
+{
+	struct leak_find *f = ctx;
+
+	if ((int)l->pid == f->pid && !strcmp(l->top_function, "main.leaky"))
+		f->at_leaky += l->count;
+	return 0;
+}
+
+#define LEAKS 50
+
+/*
+ * The runtime of stripped binaries, read from their memory, no probe: the leak fixture's
+ * goroutine snapshots (the goroutine list located from the code of runtime.forEachG) and
+ * the gc fixture's cycles (runtime.memstats located from the code that reads it).
+ */
+static void check_stripped(void)
+{
+	struct seen v = {};
+	GOPROF_OPTS(goprof_session_opts, o,
+		    .features = (wanted("leaks") ? GOPROF_FEATURE_GOROUTINE_SNAPSHOTS : 0) |
+				(wanted("gc-stripped") ? GOPROF_FEATURE_GC : 0),
+		    .on_event = on_event, .ctx = &v, .snapshot_interval_ms = 200,
+		    .goroutine_leak_age_ms = 1000, .snapshot_cpu_budget_bp = 10000);
+	struct fixture leak = {}, gc = {};
+	struct leak_find f = {};
+	struct goprof_session *s = goprof_session_new(&o);
+	struct note nl = {}, ng = {};
+	double t0;
+
+	if (!s) {
+		result(wanted("leaks") ? "leaks" : "gc-stripped", "FAIL", "%s", goprof_last_error());
+		return;
+	}
+	v.s = s;
+	if (wanted("leaks"))
+		fixture_start(&leak, "leak-stripped", "waiting", (char *[]){ "50", "20", NULL });
+	if (wanted("gc-stripped"))
+		fixture_start(&gc, "gc-stripped", "waiting", (char *[]){ "3", "2", NULL });
+	f.pid = nl.pid = leak.pid;
+	ng.pid = gc.pid;
+	if (leak.pid > 0)
+		attach(s, "leak-stripped", leak.pid);
+	if (gc.pid > 0)
+		attach(s, "gc-stripped", gc.pid);
+	if (goprof_session_start(s)) {
+		result("leaks", "FAIL", "start: %s", goprof_last_error());
+		goto out;
+	}
+	if (leak.pid > 0)
+		fixture_go(&leak);
+	if (gc.pid > 0)
+		fixture_go(&gc);
+	/* Past the leak age, until the leak shows whole (or 20 s: emulated CPUs are slow). */
+	for (t0 = now_s(); now_s() - t0 < 20;) {
+		goprof_session_poll(s, 100);
+		f.at_leaky = 0;
+		goprof_session_foreach_goroutine_leak(s, find_leak, &f);
+		if ((!leak.pid || f.at_leaky >= LEAKS) && (!gc.pid || v.gc) && now_s() - t0 > 2)
+			break;
+	}
+	goprof_session_foreach_process(s, find_note, &nl);
+	goprof_session_foreach_process(s, find_note, &ng);
+	if (wanted("leaks"))
+		result("leaks", f.at_leaky == LEAKS ? "ok" : "FAIL", "%llu goroutines leaked at main.leaky "
+		       "found (%d expected)%s%s", (unsigned long long)f.at_leaky, LEAKS,
+		       nl.text[0] ? "; note: " : "", nl.text);
+	if (wanted("gc-stripped"))
+		result("gc-stripped", v.gc ? "ok" : "FAIL", "%u cycles read from memory%s%s", v.gc,
+		       ng.text[0] ? "; note: " : "", ng.text);
+out:
+	goprof_session_free(s);
+	fixture_end(&leak);
+	fixture_end(&gc);
 }
 
 int main(int argc, char **argv)
@@ -416,12 +543,16 @@ int main(int argc, char **argv)
 	cases = argc > 3 ? argv + 3 : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (wanted("cpu") || wanted("goroutines") || wanted("gc") || wanted("heap") ||
-	    wanted("sched") || wanted("offcpu") || wanted("tcp"))
+	    wanted("sched") || wanted("offcpu") || wanted("tcp") || wanted("block"))
 		check_main();
 	if (wanted("http-sockets"))
-		check_wire("sockets");
+		check_http("http-sockets", GOPROF_FEATURE_HTTP_WIRE, "sockets");
 	if (wanted("http-syscalls"))
-		check_wire("syscalls");
+		check_http("http-syscalls", GOPROF_FEATURE_HTTP_WIRE, "syscalls");
+	if (wanted("http-uprobes"))
+		check_http("http-uprobes", GOPROF_FEATURE_HTTP, NULL);
+	if (wanted("leaks") || wanted("gc-stripped"))
+		check_stripped();
 	printf("guest-check took %.1f s\n", now_s() - t0);
 	return 0;
 }
