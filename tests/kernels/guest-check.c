@@ -10,10 +10,10 @@
  * usage: guest-check FIXTURE_DIR GO_VERSION [CASE...]  (fixtures FIXTURE_DIR/NAME-goVERSION)
  *        guest-check --no-btf    (with /sys unmounted: session creation must name BTF)
  * CASEs (default: all): cpu goroutines gc heap sched offcpu tcp block http-sockets
- * http-syscalls http-uprobes leaks gc-stripped. Only the features of the cases asked for
+ * http-syscalls http-uprobes leaks gc-stripped cpu-cgo. Only the features of the cases asked for
  * are loaded: loading every BPF object takes minutes in an emulated arm64 guest
  * (scripts/arm64-lane). leaks and gc-stripped read the runtime of stripped binaries,
- * located from their code.
+ * located from their code; cpu-cgo profiles a cgo build (fixture split-cgo).
  */
 #include <errno.h>
 #include <signal.h>
@@ -271,6 +271,72 @@ static void attach(struct goprof_session *s, const char *what, int pid)
 		printf("attach %s (%d): %s\n", what, pid, goprof_last_error());
 }
 
+/*
+ * The CPU case's verdict on the split fixture's samples. Labelled samples carry their
+ * goroutine's ID (read with the labels). The runtime was unreadable on a third of the
+ * samples in the guests (3% here); why is not known yet: shown, not judged. The bounds
+ * are wider than the core suites' (split within 50-85%, labels matching the sampled
+ * function on 3 of 4): the guests' CPU is emulated, and runs of the four x86 kernels
+ * measured 53-75% and 82-97% (on the host: 65-69%, 100%).
+ */
+static void cpu_result(const char *cap, const struct seen *v, uint64_t all_samples)
+{
+	double hot;
+	bool ok;
+
+	if (v->hot + v->cold < 20) {
+		result(cap, "FAIL", "%u samples of split, %u with a goroutine, %u labelled; %llu "
+		       "samples of all targets taken", v->samples, v->go_samples, v->hot + v->cold,
+		       (unsigned long long)all_samples);
+		return;
+	}
+	hot = 100.0 * v->hot / (v->hot + v->cold);
+#if defined(__aarch64__)
+	/* The arm64 lane holds the split to 70 +- 8 (issue 21; 66-70% in its runs). */
+	ok = hot >= 62 && hot <= 78 && v->sym_match * 4 >= v->sym_checked * 3;
+#else
+	ok = hot >= 50 && hot <= 85 && v->sym_match * 4 >= v->sym_checked * 3;
+#endif
+	result(cap, ok ? "ok" : "FAIL", "%u samples, runtime read on %u, %u in a goroutine, "
+	       "hot %.0f%% (70 expected), label=stack %u/%u", v->samples, v->go_context,
+	       v->go_samples, hot, v->sym_match, v->sym_checked);
+}
+
+/*
+ * The CPU case on a cgo build of the split fixture (split-cgo: runtime/cgo, external
+ * linking, threads from pthread_create): on arm64 g is then in TLS as well as in R28,
+ * and C code may use R28 for itself.
+ */
+static void check_cpu_cgo(void)
+{
+	struct fixture split = {};
+	struct seen v = {};
+	struct goprof_session *s = new_session(0, &v);
+	GOPROF_OPTS(goprof_session_stats, st);
+
+	if (!s) {
+		result("cpu-cgo", "FAIL", "%s", goprof_last_error());
+		return;
+	}
+	v.s = s;
+	if (goprof_session_start(s)) {
+		result("cpu-cgo", "FAIL", "start: %s", goprof_last_error());
+		goto out;
+	}
+	if (fixture_start(&split, "split-cgo", "ready", (char *[]){ "-seconds", "6", "-workers", "2", NULL })) {
+		result("cpu-cgo", "FAIL", "split-cgo did not start");
+		goto out;
+	}
+	v.split_pid = split.pid;
+	attach(s, "split-cgo", split.pid);
+	poll_for(s, 6.5);
+	goprof_session_stats(s, &st);
+	cpu_result("cpu-cgo", &v, st.cpu_samples);
+out:
+	goprof_session_free(s);
+	fixture_end(&split);
+}
+
 /* CPU, runtime, off-CPU and TCP in one session, each on its own fixture. */
 static void check_main(void)
 {
@@ -328,27 +394,8 @@ static void check_main(void)
 	poll_for(s, 4.5);
 	goprof_session_stats(s, &st);
 
-	if (!wanted("cpu"))
-		; /* not asked for */
-	else if (v.hot + v.cold < 20)
-		result("cpu", "FAIL", "%u samples of split, %u with a goroutine, %u labelled; %llu "
-		       "samples of all targets taken", v.samples, v.go_samples, v.hot + v.cold,
-		       (unsigned long long)st.cpu_samples);
-	else {
-		double hot = 100.0 * v.hot / (v.hot + v.cold);
-		/*
-		 * Labelled samples carry their goroutine's ID (read with the labels). The
-		 * runtime was unreadable on a third of the samples in the guests (3% here);
-		 * why is not known yet: shown, not judged. The bounds are wider than the core suites' (split within 50-85%, labels matching
-		 * the sampled function on 3 of 4): the guests' CPU is emulated, and runs of
-		 * the four kernels measured 53-75% and 82-97% (on the host: 65-69%, 100%).
-		 */
-		bool ok = hot >= 50 && hot <= 85 && v.sym_match * 4 >= v.sym_checked * 3;
-
-		result("cpu", ok ? "ok" : "FAIL", "%u samples, runtime read on %u, %u in a goroutine, "
-		       "hot %.0f%% (70 expected), label=stack %u/%u", v.samples, v.go_context,
-		       v.go_samples, hot, v.sym_match, v.sym_checked);
-	}
+	if (wanted("cpu"))
+		cpu_result("cpu", &v, st.cpu_samples);
 	if (wanted("goroutines"))
 		result("goroutines", v.created ? "ok" : "FAIL", "%u creations", v.created);
 	if (wanted("gc"))
@@ -553,6 +600,8 @@ int main(int argc, char **argv)
 		check_http("http-uprobes", GOPROF_FEATURE_HTTP, NULL);
 	if (wanted("leaks") || wanted("gc-stripped"))
 		check_stripped();
+	if (wanted("cpu-cgo"))
+		check_cpu_cgo();
 	printf("guest-check took %.1f s\n", now_s() - t0);
 	return 0;
 }

@@ -82,6 +82,8 @@ Test(sym_gosym, trimpath, .timeout = 240) { gosym_agreement("trimpath"); }
 Test(sym_gosym, cgo_external, .timeout = 240) { gosym_agreement("cgoext"); }
 Test(sym_gosym, cgo_pie_external, .timeout = 240) { gosym_agreement("cgopie"); }
 Test(sym_gosym, race, .timeout = 240) { gosym_agreement("race"); }
+/* GOARCH=arm64 builds (PC quantum 4), read on this machine (not run: no runtime test) */
+Test(sym_gosym, arm64, .timeout = 240) { gosym_agreement("arm64"); }
 
 /* One frame printed by the fixture from runtime.CallersFrames. */
 struct rt_frame {
