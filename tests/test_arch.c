@@ -20,6 +20,7 @@
 #include "go/go_func_sites.h"
 #include "go/go_validate.h"
 #include "go/rt_locate.h"
+#include "caps/gsnap/g_decode.h"
 #include "sym/symbolizer_internal.h"
 #include "test_common.h"
 
@@ -257,4 +258,36 @@ Test(arch, arm64_runtime_found_from_code_like_symbols, .timeout = 120)
 			  (unsigned long)gs.allgptr);
 		goprof_binary_free(bin);
 	}
+}
+
+/*
+ * A parked goroutine's stack as arm64 leaves it (mcall saves the parking function's SP and
+ * its frame pointer, which is SP - 8: the frame record sits just under SP), walked from
+ * a copy that starts GP_G_FRAME_BELOW_SP under SP, as the snapshot reader reads it.
+ */
+Test(arch, arm64_parked_stack_walks_from_the_record_below_sp)
+{
+	const uint64_t lo = 0x10000, hi = 0x20000, sp = 0x1f000, base = sp - GP_G_FRAME_BELOW_SP;
+	struct gp_g_rec r = { .goid = 7, .stack_lo = lo, .stack_hi = hi, .sp = sp, .pc = 0x401000,
+			      .bp = sp - 8, .status = GP_GS_WAITING };
+	uint64_t stack[64] = { 0 }, pcs[8];
+	bool truncated;
+	uint32_t n;
+
+	/* innermost record at SP - 8: the caller's FP (its SP 0x1f100, minus 8), then the
+	 * saved LR at SP */
+	stack[(sp - 8 - base) / 8] = 0x1f0f8;
+	stack[(sp - base) / 8] = 0x402000;
+	/* the caller's record: outermost (FP 0), its return address */
+	stack[(0x1f0f8 - base) / 8] = 0;
+	stack[(0x1f100 - base) / 8] = 0x403000;
+	n = gp_g_unwind(&r, (const uint8_t *)stack, base, sizeof(stack), pcs, 8, &truncated);
+	cr_assert_eq(n, 3, "%u frames", n);
+	cr_expect_eq(pcs[0], 0x401000);
+	cr_expect_eq(pcs[1], 0x402000);
+	cr_expect_eq(pcs[2], 0x403000);
+	cr_expect(!truncated);
+	/* a frame pointer further below SP is not a frame of this goroutine */
+	r.bp = sp - 16;
+	cr_expect_eq(gp_g_unwind(&r, (const uint8_t *)stack, base - 8, sizeof(stack), pcs, 8, &truncated), 1);
 }

@@ -422,7 +422,10 @@ static void check_main(void)
 	}
 	if (wanted("tcp"))
 		result("tcp", v.tcp_connect && v.tcp_accept && v.tcp_close ? "ok" : "FAIL",
-	       "%u connects, %u accepts, %u closes", v.tcp_connect, v.tcp_accept, v.tcp_close);
+		       "%u connects, %u accepts, %u closes (hook runs %llu, sockets tracked %llu, "
+		       "lost %llu + %llu untracked)", v.tcp_connect, v.tcp_accept, v.tcp_close,
+		       (unsigned long long)st.tcp_hook_runs, (unsigned long long)st.tcp_sockets_tracked,
+		       (unsigned long long)st.lost_tcp_events, (unsigned long long)st.lost_tcp_untracked);
 	if (wanted("block")) {
 		struct block_find b = { .pid = blk.pid };
 		struct goprof_profile *p = goprof_session_snapshot_block(s, 0);
@@ -430,8 +433,15 @@ static void check_main(void)
 		if (p)
 			goprof_profile_foreach_sample(p, find_chan_send, &b);
 		goprof_profile_free(p);
+		struct note nb = { .pid = blk.pid };
+
+		goprof_session_foreach_process(s, find_note, &nb);
 		result("block", b.at_send ? "ok" : "FAIL", "%u samples of main.sendSlow blocked in "
-		       "\"chan send\", %llu ms", b.at_send, (unsigned long long)(b.ns / 1000000));
+		       "\"chan send\", %llu ms (%llu blocks measured, %llu lost; %u uprobes, %llu "
+		       "hits)%s%s", b.at_send, (unsigned long long)(b.ns / 1000000),
+		       (unsigned long long)st.block_events, (unsigned long long)st.lost_block_events,
+		       st.uprobes_installed, (unsigned long long)st.probe_hits,
+		       nb.text[0] ? "; note: " : "", nb.text);
 	}
 	if (v.detached)
 		printf("note: %u probe sets detached: %s\n", v.detached, v.detach_msg);
@@ -520,6 +530,7 @@ static void check_stripped(void)
 	struct leak_find f = {};
 	struct goprof_session *s = goprof_session_new(&o);
 	struct note nl = {}, ng = {};
+	GOPROF_OPTS(goprof_session_stats, st);
 	double t0;
 
 	if (!s) {
@@ -555,10 +566,15 @@ static void check_stripped(void)
 	}
 	goprof_session_foreach_process(s, find_note, &nl);
 	goprof_session_foreach_process(s, find_note, &ng);
+	goprof_session_stats(s, &st);
 	if (wanted("leaks"))
 		result("leaks", f.at_leaky == LEAKS ? "ok" : "FAIL", "%llu goroutines leaked at main.leaky "
-		       "found (%d expected)%s%s", (unsigned long long)f.at_leaky, LEAKS,
-		       nl.text[0] ? "; note: " : "", nl.text);
+		       "found (%d expected; %llu snapshots, %llu failed, %llu goroutines read, %llu "
+		       "rejected)%s%s", (unsigned long long)f.at_leaky, LEAKS,
+		       (unsigned long long)st.goroutine_snapshots,
+		       (unsigned long long)st.goroutine_snapshots_failed,
+		       (unsigned long long)st.snapshot_goroutines_read,
+		       (unsigned long long)st.snapshot_rejected, nl.text[0] ? "; note: " : "", nl.text);
 	if (wanted("gc-stripped"))
 		result("gc-stripped", v.gc ? "ok" : "FAIL", "%u cycles read from memory%s%s", v.gc,
 		       ng.text[0] ? "; note: " : "", ng.text);

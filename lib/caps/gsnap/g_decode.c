@@ -120,7 +120,7 @@ int gp_g_decode(const struct gp_g_layout *l, const uint8_t *g, size_t len, struc
 uint32_t gp_g_unwind(const struct gp_g_rec *r, const uint8_t *stack, uint64_t base, size_t len,
 		     uint64_t *pcs, uint32_t max, bool *truncated)
 {
-	uint64_t end = base + len, bp = r->bp, lowest = GP_MAX(r->sp, base);
+	uint64_t end = base + len, bp = r->bp, lowest = GP_MAX(r->sp - GP_G_FRAME_BELOW_SP, base);
 	uint32_t n = 0;
 
 	*truncated = false;

@@ -75,10 +75,19 @@ GOPROF_HIDDEN int gp_g_decode(const struct gp_g_layout *l, const uint8_t *g, siz
 GOPROF_HIDDEN bool gp_g_is_parked(const struct gp_g_rec *rec);
 
 /*
+ * How far below a parked goroutine's saved SP its innermost frame record can be: arm64
+ * keeps a frame's record (saved FP, then the saved LR at SP) at SP - 8 (Go's prologue:
+ * MOVD.W R30, -size(RSP); MOVD R29, -8(RSP); SUB $8, RSP, R29), and mcall saves the
+ * parking function's SP and FP as they are. amd64's records are above SP.
+ */
+#define GP_G_FRAME_BELOW_SP 8u
+
+/*
  * Walks a parked goroutine's stack by frame pointers: pcs[0] = sched.pc, then the return
  * address above each saved frame pointer, from sched.bp, while each frame pointer lies
- * inside the bytes given ([base, base + len), a copy of the goroutine's stack from its
- * saved SP up), is 8-aligned and above the previous one. Stops at a zero return address
+ * inside the bytes given ([base, base + len), a copy of the goroutine's stack from
+ * GP_G_FRAME_BELOW_SP under its saved SP up), no lower than that, is 8-aligned and above
+ * the previous one. Stops at a zero return address
  * or frame pointer (the outermost frame). Returns the number of pcs (at most max);
  * *truncated is set when the walk had more frames than max or ran past the copy.
  */

@@ -512,10 +512,17 @@ static int emit(struct gp_gsnap_buf *b, uint64_t gp, const struct gp_g_rec *r, c
 	return 0;
 }
 
-/* Bytes of r's stack read: from its saved SP up, bounded. */
+/* Where the read of r's stack starts: GP_G_FRAME_BELOW_SP under its saved SP (arm64's
+ * innermost frame record), within the stack. */
+static uint64_t stack_start(const struct gp_g_rec *r)
+{
+	return r->sp - r->stack_lo >= GP_G_FRAME_BELOW_SP ? r->sp - GP_G_FRAME_BELOW_SP : r->sp;
+}
+
+/* Bytes of r's stack read: from stack_start() up, bounded. */
 static size_t stack_len(const struct gp_g_rec *r)
 {
-	return (size_t)GP_MIN(r->stack_hi - r->sp, (uint64_t)STACK_READ_MAX);
+	return (size_t)GP_MIN(r->stack_hi - stack_start(r), (uint64_t)STACK_READ_MAX);
 }
 
 /*
@@ -539,14 +546,14 @@ static uint64_t content_hash(const struct gp_g_rec *r, const uint8_t *stk, size_
 	return h;
 }
 
-/* Walks r's stack from a copy (stk, len bytes from its SP). */
+/* Walks r's stack from a copy (stk, len bytes from stack_start()). */
 static uint32_t walk_copy(const struct gp_g_rec *r, const uint8_t *stk, size_t len, uint64_t *pcs,
 			  uint8_t *flags)
 {
 	bool trunc = false;
-	uint32_t n = gp_g_unwind(r, stk, r->sp, len, pcs, GP_GSNAP_MAX_FRAMES, &trunc);
+	uint32_t n = gp_g_unwind(r, stk, stack_start(r), len, pcs, GP_GSNAP_MAX_FRAMES, &trunc);
 
-	if (trunc || len < r->stack_hi - r->sp)
+	if (trunc || len < r->stack_hi - stack_start(r))
 		*flags |= GP_GSNAP_STACK_TRUNCATED;
 	return n;
 }
@@ -586,14 +593,14 @@ static int read_alone(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, uint64_t 
 			continue;
 		if (stacks && gp_g_is_parked(&r)) {
 			len = stack_len(&r);
-			if (rd(p, r.sp, s1, len))
+			if (rd(p, stack_start(&r), s1, len))
 				continue;
 		} else if (!gp_g_is_parked(&r)) {
 			flags |= GP_GSNAP_NO_STACK;
 		}
 		if (read_one(p, gp, buf2, &r2) != 1 || !same(&r, &r2))
 			continue;
-		if (len && (rd(p, r.sp, s2, len) || memcmp(s1, s2, len)))
+		if (len && (rd(p, stack_start(&r), s2, len) || memcmp(s1, s2, len)))
 			continue;
 		if (len) {
 			n = walk_copy(&r, s1, len, pcs, &flags);
@@ -718,7 +725,7 @@ int gp_gsnap_proc_read(struct gp_gsnap_proc *p, struct gp_gsnap_buf *b, bool wan
 
 			for (size_t i = 0; i < m; i++)
 				if (pend[i].slen) {
-					addrs2[k] = pend[i].rec.sp;
+					addrs2[k] = stack_start(&pend[i].rec);
 					lens2[k] = pend[i].slen;
 					offs2[k] = pend[i].soff;
 					idx2[k++] = i;
