@@ -126,10 +126,14 @@ static int locate_all(struct goprof_binary *bin, const struct gp_rt_layout *l, s
 	static const char *const names[] = { "runtime.sched", "runtime.memstats", "runtime.gcController" };
 	static const char *const sched_fns[] = { "runtime.casgstatus", "runtime.stopTheWorldWithSema",
 						 "runtime.startTheWorldWithSema" };
-	static const char *const ms_fns[] = { "runtime.readmemstats_m", "runtime.gcMarkTermination" };
+	/* readmemstats_m is linked only into programs that call runtime.ReadMemStats; the
+	 * allocator's (*mcache).refill takes &memstats.heapStats (offset 0) in every one,
+	 * and gcControllerCommit gcController's address */
+	static const char *const ms_fns[] = { "runtime.readmemstats_m", "runtime.gcMarkTermination",
+					      "runtime.(*mcache).refill" };
 	/* gcMarkTermination also reads runtime.work's many 8-byte fields: they would match
 	 * gcController's runs of 8-byte fields as well as gcController does */
-	static const char *const gc_fns[] = { "runtime.readmemstats_m" };
+	static const char *const gc_fns[] = { "runtime.readmemstats_m", "runtime.gcControllerCommit" };
 	uint16_t sched_f[] = { l->sched_lock, l->sched_gcwaiting, l->sched_stopwait, l->sched_stopnote,
 			       l->sched_sysmonwait, l->sched_time_to_run, l->sched_stw_stopping_gc,
 			       l->sched_stw_stopping_other, l->sched_stw_total_gc, l->sched_stw_total_other };
