@@ -240,7 +240,7 @@ static __always_inline __u64 g_word(const __u8 *buf, __u64 g, __u32 off)
 static __always_inline int read_go_sample(const struct gp_target *t, __u8 *buf, struct go_sample *gs)
 {
 	struct go_thread *th = &gs->th;
-	__u64 goid, g0 = 0;
+	__u64 goid;
 
 	__builtin_memset(gs, 0, sizeof(*gs));
 	th->g = gp_current_g();
@@ -255,10 +255,9 @@ static __always_inline int read_go_sample(const struct gp_target *t, __u8 *buf, 
 	} else {
 		if (bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
 			return -1;
-		/* g from a register C code may reuse (arm64): m.curg or m.g0 of its own m. */
-		if (GP_G_NEEDS_CHECK && th->g != th->curg &&
-		    (bpf_probe_read_user(&g0, sizeof(g0), (void *)(th->m + GP_M_G0_OFFSET)) ||
-		     g0 != th->g))
+		/* g from a register C code may reuse (arm64): m.curg, m.g0 or m.gsignal of its
+		 * own m */
+		if (GP_G_NEEDS_CHECK && th->g != th->curg && !own_system_g(t, th->m, th->g))
 			return -1;
 		if (th->g != th->curg) {
 			gs->sys.lo = g_word(buf, th->g, G_STACK_OFFSET);

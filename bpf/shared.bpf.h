@@ -117,26 +117,43 @@ struct go_thread {
 
 /* m.g0: the first field of runtime.m in every release. */
 #define GP_M_G0_OFFSET 0
+/* m.gsignal is 112 bytes before m.curg in every release 1.19-1.27 (80/192, 72/184 from
+ * 1.25: offsets.tsv). */
+#define GP_M_GSIGNAL_BELOW_CURG 112
+
+/*
+ * Whether g, taken from a register C code may reuse (arm64), is one of m's own system
+ * goroutines: m.g0 (scheduler, systemstack) or m.gsignal (a signal handler: Go's
+ * preemption signal among them, frequent on busy goroutines). m.curg was checked first.
+ */
+static __always_inline bool own_system_g(const struct gp_target *t, __u64 m, __u64 g)
+{
+	__u64 g0 = 0, gsignal = 0;
+
+	if (!bpf_probe_read_user(&g0, sizeof(g0), (void *)(m + GP_M_G0_OFFSET)) && g0 == g)
+		return true;
+	return t->m_curg >= GP_M_GSIGNAL_BELOW_CURG &&
+	       !bpf_probe_read_user(&gsignal, sizeof(gsignal),
+				    (void *)(m + t->m_curg - GP_M_GSIGNAL_BELOW_CURG)) &&
+	       gsignal == g;
+}
 
 /*
  * The current thread of Go process t: g (gp_current_g(): valid even where the interrupted
  * instruction does not hold g in its register), then g.m and g.m.curg, which is the user
  * goroutine also while the thread runs on g0 or gsignal. Where g came from a register C
- * code may reuse (arm64), it must be m.curg or m.g0 of its own m. Returns 0, or -1 if the
- * runtime was unreadable.
+ * code may reuse (arm64), it must be m.curg, m.g0 or m.gsignal of its own m. Returns 0,
+ * or -1 if the runtime was unreadable.
  */
 static __always_inline int current_go_thread(const struct gp_target *t, struct go_thread *th)
 {
-	__u64 g0 = 0;
-
 	th->m = th->curg = 0;
 	th->g = gp_current_g();
 	if (!th->g ||
 	    bpf_probe_read_user(&th->m, sizeof(th->m), (void *)(th->g + t->g_m)) || !th->m ||
 	    bpf_probe_read_user(&th->curg, sizeof(th->curg), (void *)(th->m + t->m_curg)))
 		return -1;
-	if (GP_G_NEEDS_CHECK && th->g != th->curg &&
-	    (bpf_probe_read_user(&g0, sizeof(g0), (void *)(th->m + GP_M_G0_OFFSET)) || g0 != th->g))
+	if (GP_G_NEEDS_CHECK && th->g != th->curg && !own_system_g(t, th->m, th->g))
 		return -1;
 	return 0;
 }
