@@ -15,8 +15,13 @@
  * SECONDS of load, the server's CPU from its process CPU clock. CPU sampling is at 1 Hz
  * in every traced configuration, so the difference is the tracing's.
  *
- * usage: http_cost HTTPSERV HTTP_LOAD [ROUNDS] [SECONDS] [CONCURRENCY]
- *        (defaults: 7 rounds of 2 s, concurrency 4)
+ * The load is open by default: RATE requests per second in all (4,000), whatever the
+ * server's speed, so that each configuration does the same work in the same pattern
+ * (a closed loop lets a faster server batch more requests per wakeup, which moves the
+ * CPU per request by more than the tracing does); RATE 0 for as fast as it answers.
+ *
+ * usage: http_cost HTTPSERV HTTP_LOAD [ROUNDS] [SECONDS] [CONCURRENCY] [RATE]
+ *        (defaults: 7 rounds of 2 s, concurrency 4, 4000 requests/s)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -34,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <goprof/goprof.h>
 
 enum { BASE, WIRE, WIRE_SYSCALLS, UPROBES, NR_CONFIGS };
@@ -192,47 +198,113 @@ static int start_server(struct server *sv, const char *httpserv, const char *cad
 	return -1;
 }
 
-/* The load http_load puts on sv for secs: requests done, or -1. */
-static long load(const struct server *sv, struct goprof_session *s, const char *http_load,
-		 const char *secs, const char *conc, const char *mode, double *cpu, long *switches)
-{
-	char *argv[] = { (char *)http_load, (char *)sv->port, (char *)sv->path, (char *)secs,
-			 (char *)conc, (char *)mode, NULL };
-	struct child c;
-	char line[128];
-	long requests = -1, errs = 0;
-	double rps, cpu0 = process_cpu(sv->proc.pid);
-	long sw0 = process_switches(sv->proc.pid);
+static const char *rate = "2000";
 
-	if (spawn(&c, argv, false) || !fgets(line, sizeof(line), c.out))
-		return -1;
-	cpu0 = process_cpu(sv->proc.pid);
-	sw0 = process_switches(sv->proc.pid);
-	if (write(c.in, "go\n", 3) != 3)
-		return -1;
+/*
+ * The load http_load puts on each of the twins for secs, both at once, polling s
+ * meanwhile: the requests each served (or -1), their CPU seconds and context switches.
+ */
+static int load(struct server *sv, struct goprof_session *s, const char *http_load,
+		const char *secs, const char *conc, const char *mode, long requests[2],
+		double cpu[2], long switches[2])
+{
+	struct child c[2];
+	char line[2][128];
+	double cpu0[2];
+	long sw0[2], errs[2] = { 0, 0 };
+	int done = 0, ret = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = { (char *)http_load, sv[i].port, (char *)sv[i].path, (char *)secs,
+				 (char *)conc, (char *)mode, (char *)rate, NULL };
+
+		if (spawn(&c[i], argv, false) || !fgets(line[i], sizeof(line[i]), c[i].out))
+			return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		cpu0[i] = process_cpu(sv[i].proc.pid);
+		sw0[i] = process_switches(sv[i].proc.pid);
+	}
+	for (int i = 0; i < 2; i++)
+		if (write(c[i].in, "go\n", 3) != 3)
+			return -1;
 	/* The session is polled as a host would: whenever its descriptor says records are
 	 * waiting, and every 50 ms. */
-	for (;;) {
-		int cfd = fileno(c.out), sfd = s ? goprof_session_fd(s) : -1;
+	while (done != 3) {
+		int sfd = s ? goprof_session_fd(s) : -1, nfds = sfd;
 		struct timeval tv = { 0, 50000 };
 		fd_set fds;
 
 		if (s)
 			goprof_session_poll(s, 0);
 		FD_ZERO(&fds);
-		FD_SET(cfd, &fds);
+		for (int i = 0; i < 2; i++)
+			if (!(done & 1 << i)) {
+				FD_SET(fileno(c[i].out), &fds);
+				if (fileno(c[i].out) > nfds)
+					nfds = fileno(c[i].out);
+			}
 		if (sfd >= 0)
 			FD_SET(sfd, &fds);
-		if (select((cfd > sfd ? cfd : sfd) + 1, &fds, NULL, NULL, &tv) > 0 &&
-		    FD_ISSET(cfd, &fds))
-			break;
+		if (select(nfds + 1, &fds, NULL, NULL, &tv) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (!(done & 1 << i) && FD_ISSET(fileno(c[i].out), &fds)) {
+				double rps;
+
+				done |= 1 << i;
+				requests[i] = -1;
+				if (fgets(line[i], sizeof(line[i]), c[i].out))
+					sscanf(line[i], "rps %lf errors %ld requests %ld", &rps,
+					       &errs[i], &requests[i]);
+				cpu[i] = process_cpu(sv[i].proc.pid) - cpu0[i];
+				switches[i] = process_switches(sv[i].proc.pid) - sw0[i];
+			}
 	}
-	if (fgets(line, sizeof(line), c.out))
-		sscanf(line, "rps %lf errors %ld requests %ld", &rps, &errs, &requests);
-	*cpu = process_cpu(sv->proc.pid) - cpu0;
-	*switches = process_switches(sv->proc.pid) - sw0;
-	finish(&c, false);
-	return errs ? -1 : requests;
+	for (int i = 0; i < 2; i++) {
+		finish(&c[i], false);
+		if (errs[i] || requests[i] <= 0) {
+			fprintf(stderr, "http_cost: http_load: %s", line[i]);
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/*
+ * BPF run time (kernel.bpf_stats_enabled) of the HTTP tracers' programs with IDs in
+ * (after, last] (those loaded while the session was made; another profiler on the
+ * machine has its own), every run counted: the other processes' socket I/O too, which
+ * the hooks see and leave at once.
+ */
+static uint64_t tracer_run_ns(uint32_t after, uint32_t last)
+{
+	uint32_t id = after;
+	uint64_t total = 0;
+
+	while (!bpf_prog_get_next_id(id, &id) && id <= last) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (!strncmp(info.name, "http_wire_", 10) || !strncmp(info.name, "go_http_", 8)))
+			total += info.run_time_ns;
+		close(fd);
+	}
+	return total;
+}
+
+/* The highest BPF program ID so far. */
+static uint32_t last_prog_id(void)
+{
+	uint32_t id = 0;
+
+	while (!bpf_prog_get_next_id(id, &id))
+		;
+	return id;
 }
 
 static int count_request(const struct goprof_event *e, void *ctx)
@@ -242,12 +314,14 @@ static int count_request(const struct goprof_event *e, void *ctx)
 }
 
 struct result {
-	double us[MAX_ROUNDS], sw[MAX_ROUNDS], rps[MAX_ROUNDS];
+	/* per round: the traced twin's and the untraced twin's CPU us per request, ... */
+	double us[MAX_ROUNDS], base_us[MAX_ROUNDS], sw[MAX_ROUNDS], base_sw[MAX_ROUNDS];
+	double bpf_ns[MAX_ROUNDS];
 	uint64_t traced, lost, requests;
 };
 
-/* One measure of config on sv. */
-static int measure(const struct server *sv, const char *http_load, const char *secs,
+/* One measure of config, with twin t traced and the other not. */
+static int measure(struct server *sv, int t, const char *http_load, const char *secs,
 		   const char *conc, const char *mode, int config, int round, struct result *res)
 {
 	GOPROF_OPTS(goprof_session_opts, opts, .cpu_freq_hz = 1, .features = features[config],
@@ -255,43 +329,41 @@ static int measure(const struct server *sv, const char *http_load, const char *s
 		    .ringbuf_kib = 4096);
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	struct goprof_session *s = NULL;
-	double cpu, warm_cpu;
-	long n, sw, warm_sw;
-	uint64_t traced0 = res->traced;
+	double cpu[2];
+	long n[2], sw[2];
+	uint64_t traced0 = res->traced, run0;
+	uint32_t first_id = last_prog_id(), end_id;
 
-	if (config != BASE) {
-		if (wire_hooks[config])
-			setenv("GOPROF_HTTP_WIRE_HOOKS", wire_hooks[config], 1);
-		else
-			unsetenv("GOPROF_HTTP_WIRE_HOOKS");
-		s = goprof_session_new(&opts);
-		if (!s || goprof_session_attach_pid(s, sv->proc.pid, NULL) ||
-		    goprof_session_start(s)) {
-			fprintf(stderr, "http_cost: %s\n", goprof_last_error());
-			goprof_session_free(s);
-			return -1;
-		}
-	}
-	if (load(sv, s, http_load, "0.3", conc, mode, &warm_cpu, &warm_sw) < 0)
-		goto fail;
-	if (s)
-		while (goprof_session_poll(s, 50) > 0)
-			;
-	res->traced = traced0; /* the warm-up's requests are not counted */
-	n = load(sv, s, http_load, secs, conc, mode, &cpu, &sw);
-	if (n <= 0)
-		goto fail;
-	if (s) {
-		while (goprof_session_poll(s, 50) > 0)
-			;
-		if (goprof_session_stats(s, &st) == 0)
-			res->lost += st.lost_http + st.lost_http_unfinished;
+	if (wire_hooks[config])
+		setenv("GOPROF_HTTP_WIRE_HOOKS", wire_hooks[config], 1);
+	else
+		unsetenv("GOPROF_HTTP_WIRE_HOOKS");
+	s = goprof_session_new(&opts);
+	if (!s || goprof_session_attach_pid(s, sv[t].proc.pid, NULL) || goprof_session_start(s)) {
+		fprintf(stderr, "http_cost: %s\n", goprof_last_error());
 		goprof_session_free(s);
+		return -1;
 	}
-	res->us[round] = cpu * 1e6 / n;
-	res->sw[round] = (double)sw / n;
-	res->rps[round] = n / atof(secs);
-	res->requests += n;
+	end_id = last_prog_id();
+	if (load(sv, s, http_load, "0.3", conc, mode, n, cpu, sw) < 0)
+		goto fail;
+	while (goprof_session_poll(s, 50) > 0)
+		;
+	res->traced = traced0; /* the warm-up's requests are not counted */
+	run0 = tracer_run_ns(first_id, end_id);
+	if (load(sv, s, http_load, secs, conc, mode, n, cpu, sw) < 0)
+		goto fail;
+	res->bpf_ns[round] = (double)(tracer_run_ns(first_id, end_id) - run0) / n[t];
+	while (goprof_session_poll(s, 50) > 0)
+		;
+	if (goprof_session_stats(s, &st) == 0)
+		res->lost += st.lost_http + st.lost_http_unfinished;
+	goprof_session_free(s);
+	res->us[round] = cpu[t] * 1e6 / n[t];
+	res->sw[round] = (double)sw[t] / n[t];
+	res->base_us[round] = cpu[!t] * 1e6 / n[!t];
+	res->base_sw[round] = (double)sw[!t] / n[!t];
+	res->requests += n[t];
 	return 0;
 fail:
 	goprof_session_free(s);
@@ -334,17 +406,23 @@ int main(int argc, char **argv)
 {
 	const char *secs = argc > 4 ? argv[4] : "2", *conc = argc > 5 ? argv[5] : "4";
 	const char *modes[] = { "keepalive", "close" };
-	const char *caddy = find_caddy();
+	const char *caddy = find_caddy(), *only = getenv("GOPROF_BENCH_SERVER");
 	int rounds = argc > 3 ? atoi(argv[3]) : 7;
 	char root[] = "/tmp/http_cost.XXXXXX";
+	int stats_fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: http_cost HTTPSERV HTTP_LOAD [ROUNDS] [SECONDS] [CONCURRENCY]\n");
+		fprintf(stderr, "usage: http_cost HTTPSERV HTTP_LOAD [ROUNDS] [SECONDS] [CONCURRENCY] "
+				"[RATE]\n");
 		return 2;
 	}
 	if (rounds < 1 || rounds > MAX_ROUNDS)
 		rounds = 7;
+	if (argc > 6)
+		rate = argv[6];
 	signal(SIGPIPE, SIG_IGN);
+	/* The BPF run time column: run-time statistics on while this descriptor is open. */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (caddy) {
 		char file[64];
 		FILE *f;
@@ -358,59 +436,65 @@ int main(int argc, char **argv)
 		fputs("<html><body>hello from caddy</body></html>\n", f);
 		fclose(f);
 	}
-	printf("server CPU per request (all its threads, user + system), %d rounds of %s s, "
-	       "concurrency %s, configurations interleaved; median [range]\n",
-	       rounds, secs, conc);
+	printf("server CPU per request (all its threads, user + system) of two twin servers under "
+	       "the same load at once, one traced, the other not (alternately); %d rounds of %s s, "
+	       "concurrency %s, %s requests/s each%s; median [range]\n",
+	       rounds, secs, conc, atof(rate) > 0 ? rate : "as many",
+	       atof(rate) > 0 ? " (open load)" : "");
 	if (!caddy)
 		printf("(caddy not found: install it (apt-get install caddy) or set "
 		       "GOPROF_BENCH_CADDY to its binary for the caddy lines)\n");
-	for (int srv = getenv("GOPROF_BENCH_CADDY_ONLY") && caddy ? 1 : 0; srv < (caddy ? 2 : 1); srv++)
+	for (int srv = 0; srv < (caddy ? 2 : 1); srv++)
 		for (int m = 0; m < 2; m++) {
 			static struct result res[NR_CONFIGS];
-			struct server sv = { 0 };
-			double med[NR_CONFIGS], lo, hi;
+			struct server sv[2];
 
+			if (only && strcmp(only, srv ? "caddy" : "httpserv"))
+				continue;
 			memset(res, 0, sizeof(res));
-			if (start_server(&sv, argv[1], srv ? caddy : NULL, root)) {
-				fprintf(stderr, "http_cost: the server did not start\n");
-				return 1;
-			}
+			memset(sv, 0, sizeof(sv));
+			for (int i = 0; i < 2; i++)
+				if (start_server(&sv[i], argv[1], srv ? caddy : NULL, root)) {
+					fprintf(stderr, "http_cost: the server did not start\n");
+					return 1;
+				}
 			for (int r = 0; r < rounds; r++)
-				for (int c = 0; c < NR_CONFIGS; c++)
-					if (measure(&sv, argv[2], secs, conc, modes[m], c, r,
-						    &res[c])) {
+				for (int c = BASE + 1; c < NR_CONFIGS; c++)
+					if (measure(sv, (r + c) % 2, argv[2], secs, conc, modes[m], c,
+						    r, &res[c])) {
 						fprintf(stderr, "http_cost: %s, %s, %s failed\n",
-							sv.name, modes[m], names[c]);
-						finish(&sv.proc, true);
+							sv[0].name, modes[m], names[c]);
+						finish(&sv[0].proc, true);
+						finish(&sv[1].proc, true);
 						return 1;
 					}
-			finish(&sv.proc, true);
-			printf("%s, %s:\n", sv.name,
+			finish(&sv[0].proc, true);
+			finish(&sv[1].proc, true);
+			printf("%s, %s:\n", sv[0].name,
 			       m ? "a connection per request" : "keep-alive");
-			for (int c = 0; c < NR_CONFIGS; c++) {
-				double slo, shi, rlo, rhi, sw, rps;
+			for (int c = BASE + 1; c < NR_CONFIGS; c++) {
+				double d[MAX_ROUNDS], lo, hi, blo, bhi, dlo, dhi, med, base, dmed;
+				double sw, bsw, bpf;
 
-				med[c] = stats(res[c].us, rounds, &lo, &hi);
-				sw = stats(res[c].sw, rounds, &slo, &shi);
-				rps = stats(res[c].rps, rounds, &rlo, &rhi);
-				printf("  %-15s %6.1f us [%5.1f-%5.1f]  %5.2f switches/req  %6.0f req/s",
-				       names[c], med[c], lo, hi, sw, rps);
-				if (c != BASE) {
-					double d[MAX_ROUNDS], dlo, dhi, dmed;
-
-					/* Growth per round against the untraced measure just before. */
-					for (int r = 0; r < rounds; r++)
-						d[r] = res[c].us[r] - res[BASE].us[r];
-					dmed = stats(d, rounds, &dlo, &dhi);
-					printf("  growth %+5.1f us [%+.1f..%+.1f]  traced %.4f lost %llu",
-					       dmed, dlo, dhi,
-					       (double)res[c].traced / (double)res[c].requests,
-					       (unsigned long long)res[c].lost);
-				}
-				putchar('\n');
+				med = stats(res[c].us, rounds, &lo, &hi);
+				base = stats(res[c].base_us, rounds, &blo, &bhi);
+				sw = stats(res[c].sw, rounds, &dlo, &dhi);
+				bsw = stats(res[c].base_sw, rounds, &dlo, &dhi);
+				bpf = stats(res[c].bpf_ns, rounds, &dlo, &dhi);
+				for (int r = 0; r < rounds; r++)
+					d[r] = res[c].us[r] - res[c].base_us[r];
+				dmed = stats(d, rounds, &dlo, &dhi);
+				printf("  %-15s untraced %6.1f us [%5.1f-%5.1f], traced %6.1f us "
+				       "[%5.1f-%5.1f]: growth %+5.1f us [%+.1f..%+.1f]; switches/req "
+				       "%.2f -> %.2f; BPF %.2f us/req; traced %.4f, lost %llu\n",
+				       names[c], base, blo, bhi, med, lo, hi, dmed, dlo, dhi, bsw, sw,
+				       bpf / 1000, (double)res[c].traced / (double)res[c].requests,
+				       (unsigned long long)res[c].lost);
 			}
 			fflush(stdout);
 		}
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (caddy) {
 		char file[64];
 

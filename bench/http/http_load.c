@@ -4,10 +4,13 @@
  * each, on 127.0.0.1 only. Cheaper per request than a Go client, so that on a 2-core
  * machine the server being measured keeps more of the CPU.
  *
- * usage: http_load PORT PATH SECONDS CONCURRENCY keepalive|close
+ * usage: http_load PORT PATH SECONDS CONCURRENCY keepalive|close [RATE]
  *
  * keepalive: each thread sends its requests one after the other on one connection;
- * close: a new connection per request ("Connection: close"). Waits for a line on stdin
+ * close: a new connection per request ("Connection: close"). With RATE (requests per
+ * second, all threads together) each thread sends its next request at its own fixed
+ * pace (or at once when it is late): an open load whose CPU cost per request does not
+ * depend on how fast the server answers; without it, as fast as the server answers. Waits for a line on stdin
  * before it starts (so that the caller can take its measures first), then prints
  * "rps R errors E" and exits.
  */
@@ -17,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +32,7 @@
 static int port;
 static const char *path;
 static int keepalive;
-static double seconds;
+static double seconds, rate;
 static atomic_ulong done_requests, errors;
 static atomic_int stop;
 static char request[512];
@@ -78,13 +82,27 @@ static int read_response(int fd, char *buf, size_t cap)
 	}
 }
 
+static int concurrency;
+
 static void *worker(void *arg)
 {
 	char buf[64 << 10];
 	int fd = -1;
+	struct timespec next;
+	long step_ns = rate > 0 ? (long)(1e9 * concurrency / rate) : 0;
 
-	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	/* Threads spread over the step, not all at once. */
+	next.tv_nsec += step_ns / concurrency * (long)(intptr_t)arg;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		if (step_ns) {
+			next.tv_nsec += step_ns;
+			while (next.tv_nsec >= 1000000000) {
+				next.tv_nsec -= 1000000000;
+				next.tv_sec++;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		}
 		if (fd < 0 && (fd = connect_server()) < 0) {
 			atomic_fetch_add(&errors, 1);
 			usleep(1000);
@@ -115,14 +133,15 @@ int main(int argc, char **argv)
 	char line[16];
 	int conc;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: http_load PORT PATH SECONDS CONCURRENCY keepalive|close\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: http_load PORT PATH SECONDS CONCURRENCY keepalive|close [RATE]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
 	path = argv[2];
 	seconds = atof(argv[3]);
-	conc = atoi(argv[4]);
+	conc = concurrency = atoi(argv[4]);
+	rate = argc > 6 ? atof(argv[6]) : 0;
 	keepalive = strcmp(argv[5], "close") != 0;
 	if (conc < 1 || conc > 256 || seconds <= 0)
 		return 2;
@@ -135,7 +154,7 @@ int main(int argc, char **argv)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < conc; i++)
-		pthread_create(&threads[i], NULL, worker, NULL);
+		pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)i);
 	usleep((useconds_t)(seconds * 1e6));
 	atomic_store(&stop, 1);
 	for (int i = 0; i < conc; i++)
