@@ -2,26 +2,30 @@
 /*
  * What HTTP request tracing costs the traced server itself: its CPU time per request
  * (all its threads, user + system, which includes the kernel's handling of our hooks and
- * probes) untraced and traced, side by side from the same run, with its context switches
- * per request. The servers: our fixture (httpserv serve, /bench: a trivial handler) and,
- * when installed, a real Go server we did not write: Debian's caddy (`caddy file-server`
- * on a small file; `apt-get install caddy`, or unpack its .deb and name the binary in
- * GOPROF_BENCH_CADDY). The load: http_load (C threads, keep-alive or a connection per
- * request), on 127.0.0.1.
+ * probes), traced and untraced side by side, with its context switches per request. The
+ * servers: our fixture (httpserv serve, /bench: a trivial handler) and, when installed,
+ * a real Go server we did not write: Debian's caddy (`caddy file-server` on a small file;
+ * `apt-get install caddy`, or unpack its .deb and name the binary in GOPROF_BENCH_CADDY;
+ * GOPROF_BENCH_SERVER=httpserv or caddy runs one only). The load: http_load (C threads,
+ * keep-alive or a connection per request), on 127.0.0.1.
  *
- * One server process per server and load kind; the configurations take turns on it
- * (a session attached, measured, freed; then the next), round after round, so that the
- * drift of a shared machine hits each alike. Each measure: 0.3 s of warm-up load, then
- * SECONDS of load, the server's CPU from its process CPU clock. CPU sampling is at 1 Hz
- * in every traced configuration, so the difference is the tracing's.
+ * Twin servers run at once under the same load, one traced (a session with one HTTP
+ * tracer attached to it, CPU sampling at 1 Hz), the other not, the roles swapped every
+ * round: both see the same moment of a shared machine, and the growth is the difference
+ * of the pair, round by round. (The wire tracer's syscall hooks slow every process's
+ * syscalls, the untraced twin's too: for them the difference is a lower bound. The socket
+ * hooks run for every socket I/O of the machine and leave at once for a process not
+ * attached.) Each measure: 0.3 s of warm-up load, then SECONDS of load.
  *
- * The load is open by default: RATE requests per second in all (4,000), whatever the
- * server's speed, so that each configuration does the same work in the same pattern
- * (a closed loop lets a faster server batch more requests per wakeup, which moves the
- * CPU per request by more than the tracing does); RATE 0 for as fast as it answers.
+ * The load is open by default: RATE requests per second per server (2,000), whatever the
+ * server's speed, so that traced and untraced do the same work in the same pattern (a
+ * closed loop lets the faster server batch more requests per wakeup, which moves the CPU
+ * per request by more than the tracing does); RATE 0 for as fast as it answers. The BPF
+ * column is the run time (bpf_stats) of the session's HTTP programs per request, every run
+ * counted, other processes' included.
  *
  * usage: http_cost HTTPSERV HTTP_LOAD [ROUNDS] [SECONDS] [CONCURRENCY] [RATE]
- *        (defaults: 7 rounds of 2 s, concurrency 4, 4000 requests/s)
+ *        (defaults: 7 rounds of 2 s, concurrency 4, 2000 requests/s)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
