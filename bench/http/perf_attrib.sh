@@ -59,9 +59,9 @@ run() {
 	local flag=$1 hooks=$2 gp=
 	if [ -n "$flag" ]; then
 		GOPROF_HTTP_WIRE_HOOKS=$hooks "$goprof" record -p $spid $flag --overhead-budget 100 \
-			-F 1 -d 8 -o "$tmp/gp" > "$tmp/gp.log" 2>&1 &
+			-F 1 -d 12 -o "$tmp/gp" > "$tmp/gp.log" 2>&1 &
 		gp=$!
-		sleep 3.5
+		sleep 6 # loaded and attached (caddy's 36 MB take a few seconds on a busy VM)
 	fi
 	coproc L { "$load" $port $path 3 4 keepalive; }
 	read -r -u ${L[0]} _
