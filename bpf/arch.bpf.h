@@ -45,6 +45,9 @@
 #define GP_SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
 #define GP_SYSCALL_ARG0(regs) BPF_CORE_READ(regs, di)
 #define GP_SYSCALL_ARG1(regs) BPF_CORE_READ(regs, si)
+/* The same from a trusted pointer (bpf_task_pt_regs()): plain CO-RE loads, no helper. */
+#define GP_SYSCALL_NR_DIRECT(regs) ((regs)->orig_ax)
+#define GP_SYSCALL_ARG1_DIRECT(regs) ((regs)->si)
 #define GP_NR_read 0
 #define GP_NR_write 1
 #define GP_NR_sendto 44
@@ -98,6 +101,8 @@ static __always_inline __u64 gp_current_g(void)
 #define GP_SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
 #define GP_SYSCALL_ARG0(regs) BPF_CORE_READ(regs, orig_x0)
 #define GP_SYSCALL_ARG1(regs) BPF_CORE_READ(regs, regs[1])
+#define GP_SYSCALL_NR_DIRECT(regs) ((regs)->syscallno)
+#define GP_SYSCALL_ARG1_DIRECT(regs) ((regs)->regs[1])
 #define GP_NR_read 63
 #define GP_NR_write 64
 #define GP_NR_sendto 206

@@ -8,8 +8,9 @@
  *   struct holding one pointer) in argument register 1, rw in 2 (itab) and 3 (data), req
  *   in 4 (RAX, RBX, RCX, RDI; R0-R3 on arm64: bpf/arch.bpf.h). The
  *   entry stores the request per (pid, goid) in http_active (the CPU sampler reads it
- *   to label samples); a RET reads the status the handler left in the *response and
- *   emits one record.
+ *   to label samples), in place after the connection's first request; a RET reads the
+ *   status the handler left in the *response, emits one record and zeroes the entry's
+ *   start_ns.
  * - a connection's end: the deferred function of net/http.(*conn).serve runs once per
  *   connection on its goroutine; a request still in flight there never returned from
  *   its handler (it panicked) and is counted as lost.
@@ -149,8 +150,8 @@ SEC("uprobe")
 int go_http_serve(struct pt_regs *ctx)
 {
 	__u64 rw = GO_ARG3(ctx), req = GO_ARG4(ctx);
+	struct gp_http_active *a, *old;
 	struct gp_http_event *ev;
-	struct gp_http_active *a;
 	struct hit h;
 	__u32 zero = 0;
 
@@ -184,15 +185,30 @@ int go_http_serve(struct pt_regs *ctx)
 			a->flags |= GP_HTTP_F_NOT_HTTP1;
 		}
 	}
-	/* A request still in flight on this goroutine never ended (its handler panicked). */
-	if (bpf_map_lookup_elem(&http_active, &h.key))
+	/*
+	 * A connection's goroutine serves its requests one after the other: its entry stays
+	 * (start_ns 0 between requests) and is rewritten in place, as the wire tracer does,
+	 * which saves the LRU map an update and a delete per request. A request still in
+	 * flight on this goroutine never ended (its handler panicked).
+	 */
+	old = bpf_map_lookup_elem(&http_active, &h.key);
+	if (!old) {
+		bpf_map_update_elem(&http_active, &h.key, a, BPF_ANY);
+		return 0;
+	}
+	if (*(volatile __u64 *)&old->start_ns)
 		bump(&lost, GP_LOST_HTTP_UNFINISHED);
-	bpf_map_update_elem(&http_active, &h.key, a, BPF_ANY);
+	/* start_ns is 0 while the rest changes (see cpu_sample.bpf.c). */
+	*(volatile __u64 *)&old->start_ns = 0;
+	__builtin_memcpy((char *)old + sizeof(old->start_ns), (char *)a + sizeof(a->start_ns),
+			 sizeof(*a) - sizeof(a->start_ns));
+	*(volatile __u64 *)&old->start_ns = a->start_ns;
 	return 0;
 }
 
-/* The record of the request in flight on this goroutine, taken out of the map; NULL if
- * none (it began before the probes, or the map evicted it). */
+/* The record of the request in flight on this goroutine, taken out of the map (an HTTP/1
+ * server's entry stays, with start_ns 0: no request); NULL if none (it began before the probes, or
+ * the map evicted it). */
 static __always_inline struct gp_http_event *end_request(void *active, const struct hit *h,
 							 __u32 type)
 {
@@ -200,11 +216,18 @@ static __always_inline struct gp_http_event *end_request(void *active, const str
 	struct gp_http_event *ev;
 	__u32 zero = 0;
 
-	ev = a ? bpf_map_lookup_elem(&http_scratch, &zero) : NULL;
+	if (!a || (type == GP_REC_HTTP_SERVER && !*(volatile __u64 *)&a->start_ns))
+		return NULL;
+	ev = bpf_map_lookup_elem(&http_scratch, &zero);
 	if (!ev)
 		return NULL;
 	ev->a = *a;
-	bpf_map_delete_elem(active, &h->key);
+	/* HTTP/1: the connection's goroutine serves its next request too (no request
+	 * meanwhile: no labels); HTTP/2 runs each handler on a goroutine of its own. */
+	if (type == GP_REC_HTTP_SERVER && !(ev->a.flags & (GP_HTTP_F_H2_WRITER | GP_HTTP_F_NOT_HTTP1)))
+		*(volatile __u64 *)&a->start_ns = 0;
+	else
+		bpf_map_delete_elem(active, &h->key);
 	ev->type = type;
 	ev->pid = h->key.pid;
 	ev->tid = h->tid;
@@ -307,9 +330,16 @@ int go_http_conn_done(struct pt_regs *ctx)
 {
 	struct hit h;
 
+	struct gp_http_active *a;
+
 	if (!begin(ctx, GP_HTTP_PROBE_CONN_DONE, &h))
 		return 0;
-	if (bpf_map_delete_elem(&http_active, &h.key) == 0)
+	/* The connection's goroutine is done with it: its entry goes. */
+	a = bpf_map_lookup_elem(&http_active, &h.key);
+	if (!a)
+		return 0;
+	if (*(volatile __u64 *)&a->start_ns)
 		bump(&lost, GP_LOST_HTTP_UNFINISHED);
+	bpf_map_delete_elem(&http_active, &h.key);
 	return 0;
 }

@@ -218,7 +218,7 @@ static __always_inline void start_request(struct conn *c, bool fresh, __u32 role
 	a->method_len = m;
 	/* Copied whole and cut at m without a comparison per byte: each would split the
 	 * verifier's knowledge of m, and the path loop below was checked once per piece. */
-	bpf_probe_read_kernel(a->method, GP_HTTP_METHOD_LEN - 1, c->rec.head);
+	__builtin_memcpy(a->method, c->rec.head, GP_HTTP_METHOD_LEN - 1);
 	a->method[(m - (m >> 4)) & (GP_HTTP_METHOD_LEN - 1)] = '\0'; /* m <= 16: min(m, 15) */
 	a->method[GP_HTTP_METHOD_LEN - 1] = '\0';
 	a->path[0] = '\0';
@@ -378,6 +378,8 @@ static __always_inline void wire_read(const struct gp_target *t, __u64 id, struc
 	}
 	if (!c && n < MIN_REQUEST_LEN)
 		return; /* not a connection seen before, and too short to start a request */
+	if (c && c->role == ROLE_SERVER && c->phase != PHASE_IDLE)
+		return; /* a request body: nothing to look at */
 	if (bpf_probe_read_user(peek, sizeof(peek), buf))
 		return;
 	if (c && c->role == ROLE_CLIENT && c->phase == PHASE_REQUEST) {
@@ -480,11 +482,16 @@ static __always_inline void wire_close(struct conn *c, __u64 key, __u32 tid)
  */
 static __always_inline const void *syscall_buffer(bool reading)
 {
-	struct pt_regs *regs = current_user_regs();
-	long nr = regs ? GP_SYSCALL_NR(regs) : -1;
+	/* 6.3+ (these hooks): bpf_task_pt_regs() (5.15+) gives a trusted pointer, read
+	 * with plain loads rather than a helper call per register. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr;
 
+	if (!regs)
+		return NULL;
+	nr = GP_SYSCALL_NR_DIRECT(regs);
 	if (reading ? nr == GP_NR_read || nr == GP_NR_recvfrom : nr == GP_NR_write || nr == GP_NR_sendto)
-		return (const void *)GP_SYSCALL_ARG1(regs);
+		return (const void *)GP_SYSCALL_ARG1_DIRECT(regs);
 	return NULL;
 }
 
@@ -497,9 +504,11 @@ int BPF_PROG(http_wire_sock_read, struct sock *sk, int ret, int flags)
 	if (flags & MSG_PEEK)
 		return 0;
 	t = attached(id, GP_HTTP_WIRE_READ);
+	/* Most reads of an idle Go connection find nothing (EAGAIN, then the poller): the
+	 * buffer is looked up only for bytes read. */
 	if (t)
 		wire_read(t, id, bpf_map_lookup_elem(&http_conns, &key), key, sk, 0,
-			  syscall_buffer(true), ret);
+			  ret > 0 ? syscall_buffer(true) : NULL, ret);
 	return 0;
 }
 
@@ -507,11 +516,19 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(http_wire_sock_write, struct sock *sk, int ret, int flags)
 {
 	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)sk;
-	const struct gp_target *t = attached(id, GP_HTTP_WIRE_WRITE);
+	const struct gp_target *t;
+	struct conn *c;
 
-	if (t)
-		wire_write(t, id, bpf_map_lookup_elem(&http_conns, &key), key, sk, 0,
-			   syscall_buffer(false), ret);
+	if (ret <= 0)
+		return 0; /* nothing written: nothing to see */
+	t = attached(id, GP_HTTP_WIRE_WRITE);
+	if (!t)
+		return 0;
+	c = bpf_map_lookup_elem(&http_conns, &key);
+	/* The answer's later writes only move its end: no need for the buffer. */
+	wire_write(t, id, c, key, sk, 0,
+		   c && c->role == ROLE_SERVER && c->phase == PHASE_RESPONSE ? NULL :
+		   syscall_buffer(false), ret);
 	return 0;
 }
 
