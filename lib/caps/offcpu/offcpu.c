@@ -28,6 +28,20 @@ struct row {
 	uint32_t nr_locs, nr_user, gen;
 };
 
+/*
+ * One stack of the kernel's stack table resolved into locations of the profile of
+ * generation gen (kernel stacks without the tracing frame on top, user stacks cut after
+ * their Go root). Rows share stacks (one wait under many callers, one caller in many
+ * waits): a new row whose stacks were seen needs no bpf() lookup and no symbolizer. User
+ * stacks are kept per process (their locations are), kernel stacks under pid 0.
+ */
+struct stack_locs {
+	uint64_t hash;
+	uint32_t pid, gen;
+	uint32_t *locs;
+	uint32_t n;
+};
+
 struct gp_offcpu {
 	const struct gp_host *host;
 	uint64_t drained_ns;        /* CLOCK_MONOTONIC of the last periodic read */
@@ -46,6 +60,9 @@ struct gp_offcpu {
 	uint32_t nr_rows, rows_cap;
 	uint32_t gen; /* of o->prof: a reset profile has other location ids */
 	struct gp_idmap row_idx;
+	struct stack_locs *stacks;
+	uint32_t nr_stacks, stacks_cap;
+	struct gp_idmap stack_idx;
 
 	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
 	uint32_t *loc_ids;          /* scratch: locations of one sample */
@@ -191,6 +208,10 @@ void gp_offcpu_free(struct gp_offcpu *o)
 	for (uint32_t i = 0; i < o->nr_rows; i++)
 		free(o->rows[i].locs);
 	free(o->rows);
+	for (uint32_t i = 0; i < o->nr_stacks; i++)
+		free(o->stacks[i].locs);
+	free(o->stacks);
+	gp_idmap_free(&o->stack_idx);
 	free(o->loc_ids);
 	free(o);
 }
@@ -350,22 +371,113 @@ static const char *go_idle_function(const struct goprof_profile *p, const uint32
 	return NULL;
 }
 
-/* Adds one row's growth (count, ns) to the profile. */
-/* The row's locations into o->loc_ids, from its cache or from its stacks. */
-static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint32_t *nr_user_out)
+struct stack_key {
+	uint64_t hash;
+	uint32_t pid;
+};
+
+static uint32_t stack_hash(const struct stack_key *k)
 {
-	const struct gp_offcpu_key *k = &r->key;
+	return gp_hash_fold(gp_hash_mix(k->hash, k->pid));
+}
+
+static bool stack_eq(const void *tables, uint32_t id, const void *key)
+{
+	const struct stack_locs *s = &((const struct gp_offcpu *)tables)->stacks[id - 1];
+	const struct stack_key *k = key;
+
+	return s->hash == k->hash && s->pid == k->pid;
+}
+
+/* The cached locations of a stack (see struct stack_locs), or NULL. */
+static const struct stack_locs *cached_stack(const struct gp_offcpu *o, uint32_t pid, uint64_t hash)
+{
+	struct stack_key k = { .hash = hash, .pid = pid };
+	uint32_t id = gp_idmap_find(&o->stack_idx, stack_hash(&k), stack_eq, o, &k);
+
+	return id && o->stacks[id - 1].gen == o->gen ? &o->stacks[id - 1] : NULL;
+}
+
+/* Keeps the n locations of a stack read whole; out of memory only costs a later lookup. */
+static void cache_stack(struct gp_offcpu *o, uint32_t pid, uint64_t hash, const uint32_t *locs,
+			uint32_t n)
+{
+	struct stack_key k = { .hash = hash, .pid = pid };
+	uint32_t h = stack_hash(&k), id = gp_idmap_find(&o->stack_idx, h, stack_eq, o, &k);
+	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	struct stack_locs *s;
+
+	if (!copy)
+		return;
+	memcpy(copy, locs, n * sizeof(*copy));
+	if (!id) {
+		if (o->nr_stacks == o->stacks_cap) {
+			uint32_t cap = o->stacks_cap ? 2 * o->stacks_cap : 64;
+			struct stack_locs *grown = realloc(o->stacks, cap * sizeof(*grown));
+
+			if (!grown) {
+				free(copy);
+				return;
+			}
+			o->stacks = grown;
+			o->stacks_cap = cap;
+		}
+		if (gp_idmap_insert(&o->stack_idx, h, o->nr_stacks + 1)) {
+			free(copy);
+			return;
+		}
+		id = ++o->nr_stacks;
+		o->stacks[id - 1] = (struct stack_locs){ .hash = hash, .pid = pid };
+	}
+	s = &o->stacks[id - 1];
+	free(s->locs);
+	s->locs = copy;
+	s->n = n;
+	s->gen = o->gen;
+}
+
+/* Drops the cached stacks: every one (pid 0 and all), or the user stacks of one process. */
+static void forget_stacks(struct gp_offcpu *o, bool all, uint32_t pid)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < o->nr_stacks; i++) {
+		if (all || (pid && o->stacks[i].pid == pid)) {
+			free(o->stacks[i].locs);
+			continue;
+		}
+		o->stacks[kept++] = o->stacks[i];
+	}
+	if (kept == o->nr_stacks)
+		return;
+	o->nr_stacks = kept;
+	gp_idmap_clear(&o->stack_idx);
+	for (uint32_t i = 0; i < kept; i++) {
+		struct stack_key k = { .hash = o->stacks[i].hash, .pid = o->stacks[i].pid };
+
+		if (gp_idmap_insert(&o->stack_idx, stack_hash(&k), i + 1)) {
+			o->nr_stacks = i; /* out of memory: forget the rest (read again if needed) */
+			for (uint32_t j = i; j < kept; j++)
+				free(o->stacks[j].locs);
+			break;
+		}
+	}
+}
+
+/* The kernel stack's locations at o->loc_ids; their number (0 if unread, *whole false). */
+static int kernel_locations(struct gp_offcpu *o, const struct gp_offcpu_key *k, uint32_t *nr, bool *whole)
+{
+	const struct stack_locs *c = k->kernel_stack ? cached_stack(o, 0, k->kernel_stack) : NULL;
 	uint64_t missing = o->stacks_missing;
-	uint32_t n = 0, nr_user = 0, depth;
+	uint32_t n = 0, depth;
 	int err;
 
-	if (r->locs && r->gen == o->gen) {
-		memcpy(o->loc_ids, r->locs, r->nr_locs * sizeof(*r->locs));
-		*nr = r->nr_locs;
-		*nr_user_out = r->nr_user;
+	if (c) {
+		memcpy(o->loc_ids, c->locs, c->n * sizeof(*c->locs));
+		*nr = c->n;
 		return 0;
 	}
-	/* Leaf first: kernel frames (the switch happened in the kernel), then user frames. */
+	/* Leaf first: the switch happened in the kernel. */
 	depth = read_stack(o, k->kernel_stack);
 	for (uint32_t i = 0; i < depth; i++) {
 		err = gp_loc_resolve(&o->locs, k->pid, o->stack.ips[i], i > 0, true, &o->loc_ids[n]);
@@ -375,16 +487,65 @@ static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint3
 			continue;
 		n++;
 	}
+	*nr = n;
+	if (o->stacks_missing != missing)
+		*whole = false;
+	else if (k->kernel_stack)
+		cache_stack(o, 0, k->kernel_stack, o->loc_ids, n);
+	return 0;
+}
+
+/* The user stack's locations at o->loc_ids + at, as kernel_locations(). */
+static int user_locations(struct gp_offcpu *o, const struct gp_offcpu_key *k, uint32_t at, uint32_t *nr,
+			  bool *whole)
+{
+	const struct stack_locs *c = k->user_stack ? cached_stack(o, k->pid, k->user_stack) : NULL;
+	uint64_t missing = o->stacks_missing;
+	uint32_t nr_user = 0, depth;
+	int err;
+
+	if (c) {
+		memcpy(o->loc_ids + at, c->locs, c->n * sizeof(*c->locs));
+		*nr = c->n;
+		return 0;
+	}
 	depth = read_stack(o, k->user_stack);
 	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth,
-					false, o->loc_ids + n, &nr_user);
+					false, o->loc_ids + at, &nr_user);
 	if (err)
 		return err;
-	nr_user = go_stack_roots(o->prof, o->loc_ids + n, nr_user);
+	nr_user = go_stack_roots(o->prof, o->loc_ids + at, nr_user);
+	*nr = nr_user;
+	if (o->stacks_missing != missing)
+		*whole = false;
+	else if (k->user_stack)
+		cache_stack(o, k->pid, k->user_stack, o->loc_ids + at, nr_user);
+	return 0;
+}
+
+/* The row's locations into o->loc_ids (kernel frames, then user frames), from its cache,
+ * from the stacks' caches, or from the kernel's stack table. */
+static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint32_t *nr_user_out)
+{
+	uint32_t n = 0, nr_user = 0;
+	bool whole = true;
+	int err;
+
+	if (r->locs && r->gen == o->gen) {
+		memcpy(o->loc_ids, r->locs, r->nr_locs * sizeof(*r->locs));
+		*nr = r->nr_locs;
+		*nr_user_out = r->nr_user;
+		return 0;
+	}
+	err = kernel_locations(o, &r->key, &n, &whole);
+	if (!err)
+		err = user_locations(o, &r->key, n, &nr_user, &whole);
+	if (err)
+		return err;
 	n += nr_user;
 	*nr = n;
 	*nr_user_out = nr_user;
-	if (o->stacks_missing != missing)
+	if (!whole)
 		return 0; /* a stack was gone: not kept, the next drain may find it */
 	free(r->locs);
 	r->locs = malloc((n ? n : 1) * sizeof(*r->locs));
@@ -397,6 +558,7 @@ static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint3
 	return 0;
 }
 
+/* Adds one row's growth (count, ns) to the profile. */
 static int add_sample(struct gp_offcpu *o, struct row *r, int64_t count, int64_t ns)
 {
 	const struct gp_offcpu_key *k = &r->key;
@@ -548,6 +710,7 @@ void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 		free(o->rows[i].locs);
 	o->lost_aggregation += kept - o->nr_rows;
 out:
+	forget_stacks(o, false, pid);
 	gp_loc_resolver_forget_pid(&o->locs, pid);
 }
 
@@ -560,8 +723,9 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	copy = gp_profile_clone(o->prof);
 	if (!copy || !reset)
 		return copy;
-	/* A new interval starts from empty tables, the symbolization cache included. */
+	/* A new interval starts from empty tables, the symbolization caches included. */
 	o->gen++;
+	forget_stacks(o, true, 0);
 	fresh = gp_contention_profile_new();
 	if (fresh) {
 		gp_loc_resolver_restart(&o->locs, fresh);
