@@ -17,10 +17,13 @@
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"
 
-/* A row of the kernel table and the values it had when last read. */
+/* A row of the kernel's tables and what was taken in of its entry in each table. */
 struct row {
 	struct gp_offcpu_key key;
-	struct gp_offcpu_value seen;
+	/* An entry only grows until it is read from the table not in use, and deleted: then
+	 * its seen goes back to 0. The table in use is read without deleting (snapshots,
+	 * exits): seen is the value then. */
+	struct gp_offcpu_value seen[2];
 	/* The row's stacks resolved into locations of the profile of generation gen: a row
 	 * that grows again reuses them (its stacks were read with two bpf() calls and
 	 * symbolized at every drain). NULL until a drain read both stacks whole. */
@@ -587,36 +590,42 @@ static int add_sample(struct gp_offcpu *o, struct row *r, int64_t count, int64_t
 	return gp_profile_add_sample(o->prof, &s);
 }
 
-/* Adds what one kernel row gained since the last drain. 0 or a negative errno (counted). */
-static int drain_row(struct gp_offcpu *o, const struct gp_offcpu_key *key,
-		     const struct gp_offcpu_value *v)
+/* Adds what row key of table t gained since it was last read (v: its value now; emptied:
+ * the entry was deleted as it was read). 0 or a negative errno (counted). */
+static int take_row(struct gp_offcpu *o, int t, const struct gp_offcpu_key *key,
+		    const struct gp_offcpu_value *v, bool emptied)
 {
 	struct row *r = find_row(o, key);
-	int err;
+	struct gp_offcpu_value *seen;
+	int err = 0;
 
 	if (!r) {
 		o->lost_aggregation++;
 		return -ENOMEM;
 	}
-	if (v->count == r->seen.count && v->total_ns == r->seen.total_ns)
-		return 0;
-	err = add_sample(o, r, (int64_t)(v->count - r->seen.count),
-			 (int64_t)(v->total_ns - r->seen.total_ns));
-	if (err)
-		o->lost_aggregation++;
-	r->seen = *v; /* added or counted as lost: never twice */
+	seen = &r->seen[t];
+	if (v->count != seen->count || v->total_ns != seen->total_ns) {
+		err = add_sample(o, r, (int64_t)(v->count - seen->count),
+				 (int64_t)(v->total_ns - seen->total_ns));
+		if (err)
+			o->lost_aggregation++;
+	}
+	/* Added or counted as lost: never twice. */
+	*seen = emptied ? (struct gp_offcpu_value){ 0 } : *v;
 	return err;
 }
 
-/*
- * Rows read per bpf() call. The table is read whole every second: key by key it took two
- * calls per row (36,000 of the 41,000 bpf() calls of an 8 s demo recording).
- */
+/* Rows read per bpf() call. */
 #define DRAIN_BATCH ((__u32)(sizeof(((struct gp_offcpu *)0)->batch_keys) / sizeof(struct gp_offcpu_key)))
 
-int gp_offcpu_drain(struct gp_offcpu *o)
+/*
+ * Takes in kernel table t, emptying it (empty: the table not in use, which no program
+ * has added to for a second) or leaving it (the table in use). Batches of DRAIN_BATCH
+ * rows; key by key on kernels without batch operations.
+ */
+static int take_table(struct gp_offcpu *o, int t, bool empty)
 {
-	int fd = bpf_map__fd(o->skel->maps.offcpu_table), ret = 0;
+	int fd = bpf_map__fd(t ? o->skel->maps.offcpu_table1 : o->skel->maps.offcpu_table0), ret = 0;
 	struct gp_offcpu_key key, next, *prev = NULL;
 	struct gp_offcpu_value v;
 	__u64 in = 0, out = 0; /* the kernel's position in the table (a bucket, for a hash) */
@@ -624,8 +633,11 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 
 	for (;;) {
 		__u32 count = DRAIN_BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, o->batch_keys,
-					       o->batch_values, &count, NULL);
+		int err = empty ? bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out,
+								   o->batch_keys, o->batch_values,
+								   &count, NULL)
+				: bpf_map_lookup_batch(fd, first ? NULL : &in, &out, o->batch_keys,
+						       o->batch_values, &count, NULL);
 		int e = errno;
 
 		if (err && e != ENOENT) {
@@ -634,7 +646,7 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 			return ret; /* the next drain reads the rest */
 		}
 		for (__u32 i = 0; i < count; i++) {
-			int r = drain_row(o, &o->batch_keys[i], &o->batch_values[i]);
+			int r = take_row(o, t, &o->batch_keys[i], &o->batch_values[i], empty);
 
 			if (r)
 				ret = r;
@@ -651,11 +663,64 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
-		r = drain_row(o, &key, &v);
+		r = take_row(o, t, &key, &v, false);
 		if (r)
 			ret = r;
 	}
+	if (empty) /* deleted after the walk: deleting the key it stands on restarts it */
+		for (uint32_t i = 0; i < o->nr_rows; i++)
+			if (!bpf_map_delete_elem(fd, &o->rows[i].key))
+				o->rows[i].seen[t] = (struct gp_offcpu_value){ 0 };
 	return ret;
+}
+
+/* The table not in use: read it whole, emptied, then make it the one in use. Every
+ * second (tick()); a program that chose the other table before the flip is long done
+ * when that one is emptied, a second later. */
+static int take_and_flip(struct gp_offcpu *o)
+{
+	int idle = !o->skel->bss->table_in_use, ret = take_table(o, idle, true);
+
+	o->skel->bss->table_in_use = (__u32)idle;
+	return ret;
+}
+
+int gp_offcpu_drain(struct gp_offcpu *o)
+{
+	int in_use = o->skel->bss->table_in_use ? 1 : 0;
+	int a = take_table(o, !in_use, true), b = take_table(o, in_use, false);
+
+	return a ? a : b;
+}
+
+/*
+ * Drops the rows with no entry left in the kernel's tables (a profile reset: their
+ * locations are stale): rows no longer mirror one table, and would accumulate.
+ */
+static void forget_rows(struct gp_offcpu *o)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < o->nr_rows; i++) {
+		struct row *r = &o->rows[i];
+
+		if (!r->seen[0].count && !r->seen[0].total_ns && !r->seen[1].count &&
+		    !r->seen[1].total_ns) {
+			free(r->locs);
+			continue;
+		}
+		o->rows[kept++] = *r;
+	}
+	o->nr_rows = kept;
+	gp_idmap_clear(&o->row_idx);
+	for (uint32_t i = 0; i < kept; i++)
+		if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1)) {
+			for (uint32_t j = i; j < kept; j++) /* out of memory: counted */
+				free(o->rows[j].locs);
+			o->lost_aggregation += kept - i;
+			o->nr_rows = i;
+			break;
+		}
 }
 
 static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
@@ -668,7 +733,8 @@ static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
 
 void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 {
-	int fd = bpf_map__fd(o->skel->maps.offcpu_table);
+	int fds[2] = { bpf_map__fd(o->skel->maps.offcpu_table0),
+			bpf_map__fd(o->skel->maps.offcpu_table1) };
 	int stacks_fd = bpf_map__fd(o->skel->maps.offcpu_stacks);
 	uint32_t kept = 0, nr_gone;
 	struct row *gone;
@@ -679,7 +745,8 @@ void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 		struct row r = o->rows[i];
 
 		if (r.key.pid == pid) {
-			bpf_map_delete_elem(fd, &r.key);
+			bpf_map_delete_elem(fds[0], &r.key);
+			bpf_map_delete_elem(fds[1], &r.key);
 			continue;
 		}
 		o->rows[i] = o->rows[kept];
@@ -726,6 +793,7 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	/* A new interval starts from empty tables, the symbolization caches included. */
 	o->gen++;
 	forget_stacks(o, true, 0);
+	forget_rows(o);
 	fresh = gp_contention_profile_new();
 	if (fresh) {
 		gp_loc_resolver_restart(&o->locs, fresh);
@@ -856,8 +924,8 @@ static void stop(void *cap)
 }
 
 /*
- * Once a second: takes in the kernel's table (symbolizing while the processes run) and
- * holds the program to the overhead budget.
+ * Once a second: takes in the kernel's table not in use (symbolizing while the processes
+ * run), flips the tables and holds the program to the overhead budget.
  */
 static int tick(void *cap, uint64_t now_ns)
 {
@@ -870,7 +938,7 @@ static int tick(void *cap, uint64_t now_ns)
 	if (now_ns - o->drained_ns < 1000000000ull)
 		return 0;
 	o->drained_ns = now_ns;
-	gp_offcpu_drain(o); /* failures are counted */
+	take_and_flip(o); /* failures are counted */
 	verdict = gp_offcpu_budget_check(o, now_ns, h->targets_cpu_ns(h->session), h->budget_bp,
 					 msg, sizeof(msg));
 	if (verdict == GP_OFFCPU_WITHIN_BUDGET)
