@@ -694,8 +694,9 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 }
 
 /*
- * Drops the rows with no entry left in the kernel's tables (a profile reset: their
- * locations are stale): rows no longer mirror one table, and would accumulate.
+ * Drops the rows with no entry left in the kernel's tables: at a profile reset (their
+ * locations are stale), and when there are more than two tables' worth (rows no longer
+ * mirror one table and would accumulate; a row that comes back finds its stacks cached).
  */
 static void forget_rows(struct gp_offcpu *o)
 {
@@ -939,6 +940,8 @@ static int tick(void *cap, uint64_t now_ns)
 		return 0;
 	o->drained_ns = now_ns;
 	take_and_flip(o); /* failures are counted */
+	if (o->nr_rows > 2 * GP_OFFCPU_MAX_ENTRIES)
+		forget_rows(o);
 	verdict = gp_offcpu_budget_check(o, now_ns, h->targets_cpu_ns(h->session), h->budget_bp,
 					 msg, sizeof(msg));
 	if (verdict == GP_OFFCPU_WITHIN_BUDGET)
