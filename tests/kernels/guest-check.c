@@ -243,7 +243,6 @@ static int find_note(const struct goprof_process_info *pi, void *ctx)
 
 /* The blocking profile's samples at main.sendSlow waiting in "chan send". */
 struct block_find {
-	int pid;
 	unsigned at_send;
 	uint64_t ns;
 };
@@ -488,7 +487,7 @@ static void check_block(void)
 
 		poll_for(s, 1.0);
 		p = goprof_session_snapshot_block(s, 0);
-		b = (struct block_find){ .pid = blk.pid };
+		b = (struct block_find){ 0 };
 		if (p)
 			goprof_profile_foreach_sample(p, find_chan_send, &b);
 		goprof_profile_free(p);
