@@ -46,6 +46,8 @@
 #include <bpf/bpf.h>
 #include <goprof/goprof.h>
 
+#include "../bench_child.h"
+
 enum { BASE, WIRE, WIRE_SYSCALLS, UPROBES, NR_CONFIGS };
 static const char *const names[] = { "untraced", "wire, sockets", "wire, syscalls",
 				     "HTTP uprobes" };
@@ -54,39 +56,7 @@ static const uint32_t features[] = { 0, GOPROF_FEATURE_HTTP_WIRE, GOPROF_FEATURE
 static const char *const wire_hooks[] = { NULL, "sockets", "syscalls", NULL };
 #define MAX_ROUNDS 64
 
-struct child {
-	pid_t pid;
-	FILE *out; /* its stdout */
-	int in;    /* its stdin */
-};
-
-static int spawn(struct child *c, char *const argv[], bool quiet)
-{
-	int to[2], from[2];
-
-	if (pipe(to) || pipe(from))
-		return -1;
-	c->pid = fork();
-	if (c->pid < 0)
-		return -1;
-	if (c->pid == 0) {
-		dup2(to[0], 0);
-		dup2(from[1], 1);
-		if (quiet)
-			dup2(from[1], 2);
-		close(to[1]);
-		close(from[0]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(to[0]);
-	close(from[1]);
-	c->in = to[1];
-	c->out = fdopen(from[0], "r");
-	return c->out ? 0 : -1;
-}
-
-static void finish(struct child *c, bool kill_it)
+static void finish(struct bench_child *c, bool kill_it)
 {
 	if (kill_it)
 		kill(c->pid, SIGTERM);
@@ -142,7 +112,7 @@ static long process_switches(pid_t pid)
 
 struct server {
 	const char *name;
-	struct child proc;
+	struct bench_child proc;
 	char port[16];
 	const char *path;
 };
@@ -154,7 +124,7 @@ static int start_server(struct server *sv, const char *httpserv, const char *cad
 		char *argv[] = { (char *)httpserv, "serve", NULL };
 		char line[128];
 
-		if (spawn(&sv->proc, argv, false) || !fgets(line, sizeof(line), sv->proc.out) ||
+		if (bench_spawn(&sv->proc, argv, false) || !fgets(line, sizeof(line), sv->proc.out) ||
 		    sscanf(line, "listening %15s", sv->port) != 1 ||
 		    write(sv->proc.in, "go\n", 3) != 3)
 			return -1;
@@ -181,7 +151,7 @@ static int start_server(struct server *sv, const char *httpserv, const char *cad
 				 (char *)root, NULL };
 
 		snprintf(listen, sizeof(listen), "127.0.0.1:%s", sv->port);
-		if (spawn(&sv->proc, argv, !getenv("GOPROF_BENCH_VERBOSE")))
+		if (bench_spawn(&sv->proc, argv, !getenv("GOPROF_BENCH_VERBOSE")))
 			return -1;
 	}
 	sv->name = "caddy file-server";
@@ -212,7 +182,7 @@ static int load(struct server *sv, struct goprof_session *s, const char *http_lo
 		const char *secs, const char *conc, const char *mode, long requests[2],
 		double cpu[2], long switches[2])
 {
-	struct child c[2];
+	struct bench_child c[2];
 	char line[2][128];
 	double cpu0[2];
 	long sw0[2], errs[2] = { 0, 0 };
@@ -222,7 +192,7 @@ static int load(struct server *sv, struct goprof_session *s, const char *http_lo
 		char *argv[] = { (char *)http_load, sv[i].port, (char *)sv[i].path, (char *)secs,
 				 (char *)conc, (char *)mode, (char *)rate, NULL };
 
-		if (spawn(&c[i], argv, false) || !fgets(line[i], sizeof(line[i]), c[i].out))
+		if (bench_spawn(&c[i], argv, false) || !fgets(line[i], sizeof(line[i]), c[i].out))
 			return -1;
 	}
 	for (int i = 0; i < 2; i++) {

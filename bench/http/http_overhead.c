@@ -36,6 +36,8 @@
 
 #include <goprof/goprof.h>
 
+#include "../bench_child.h"
+
 enum { BASE, CPU_ONLY, HTTP, WIRE, WIRE_SYSCALLS, NR_CONFIGS };
 static const char *const names[] = { "unprofiled", "CPU sampling 99 Hz", "CPU + HTTP uprobes",
 				     "CPU + wire, sockets", "CPU + wire, syscalls" };
@@ -46,36 +48,6 @@ static const char *const wire_hooks[] = { NULL, NULL, NULL, "sockets", "syscalls
 #define MAX_ROUNDS 32
 #define MAX_WORKS 8
 
-struct child {
-	pid_t pid;
-	FILE *out;  /* its stdout */
-	int in;     /* its stdin */
-};
-
-static int spawn(struct child *c, char *const argv[])
-{
-	int to[2], from[2];
-
-	if (pipe(to) || pipe(from))
-		return -1;
-	c->pid = fork();
-	if (c->pid < 0)
-		return -1;
-	if (c->pid == 0) {
-		dup2(to[0], 0);
-		dup2(from[1], 1);
-		close(to[1]);
-		close(from[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(to[0]);
-	close(from[1]);
-	c->in = to[1];
-	c->out = fdopen(from[0], "r");
-	return c->out ? 0 : -1;
-}
-
 static double seconds_of(const struct rusage *ru)
 {
 	return ru->ru_utime.tv_sec + ru->ru_stime.tv_sec +
@@ -83,7 +55,7 @@ static double seconds_of(const struct rusage *ru)
 }
 
 /* Closes its stdin (the fixture then exits) and reaps it; returns its CPU seconds. */
-static double finish(struct child *c)
+static double finish(struct bench_child *c)
 {
 	struct rusage ru = { 0 };
 
@@ -125,11 +97,11 @@ static double run(const char *bin, const char *secs, const char *conc, const cha
 	struct goprof_session_stats st = { .sz = sizeof(st) };
 	char *serve_argv[] = { (char *)bin, "serve", NULL };
 	struct goprof_session *s = NULL;
-	struct child server, client;
+	struct bench_child server, client;
 	char line[128], port[16];
 	double rps = -1, cpu, client_cpu, self_cpu;
 
-	if (spawn(&server, serve_argv) || !fgets(line, sizeof(line), server.out) ||
+	if (bench_spawn(&server, serve_argv, false) || !fgets(line, sizeof(line), server.out) ||
 	    sscanf(line, "listening %15s", port) != 1)
 		return -1;
 	if (write(server.in, "go\n", 3) != 3)
@@ -152,7 +124,7 @@ static double run(const char *bin, const char *secs, const char *conc, const cha
 					(char *)work, NULL };
 
 		self_cpu = own_cpu_seconds(); /* from here: loading and attaching are done */
-		if (spawn(&client, hammer_argv) || !fgets(line, sizeof(line), client.out) ||
+		if (bench_spawn(&client, hammer_argv, false) || !fgets(line, sizeof(line), client.out) ||
 		    write(client.in, "go\n", 3) != 3)
 			return -1;
 	}
