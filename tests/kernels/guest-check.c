@@ -303,8 +303,8 @@ static void cpu_result(const char *cap, const struct seen *v, const struct gopro
 }
 
 /*
- * Runs fixture name (split or split-cgo) under session s until 300 of its samples carry
- * its labels, 2 s at least and 20 s at most, then ends it. It burns from its start, and
+ * Runs fixture name (split or split-cgo) under session s until 600 of its samples carry
+ * its labels (the split to +-2%), 2 s at least and 20 s at most, then ends it. It burns from its start, and
  * attaching takes seconds in an emulated guest (longer on a loaded host): a fixed run
  * could end before the attach. Returns 0, or -EIO if it did not start.
  */
@@ -316,7 +316,7 @@ static int cpu_phase(struct goprof_session *s, struct fixture *split, const char
 		return -EIO;
 	v->split_pid = split->pid;
 	attach(s, name, split->pid);
-	while (now_s() - t0 < 20.5 && (v->hot + v->cold < 300 || now_s() - t0 < 2))
+	while (now_s() - t0 < 20.5 && (v->hot + v->cold < 600 || now_s() - t0 < 2))
 		poll_for(s, 0.5);
 	fixture_end(split);
 	return 0;
